@@ -1,0 +1,61 @@
+import type {
+  CallToolResult,
+  Implementation,
+  Progress,
+  Prompt,
+  ServerCapabilities,
+  Tool,
+} from '@modelcontextprotocol/sdk/types.js';
+
+/** A JSON-RPC request or notification as it crosses Airlock, method plus params. */
+export interface RpcMessage {
+  method: string;
+  params?: Record<string, unknown>;
+}
+
+/** How an upstream reaches back to the agent side. */
+export interface UpstreamHooks {
+  /**
+   * A request the upstream sends to its client during a call (sampling/createMessage, elicitation/create,
+   * roots/list). Airlock routes it to the agent whose call is in flight; rejects when none is.
+   */
+  onRequest(server: string, request: RpcMessage, signal: AbortSignal): Promise<Record<string, unknown>>;
+  /** A notification from the upstream (list_changed, resources/updated, logging message, ...). */
+  onNotification(server: string, notification: RpcMessage): void;
+}
+
+/** Per-request options for calls into an upstream. */
+export interface UpstreamRequestOptions {
+  /** Aborting sends notifications/cancelled upstream. */
+  signal?: AbortSignal;
+  /** Called with each notifications/progress the upstream sends for this request. */
+  onprogress?: (progress: Progress) => void;
+  /** Overrides the server's configured timeout. */
+  timeoutMs?: number;
+}
+
+/** Connection state of one upstream. */
+export type UpstreamState = 'starting' | 'ready' | 'down' | 'closed';
+
+/** One upstream MCP server as the proxy sees it. */
+export interface Upstream {
+  readonly name: string;
+  readonly state: UpstreamState;
+  /** Capabilities from the last successful initialize. */
+  readonly capabilities: ServerCapabilities | undefined;
+  readonly serverInfo: Implementation | undefined;
+  readonly instructions: string | undefined;
+  /** The upstream's tools as it names them, cached; refreshed on tools/list_changed and reconnect. */
+  tools(): Tool[];
+  /** The upstream's prompts, cached like tools (empty when it has no prompts capability). */
+  prompts(): Prompt[];
+  /** Calls a tool; throws AirlockError UPSTREAM_UNAVAILABLE when not connected. */
+  callTool(
+    params: { name: string; arguments?: Record<string, unknown>; _meta?: Record<string, unknown> },
+    options?: UpstreamRequestOptions,
+  ): Promise<CallToolResult>;
+  /** Any other request, passed through; JSON-RPC errors from the upstream are rethrown as McpError. */
+  request(message: RpcMessage, options?: UpstreamRequestOptions): Promise<Record<string, unknown>>;
+  /** Sends a notification upstream (e.g. notifications/roots/list_changed). */
+  notify(message: RpcMessage): Promise<void>;
+}
