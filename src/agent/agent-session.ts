@@ -1,0 +1,247 @@
+import { Server } from '@modelcontextprotocol/sdk/server/index.js';
+import {
+  CallToolRequestSchema,
+  CompleteRequestSchema,
+  ErrorCode,
+  GetPromptRequestSchema,
+  ListPromptsRequestSchema,
+  ListResourcesRequestSchema,
+  ListResourceTemplatesRequestSchema,
+  ListToolsRequestSchema,
+  McpError,
+  ReadResourceRequestSchema,
+  ResultSchema,
+  RootsListChangedNotificationSchema,
+  SetLevelRequestSchema,
+  SubscribeRequestSchema,
+  UnsubscribeRequestSchema,
+  type ServerNotification,
+  type ServerRequest,
+} from '@modelcontextprotocol/sdk/types.js';
+import type { RequestHandlerExtra } from '@modelcontextprotocol/sdk/shared/protocol.js';
+import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
+import type { Gateway } from '../gateway/gateway.js';
+import type { UpstreamPool } from '../upstream/upstream-pool.js';
+import type { RpcMessage } from '../upstream/types.js';
+import type { Logger } from '../log.js';
+import type { ResourceRouter } from './resource-router.js';
+
+type Extra = RequestHandlerExtra<ServerRequest, ServerNotification>;
+
+/** One agent's open call, so requests the upstream sends back can reach the right agent. */
+interface InFlight {
+  server: string;
+  extra: Extra;
+  startedAt: number;
+}
+
+/** Version reported to agents in `initialize`. */
+export const AIRLOCK_VERSION = '0.1.0';
+
+/** What a session needs from the rest of Airlock. */
+export interface AgentSessionDeps {
+  gateway: Gateway;
+  upstreams: UpstreamPool;
+  resources: ResourceRouter;
+  logger: Logger;
+}
+
+/**
+ * One agent's MCP session: an SDK `Server` whose handlers forward to the gateway (tools) and to the
+ * upstreams (resources, prompts, completions, logging), transparently for everything policy allows.
+ */
+export class AgentSession {
+  readonly server: Server;
+  readonly inFlight = new Map<string | number, InFlight>();
+  readonly subscriptions = new Set<string>();
+  lastActivity = Date.now();
+  private closed = false;
+  onclose?: () => void;
+
+  constructor(
+    readonly agent: string,
+    private readonly deps: AgentSessionDeps,
+  ) {
+    this.server = new Server(
+      { name: 'airlock', title: 'Airlock', version: AIRLOCK_VERSION },
+      {
+        capabilities: {
+          tools: { listChanged: true },
+          resources: { subscribe: true, listChanged: true },
+          prompts: { listChanged: true },
+          completions: {},
+          logging: {},
+        },
+        instructions: this.instructions(),
+      },
+    );
+    this.registerHandlers();
+    this.server.onclose = () => this.handleClose();
+  }
+
+  /** Connects the session to its transport (HTTP session or stdio). */
+  async connect(transport: Transport): Promise<void> {
+    await this.server.connect(transport);
+  }
+
+  /** Closes the session and its transport. */
+  async close(): Promise<void> {
+    await this.server.close().catch(() => {});
+    this.handleClose();
+  }
+
+  /** Sends a notification to the agent; a closed session drops it. */
+  notify(message: RpcMessage): void {
+    if (this.closed) return;
+    this.server.notification(message as ServerNotification).catch((err: unknown) => {
+      this.deps.logger.debug({ err, method: message.method }, 'notification to agent dropped');
+    });
+  }
+
+  /** Relays a request from an upstream to this agent, tied to the agent's call that caused it. */
+  async relayRequest(server: string, request: RpcMessage, signal: AbortSignal): Promise<Record<string, unknown>> {
+    const caps = this.server.getClientCapabilities() ?? {};
+    const needed: Record<string, unknown> = {
+      'sampling/createMessage': caps.sampling,
+      'elicitation/create': caps.elicitation,
+      'roots/list': caps.roots,
+    };
+    if (request.method in needed && !needed[request.method]) {
+      throw new McpError(ErrorCode.MethodNotFound, `The agent does not support ${request.method}`);
+    }
+    const call = [...this.inFlight.values()].filter((c) => c.server === server).pop();
+    const send = call ? call.extra.sendRequest : this.server.request.bind(this.server);
+    return (await send(request as ServerRequest, ResultSchema, { signal })) as Record<string, unknown>;
+  }
+
+  /** True when this session has a call open on `server`. */
+  hasCallOn(server: string): boolean {
+    for (const c of this.inFlight.values()) if (c.server === server) return true;
+    return false;
+  }
+
+  private handleClose(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.onclose?.();
+  }
+
+  private instructions(): string | undefined {
+    const parts = this.deps.upstreams
+      .list()
+      .map((u) => u.instructions)
+      .filter((x): x is string => Boolean(x));
+    return parts.length ? parts.join('\n\n') : undefined;
+  }
+
+  private touch(): void {
+    this.lastActivity = Date.now();
+  }
+
+  private registerHandlers(): void {
+    const { gateway, upstreams, resources } = this.deps;
+    const s = this.server;
+
+    s.setRequestHandler(ListToolsRequestSchema, async () => {
+      this.touch();
+      return { tools: gateway.listTools(this.agent) };
+    });
+
+    s.setRequestHandler(CallToolRequestSchema, async (req, extra) => {
+      this.touch();
+      const target = upstreams.resolveTool(req.params.name);
+      const key = extra.requestId;
+      if (target) this.inFlight.set(key, { server: target.server, extra, startedAt: Date.now() });
+      const token = req.params._meta?.progressToken;
+      try {
+        return await gateway.callTool(
+          { agent: this.agent, name: req.params.name, args: req.params.arguments, meta: req.params._meta },
+          {
+            signal: extra.signal,
+            onProgress:
+              token === undefined
+                ? undefined
+                : (p) => {
+                    extra
+                      .sendNotification({ method: 'notifications/progress', params: { ...p, progressToken: token } })
+                      .catch(() => {});
+                  },
+          },
+        );
+      } finally {
+        this.inFlight.delete(key);
+      }
+    });
+
+    s.setRequestHandler(ListResourcesRequestSchema, async (req, extra) => {
+      this.touch();
+      return (await resources.listResources(extra.signal)) as never;
+    });
+    s.setRequestHandler(ListResourceTemplatesRequestSchema, async (_req, extra) => {
+      this.touch();
+      return (await resources.listTemplates(extra.signal)) as never;
+    });
+    s.setRequestHandler(ReadResourceRequestSchema, async (req, extra) => {
+      this.touch();
+      return (await resources.forward(req.params.uri, req, extra.signal)) as never;
+    });
+    s.setRequestHandler(SubscribeRequestSchema, async (req, extra) => {
+      this.touch();
+      this.subscriptions.add(req.params.uri);
+      return (await resources.forward(req.params.uri, req, extra.signal)) as never;
+    });
+    s.setRequestHandler(UnsubscribeRequestSchema, async (req, extra) => {
+      this.touch();
+      this.subscriptions.delete(req.params.uri);
+      return (await resources.forward(req.params.uri, req, extra.signal)) as never;
+    });
+
+    s.setRequestHandler(ListPromptsRequestSchema, async () => {
+      this.touch();
+      return { prompts: upstreams.exposedPrompts().map((p) => p.prompt) };
+    });
+    s.setRequestHandler(GetPromptRequestSchema, async (req, extra) => {
+      this.touch();
+      const target = upstreams.resolvePrompt(req.params.name);
+      if (!target) throw new McpError(ErrorCode.InvalidParams, `Unknown prompt "${req.params.name}"`);
+      const params = { ...req.params, name: target.prompt };
+      return (await upstreams
+        .get(target.server)!
+        .request({ method: req.method, params }, { signal: extra.signal })) as never;
+    });
+
+    s.setRequestHandler(CompleteRequestSchema, async (req, extra) => {
+      this.touch();
+      const ref = req.params.ref;
+      if (ref.type === 'ref/prompt') {
+        const target = upstreams.resolvePrompt(ref.name);
+        if (!target) throw new McpError(ErrorCode.InvalidParams, `Unknown prompt "${ref.name}"`);
+        const params = { ...req.params, ref: { ...ref, name: target.prompt } };
+        return (await upstreams
+          .get(target.server)!
+          .request({ method: req.method, params }, { signal: extra.signal })) as never;
+      }
+      return (await resources.forward(ref.uri, req, extra.signal)) as never;
+    });
+
+    s.setRequestHandler(SetLevelRequestSchema, async (req) => {
+      this.touch();
+      await Promise.allSettled(
+        upstreams
+          .list()
+          .filter((u) => u.state === 'ready' && u.capabilities?.logging)
+          .map((u) => u.request({ method: req.method, params: req.params })),
+      );
+      return {};
+    });
+
+    s.setNotificationHandler(RootsListChangedNotificationSchema, async (n) => {
+      await Promise.allSettled(
+        upstreams
+          .list()
+          .filter((u) => u.state === 'ready')
+          .map((u) => u.notify({ method: n.method })),
+      );
+    });
+  }
+}

@@ -1,0 +1,139 @@
+import { randomUUID } from 'node:crypto';
+import type { Request, Response, Router } from 'express';
+import express from 'express';
+import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
+import { isInitializeRequest } from '@modelcontextprotocol/sdk/types.js';
+import type { TokenAuth } from '../http/auth.js';
+import type { Logger } from '../log.js';
+import type { AgentSession } from './agent-session.js';
+
+/** Largest accepted JSON-RPC body on /mcp. @defaultValue 4 MiB */
+export const MAX_MCP_BODY_BYTES = 4 * 1024 * 1024;
+
+/** Sessions idle this long with no call open are closed. @defaultValue 1 hour */
+export const SESSION_IDLE_MS = 60 * 60 * 1000;
+
+/** Options for the agent-facing Streamable HTTP endpoint. */
+export interface McpEndpointOptions {
+  auth: TokenAuth;
+  createSession: (agent: string) => AgentSession;
+  logger: Logger;
+  /** When set, requests whose Host is another name are refused (DNS-rebinding protection on loopback). */
+  allowedHostnames?: string[];
+}
+
+interface Entry {
+  transport: StreamableHTTPServerTransport;
+  session: AgentSession;
+  agent: string;
+}
+
+/** The `/mcp` router: Streamable HTTP with sessions, each bound to the agent whose token opened it. */
+export function mcpEndpoint(options: McpEndpointOptions): { router: Router; close(): Promise<void>; count(): number } {
+  const { auth, logger } = options;
+  const entries = new Map<string, Entry>();
+  const router = express.Router();
+
+  const rpcError = (res: Response, status: number, code: number, message: string) => {
+    if (!res.headersSent) res.status(status).json({ jsonrpc: '2.0', error: { code, message }, id: null });
+  };
+
+  router.all('/', async (req: Request, res: Response) => {
+    if (options.allowedHostnames && !options.allowedHostnames.includes(hostnameOf(req.headers.host))) {
+      return rpcError(res, 403, -32000, `Forbidden: Host "${req.headers.host ?? ''}" is not allowed`);
+    }
+    const who = auth.authenticate(req.headers.authorization);
+    if (!who.ok) {
+      res.setHeader('WWW-Authenticate', 'Bearer realm="airlock"');
+      return rpcError(res, 401, -32001, `Unauthorized: ${who.message}`);
+    }
+    const sessionId = req.headers['mcp-session-id'];
+    try {
+      if (typeof sessionId === 'string') {
+        const entry = entries.get(sessionId);
+        // A session belongs to the agent that opened it; another agent's token must not reach it.
+        if (!entry || entry.agent !== who.id) return rpcError(res, 404, -32001, 'Session not found');
+        await entry.transport.handleRequest(req, res);
+        return;
+      }
+      if (req.method !== 'POST') return rpcError(res, 400, -32000, 'Bad Request: Mcp-Session-Id header is required');
+      // Read the first message ourselves to see whether it opens a session.
+      const body = await readJson(req);
+      if (!body.ok) return rpcError(res, body.status, body.status === 413 ? -32600 : -32700, body.message);
+      const messages = Array.isArray(body.value) ? body.value : [body.value];
+      if (!messages.some((m) => isInitializeRequest(m))) {
+        return rpcError(res, 400, -32000, 'Bad Request: no valid session; send initialize first');
+      }
+      const session = options.createSession(who.id);
+      const transport: StreamableHTTPServerTransport = new StreamableHTTPServerTransport({
+        sessionIdGenerator: () => randomUUID(),
+        maxRequestBodySize: MAX_MCP_BODY_BYTES,
+        onsessioninitialized: (id) => {
+          entries.set(id, { transport, session, agent: who.id });
+        },
+        onsessionclosed: (id) => {
+          entries.delete(id);
+        },
+      });
+      transport.onclose = () => {
+        if (transport.sessionId) entries.delete(transport.sessionId);
+        void session.close();
+      };
+      await session.connect(transport);
+      await transport.handleRequest(req, res, body.value);
+    } catch (err) {
+      logger.error({ err }, 'mcp request failed');
+      rpcError(res, 500, -32603, 'Internal error');
+    }
+  });
+
+  const sweep = setInterval(() => {
+    const now = Date.now();
+    for (const [id, e] of entries) {
+      if (e.session.inFlight.size === 0 && now - e.session.lastActivity > SESSION_IDLE_MS) {
+        entries.delete(id);
+        void e.transport.close();
+      }
+    }
+  }, 60_000);
+  sweep.unref();
+
+  return {
+    router,
+    count: () => entries.size,
+    close: async () => {
+      clearInterval(sweep);
+      await Promise.allSettled([...entries.values()].map((e) => e.transport.close()));
+      entries.clear();
+    },
+  };
+}
+
+type JsonBody = { ok: true; value: unknown } | { ok: false; status: number; message: string };
+
+async function readJson(req: Request): Promise<JsonBody> {
+  const declared = Number(req.headers['content-length'] ?? 0);
+  if (declared > MAX_MCP_BODY_BYTES) {
+    return { ok: false, status: 413, message: `Request body exceeds ${MAX_MCP_BODY_BYTES} bytes` };
+  }
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length;
+    if (size > MAX_MCP_BODY_BYTES) {
+      return { ok: false, status: 413, message: `Request body exceeds ${MAX_MCP_BODY_BYTES} bytes` };
+    }
+    chunks.push(chunk as Buffer);
+  }
+  try {
+    return { ok: true, value: JSON.parse(Buffer.concat(chunks).toString('utf8')) };
+  } catch {
+    return { ok: false, status: 400, message: 'Parse error: body is not valid JSON' };
+  }
+}
+
+function hostnameOf(host: string | undefined): string {
+  if (!host) return '';
+  if (host.startsWith('[')) return host.slice(0, host.indexOf(']') + 1);
+  return host.replace(/:\d+$/, '');
+}

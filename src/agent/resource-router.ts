@@ -1,0 +1,93 @@
+import { ErrorCode, McpError, type Resource, type ResourceTemplate } from '@modelcontextprotocol/sdk/types.js';
+import type { UpstreamPool } from '../upstream/upstream-pool.js';
+import type { Upstream, RpcMessage } from '../upstream/types.js';
+
+/**
+ * Resources have no server in their name, so Airlock remembers which upstream listed each URI
+ * (and which URI templates) and routes reads, subscriptions and completions there.
+ */
+export class ResourceRouter {
+  private readonly owners = new Map<string, string>();
+  private templates: { server: string; pattern: RegExp; template: string }[] = [];
+
+  constructor(private readonly upstreams: UpstreamPool) {}
+
+  /** resources/list across every upstream that has resources, all pages. */
+  async listResources(signal?: AbortSignal): Promise<{ resources: Resource[] }> {
+    const out: Resource[] = [];
+    for (const u of this.withResources()) {
+      const items = await this.paginate<Resource>(u, 'resources/list', 'resources', signal);
+      for (const r of items) {
+        if (!this.owners.has(r.uri)) this.owners.set(r.uri, u.name);
+        out.push(r);
+      }
+    }
+    return { resources: out };
+  }
+
+  /** resources/templates/list across every upstream that has resources. */
+  async listTemplates(signal?: AbortSignal): Promise<{ resourceTemplates: ResourceTemplate[] }> {
+    const out: ResourceTemplate[] = [];
+    const templates: typeof this.templates = [];
+    for (const u of this.withResources()) {
+      const items = await this.paginate<ResourceTemplate>(u, 'resources/templates/list', 'resourceTemplates', signal);
+      for (const t of items) {
+        templates.push({ server: u.name, pattern: templateRegex(t.uriTemplate), template: t.uriTemplate });
+        out.push(t);
+      }
+    }
+    this.templates = templates;
+    return { resourceTemplates: out };
+  }
+
+  /** Sends a resource request to the upstream that owns `uri`. */
+  async forward(uri: string, req: RpcMessage, signal?: AbortSignal): Promise<Record<string, unknown>> {
+    const server = await this.ownerOf(uri, signal);
+    const u = this.upstreams.get(server);
+    if (!u) throw new McpError(ErrorCode.InvalidParams, `Unknown resource "${uri}"`);
+    return u.request({ method: req.method, params: req.params }, { signal });
+  }
+
+  /** Which upstream serves `uri`: listed resources first, then templates, then the only candidate. */
+  async ownerOf(uri: string, signal?: AbortSignal): Promise<string> {
+    const known = this.owners.get(uri);
+    if (known) return known;
+    const candidates = this.withResources();
+    if (candidates.length === 1) return candidates[0]!.name;
+    if (!this.templates.length) await this.listTemplates(signal).catch(() => {});
+    const t = this.templates.find((x) => x.pattern.test(uri) || x.template === uri);
+    if (t) return t.server;
+    await this.listResources(signal).catch(() => {});
+    const found = this.owners.get(uri);
+    if (found) return found;
+    throw new McpError(ErrorCode.InvalidParams, `Unknown resource "${uri}"`);
+  }
+
+  /** Forgets cached routes (on resources/list_changed). */
+  invalidate(): void {
+    this.owners.clear();
+    this.templates = [];
+  }
+
+  private withResources(): Upstream[] {
+    return this.upstreams.list().filter((u) => u.state === 'ready' && u.capabilities?.resources);
+  }
+
+  private async paginate<T>(u: Upstream, method: string, key: string, signal?: AbortSignal): Promise<T[]> {
+    const out: T[] = [];
+    let cursor: string | undefined;
+    for (let page = 0; page < 1000; page++) {
+      const res = await u.request({ method, params: cursor ? { cursor } : {} }, { signal });
+      out.push(...((res[key] as T[] | undefined) ?? []));
+      cursor = typeof res.nextCursor === 'string' ? res.nextCursor : undefined;
+      if (!cursor) break;
+    }
+    return out;
+  }
+}
+
+/** RFC 6570 level-1 template → regex, enough to route `file:///{path}`-style templates. */
+function templateRegex(template: string): RegExp {
+  const escaped = template.replace(/[.*+?^$()|[\]\\]/g, '\\$&');
+  return new RegExp(`^${escaped.replace(/\\?\{[^}]*\\?\}|\{[^}]*\}/g, '.+')}$`);
+}

@@ -1,0 +1,72 @@
+import { ErrorCode, McpError } from '@modelcontextprotocol/sdk/types.js';
+import type { RpcMessage, UpstreamHooks } from '../upstream/types.js';
+import type { Logger } from '../log.js';
+import type { AgentSession } from './agent-session.js';
+import type { ResourceRouter } from './resource-router.js';
+
+/**
+ * All open agent sessions. It is the upstreams' way back to the agents: requests an upstream sends
+ * during a call go to the agent whose call is open; list_changed and log messages go to every session.
+ */
+export class SessionRegistry implements UpstreamHooks {
+  private readonly sessions = new Set<AgentSession>();
+  resources?: ResourceRouter;
+
+  constructor(private readonly logger: Logger) {}
+
+  /** Tracks a session until it closes. */
+  add(session: AgentSession): void {
+    this.sessions.add(session);
+    const prev = session.onclose;
+    session.onclose = () => {
+      this.sessions.delete(session);
+      prev?.();
+    };
+  }
+
+  /** Number of open sessions. */
+  get size(): number {
+    return this.sessions.size;
+  }
+
+  /** Every open session. */
+  all(): AgentSession[] {
+    return [...this.sessions];
+  }
+
+  /** Routes an upstream's request (sampling, elicitation, roots) to exactly one agent, never a guess. */
+  async onRequest(server: string, request: RpcMessage, signal: AbortSignal): Promise<Record<string, unknown>> {
+    const calling = this.all().filter((s) => s.hasCallOn(server));
+    let target: AgentSession | undefined;
+    if (calling.length === 1) target = calling[0];
+    else if (calling.length === 0 && this.sessions.size === 1) target = this.all()[0];
+    if (!target) {
+      // Several agents have calls open on this upstream: sending one agent's sampling to another would leak.
+      this.logger.warn({ server, method: request.method, candidates: calling.length }, 'upstream request not routable');
+      throw new McpError(
+        ErrorCode.InvalidRequest,
+        calling.length
+          ? `Airlock cannot tell which of ${calling.length} agents this ${request.method} is for`
+          : `No agent is connected to answer ${request.method}`,
+      );
+    }
+    return target.relayRequest(server, request, signal);
+  }
+
+  /** Forwards upstream notifications to the sessions they concern. */
+  onNotification(_server: string, n: RpcMessage): void {
+    if (n.method === 'notifications/resources/list_changed') this.resources?.invalidate();
+    if (n.method === 'notifications/resources/updated') {
+      const uri = n.params?.uri;
+      for (const s of this.sessions) if (typeof uri === 'string' && s.subscriptions.has(uri)) s.notify(n);
+      return;
+    }
+    if (n.method === 'notifications/progress' || n.method === 'notifications/cancelled') return;
+    for (const s of this.sessions) s.notify(n);
+  }
+
+  /** Closes every session. */
+  async closeAll(): Promise<void> {
+    await Promise.allSettled(this.all().map((s) => s.close()));
+  }
+}

@@ -1,0 +1,74 @@
+import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import { AirlockError, type AirlockErrorCode } from '../core/errors.js';
+
+/** Machine-readable status in `_meta["airlock/decision"]`. */
+export type DecisionStatus =
+  | 'denied'
+  | 'rate_limited'
+  | 'pending'
+  | 'rejected'
+  | 'expired'
+  | 'cancelled'
+  | 'failed'
+  | 'unavailable'
+  | 'invalid';
+
+/** What an agent reads in `_meta["airlock/decision"]`. */
+export interface DecisionMeta {
+  status: DecisionStatus;
+  requestId: string;
+  rule?: string;
+  reviewer?: string;
+  reason?: string;
+  retryAfter?: number;
+}
+
+/** The `_meta` key carrying Airlock's decision on refusals. */
+export const DECISION_META_KEY = 'airlock/decision';
+
+const STATUS_BY_CODE: Partial<Record<AirlockErrorCode, DecisionStatus>> = {
+  POLICY_DENIED: 'denied',
+  UNKNOWN_TOOL: 'denied',
+  RATE_LIMITED: 'rate_limited',
+  APPROVAL_PENDING: 'pending',
+  APPROVAL_REJECTED: 'rejected',
+  APPROVAL_EXPIRED: 'expired',
+  APPROVAL_CANCELLED: 'cancelled',
+  BAD_REQUEST: 'invalid',
+  UPSTREAM_ERROR: 'failed',
+};
+
+/**
+ * The one place an AirlockError becomes what the agent sees: a tool result with `isError: true`,
+ * one plain sentence, and the decision in `_meta`.
+ */
+export function toToolError(err: AirlockError, requestId: string): CallToolResult {
+  const d = err.details;
+  const meta: DecisionMeta = { status: STATUS_BY_CODE[err.code] ?? 'unavailable', requestId };
+  if (typeof d.rule === 'string') meta.rule = d.rule;
+  if (typeof d.reviewer === 'string') meta.reviewer = d.reviewer;
+  if (typeof d.reason === 'string') meta.reason = d.reason;
+  if (typeof d.retryAfter === 'number') meta.retryAfter = d.retryAfter;
+  if (typeof d.requestId === 'string') meta.requestId = d.requestId;
+  return {
+    isError: true,
+    content: [{ type: 'text', text: err.message }],
+    _meta: { [DECISION_META_KEY]: meta },
+  };
+}
+
+/** Reads the decision back out of a tool result (for clients and tests). */
+export function decisionOf(result: { _meta?: Record<string, unknown> }): DecisionMeta | undefined {
+  return result._meta?.[DECISION_META_KEY] as DecisionMeta | undefined;
+}
+
+/** Ensures a sentence ends with a full stop. */
+export function sentence(text: string): string {
+  const t = text.trim();
+  return /[.!?]$/.test(t) ? t : `${t}.`;
+}
+
+/** Shorthand used by the gateway. */
+export function refusal(code: AirlockErrorCode, message: string, details: Record<string, unknown> = {}): AirlockError {
+  return new AirlockError(code, sentence(message), details);
+}

@@ -1,0 +1,147 @@
+import type { Server as HttpServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Redis, Cluster } from 'ioredis';
+import type { AirlockConfig } from './config/schema.js';
+import { isLoopback } from './config/load-config.js';
+import type { Logger } from './log.js';
+import { createRedis, checkRedis } from './redis/connection.js';
+import { startEmbeddedRedis } from './redis/embedded-redis.js';
+import { RateLimiter } from './redis/rate-limiter.js';
+import { PolicyStore } from './policy/policy-store.js';
+import { UpstreamPool } from './upstream/upstream-pool.js';
+import { Gateway } from './gateway/gateway.js';
+import { AgentSession } from './agent/agent-session.js';
+import { SessionRegistry } from './agent/session-registry.js';
+import { ResourceRouter } from './agent/resource-router.js';
+import { mcpEndpoint } from './agent/http-endpoint.js';
+import { TokenAuth } from './http/auth.js';
+import { createHttpApp, errorHandler } from './http/http-app.js';
+
+/** Options for {@link startAirlock}. */
+export interface StartOptions {
+  logger: Logger;
+  /** Serve HTTP (`serve`); `stdio` mode runs without a listener. @defaultValue true */
+  listen?: boolean;
+}
+
+/** A running Airlock: the composition root's product. */
+export interface Airlock {
+  config: AirlockConfig;
+  gateway: Gateway;
+  upstreams: UpstreamPool;
+  policies: PolicyStore;
+  sessions: SessionRegistry;
+  redis: Redis | Cluster;
+  /** Base URL of the HTTP listener, when listening. */
+  url?: string;
+  /** Opens an MCP session for an agent (used by stdio mode). */
+  createSession(agent: string): AgentSession;
+  stop(): Promise<void>;
+}
+
+/** Wires every part of Airlock from a validated config and starts it. */
+export async function startAirlock(config: AirlockConfig, options: StartOptions): Promise<Airlock> {
+  const { logger } = options;
+  const cleanups: (() => Promise<void> | void)[] = [];
+  const stop = async () => {
+    for (const fn of cleanups.reverse()) {
+      try {
+        await fn();
+      } catch (err) {
+        logger.warn({ err }, 'error during shutdown');
+      }
+    }
+    cleanups.length = 0;
+  };
+  try {
+    let redisUrl = config.redis.url;
+    if (!redisUrl) {
+      const embedded = await startEmbeddedRedis({ dataDir: config.dataDir, logger });
+      cleanups.push(() => embedded.release());
+      redisUrl = embedded.url;
+    }
+    const redis = createRedis({ url: redisUrl, cluster: config.redis.cluster, name: 'airlock', logger });
+    cleanups.push(() => void redis.disconnect());
+    await checkRedis(redis, logger);
+
+    const policies = new PolicyStore({ dir: config.policies, servers: Object.keys(config.servers), logger });
+    await policies.load();
+    policies.watch();
+    cleanups.push(() => policies.close());
+
+    const sessions = new SessionRegistry(logger);
+    const upstreams = new UpstreamPool(config.servers, sessions, logger);
+    cleanups.push(() => upstreams.close());
+    await upstreams.start();
+    const resources = new ResourceRouter(upstreams);
+    sessions.resources = resources;
+    upstreams.on('tools-changed', () => {
+      for (const s of sessions.all()) s.notify({ method: 'notifications/tools/list_changed' });
+    });
+    policies.on('reload', () => {
+      // What a tool list shows depends on policy, so agents re-list after a reload.
+      for (const s of sessions.all()) s.notify({ method: 'notifications/tools/list_changed' });
+    });
+
+    const gateway = new Gateway({
+      upstreams,
+      policies,
+      limits: new RateLimiter(redis, config.redis.prefix),
+      logger,
+    });
+    const createSession = (agent: string) => {
+      const session = new AgentSession(agent, { gateway, upstreams, resources, logger });
+      sessions.add(session);
+      return session;
+    };
+    cleanups.push(() => sessions.closeAll());
+
+    const airlock: Airlock = { config, gateway, upstreams, policies, sessions, redis, createSession, stop };
+
+    if (options.listen !== false) {
+      const app = createHttpApp();
+      const agentAuth = new TokenAuth(config.agents, config.agents.length ? undefined : 'anonymous');
+      const mcp = mcpEndpoint({
+        auth: agentAuth,
+        createSession,
+        logger,
+        allowedHostnames: isLoopback(config.listen.host) ? ['127.0.0.1', 'localhost', '[::1]'] : undefined,
+      });
+      cleanups.push(() => mcp.close());
+      app.use('/mcp', mcp.router);
+      app.get('/healthz', (_req, res) => void res.json({ status: 'ok' }));
+      app.get('/readyz', async (_req, res) => {
+        const redisOk = await redis
+          .ping()
+          .then(() => true)
+          .catch(() => false);
+        const servers = Object.fromEntries(upstreams.list().map((u) => [u.name, u.state]));
+        const ready = redisOk && Object.values(servers).every((s) => s === 'ready');
+        res.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'not ready', redis: redisOk, servers });
+      });
+      app.use(errorHandler(logger));
+      const server = await listen(app, config.listen.host, config.listen.port);
+      cleanups.push(
+        () =>
+          new Promise<void>((resolve) => {
+            server.close(() => resolve());
+            server.closeAllConnections();
+          }),
+      );
+      const addr = server.address() as AddressInfo;
+      const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
+      airlock.url = `http://${host}:${addr.port}`;
+    }
+    return airlock;
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+}
+
+function listen(app: ReturnType<typeof createHttpApp>, host: string, port: number): Promise<HttpServer> {
+  return new Promise((resolve, reject) => {
+    const server = app.listen(port, host, (err?: Error) => (err ? reject(err) : resolve(server)));
+    server.on('error', reject);
+  });
+}

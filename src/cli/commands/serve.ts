@@ -1,0 +1,53 @@
+import type { Command } from 'commander';
+import { loadConfig } from '../../config/load-config.js';
+import { createLogger } from '../../log.js';
+import { startAirlock } from '../../app.js';
+import { BIN_PATH } from '../paths.js';
+
+/** `airlock serve`: the gateway over HTTP. */
+export function registerServe(program: Command): void {
+  program
+    .command('serve')
+    .description('start the gateway (MCP at /mcp, console at /, API at /api)')
+    .option('-c, --config <file>', 'config file (default: ./airlock.config.json or .yaml)')
+    .option('--demo', 'with no config file, run the bundled demo (demo lab upstream, ./policies)')
+    .action(async (opts: { config?: string; demo?: boolean }) => {
+      const { config, file } = loadConfig({ file: opts.config ?? program.opts().config, demo: opts.demo });
+      const logger = createLogger(process.env.AIRLOCK_LOG_LEVEL ?? config.log.level);
+      logger.info({ config: file ?? '(built-in demo)' }, 'starting airlock');
+      const airlock = await startAirlock(config, { logger });
+      const servers = airlock.upstreams
+        .list()
+        .map((u) => `${u.name} (${u.state}, ${u.tools().length} tools)`)
+        .join(', ');
+      const agent = config.agents[0]?.id ?? 'local';
+      process.stdout.write(
+        [
+          '',
+          `Airlock is running${file ? '' : ' with the bundled demo'}.`,
+          `  MCP endpoint (Streamable HTTP): ${airlock.url}/mcp`,
+          `  stdio command for MCP clients:  ${process.execPath} ${BIN_PATH} stdio --agent ${agent}${file ? ` --config ${file}` : ' --demo'}`,
+          `  Console:                        ${airlock.url}/`,
+          `  Upstream servers:               ${servers || '(none configured)'}`,
+          `  Policies:                       ${config.policies}`,
+          '',
+          'Try it: point an MCP client (e.g. `npx @modelcontextprotocol/inspector`) at the MCP endpoint, then',
+          '  call list_vms or get_vm_console_ticket  → allowed',
+          '  call delete_vm                          → denied by policy',
+          '  call health_checks 11 times in a minute → rate-limited',
+          '  call start_vm                           → held for approval',
+          '',
+        ].join('\n'),
+      );
+      let stopping = false;
+      const shutdown = async (signal: string) => {
+        if (stopping) return;
+        stopping = true;
+        logger.info({ signal }, 'stopping airlock');
+        await airlock.stop();
+        process.exit(0);
+      };
+      process.on('SIGINT', () => void shutdown('SIGINT'));
+      process.on('SIGTERM', () => void shutdown('SIGTERM'));
+    });
+}

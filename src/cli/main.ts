@@ -1,0 +1,32 @@
+#!/usr/bin/env node
+import { Command, CommanderError } from 'commander';
+import { AirlockError } from '../core/errors.js';
+import { AIRLOCK_VERSION } from '../agent/agent-session.js';
+import { EXIT, exitCodeOf } from './exit-codes.js';
+import { registerServe } from './commands/serve.js';
+import { registerStdio } from './commands/stdio.js';
+import { registerPolicy } from './commands/policy.js';
+
+const program = new Command();
+program
+  .name('airlock')
+  .description('Human-approval gateway for AI agents’ MCP tool calls')
+  .version(AIRLOCK_VERSION)
+  .option('-c, --config <file>', 'config file (default: ./airlock.config.json or .yaml)')
+  .exitOverride()
+  .showHelpAfterError();
+
+registerServe(program);
+registerStdio(program);
+registerPolicy(program);
+
+try {
+  await program.parseAsync(process.argv);
+} catch (err) {
+  if (err instanceof CommanderError) {
+    process.exit(err.exitCode === 0 ? EXIT.OK : EXIT.USAGE);
+  }
+  const message = err instanceof AirlockError ? err.message : err instanceof Error ? (err.stack ?? err.message) : String(err);
+  process.stderr.write(`airlock: ${message}\n`);
+  process.exit(exitCodeOf(err));
+}

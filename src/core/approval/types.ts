@@ -1,0 +1,75 @@
+import type { ApprovalSpec } from '../policy/types.js';
+
+/**
+ * Where a request is in its life: `pending → approved | rejected | expired | cancelled`, then for
+ * approved `executing → executed | failed`.
+ */
+export type ApprovalStatus =
+  'pending' | 'approved' | 'rejected' | 'expired' | 'cancelled' | 'executing' | 'executed' | 'failed';
+
+/** The surface a reviewer decided from. */
+export type DecisionVia = 'slack' | 'console' | 'cli' | 'api';
+
+/** One reviewer's vote on a request. */
+export interface ReviewerDecision {
+  /** Canonical reviewer identity (see resolveIdentity): the reviewer id when known, else `slack:<U…>`. */
+  by: string;
+  /** A human-friendly name for messages (e.g. the Slack display name); never used for authorization. */
+  display?: string;
+  via: DecisionVia;
+  /** Epoch milliseconds. */
+  at: number;
+  decision: 'approve' | 'reject';
+  /** Why it was rejected; shown to the agent. */
+  reason?: string;
+  /** A note left with an approval; kept in history. */
+  comment?: string;
+}
+
+/** What happened when an approved call ran upstream. */
+export interface ExecutionInfo {
+  startedAt: number;
+  finishedAt?: number;
+  isError?: boolean;
+  /** Short outcome text (the upstream error, or a result summary) for messages and history. */
+  summary?: string;
+}
+
+/** Where the request message sits in Slack, so it can be updated in place and threaded. */
+export interface SlackMessageRef {
+  channel: string;
+  ts: string;
+}
+
+/** One held tool call and everything decided about it; the unit of history. */
+export interface ApprovalRecord {
+  /** `ar_…`, see newRequestId. */
+  id: string;
+  /** Epoch milliseconds. */
+  createdAt: number;
+  /** Epoch milliseconds after which no decision is accepted. */
+  expiresAt: number;
+  server: string;
+  tool: string;
+  agent: string;
+  /** The agent's owner from the config (reviewer id or Slack user id); may not self-approve by default. */
+  agentOwner?: string;
+  /** The exact arguments that will run if approved; never a redacted copy. */
+  args: Record<string, unknown>;
+  /** argumentHash(server, tool, args). */
+  argsHash: string;
+  /** The policy rule that required approval, e.g. `lab/start_vm`. */
+  rule: string;
+  approval: ApprovalSpec;
+  status: ApprovalStatus;
+  /** Every accepted vote, in order. */
+  decisions: ReviewerDecision[];
+  /** When the request left `pending` (decision, expiry or cancellation). */
+  decidedAt?: number;
+  /** Identity whose vote made the request final; absent for expiry and cancellation. */
+  decidedBy?: string;
+  /** Rejection or cancellation reason. */
+  reason?: string;
+  slack?: SlackMessageRef;
+  execution?: ExecutionInfo;
+}

@@ -1,0 +1,189 @@
+import type { CallToolResult, Progress } from '@modelcontextprotocol/sdk/types.js';
+import { AirlockError, toAirlockError } from '../core/errors.js';
+import type { CallContext, Decision, LimitSpec } from '../core/policy/types.js';
+import { newRequestId } from '../core/approval/request-id.js';
+import type { UpstreamPool } from '../upstream/upstream-pool.js';
+import type { Logger } from '../log.js';
+import { refusal, sentence, toToolError } from '../agent/tool-error.js';
+import { validateArguments } from './arguments.js';
+
+/** Where decisions come from: the policy store (hot-reloaded) in production. */
+export interface PolicySource {
+  evaluate(ctx: CallContext): Decision;
+  isDeniedOutright(server: string, tool: string, agent: string): boolean;
+}
+
+/** Counts calls against their limits; shared across replicas through Redis. */
+export interface LimitChecker {
+  check(
+    limits: LimitSpec[],
+    ctx: { agent: string; server: string; tool: string },
+  ): Promise<{ allowed: true } | { allowed: false; limit: LimitSpec; retryAfterSec: number }>;
+}
+
+/** A call that policy says needs a human decision. */
+export interface HeldCall {
+  requestId: string;
+  agent: string;
+  server: string;
+  tool: string;
+  args: Record<string, unknown>;
+  decision: Decision;
+  meta?: Record<string, unknown>;
+}
+
+/** Per-call hooks into the agent's session. */
+export interface CallHooks {
+  signal: AbortSignal;
+  /** Set when the agent asked for progress (it sent a progressToken). */
+  onProgress?: (progress: Progress) => void;
+}
+
+/** Holds calls for approval and returns the released result; throws AirlockError for refusals. */
+export interface ApprovalGate {
+  hold(call: HeldCall, hooks: CallHooks): Promise<CallToolResult>;
+}
+
+/** What the gateway reports about each call, for audit, history and metrics. */
+export interface CallOutcome {
+  requestId: string;
+  agent: string;
+  server: string;
+  tool: string;
+  rule: string;
+  outcome: 'allowed' | 'denied' | 'rate_limited' | 'held' | 'invalid' | 'error';
+  /** For refusals and failures: the AirlockError code. */
+  code?: string;
+  isError?: boolean;
+  durationMs: number;
+}
+
+/** Everything the gateway needs, wired by the composition root. */
+export interface GatewayDeps {
+  upstreams: UpstreamPool;
+  policies: PolicySource;
+  limits: LimitChecker;
+  approvals?: ApprovalGate;
+  logger: Logger;
+  onOutcome?: (outcome: CallOutcome) => void;
+}
+
+/** One agent's tools/call as the gateway receives it. */
+export interface ToolCall {
+  agent: string;
+  name: string;
+  args: unknown;
+  meta?: Record<string, unknown>;
+}
+
+/**
+ * The call pipeline: resolve the tool, check arguments, ask the policy, count limits, then call upstream
+ * or hold for approval. Every refusal leaves here as a tool error; nothing here knows the transport.
+ */
+export class Gateway {
+  constructor(private readonly deps: GatewayDeps) {}
+
+  /** Tools this agent may see: everything not denied outright by policy. */
+  listTools(agent: string) {
+    const { upstreams, policies } = this.deps;
+    return upstreams
+      .exposedTools()
+      .filter((t) => {
+        const target = upstreams.resolveTool(t.tool.name);
+        return target !== undefined && !policies.isDeniedOutright(target.server, target.tool, agent);
+      })
+      .map((t) => t.tool);
+  }
+
+  /** Runs one tools/call through policy; always resolves to a tool result. */
+  async callTool(call: ToolCall, hooks: CallHooks): Promise<CallToolResult> {
+    const started = performance.now();
+    const requestId = newRequestId();
+    let rule = '';
+    let server = '';
+    let tool = call.name;
+    const report = (outcome: CallOutcome['outcome'], extra: Partial<CallOutcome> = {}) =>
+      this.deps.onOutcome?.({
+        requestId,
+        agent: call.agent,
+        server,
+        tool,
+        rule,
+        outcome,
+        durationMs: performance.now() - started,
+        ...extra,
+      });
+    try {
+      const target = this.deps.upstreams.resolveTool(call.name);
+      if (!target) {
+        throw refusal('UNKNOWN_TOOL', `Unknown tool "${truncate(call.name)}"`);
+      }
+      server = target.server;
+      tool = target.tool;
+      const args = validateArguments(call.args);
+      const decision = this.deps.policies.evaluate({ server, tool, agent: call.agent, args });
+      rule = decision.rule;
+      if (decision.action === 'deny') {
+        const why = decision.reason ? `: ${sentence(decision.reason)}` : '.';
+        throw new AirlockError('POLICY_DENIED', `Denied by policy (${server}/${tool})${why}`, {
+          rule,
+          reason: decision.reason,
+        });
+      }
+      if (decision.limits.length) {
+        const verdict = await this.deps.limits.check(decision.limits, { agent: call.agent, server, tool });
+        if (!verdict.allowed) {
+          const l = verdict.limit;
+          throw new AirlockError(
+            'RATE_LIMITED',
+            `Rate limited by policy (${server}/${tool}): limit "${l.counter}" allows ${l.max} per ${l.window} (${l.scope}); retry after ${verdict.retryAfterSec} s.`,
+            { rule, retryAfter: verdict.retryAfterSec, reason: `limit ${l.counter}` },
+          );
+        }
+      }
+      if (decision.action === 'require_approval') {
+        if (!this.deps.approvals) {
+          throw new AirlockError(
+            'APPROVAL_UNAVAILABLE',
+            `Call to ${server}/${tool} requires human approval, and approvals are not available on this gateway; it was not run.`,
+            { rule },
+          );
+        }
+        report('held');
+        return await this.deps.approvals.hold(
+          { requestId, agent: call.agent, server, tool, args, decision, meta: call.meta },
+          hooks,
+        );
+      }
+      const upstream = this.deps.upstreams.get(server)!;
+      const result = await upstream.callTool(
+        { name: tool, arguments: args, ...(call.meta ? { _meta: stripProgress(call.meta) } : {}) },
+        { signal: hooks.signal, onprogress: hooks.onProgress },
+      );
+      report('allowed', { isError: Boolean(result.isError) });
+      return result;
+    } catch (err) {
+      const e = toAirlockError(err, 'INTERNAL');
+      if (e.code === 'INTERNAL') this.deps.logger.error({ err, requestId }, 'tools/call failed');
+      report(outcomeOf(e.code), { code: e.code });
+      return toToolError(e, requestId);
+    }
+  }
+}
+
+function outcomeOf(code: string): CallOutcome['outcome'] {
+  if (code === 'POLICY_DENIED' || code === 'UNKNOWN_TOOL') return 'denied';
+  if (code === 'RATE_LIMITED') return 'rate_limited';
+  if (code === 'BAD_REQUEST') return 'invalid';
+  return 'error';
+}
+
+/** The agent's progressToken is Airlock's to map; the upstream gets its own from the SDK. */
+function stripProgress(meta: Record<string, unknown>): Record<string, unknown> | undefined {
+  const { progressToken: _token, ...rest } = meta;
+  return Object.keys(rest).length ? rest : undefined;
+}
+
+function truncate(s: string, n = 80): string {
+  return s.length > n ? `${s.slice(0, n)}…` : s;
+}

@@ -1,0 +1,52 @@
+import express, { type Express, type NextFunction, type Request, type Response } from 'express';
+import { AirlockError, toAirlockError, type AirlockErrorCode } from '../core/errors.js';
+import type { Logger } from '../log.js';
+
+const HTTP_STATUS: Partial<Record<AirlockErrorCode, number>> = {
+  BAD_REQUEST: 400,
+  CONFIG_INVALID: 400,
+  POLICY_INVALID: 400,
+  UNAUTHORIZED: 401,
+  NOT_AN_APPROVER: 403,
+  SELF_APPROVAL: 403,
+  NOT_FOUND: 404,
+  UNKNOWN_TOOL: 404,
+  ALREADY_DECIDED: 409,
+  APPROVAL_EXPIRED: 409,
+  RATE_LIMITED: 429,
+  UPSTREAM_UNAVAILABLE: 503,
+  QUEUE_UNAVAILABLE: 503,
+  REDIS_UNAVAILABLE: 503,
+  APPROVAL_UNAVAILABLE: 503,
+  UPSTREAM_ERROR: 502,
+};
+
+/** The one place an AirlockError becomes an HTTP status. */
+export function httpStatusOf(code: AirlockErrorCode): number {
+  return HTTP_STATUS[code] ?? 500;
+}
+
+/** The Express app every HTTP surface mounts on, with JSON errors rendered in one handler. */
+export function createHttpApp(): Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('trust proxy', false);
+  return app;
+}
+
+/** Renders any error as `{error: {code, message}}`; internal failures never blame the caller. */
+export function errorHandler(logger: Logger) {
+  return (err: unknown, _req: Request, res: Response, _next: NextFunction): void => {
+    const body = err as { type?: string; status?: number };
+    let e: AirlockError;
+    if (body?.type === 'entity.too.large') e = new AirlockError('BAD_REQUEST', 'Request body too large');
+    else if (body?.type === 'entity.parse.failed') e = new AirlockError('BAD_REQUEST', 'Request body is not valid JSON');
+    else e = toAirlockError(err);
+    const status = httpStatusOf(e.code);
+    if (status >= 500) logger.error({ err }, 'http request failed');
+    if (res.headersSent) return;
+    res
+      .status(status)
+      .json({ error: { code: e.code, message: status === 500 ? 'Internal error' : e.message, ...e.details } });
+  };
+}
