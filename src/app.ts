@@ -2,6 +2,7 @@ import type { Server as HttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Redis, Cluster } from 'ioredis';
 import type { AirlockConfig } from './config/schema.js';
+import { AirlockError } from './core/errors.js';
 import { isLoopback } from './config/load-config.js';
 import type { Logger } from './log.js';
 import { createRedis, checkRedis } from './redis/connection.js';
@@ -16,6 +17,10 @@ import { ResourceRouter } from './agent/resource-router.js';
 import { mcpEndpoint } from './agent/http-endpoint.js';
 import { TokenAuth } from './http/auth.js';
 import { createHttpApp, errorHandler } from './http/http-app.js';
+import { ApprovalStore } from './approval/approval-store.js';
+import { ApprovalService } from './approval/approval-service.js';
+import { createQueueConnection } from './approval/queue-connection.js';
+import { requestsRouter, reviewerAuth } from './http/api/requests-router.js';
 
 /** Options for {@link startAirlock}. */
 export interface StartOptions {
@@ -32,6 +37,7 @@ export interface Airlock {
   policies: PolicyStore;
   sessions: SessionRegistry;
   redis: Redis | Cluster;
+  approvals: ApprovalService;
   /** Base URL of the HTTP listener, when listening. */
   url?: string;
   /** Opens an MCP session for an agent (used by stdio mode). */
@@ -83,10 +89,41 @@ export async function startAirlock(config: AirlockConfig, options: StartOptions)
       for (const s of sessions.all()) s.notify({ method: 'notifications/tools/list_changed' });
     });
 
+    const store = new ApprovalStore(redis, config.redis.prefix, {
+      recordTtlMs: config.history.retentionDays * 24 * 60 * 60 * 1000,
+    });
+    const blocking: (Redis | Cluster)[] = [];
+    const url = redisUrl;
+    const approvals = new ApprovalService({
+      store,
+      queueConnection: redis,
+      blockingConnection: (name) => {
+        const c = createQueueConnection(url, config.redis.cluster, name);
+        blocking.push(c);
+        return c;
+      },
+      prefix: config.redis.prefix,
+      reviewers: config.reviewers,
+      agents: config.agents,
+      openAccess: config.reviewers.length === 0,
+      logger,
+      execute: async (record) => {
+        const upstream = upstreams.get(record.server);
+        if (!upstream) throw new AirlockError('UPSTREAM_UNAVAILABLE', `Upstream server "${record.server}" is not configured`);
+        return upstream.callTool({ name: record.tool, arguments: record.args });
+      },
+    });
+    await approvals.start();
+    cleanups.push(async () => {
+      await approvals.close();
+      for (const c of blocking) c.disconnect();
+    });
+
     const gateway = new Gateway({
       upstreams,
       policies,
       limits: new RateLimiter(redis, config.redis.prefix),
+      approvals,
       logger,
     });
     const createSession = (agent: string) => {
@@ -96,7 +133,7 @@ export async function startAirlock(config: AirlockConfig, options: StartOptions)
     };
     cleanups.push(() => sessions.closeAll());
 
-    const airlock: Airlock = { config, gateway, upstreams, policies, sessions, redis, createSession, stop };
+    const airlock: Airlock = { config, gateway, upstreams, policies, sessions, redis, approvals, createSession, stop };
 
     if (options.listen !== false) {
       const app = createHttpApp();
@@ -109,6 +146,8 @@ export async function startAirlock(config: AirlockConfig, options: StartOptions)
       });
       cleanups.push(() => mcp.close());
       app.use('/mcp', mcp.router);
+      const reviewerTokens = new TokenAuth(config.reviewers, config.reviewers.length ? undefined : 'local');
+      app.use('/api', reviewerAuth(reviewerTokens), requestsRouter(approvals));
       app.get('/healthz', (_req, res) => void res.json({ status: 'ok' }));
       app.get('/readyz', async (_req, res) => {
         const redisOk = await redis

@@ -158,6 +158,7 @@ export class AgentSession {
           { agent: this.agent, name: req.params.name, args: req.params.arguments, meta: req.params._meta },
           {
             signal: extra.signal,
+            disconnected: () => this.closed,
             onProgress:
               token === undefined
                 ? undefined

@@ -12,7 +12,8 @@ export const TOO_DEEP = '[…nested too deep]';
  * `x-api-key`, `client_secret`, `Set-Cookie`, `passphrase`). Over-matching (`monkey`) costs a reviewer
  * one click to the console; under-matching leaks a credential into a Slack channel.
  */
-export const SECRET_KEY_PATTERN = /password|passwd|passphrase|token|secret|key|authorization|cookie|credential/i;
+export const SECRET_KEY_PATTERN =
+  /password|passwd|passphrase|token|secret|key|authorization|cookie|credential/i;
 
 /** Options for redactForDisplay. */
 export interface RedactOptions {
@@ -29,7 +30,9 @@ export interface RedactOptions {
  */
 export function redactForDisplay(value: unknown, opts: RedactOptions = {}): unknown {
   const maxDepth = opts.maxDepth ?? 64;
-  const isSecret = (key: string): boolean => SECRET_KEY_PATTERN.test(key) || (opts.extraKeys?.test(key) ?? false);
+  // search() ignores lastIndex, so a caller's /g pattern cannot make matches alternate.
+  const isSecret = (key: string): boolean =>
+    SECRET_KEY_PATTERN.test(key) || (opts.extraKeys !== undefined && key.search(opts.extraKeys) !== -1);
   const ancestors = new Set<object>();
 
   const visit = (node: unknown, depth: number): unknown => {

@@ -37,6 +37,8 @@ export interface CallHooks {
   signal: AbortSignal;
   /** Set when the agent asked for progress (it sent a progressToken). */
   onProgress?: (progress: Progress) => void;
+  /** True when the signal fired because the agent went away rather than cancelled the call. */
+  disconnected?: () => boolean;
 }
 
 /** Holds calls for approval and returns the released result; throws AirlockError for refusals. */

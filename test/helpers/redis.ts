@@ -33,20 +33,22 @@ export async function startRedis(): Promise<TestRedis> {
     { stdio: 'ignore' },
   );
   const url = `redis://127.0.0.1:${port}`;
-  const probe = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => 50 });
-  probe.on('error', () => {});
   const deadline = Date.now() + 10_000;
   for (;;) {
+    const probe = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+    probe.on('error', () => {});
     try {
       await probe.connect();
       await probe.ping();
+      probe.disconnect();
       break;
     } catch {
+      probe.disconnect();
+      if (child.exitCode !== null) throw new Error(`redis-server on ${port} exited with ${child.exitCode}`);
       if (Date.now() > deadline) throw new Error(`redis-server on ${port} did not start`);
-      await new Promise((r) => setTimeout(r, 50));
+      await new Promise((r) => setTimeout(r, 30));
     }
   }
-  probe.disconnect();
   return {
     url,
     port,

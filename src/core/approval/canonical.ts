@@ -56,7 +56,7 @@ function write(value: unknown, depth: number, ancestors: Set<object>, path: stri
       if (value === null) return 'null';
       return writeContainer(value, depth, ancestors, path);
     default:
-      throw bad(path, `a ${typeof value} is not a JSON value`);
+      throw bad(path, `${typeof value} is not a JSON value`);
   }
 }
 

@@ -1,0 +1,179 @@
+import type { Redis, Cluster } from 'ioredis';
+import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import { AirlockError } from '../core/errors.js';
+import type { ApprovalRecord } from '../core/approval/types.js';
+
+/** A record as stored: the pure record plus bookkeeping the store owns. */
+export interface StoredRecord extends ApprovalRecord {
+  /** Compare-and-set version; every write bumps it. */
+  version: number;
+  /** Set once a rejection, expiry or cancellation reached the agent, so its next identical call asks anew. */
+  delivered?: boolean;
+}
+
+/** Outcome of {@link ApprovalStore.createOrAttach}. */
+export interface CreateOrAttach {
+  created: boolean;
+  record: StoredRecord;
+}
+
+// Attaches an identical retry to the request it repeats, or stores a new one, atomically.
+// A request that ended in rejection/expiry/cancellation attaches only until that outcome was delivered.
+const CREATE_OR_ATTACH = `
+local existing = redis.call('GET', KEYS[1])
+if existing then
+  local raw = redis.call('HGET', ARGV[5] .. existing, 'json')
+  if raw then
+    local r = cjson.decode(raw)
+    local s = r.status
+    if s == 'pending' or s == 'approved' or s == 'executing' or s == 'executed' or s == 'failed' or not r.delivered then
+      return {0, raw}
+    end
+  end
+end
+redis.call('HSET', KEYS[2], 'json', ARGV[2], 'v', '1')
+redis.call('PEXPIRE', KEYS[2], ARGV[6])
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[3])
+redis.call('ZADD', KEYS[3], ARGV[4], ARGV[1])
+return {1, ARGV[2]}
+`;
+
+// Compare-and-set on the record version; on success also maintains the pending index, stores the
+// result when given, and announces the change to every replica.
+const CAS = `
+local v = redis.call('HGET', KEYS[1], 'v')
+if not v then return -1 end
+if v ~= ARGV[1] then return 0 end
+redis.call('HSET', KEYS[1], 'json', ARGV[2], 'v', tostring(tonumber(v) + 1))
+if ARGV[3] == '1' then redis.call('ZREM', KEYS[2], ARGV[6]) end
+if ARGV[4] ~= '' then redis.call('SET', KEYS[3], ARGV[4], 'PX', ARGV[5]) end
+redis.call('PUBLISH', KEYS[4], ARGV[6])
+return 1
+`;
+
+/** Key layout under the configured prefix (which may carry a `{hash tag}` for Redis Cluster). */
+export function approvalKeys(prefix: string) {
+  return {
+    record: (id: string) => `${prefix}:ar:${id}`,
+    recordPrefix: `${prefix}:ar:`,
+    result: (id: string) => `${prefix}:ar:${id}:result`,
+    dedupe: (key: string) => `${prefix}:dedupe:${key}`,
+    pending: `${prefix}:pending`,
+    events: `${prefix}:released`,
+  };
+}
+
+/** Options for {@link ApprovalStore}. */
+export interface ApprovalStoreOptions {
+  /** How long an executed result is kept for the agent's identical retry. @defaultValue 1 hour */
+  resultTtlMs?: number;
+  /** How long a record is kept at all (history retention). @defaultValue 90 days */
+  recordTtlMs?: number;
+}
+
+type Redisish = Redis | Cluster;
+
+/** Approval records in Redis, with atomic create-or-attach and compare-and-set updates. */
+export class ApprovalStore {
+  readonly keys: ReturnType<typeof approvalKeys>;
+  readonly resultTtlMs: number;
+  private readonly recordTtlMs: number;
+
+  constructor(
+    private readonly redis: Redisish,
+    prefix: string,
+    options: ApprovalStoreOptions = {},
+  ) {
+    this.keys = approvalKeys(prefix);
+    this.resultTtlMs = options.resultTtlMs ?? 60 * 60 * 1000;
+    this.recordTtlMs = options.recordTtlMs ?? 90 * 24 * 60 * 60 * 1000;
+  }
+
+  /** Stores a new request, or returns the one an identical earlier call created. */
+  async createOrAttach(record: ApprovalRecord, dedupe: string): Promise<CreateOrAttach> {
+    const stored: StoredRecord = { ...record, version: 1 };
+    const dedupeTtl = Math.max(1000, record.expiresAt - record.createdAt) + this.resultTtlMs;
+    const res = (await this.run(() =>
+      this.redis.eval(
+        CREATE_OR_ATTACH,
+        3,
+        this.keys.dedupe(dedupe),
+        this.keys.record(record.id),
+        this.keys.pending,
+        record.id,
+        JSON.stringify(stored),
+        String(dedupeTtl),
+        String(record.createdAt),
+        this.keys.recordPrefix,
+        String(this.recordTtlMs),
+      ),
+    )) as [number, string];
+    return { created: res[0] === 1, record: JSON.parse(res[1]) as StoredRecord };
+  }
+
+  /** The record, or undefined when unknown (or past retention). */
+  async get(id: string): Promise<StoredRecord | undefined> {
+    const raw = await this.run(() => this.redis.hget(this.keys.record(id), 'json'));
+    return raw ? (JSON.parse(raw) as StoredRecord) : undefined;
+  }
+
+  /** Several records at once, in order; unknown ids are skipped. */
+  async getMany(ids: string[]): Promise<StoredRecord[]> {
+    if (!ids.length) return [];
+    const pipe = this.redis.pipeline();
+    for (const id of ids) pipe.hget(this.keys.record(id), 'json');
+    const res = (await this.run(() => pipe.exec())) ?? [];
+    return res.map(([, raw]) => raw).filter((raw): raw is string => typeof raw === 'string').map((raw) => JSON.parse(raw));
+  }
+
+  /**
+   * Writes `next` only if the stored version is still `current.version` (first writer wins).
+   * Returns the written record, or undefined when someone else wrote first.
+   */
+  async compareAndSet(
+    current: StoredRecord,
+    next: ApprovalRecord & { delivered?: boolean },
+    result?: CallToolResult,
+  ): Promise<StoredRecord | undefined> {
+    const written: StoredRecord = { ...next, version: current.version + 1 };
+    const leftPending = current.status === 'pending' && next.status !== 'pending';
+    const res = await this.run(() =>
+      this.redis.eval(
+        CAS,
+        4,
+        this.keys.record(current.id),
+        this.keys.pending,
+        this.keys.result(current.id),
+        this.keys.events,
+        String(current.version),
+        JSON.stringify(written),
+        leftPending ? '1' : '0',
+        result ? JSON.stringify(result) : '',
+        String(this.resultTtlMs),
+        current.id,
+      ),
+    );
+    if (res === -1) throw new AirlockError('NOT_FOUND', `Request ${current.id} not found`);
+    return res === 1 ? written : undefined;
+  }
+
+  /** The stored upstream result of an executed request, while kept. */
+  async result(id: string): Promise<CallToolResult | undefined> {
+    const raw = await this.run(() => this.redis.get(this.keys.result(id)));
+    return raw ? (JSON.parse(raw) as CallToolResult) : undefined;
+  }
+
+  /** Ids of pending requests, oldest first. */
+  async pendingIds(limit = 1000): Promise<string[]> {
+    return this.run(() => this.redis.zrange(this.keys.pending, 0, limit - 1));
+  }
+
+  private async run<T>(fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (err) {
+      if (err instanceof AirlockError) throw err;
+      throw new AirlockError('QUEUE_UNAVAILABLE', `Approval store unavailable: ${(err as Error).message}`, {}, { cause: err });
+    }
+  }
+}

@@ -1,0 +1,211 @@
+// A cross-process mutex from plain files, because Node core has no flock and native addons are out.
+// Acquire: create `<path>` with O_EXCL holding {pid, host, token}. A lock whose holder is a dead
+// process on this host, or that is older than `staleMs`, is taken over. Taking over happens under a
+// second O_EXCL file (`<path>.steal`) and re-checks staleness there, so two waiters that both saw the
+// same stale lock cannot both delete it (the second would otherwise delete the first one's new lock).
+import { randomBytes } from 'node:crypto';
+import { mkdir, open, readFile, stat, unlink } from 'node:fs/promises';
+import { hostname } from 'node:os';
+import { dirname } from 'node:path';
+import { setTimeout as delay } from 'node:timers/promises';
+import { AirlockError } from '../core/errors.js';
+import { silentLogger, type Logger } from '../log.js';
+
+/** Options for acquireFileLock. */
+export interface FileLockOptions {
+  /**
+   * A lock older than this is taken over even when its holder looks alive (another host, a reused pid).
+   * Holders keep the lock for one batch write, far below this. @defaultValue 10_000
+   */
+  staleMs?: number;
+  /** Acquiring fails with AirlockError('INTERNAL') after this long. @defaultValue 30_000 */
+  timeoutMs?: number;
+  /** @defaultValue silentLogger */
+  logger?: Logger;
+}
+
+/** What a lock file says about its holder. */
+export interface LockOwner {
+  pid: number;
+  host: string;
+  token: string;
+  at: string;
+}
+
+/** A lock this process holds. */
+export interface HeldLock {
+  readonly path: string;
+  /** Date.now() when the lock was taken. */
+  readonly acquiredAt: number;
+  /** True while the file on disk is still the one this holder created (it was not taken over as stale). */
+  isHeld(): Promise<boolean>;
+  /** Removes the lock file if it is still ours. */
+  release(): Promise<void>;
+}
+
+/** Waits for and takes the lock file at `path`. */
+export async function acquireFileLock(path: string, options: FileLockOptions = {}): Promise<HeldLock> {
+  const staleMs = options.staleMs ?? 10_000;
+  const timeoutMs = options.timeoutMs ?? 30_000;
+  const logger = options.logger ?? silentLogger;
+  const deadline = Date.now() + timeoutMs;
+  let backoffMs = 1;
+  for (;;) {
+    const held = await tryCreate(path);
+    if (held) return held;
+    const state = await inspect(path);
+    // Released between our create and our look: try again at once.
+    if (!state) continue;
+    if (staleReason(state, staleMs) && (await takeOver(path, staleMs, logger))) continue;
+    if (Date.now() >= deadline) {
+      throw new AirlockError(
+        'INTERNAL',
+        `timed out after ${timeoutMs} ms waiting for lock ${path} (held by pid ${state.owner?.pid ?? 'unknown'})`,
+      );
+    }
+    // Jitter keeps waiters from polling in lockstep.
+    await delay(backoffMs * (0.5 + Math.random()));
+    backoffMs = Math.min(backoffMs * 2, 4);
+  }
+}
+
+/** Reads the holder of a lock file, or undefined when there is no lock. */
+export async function readLockOwner(path: string): Promise<LockOwner | undefined> {
+  return (await inspect(path))?.owner;
+}
+
+interface LockState {
+  ino: number;
+  mtimeMs: number;
+  owner?: LockOwner;
+}
+
+async function tryCreate(path: string): Promise<HeldLock | undefined> {
+  const owner: LockOwner = {
+    pid: process.pid,
+    host: hostname(),
+    token: randomBytes(8).toString('hex'),
+    at: new Date().toISOString(),
+  };
+  let handle;
+  try {
+    handle = await open(path, 'wx');
+  } catch (err) {
+    if (code(err) === 'EEXIST') return undefined;
+    if (code(err) !== 'ENOENT') throw err;
+    await mkdir(dirname(path), { recursive: true });
+    return tryCreate(path);
+  }
+  try {
+    await handle.writeFile(JSON.stringify(owner));
+    const st = await handle.stat();
+    return new FileHeldLock(path, st.ino, st.ctimeMs);
+  } catch (err) {
+    await unlink(path).catch(() => {});
+    throw err;
+  } finally {
+    await handle.close().catch(() => {});
+  }
+}
+
+class FileHeldLock implements HeldLock {
+  readonly acquiredAt = Date.now();
+  constructor(
+    readonly path: string,
+    private readonly ino: number,
+    // With the inode, tells our file from a later one that reused the inode number.
+    private readonly ctimeMs: number,
+  ) {}
+
+  async isHeld(): Promise<boolean> {
+    try {
+      const st = await stat(this.path);
+      return st.ino === this.ino && st.ctimeMs === this.ctimeMs;
+    } catch {
+      return false;
+    }
+  }
+
+  async release(): Promise<void> {
+    // Never delete a lock someone took over from us after deciding ours was stale.
+    if (await this.isHeld()) await unlinkQuiet(this.path);
+  }
+}
+
+async function inspect(path: string): Promise<LockState | undefined> {
+  try {
+    const st = await stat(path);
+    let owner: LockOwner | undefined;
+    try {
+      const parsed = JSON.parse(await readFile(path, 'utf8')) as Partial<LockOwner>;
+      if (Number.isSafeInteger(parsed.pid) && typeof parsed.host === 'string') owner = parsed as LockOwner;
+    } catch {
+      // Empty (holder between create and write) or garbage: judged by age alone.
+    }
+    return { ino: st.ino, mtimeMs: st.mtimeMs, owner };
+  } catch (err) {
+    if (code(err) === 'ENOENT') return undefined;
+    throw err;
+  }
+}
+
+function staleReason(state: LockState, staleMs: number): string | undefined {
+  const owner = state.owner;
+  if (owner && owner.host === hostname() && !pidAlive(owner.pid))
+    return `holder pid ${owner.pid} is not running`;
+  const ageMs = Date.now() - state.mtimeMs;
+  if (ageMs > staleMs) return `lock is ${Math.round(ageMs)} ms old (stale after ${staleMs} ms)`;
+  return undefined;
+}
+
+async function takeOver(path: string, staleMs: number, logger: Logger): Promise<boolean> {
+  const guardPath = `${path}.steal`;
+  const guard = await tryCreate(guardPath);
+  if (!guard) {
+    // A taker holds the guard for a few syscalls; one that died there must not block everyone forever.
+    const guardState = await inspect(guardPath);
+    const reason = guardState && staleReason(guardState, staleMs);
+    if (reason) {
+      await unlinkQuiet(guardPath);
+      logger.warn(
+        { lock: guardPath, holder: guardState.owner, reason },
+        'removed a stale lock take-over guard',
+      );
+    }
+    return false;
+  }
+  try {
+    // Re-check under the guard: the lock we judged may already have been replaced by a live one.
+    const state = await inspect(path);
+    const reason = state && staleReason(state, staleMs);
+    if (!reason) return false;
+    await unlinkQuiet(path);
+    logger.warn({ lock: path, holder: state.owner, reason }, 'took over a stale lock');
+    return true;
+  } finally {
+    await guard.release();
+  }
+}
+
+function pidAlive(pid: number): boolean {
+  if (pid <= 0) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    // EPERM: the process exists but belongs to another user.
+    return code(err) === 'EPERM';
+  }
+}
+
+async function unlinkQuiet(path: string): Promise<void> {
+  try {
+    await unlink(path);
+  } catch (err) {
+    if (code(err) !== 'ENOENT') throw err;
+  }
+}
+
+function code(err: unknown): string | undefined {
+  return (err as NodeJS.ErrnoException | undefined)?.code;
+}

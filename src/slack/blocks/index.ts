@@ -1,0 +1,13 @@
+// The Slack app's one import for message and modal shapes; every builder here is pure.
+export { requestMessage } from './request-message.js';
+export { messageFor, decidedMessage, expiredMessage, cancelledMessage } from './outcome-messages.js';
+export { executionReply } from './execution-reply.js';
+export { rejectReasonModal } from './reject-reason-modal.js';
+export { refusalText } from './refusal-text.js';
+export type { SlackMessage, MessageOptions } from './message.js';
+export type { ArgumentsDisplayOptions } from './arguments.js';
+export type { RiskHints } from './risk.js';
+export { riskLabel } from './risk.js';
+export { escapeSlack } from './text.js';
+export { BLOCK_KIT_LIMITS } from './limits.js';
+export * from './ids.js';

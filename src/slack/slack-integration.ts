@@ -1,0 +1,158 @@
+import { App, ExpressReceiver } from '@slack/bolt';
+import type { IRouter } from 'express';
+import type { Cluster, Redis } from 'ioredis';
+import type { ApprovalService } from '../approval/approval-service.js';
+import type { ApprovalStore, StoredRecord } from '../approval/approval-store.js';
+import type { AirlockConfig } from '../config/schema.js';
+import type { ApprovalRecord } from '../core/approval/types.js';
+import { AirlockError } from '../core/errors.js';
+import type { Logger } from '../log.js';
+import type { RiskHints } from './blocks/index.js';
+import { boltLogger } from './bolt-logger.js';
+import { ChannelLabels } from './channel-labels.js';
+import { registerInteractions } from './interactions.js';
+import { MessageSync } from './message-sync.js';
+import { SlackNotifier, type SlackNotifierRetryOptions } from './slack-notifier.js';
+import { registerSlashCommand } from './slash-command.js';
+import { SocketConnection } from './socket-connection.js';
+import { UserGroupDirectory } from './user-groups.js';
+import { UserNames } from './user-names.js';
+import { createWebClient, withTrailingSlash } from './web-client.js';
+
+/** Everything the Slack integration is wired with by the composition root. */
+export interface SlackIntegrationOptions {
+  config: AirlockConfig;
+  approvals: ApprovalService;
+  store: ApprovalStore;
+  /** Fail-fast connection for adding notification jobs. */
+  queueConnection: Redis | Cluster;
+  /** Opens a blocking connection for the notification worker. */
+  blockingConnection: (name: string) => Redis | Cluster;
+  /** Redis key prefix (config `redis.prefix`). */
+  prefix: string;
+  logger: Logger;
+  /** The tool's MCP annotations, for the risk label in request messages. */
+  riskHints?: (record: StoredRecord) => RiskHints | undefined;
+  /** Notification retry tuning; the defaults suit production. */
+  retry?: SlackNotifierRetryOptions;
+}
+
+/** Airlock's Slack app: request messages, buttons, modal, and user-group approvers. */
+export interface SlackIntegration {
+  /** `http`: signed POSTs at `/slack/events` through `router`; `socket`: Socket Mode, no route. */
+  mode: 'http' | 'socket';
+  /** Handles `POST /slack/events` (signature and timestamp verified); mount at `/`. Undefined in Socket Mode. */
+  router?: IRouter;
+  /** The Bolt app, for surfaces that add their own listeners (App Home, commands). */
+  bolt: App;
+  /** Starts the notification worker, checks the token and, in Socket Mode, connects; never fails on Slack errors. */
+  start(): Promise<void>;
+  /** Stops the worker and any socket. */
+  close(): Promise<void>;
+  /** Slack user-group id → member user ids (cached 5 min; unreachable groups are empty: fail closed). */
+  groupMembers(groupIds: string[]): Promise<Record<string, string[]>>;
+  /** Where reviewers are asked about a request, for the agent's progress message (`#lab-approvals`). */
+  channelLabel(record: Pick<ApprovalRecord, 'approval'>): string;
+}
+
+/** What reviewers are told when the rule and the config name no channel. */
+export const NO_CHANNEL_LABEL = 'the Airlock console';
+
+/** True when the config has what Slack needs: a bot token, and a signing secret unless Socket Mode is on. */
+export function slackConfigured(slack: AirlockConfig['slack']): boolean {
+  return Boolean(slack.botToken) && Boolean(slack.appToken || slack.signingSecret);
+}
+
+/** Builds the Slack integration; call `start()` after the HTTP listener (and `router`) are up. */
+export function createSlackIntegration(o: SlackIntegrationOptions): SlackIntegration {
+  const { slack, publicUrl } = o.config;
+  const botToken = slack.botToken;
+  if (!botToken) throw new AirlockError('CONFIG_INVALID', 'slack.botToken is required to connect Slack');
+  const socketMode = Boolean(slack.appToken);
+  if (!socketMode && !slack.signingSecret) {
+    throw new AirlockError(
+      'CONFIG_INVALID',
+      'slack.signingSecret is required for Slack over HTTP (or set slack.appToken for Socket Mode)',
+    );
+  }
+  const logger = o.logger.child({ component: 'slack' });
+  const slackLog = boltLogger(o.logger);
+  const client = createWebClient({ botToken, apiUrl: slack.apiUrl, logger: slackLog });
+
+  // Bolt's own token check caches its first auth.test for good, so one failure during an outage would
+  // fail every later click; this authorize answers from the token alone and learns the bot's ids later.
+  let identity: { botId?: string; botUserId?: string } = {};
+  const authorize = async () => ({ botToken, ...identity });
+  const clientOptions = { slackApiUrl: withTrailingSlash(slack.apiUrl) };
+  let receiver: ExpressReceiver | undefined;
+  let bolt: App;
+  if (socketMode) {
+    bolt = new App({ socketMode: true, appToken: slack.appToken, authorize, clientOptions, logger: slackLog });
+  } else {
+    receiver = new ExpressReceiver({
+      signingSecret: slack.signingSecret!,
+      endpoints: '/slack/events',
+      // Handlers ack before deciding, so the response goes out at once and Slack never sees a timeout.
+      processBeforeResponse: false,
+      logger: slackLog,
+    });
+    bolt = new App({ receiver, authorize, clientOptions, logger: slackLog });
+  }
+  bolt.error(async (err) => {
+    logger.warn({ err: err.message }, 'Slack handler failed');
+  });
+
+  const sync = new MessageSync({
+    client,
+    store: o.store,
+    defaultChannel: slack.channel,
+    messageOptions: (record) => {
+      const annotations = o.riskHints?.(record);
+      return { ...(publicUrl ? { publicUrl } : {}), ...(annotations ? { annotations } : {}) };
+    },
+    logger,
+  });
+  const notifier = new SlackNotifier({
+    approvals: o.approvals,
+    sync,
+    queueConnection: o.queueConnection,
+    blockingConnection: o.blockingConnection,
+    prefix: o.prefix,
+    logger,
+    ...o.retry,
+  });
+  notifier.attach();
+  const groups = new UserGroupDirectory(client, logger);
+  const channels = new ChannelLabels(client, logger);
+  registerInteractions(bolt, { approvals: o.approvals, client, names: new UserNames(client), logger });
+  registerSlashCommand(bolt, { ...(slack.channel ? { channel: slack.channel } : {}), ...(publicUrl ? { publicUrl } : {}) });
+  const socket = socketMode ? new SocketConnection(bolt, logger) : undefined;
+
+  return {
+    mode: socketMode ? 'socket' : 'http',
+    ...(receiver ? { router: receiver.router } : {}),
+    bolt,
+    async start() {
+      await notifier.start();
+      // Neither a bad token nor an outage stops Airlock: messages wait in the queue until Slack answers.
+      void client.auth
+        .test()
+        .then((res) => {
+          identity = { ...(res.bot_id ? { botId: res.bot_id } : {}), ...(res.user_id ? { botUserId: res.user_id } : {}) };
+          logger.info({ team: res.team, bot: res.user, botUserId: res.user_id, mode: socketMode ? 'socket' : 'http' }, 'Slack connected');
+        })
+        .catch((err: Error) => logger.warn({ err: err.message }, 'Slack auth.test failed; Slack messages will be retried'));
+      if (slack.channel) void channels.resolve(slack.channel);
+      socket?.start();
+    },
+    async close() {
+      await socket?.close();
+      await notifier.close();
+    },
+    groupMembers: (ids) => groups.members(ids),
+    channelLabel: (record) => {
+      const channel = sync.channelOf(record);
+      return channel ? channels.label(channel) : NO_CHANNEL_LABEL;
+    },
+  };
+}

@@ -1,0 +1,208 @@
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { setTimeout as delay } from 'node:timers/promises';
+import { AirlockError } from '../../src/core/errors.js';
+import type { LimitScope, LimitSpec } from '../../src/core/policy/types.js';
+import { silentLogger } from '../../src/log.js';
+import { checkRedis, createRedis, type RedisClient } from '../../src/redis/connection.js';
+import { RateLimiter, type RateLimitContext } from '../../src/redis/rate-limiter.js';
+import { freshPrefix, startRedis, type TestRedis } from '../helpers/redis.js';
+
+function limit(counter: string, max: number, windowMs: number, scope: LimitScope = 'grant'): LimitSpec {
+  return { counter, max, windowMs, scope, window: `${windowMs / 1000}s` };
+}
+
+const ctx = (agent: string, tool = 'health_checks', server = 'lab'): RateLimitContext => ({ agent, server, tool });
+
+/** Calls `fn` until it reports true; for waiting on wall-clock time to slide a window, nothing else. */
+async function pollUntil(fn: () => Promise<boolean>, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await fn())) {
+    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
+    await delay(20);
+  }
+}
+
+describe('RateLimiter', () => {
+  let server: TestRedis;
+  let redis: RedisClient;
+
+  before(async () => {
+    server = await startRedis();
+    redis = createRedis({ url: server.url, cluster: false, logger: silentLogger });
+    await checkRedis(redis, silentLogger);
+  });
+  after(async () => {
+    redis.disconnect();
+    await server.stop();
+  });
+
+  test('no limits: allowed without touching Redis', async () => {
+    const limiter = new RateLimiter(redis, freshPrefix());
+    assert.deepEqual(await limiter.check([], ctx('a')), { allowed: true });
+  });
+
+  test('grant scope counts per agent, server and tool', async () => {
+    const limiter = new RateLimiter(redis, freshPrefix());
+    const l = limit('hc', 2, 60_000, 'grant');
+    assert.equal((await limiter.check([l], ctx('a'))).allowed, true);
+    assert.equal((await limiter.check([l], ctx('a'))).allowed, true);
+    const denied = await limiter.check([l], ctx('a'));
+    assert.equal(denied.allowed, false);
+    assert.equal((await limiter.check([l], ctx('b'))).allowed, true, 'another agent has its own counter');
+    assert.equal((await limiter.check([l], ctx('a', 'start_vm'))).allowed, true, 'another tool has its own counter');
+    assert.equal((await limiter.check([l], ctx('a', 'health_checks', 'virt'))).allowed, true, 'another server too');
+  });
+
+  test('agent scope is shared by every tool naming the counter, per agent', async () => {
+    const limiter = new RateLimiter(redis, freshPrefix());
+    const l = limit('vm_ops', 2, 60_000, 'agent');
+    assert.equal((await limiter.check([l], ctx('a', 'start_vm'))).allowed, true);
+    assert.equal((await limiter.check([l], ctx('a', 'stop_vm'))).allowed, true);
+    assert.equal((await limiter.check([l], ctx('a', 'vm_management'))).allowed, false);
+    assert.equal((await limiter.check([l], ctx('b', 'start_vm'))).allowed, true, 'another agent has its own counter');
+  });
+
+  test('global scope is shared by every agent', async () => {
+    const limiter = new RateLimiter(redis, freshPrefix());
+    const l = limit('all', 2, 60_000, 'global');
+    assert.equal((await limiter.check([l], ctx('a'))).allowed, true);
+    assert.equal((await limiter.check([l], ctx('b', 'start_vm'))).allowed, true);
+    assert.equal((await limiter.check([l], ctx('c'))).allowed, false);
+  });
+
+  test('when the max is reached: denied with the limit and the seconds until the oldest call leaves', async () => {
+    const limiter = new RateLimiter(redis, freshPrefix());
+    const l = limit('hc', 3, 60_000);
+    for (let i = 0; i < 3; i++) assert.equal((await limiter.check([l], ctx('a'))).allowed, true);
+    const denied = await limiter.check([l], ctx('a'));
+    assert.equal(denied.allowed, false);
+    assert.ok(!denied.allowed);
+    assert.deepEqual(denied.limit, l);
+    // The oldest call was a few ms ago, so it leaves in just under 60 s; ceil gives 60.
+    assert.equal(denied.retryAfterSec, 60);
+  });
+
+  test('a lowered max counts from the call that has to leave, not the oldest', async () => {
+    const limiter = new RateLimiter(redis, freshPrefix());
+    for (let i = 0; i < 3; i++) await limiter.check([limit('hc', 3, 60_000)], ctx('a'));
+    const denied = await limiter.check([limit('hc', 1, 60_000)], ctx('a'));
+    assert.ok(!denied.allowed);
+    assert.equal(denied.retryAfterSec, 60);
+  });
+
+  test('the window slides: a call leaves exactly one window after it was made', async () => {
+    const limiter = new RateLimiter(redis, freshPrefix());
+    const l = limit('fast', 2, 1000);
+    assert.equal((await limiter.check([l], ctx('a'))).allowed, true);
+    const first = Date.now();
+    await delay(400); // space the two calls so that only the first one has left when we retry
+    assert.equal((await limiter.check([l], ctx('a'))).allowed, true);
+    const denied = await limiter.check([l], ctx('a'));
+    assert.ok(!denied.allowed);
+    assert.equal(denied.retryAfterSec, 1, 'sub-second waits round up to 1 s');
+    await pollUntil(async () => (await limiter.check([l], ctx('a'))).allowed, 3000);
+    assert.ok(Date.now() - first >= 900, 'allowed again only once the first call left the window');
+    // A fixed window would have reset entirely; the second call is still inside this one.
+    assert.equal((await limiter.check([l], ctx('a'))).allowed, false);
+  });
+
+  test('all or nothing: a call refused by one limit consumes none of the others', async () => {
+    const limiter = new RateLimiter(redis, freshPrefix());
+    const roomy = limit('roomy', 2, 60_000, 'agent');
+    const tight = limit('tight', 1, 60_000, 'global');
+    assert.equal((await limiter.check([roomy, tight], ctx('a'))).allowed, true);
+    const denied = await limiter.check([roomy, tight], ctx('a'));
+    assert.ok(!denied.allowed);
+    assert.equal(denied.limit.counter, 'tight', 'names the limit that is full, not the first');
+    // `roomy` still has exactly one call left: the refused call did not count.
+    assert.equal((await limiter.check([roomy], ctx('a'))).allowed, true);
+    assert.equal((await limiter.check([roomy], ctx('a'))).allowed, false);
+  });
+
+  test('two limits on one counter with different windows see each other’s calls', async () => {
+    const limiter = new RateLimiter(redis, freshPrefix());
+    const hourly = limit('vm_ops', 4, 3_600_000, 'agent');
+    const perSecond = limit('vm_ops', 3, 1000, 'agent');
+    assert.equal((await limiter.check([hourly], ctx('a', 'start_vm'))).allowed, true);
+    assert.equal((await limiter.check([perSecond], ctx('a', 'stop_vm'))).allowed, true);
+    assert.equal((await limiter.check([perSecond], ctx('a', 'stop_vm'))).allowed, true);
+    // Once the per-second window has slid, its check trims the log, but only by the longest window.
+    await pollUntil(async () => (await limiter.check([perSecond], ctx('a', 'stop_vm'))).allowed, 3000);
+    const denied = await limiter.check([hourly], ctx('a', 'start_vm'));
+    assert.ok(!denied.allowed, 'the hourly limit counts the 4 calls made under either rule');
+  });
+
+  test('keys live under the prefix and expire', async () => {
+    const prefix = freshPrefix();
+    const limiter = new RateLimiter(redis, prefix);
+    await limiter.check([limit('hc', 5, 30_000, 'grant'), limit('g', 5, 10_000, 'global')], ctx('a:b{x}'));
+    const keys = await redis.keys(`${prefix}*`);
+    assert.equal(keys.length, 4, 'a log and a retention key per counter');
+    for (const key of keys) {
+      assert.ok(key.startsWith(`${prefix}:`));
+      assert.ok(!key.includes('{'), 'user-supplied braces are escaped');
+      const ttl = await redis.pttl(key);
+      assert.ok(ttl > 0 && ttl <= 30_000, `${key} expires (pttl ${ttl})`);
+    }
+  });
+
+  test('50 concurrent checks from two replicas with max 10: exactly 10 allowed', async () => {
+    const prefix = freshPrefix();
+    const second = createRedis({ url: server.url, cluster: false, logger: silentLogger });
+    try {
+      await checkRedis(second, silentLogger);
+      const replicas = [new RateLimiter(redis, prefix), new RateLimiter(second, prefix)];
+      const l = limit('burst', 10, 60_000, 'global');
+      const results = await Promise.all(
+        Array.from({ length: 50 }, (_, i) => replicas[i % 2]!.check([l], ctx(`agent-${i % 5}`))),
+      );
+      assert.equal(results.filter((r) => r.allowed).length, 10);
+    } finally {
+      second.disconnect();
+    }
+  });
+});
+
+describe('RateLimiter with Redis down', () => {
+  test('fails closed with REDIS_UNAVAILABLE within 2 s', async () => {
+    const server = await startRedis();
+    const redis = createRedis({ url: server.url, cluster: false, logger: silentLogger });
+    try {
+      await checkRedis(redis, silentLogger);
+      const limiter = new RateLimiter(redis, freshPrefix());
+      const l = limit('hc', 5, 60_000);
+      assert.equal((await limiter.check([l], ctx('a'))).allowed, true);
+      await server.stop();
+      for (let i = 0; i < 3; i++) {
+        const started = Date.now();
+        await assert.rejects(limiter.check([l], ctx('a')), (err: unknown) => {
+          assert.ok(err instanceof AirlockError);
+          assert.equal(err.code, 'REDIS_UNAVAILABLE');
+          assert.match(err.message, /^Rate limit store unavailable: /);
+          assert.equal(err.retryable, true);
+          return true;
+        });
+        assert.ok(Date.now() - started < 2000, `answered in ${Date.now() - started} ms`);
+      }
+    } finally {
+      redis.disconnect();
+      await server.stop();
+    }
+  });
+
+  test('a Redis that never came up fails at once too', async () => {
+    const server = await startRedis();
+    await server.stop(); // a port that was just free and now has nobody listening
+    const redis = createRedis({ url: server.url, cluster: false, logger: silentLogger });
+    try {
+      const started = Date.now();
+      await assert.rejects(new RateLimiter(redis, freshPrefix()).check([limit('hc', 1, 1000)], ctx('a')), {
+        code: 'REDIS_UNAVAILABLE',
+      });
+      assert.ok(Date.now() - started < 2000);
+    } finally {
+      redis.disconnect();
+    }
+  });
+});

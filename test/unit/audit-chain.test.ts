@@ -1,0 +1,77 @@
+import { createHash } from 'node:crypto';
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { AirlockError } from '../../src/core/errors.js';
+import {
+  GENESIS_HASH,
+  capStrings,
+  checkLine,
+  encodeLine,
+  prepareEvent,
+} from '../../src/audit/audit-chain.js';
+import { canonicalJson } from '../../src/audit/canonical-json.js';
+import type { AuditEvent } from '../../src/audit/audit-events.js';
+
+const options = { at: '2026-01-01T00:00:00.000Z', replica: 'r1', maxStringBytes: 1024 };
+
+test('an encoded line hashes its canonical form and checks clean', () => {
+  const event: AuditEvent = {
+    event: 'policy.invalid',
+    file: 'lab.json',
+    issues: [{ path: '$.tools', message: 'bad' }],
+  };
+  const { text, hash } = encodeLine(prepareEvent(event, options), 7, 'a'.repeat(64));
+  assert.ok(text.endsWith('\n'));
+  const parsed = JSON.parse(text) as Record<string, unknown>;
+  assert.deepEqual(Object.keys(parsed), ['seq', 'at', 'event', 'replica', 'file', 'issues', 'prev', 'hash']);
+  const { hash: written, ...rest } = parsed;
+  assert.equal(written, hash);
+  assert.equal(hash, createHash('sha256').update(canonicalJson(rest)).digest('hex'));
+  const check = checkLine(text.slice(0, -1), true);
+  assert.ok(check.ok);
+  assert.equal(check.line.seq, 7);
+});
+
+test('every field is covered by the hash', () => {
+  const { text } = encodeLine(
+    prepareEvent({ event: 'request.expired', requestId: 'ar_1' }, options),
+    1,
+    GENESIS_HASH,
+  );
+  const line = text.slice(0, -1);
+  for (const [from, to] of [
+    ['"seq":1', '"seq":2'],
+    ['ar_1', 'ar_2'],
+    ['"r1"', '"r2"'],
+    ['2026-01-01', '2026-01-02'],
+    ['"prev":"00', '"prev":"01'],
+  ] as const) {
+    const check = checkLine(line.replace(from, to), true);
+    assert.deepEqual(check, { ok: false, reason: 'hash mismatch: line was edited' }, from);
+  }
+});
+
+test('checkLine names what is wrong', () => {
+  assert.match((checkLine('{"seq":1', true) as { reason: string }).reason, /not valid JSON/);
+  assert.match((checkLine('[1]', true) as { reason: string }).reason, /not an audit line/);
+  assert.match((checkLine('', true) as { reason: string }).reason, /empty line/);
+});
+
+test('chain keys and integer-like names are refused in events', () => {
+  for (const key of ['seq', 'hash', 'prev', 'at', 'replica', '0']) {
+    const event = { event: 'request.expired', requestId: 'x', [key]: 1 } as unknown as AuditEvent;
+    assert.throws(() => prepareEvent(event, options), AirlockError);
+  }
+});
+
+test('capStrings caps long strings at a character boundary, deep inside objects and arrays', () => {
+  const long = '€'.repeat(100);
+  const input = { keep: 'short', deep: { list: ['x', long] }, when: new Date(0) };
+  const capped = capStrings(input, 10) as { keep: string; deep: { list: string[] }; when: Date };
+  assert.equal(capped.keep, 'short');
+  assert.equal(capped.when, input.when);
+  const digest = createHash('sha256').update(long).digest('hex');
+  assert.equal(capped.deep.list[1], `€€€… [truncated by Airlock: 300 bytes, sha256 ${digest}]`);
+  assert.equal(input.deep.list[1], long, 'the input is not modified');
+  assert.equal(capStrings(input.keep, 10), 'short');
+});
