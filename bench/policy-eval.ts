@@ -47,7 +47,11 @@ function buildContexts(): CallContext[] {
     const k = rand(RULES_PER_TOOL + 1);
     const roll = rand(20);
     const tool = roll === 0 ? `group_${rand(20)}_x` : roll === 1 ? `unknown_${i}` : `tool_${rand(TOOLS)}`;
-    const args: Record<string, unknown> = { name: `vm-${i}`, target: { host: `host-${k}-a` }, deep: { a: { b: 1 } } };
+    const args: Record<string, unknown> = {
+      name: `vm-${i}`,
+      target: { host: `host-${k}-a` },
+      deep: { a: { b: 1 } },
+    };
     if (k < RULES_PER_TOOL) args[`p${k}`] = k;
     out.push({ server: 'lab', tool, agent: rand(2) === 0 ? 'agent-1' : 'agent-2', args });
   }
@@ -55,12 +59,17 @@ function buildContexts(): CallContext[] {
 }
 
 /** Measures policy evaluation: 1,000 tools of 10 rules each; returns nanoseconds per decision. */
-export async function benchPolicyEval(): Promise<{ nsPerDecision: number; tools: number; rulesPerTool: number }> {
+export async function benchPolicyEval(): Promise<{
+  nsPerDecision: number;
+  tools: number;
+  rulesPerTool: number;
+}> {
   const policy = parsePolicy(buildPolicyFile(), 'bench.json');
   const contexts = buildContexts();
   let sink = 0;
   const run = (n: number) => {
-    for (let i = 0; i < n; i++) sink += evaluate(policy, contexts[i & (CONTEXTS - 1)] as CallContext).limits.length;
+    for (let i = 0; i < n; i++)
+      sink += evaluate(policy, contexts[i & (CONTEXTS - 1)] as CallContext).limits.length;
   };
   run(200_000); // warm up: let the JIT optimize before timing
   const iterations = 1_000_000;

@@ -174,7 +174,9 @@ export class AuditLog {
     let lock: HeldLock | undefined;
     let written = 0;
     try {
-      lock = await acquireFileLock(this.lockPath, { staleMs: staleLockMs, timeoutMs: lockTimeoutMs, logger });
+      // While closing, waiting for the lock must not outlast closeTimeoutMs.
+      const timeoutMs = Math.min(lockTimeoutMs, Math.max(0, this.closeDeadline - Date.now()));
+      lock = await acquireFileLock(this.lockPath, { staleMs: staleLockMs, timeoutMs, logger });
       const { handle, size } = await this.openFile();
       const cache = this.cache;
       const anchor: TailAnchor =

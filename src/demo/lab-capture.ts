@@ -35,7 +35,9 @@ export function checkBpfFilter(filter: string | undefined): string | null {
   if (filter === undefined || filter.trim() === '') return null;
   const f = filter.trim().replace(/\s+/g, ' ');
   if (!BPF_CHARS.test(f)) {
-    throw new LabError(`Invalid BPF filter "${filter}": only letters, digits, spaces and . : / ( ) ! < > = & | - [ ] are allowed.`);
+    throw new LabError(
+      `Invalid BPF filter "${filter}": only letters, digits, spaces and . : / ( ) ! < > = & | - [ ] are allowed.`,
+    );
   }
   let depth = 0;
   for (const ch of f) {
@@ -105,10 +107,16 @@ export async function simulateCapture(
     protocols[p] = share;
     left -= share;
   });
-  const peers = ['10.10.0.10', '10.10.0.11', '10.10.0.12', '10.10.0.50', '10.10.0.1'].filter((ip) => ip !== vm.ip);
+  const peers = ['10.10.0.10', '10.10.0.11', '10.10.0.12', '10.10.0.50', '10.10.0.1'].filter(
+    (ip) => ip !== vm.ip,
+  );
   const topTalkers = peers
     .slice(0, 3)
-    .map((peer, i) => ({ src: i % 2 ? peer : vm.ip, dst: i % 2 ? vm.ip : peer, packets: Math.round(packets / (2 + i)) }));
+    .map((peer, i) => ({
+      src: i % 2 ? peer : vm.ip,
+      dst: i % 2 ? vm.ip : peer,
+      packets: Math.round(packets / (2 + i)),
+    }));
   const stamp = startedAt.toISOString().replace(/[-:]/g, '').replace(/\..*$/, 'Z');
   return {
     vm: vm.name,

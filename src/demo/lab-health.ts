@@ -42,6 +42,9 @@ export function checkVm(vm: Vm, checks: readonly CheckName[]): VmHealth {
       }
     }
   });
-  const status = results.reduce<CheckStatus>((worst, r) => (RANK[r.status] > RANK[worst] ? r.status : worst), 'ok');
+  const status = results.reduce<CheckStatus>(
+    (worst, r) => (RANK[r.status] > RANK[worst] ? r.status : worst),
+    'ok',
+  );
   return { vm: vm.name, status, checks: results };
 }

@@ -28,7 +28,7 @@ export function createLabServer(options: LabServerOptions = {}): McpServer {
   const server = new McpServer(
     { name: 'airlock-demo-lab', title: 'Airlock demo VM lab', version: '0.1.0' },
     {
-      capabilities: { tools: { listChanged: false }, logging: {} },
+      capabilities: { logging: {} },
       instructions:
         'A simulated VM lab. Use list_vms to see the VMs, health_checks to check them, and the other tools to ' +
         'operate them. Captures, power changes and VM management may need human approval through Airlock.',

@@ -202,7 +202,9 @@ export class Lab {
       throw new LabError(`VM "${name}" is running; stop it with stop_vm before resizing.`);
     }
     if (change.diskGb !== undefined && change.diskGb < vm.diskGb) {
-      throw new LabError(`Disks can only grow: "${name}" has ${vm.diskGb} GB, asked for ${change.diskGb} GB.`);
+      throw new LabError(
+        `Disks can only grow: "${name}" has ${vm.diskGb} GB, asked for ${change.diskGb} GB.`,
+      );
     }
     if (change.diskGb !== undefined) {
       vm.diskUsed = (vm.diskUsed * vm.diskGb) / change.diskGb;

@@ -68,7 +68,7 @@ export function registerLabTools(server: McpServer, lab: Lab, options: LabToolsO
     'list_vms',
     {
       title: 'List VMs',
-      description: 'List the lab\'s virtual machines with their power state, size, IP address and snapshots.',
+      description: "List the lab's virtual machines with their power state, size, IP address and snapshots.",
       inputSchema: {
         power: z
           .enum(['running', 'stopped', 'all'])
@@ -95,13 +95,20 @@ export function registerLabTools(server: McpServer, lab: Lab, options: LabToolsO
       title: 'Start VM',
       description: 'Power on a VM. Starting a VM that is already running changes nothing.',
       inputSchema: { vm_name: vmName },
-      annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: false },
+      annotations: {
+        readOnlyHint: false,
+        destructiveHint: false,
+        idempotentHint: true,
+        openWorldHint: false,
+      },
     },
     ({ vm_name }) =>
       guarded(() => {
         const changed = lab.start(vm_name);
         const vm = lab.get(vm_name);
-        const text = changed ? `VM "${vm_name}" started; it is reachable at ${vm.ip}.` : `VM "${vm_name}" was already running.`;
+        const text = changed
+          ? `VM "${vm_name}" started; it is reachable at ${vm.ip}.`
+          : `VM "${vm_name}" was already running.`;
         return ok(text, { vm: summarize(vm), changed });
       }),
   );
@@ -147,7 +154,12 @@ export function registerLabTools(server: McpServer, lab: Lab, options: LabToolsO
         expiresAt: z.string(),
       },
       // Issues a fresh credential each time, so neither read-only nor idempotent, but it changes no VM.
-      annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: false },
+      annotations: {
+        readOnlyHint: false,
+        destructiveHint: false,
+        idempotentHint: false,
+        openWorldHint: false,
+      },
     },
     ({ vm_name, protocol }) =>
       guarded(() => {
@@ -194,7 +206,8 @@ export function registerLabTools(server: McpServer, lab: Lab, options: LabToolsO
         const order = ['ok', 'warning', 'critical'] as const;
         const status = order[Math.max(0, ...results.map((r) => order.indexOf(r.status)))] ?? 'ok';
         const lines = results.map(
-          (r) => `${r.vm}: ${r.status.toUpperCase()} — ${r.checks.map((c) => `${c.name} ${c.status} (${c.detail})`).join('; ')}`,
+          (r) =>
+            `${r.vm}: ${r.status.toUpperCase()} — ${r.checks.map((c) => `${c.name} ${c.status} (${c.detail})`).join('; ')}`,
         );
         return ok(`Health: ${status.toUpperCase()}\n${lines.join('\n')}`, {
           checkedAt: new Date().toISOString(),
@@ -209,7 +222,7 @@ export function registerLabTools(server: McpServer, lab: Lab, options: LabToolsO
     {
       title: 'Capture network traffic',
       description:
-        'Run tcpdump on a running VM\'s interface for a number of seconds and store a pcap file. ' +
+        "Run tcpdump on a running VM's interface for a number of seconds and store a pcap file. " +
         'Reports progress while capturing; a BPF filter narrows what is captured (e.g. "tcp port 443").',
       inputSchema: {
         vm_name: vmName,
@@ -219,7 +232,11 @@ export function registerLabTools(server: McpServer, lab: Lab, options: LabToolsO
           .default('eth0')
           .describe('Network interface inside the VM (see list_vms)'),
         duration: z.number().int().min(1).max(3600).describe('How long to capture, in seconds (1–3600)'),
-        filter: z.string().max(512).optional().describe('BPF capture filter, e.g. "host 10.10.0.12 and tcp port 5432"'),
+        filter: z
+          .string()
+          .max(512)
+          .optional()
+          .describe('BPF capture filter, e.g. "host 10.10.0.12 and tcp port 5432"'),
         max_packets: z
           .number()
           .int()
@@ -243,13 +260,20 @@ export function registerLabTools(server: McpServer, lab: Lab, options: LabToolsO
         finishedAt: z.string(),
       },
       // Writes a pcap file, so not read-only; it never changes a VM.
-      annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: false },
+      annotations: {
+        readOnlyHint: false,
+        destructiveHint: false,
+        idempotentHint: false,
+        openWorldHint: false,
+      },
     },
     (args, extra) =>
       guarded(async () => {
         const vm = lab.requireRunning(args.vm_name, 'capturing its traffic');
         if (!vm.interfaces.includes(args.interface)) {
-          throw new LabError(`VM "${vm.name}" has no interface "${args.interface}"; it has ${vm.interfaces.join(', ')}.`);
+          throw new LabError(
+            `VM "${vm.name}" has no interface "${args.interface}"; it has ${vm.interfaces.join(', ')}.`,
+          );
         }
         const filter = checkBpfFilter(args.filter);
         const progressToken = extra._meta?.progressToken;
@@ -259,7 +283,10 @@ export function registerLabTools(server: McpServer, lab: Lab, options: LabToolsO
           signal: extra.signal,
           onProgress: async (p) => {
             if (progressToken === undefined) return;
-            await extra.sendNotification({ method: 'notifications/progress', params: { progressToken, ...p } });
+            await extra.sendNotification({
+              method: 'notifications/progress',
+              params: { progressToken, ...p },
+            });
           },
         }).catch(async (err: unknown) => {
           if (!extra.signal.aborted) throw err;
@@ -300,25 +327,49 @@ export function registerLabTools(server: McpServer, lab: Lab, options: LabToolsO
               .string()
               .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/)
               .optional()
-              .describe('snapshot: name for the new snapshot (default: timestamp); restore: snapshot to restore'),
+              .describe(
+                'snapshot: name for the new snapshot (default: timestamp); restore: snapshot to restore',
+              ),
             description: z.string().max(200).optional().describe('snapshot: free-text note'),
             vcpus: z.number().int().min(1).max(64).optional().describe('resize: number of virtual CPUs'),
-            memory_mb: z.number().int().min(512).max(262_144).multipleOf(256).optional().describe('resize: memory in MB'),
-            disk_gb: z.number().int().min(1).max(4096).optional().describe('resize: new disk size in GB (grow only)'),
+            memory_mb: z
+              .number()
+              .int()
+              .min(512)
+              .max(262_144)
+              .multipleOf(256)
+              .optional()
+              .describe('resize: memory in MB'),
+            disk_gb: z
+              .number()
+              .int()
+              .min(1)
+              .max(4096)
+              .optional()
+              .describe('resize: new disk size in GB (grow only)'),
           })
           .strict()
           .default({})
           .describe('Parameters of the action'),
       },
-      annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: false },
+      annotations: {
+        readOnlyHint: false,
+        destructiveHint: true,
+        idempotentHint: false,
+        openWorldHint: false,
+      },
     },
     ({ vm_name, action, params }) =>
       guarded(() => {
         switch (action) {
           case 'snapshot': {
-            const name = params.snapshot_name ?? `snap-${new Date().toISOString().replace(/[-:]/g, '').slice(0, 15)}`;
+            const name =
+              params.snapshot_name ?? `snap-${new Date().toISOString().replace(/[-:]/g, '').slice(0, 15)}`;
             const snap = lab.snapshot(vm_name, name, params.description);
-            return ok(`Snapshot "${snap.name}" of "${vm_name}" taken.`, { vm: summarize(lab.get(vm_name)), snapshot: snap });
+            return ok(`Snapshot "${snap.name}" of "${vm_name}" taken.`, {
+              vm: summarize(lab.get(vm_name)),
+              snapshot: snap,
+            });
           }
           case 'restore': {
             if (!params.snapshot_name) throw new LabError('restore needs params.snapshot_name.');
@@ -334,9 +385,12 @@ export function registerLabTools(server: McpServer, lab: Lab, options: LabToolsO
               ...(params.memory_mb !== undefined ? { memoryMb: params.memory_mb } : {}),
               ...(params.disk_gb !== undefined ? { diskGb: params.disk_gb } : {}),
             });
-            return ok(`VM "${vm_name}" now has ${vm.vcpus} vCPU, ${vm.memoryMb} MB memory, ${vm.diskGb} GB disk.`, {
-              vm: summarize(vm),
-            });
+            return ok(
+              `VM "${vm_name}" now has ${vm.vcpus} vCPU, ${vm.memoryMb} MB memory, ${vm.diskGb} GB disk.`,
+              {
+                vm: summarize(vm),
+              },
+            );
           }
         }
       }),
@@ -353,9 +407,12 @@ export function registerLabTools(server: McpServer, lab: Lab, options: LabToolsO
     ({ vm_name }) =>
       guarded(() => {
         const vm = lab.delete(vm_name);
-        return ok(`VM "${vm.name}" deleted with its ${vm.diskGb} GB disk and ${vm.snapshots.length} snapshot(s).`, {
-          deleted: vm.name,
-        });
+        return ok(
+          `VM "${vm.name}" deleted with its ${vm.diskGb} GB disk and ${vm.snapshots.length} snapshot(s).`,
+          {
+            deleted: vm.name,
+          },
+        );
       }),
   );
 }

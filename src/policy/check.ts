@@ -44,12 +44,20 @@ export async function checkPolicyDirReport(dir: string, servers?: string[]): Pro
   }
   for (const [server, files] of byServer) {
     if (files.length > 1) {
-      issues.push({ file: files[0] as string, path: '$', message: `server ${server} has more than one policy file (${files.join(', ')}); keep exactly one` });
+      issues.push({
+        file: files[0] as string,
+        path: '$',
+        message: `server ${server} has more than one policy file (${files.join(', ')}); keep exactly one`,
+      });
     }
-    if (servers && !servers.includes(server)) warnings.push(`${files.join(', ')}: matches no configured server; it is ignored`);
+    if (servers && !servers.includes(server))
+      warnings.push(`${files.join(', ')}: matches no configured server; it is ignored`);
   }
   for (const server of servers ?? []) {
-    if (!byServer.has(server)) warnings.push(`${join(dir, `${server}.json`)}: no policy file for server ${server}; every tool call to it is denied`);
+    if (!byServer.has(server))
+      warnings.push(
+        `${join(dir, `${server}.json`)}: no policy file for server ${server}; every tool call to it is denied`,
+      );
   }
   return { files: names.map((n) => join(dir, n)), issues, warnings };
 }

@@ -44,7 +44,12 @@ export function explainCall(
   if (policy.hidden(call.tool)) return { ...base, file: policy.file, matchedBy: 'hide' };
   const entry = findEntry(policy, call.tool);
   if (!entry) return { ...base, file: policy.file, matchedBy: 'default' };
-  return { ...base, file: policy.file, matchedKey: entry.key, matchedBy: entry.key === call.tool ? 'exact' : 'glob' };
+  return {
+    ...base,
+    file: policy.file,
+    matchedKey: entry.key,
+    matchedBy: entry.key === call.tool ? 'exact' : 'glob',
+  };
 }
 
 /** Prints an explanation as aligned, readable lines. */
@@ -94,6 +99,7 @@ function matchedText(e: Explanation): string {
 }
 
 function limitText(l: LimitSpec): string {
-  const scope = l.scope === 'grant' ? 'per agent and tool' : l.scope === 'agent' ? 'per agent' : 'shared by all agents';
+  const scope =
+    l.scope === 'grant' ? 'per agent and tool' : l.scope === 'agent' ? 'per agent' : 'shared by all agents';
   return `${l.counter}: ${l.max} per ${l.window} (${l.scope}: ${scope})`;
 }

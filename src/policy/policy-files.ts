@@ -17,9 +17,7 @@ export interface PolicyFileText {
 
 /** What is on disk for one server. */
 export type ServerFileLookup =
-  | { kind: 'found'; found: PolicyFileText }
-  | { kind: 'missing' }
-  | { kind: 'ambiguous'; files: string[] };
+  { kind: 'found'; found: PolicyFileText } | { kind: 'missing' } | { kind: 'ambiguous'; files: string[] };
 
 /** The server a policy file name belongs to (`lab.yaml` → `lab`), or undefined for other files. */
 export function serverOfFileName(name: string): string | undefined {

@@ -81,7 +81,10 @@ export class PolicyStore extends EventEmitter<PolicyStoreEvents> {
     for (const server of this.servers) {
       const lookup = await readServerFile(this.dir, server);
       if (lookup.kind === 'missing') {
-        this.logger.warn({ server, dir: this.dir }, `No policy file for server ${server}: every tool call to it is denied`);
+        this.logger.warn(
+          { server, dir: this.dir },
+          `No policy file for server ${server}: every tool call to it is denied`,
+        );
         continue;
       }
       if (lookup.kind === 'ambiguous') {
@@ -100,7 +103,10 @@ export class PolicyStore extends EventEmitter<PolicyStoreEvents> {
     for (const name of await listPolicyFiles(this.dir)) {
       const server = serverOfFileName(name) as string;
       if (!this.servers.has(server)) {
-        this.logger.warn({ file: name, dir: this.dir }, `Policy file ${name} matches no configured server; it is ignored`);
+        this.logger.warn(
+          { file: name, dir: this.dir },
+          `Policy file ${name} matches no configured server; it is ignored`,
+        );
       }
     }
     if (issues.length > 0) throw new PolicyError(issues);
@@ -112,11 +118,17 @@ export class PolicyStore extends EventEmitter<PolicyStoreEvents> {
     try {
       this.watcher = watch(this.dir, { persistent: false }, (_event, filename) => this.onFsEvent(filename));
     } catch (err) {
-      this.logger.error({ err, dir: this.dir }, `Cannot watch policy directory ${this.dir}; edits will not apply until restart`);
+      this.logger.error(
+        { err, dir: this.dir },
+        `Cannot watch policy directory ${this.dir}; edits will not apply until restart`,
+      );
       return;
     }
     this.watcher.on('error', (err) => {
-      this.logger.error({ err, dir: this.dir }, `Watching policy directory ${this.dir} failed; edits will not apply until restart`);
+      this.logger.error(
+        { err, dir: this.dir },
+        `Watching policy directory ${this.dir} failed; edits will not apply until restart`,
+      );
     });
   }
 
@@ -170,7 +182,14 @@ export class PolicyStore extends EventEmitter<PolicyStoreEvents> {
       server,
       setTimeout(() => {
         this.timers.delete(server);
-        const next = (this.chains.get(server) ?? Promise.resolve()).then(() => this.reload(server));
+        const next = (this.chains.get(server) ?? Promise.resolve())
+          .then(() => this.reload(server))
+          .catch((err: unknown) => {
+            this.logger.error(
+              { err, server },
+              `Reloading the policy of ${server} failed; keeping the last good policy`,
+            );
+          });
         this.chains.set(server, next);
       }, this.debounceMs),
     );
@@ -182,7 +201,10 @@ export class PolicyStore extends EventEmitter<PolicyStoreEvents> {
     try {
       lookup = await readServerFile(this.dir, server);
     } catch (err) {
-      this.logger.error({ err, server, dir: this.dir }, `Cannot read policy for ${server}; keeping the last good policy`);
+      this.logger.error(
+        { err, server, dir: this.dir },
+        `Cannot read policy for ${server}; keeping the last good policy`,
+      );
       return;
     }
     if (this.closed) return;
@@ -196,7 +218,10 @@ export class PolicyStore extends EventEmitter<PolicyStoreEvents> {
       }
       this.loaded.delete(server);
       this.lastInvalid.delete(server);
-      this.logger.warn({ server, file: current.file }, `Policy file ${current.file} was removed: every tool call to ${server} is now denied`);
+      this.logger.warn(
+        { server, file: current.file },
+        `Policy file ${current.file} was removed: every tool call to ${server} is now denied`,
+      );
       this.emit('removed', { server, file: current.file });
       return;
     }
@@ -224,7 +249,10 @@ export class PolicyStore extends EventEmitter<PolicyStoreEvents> {
     this.lastInvalid.set(server, fingerprint);
     const kept = this.loaded.get(server);
     for (const issue of issues) {
-      this.logger.error({ server, file: issue.file, path: issue.path }, `${issue.file}: ${issue.path}: ${issue.message}`);
+      this.logger.error(
+        { server, file: issue.file, path: issue.path },
+        `${issue.file}: ${issue.path}: ${issue.message}`,
+      );
     }
     this.logger.warn(
       { server, file },

@@ -18,7 +18,10 @@ export class Backoff {
   private readonly jitter: number;
   private attempt = 0;
 
-  constructor(options: BackoffOptions = {}, private readonly random: () => number = Math.random) {
+  constructor(
+    options: BackoffOptions = {},
+    private readonly random: () => number = Math.random,
+  ) {
     this.initialMs = options.initialMs ?? 250;
     this.maxMs = options.maxMs ?? 30_000;
     this.factor = options.factor ?? 2;

@@ -172,13 +172,17 @@ export class UpstreamConnection extends EventEmitter<UpstreamConnectionEvents> i
     try {
       // client.request rather than client.callTool: a proxy passes results through as they are, without
       // the SDK's output-schema checks (the agent's own client does those).
-      const result = await session.client.request({ method: 'tools/call', params }, CompatibilityCallToolResultSchema, {
-        timeout,
-        resetTimeoutOnProgress: true,
-        ...(options.signal ? { signal: options.signal } : {}),
-        // Always ask for progress: the token lets the upstream report it, and each report keeps the timeout alive.
-        onprogress: (progress) => options.onprogress?.(progress),
-      });
+      const result = await session.client.request(
+        { method: 'tools/call', params },
+        CompatibilityCallToolResultSchema,
+        {
+          timeout,
+          resetTimeoutOnProgress: true,
+          ...(options.signal ? { signal: options.signal } : {}),
+          // Always ask for progress: the token lets the upstream report it, and each report keeps the timeout alive.
+          onprogress: (progress) => options.onprogress?.(progress),
+        },
+      );
       return toCallToolResult(result);
     } catch (err) {
       throw this.translate(err, session, 'tools/call', timeout, options.signal);
@@ -209,7 +213,10 @@ export class UpstreamConnection extends EventEmitter<UpstreamConnectionEvents> i
   async notify(message: RpcMessage): Promise<void> {
     const session = this.requireSession();
     try {
-      await session.client.notification({ method: message.method, ...(message.params ? { params: message.params } : {}) });
+      await session.client.notification({
+        method: message.method,
+        ...(message.params ? { params: message.params } : {}),
+      });
     } catch (err) {
       throw this.translate(err, session, message.method, this.config.timeoutMs, undefined);
     }
@@ -308,12 +315,28 @@ export class UpstreamConnection extends EventEmitter<UpstreamConnectionEvents> i
   private installHandlers(session: Session): void {
     const { client } = session;
     // Requests the upstream makes of its client go to the agent whose call is in flight, via the hooks.
-    const forward = async (request: { method: string; params?: Record<string, unknown> }, signal: AbortSignal) =>
-      this.hooks.onRequest(this.name, { method: request.method, ...(request.params ? { params: request.params } : {}) }, signal);
+    const forward = async (
+      request: { method: string; params?: Record<string, unknown> },
+      signal: AbortSignal,
+    ) =>
+      this.hooks.onRequest(
+        this.name,
+        { method: request.method, ...(request.params ? { params: request.params } : {}) },
+        signal,
+      );
     // The SDK validates sampling and elicitation results against their schemas before they go upstream.
-    client.setRequestHandler(CreateMessageRequestSchema, async (req, extra) => (await forward(req, extra.signal)) as never);
-    client.setRequestHandler(ElicitRequestSchema, async (req, extra) => (await forward(req, extra.signal)) as never);
-    client.setRequestHandler(ListRootsRequestSchema, async (req, extra) => (await forward(req, extra.signal)) as never);
+    client.setRequestHandler(
+      CreateMessageRequestSchema,
+      async (req, extra) => (await forward(req, extra.signal)) as never,
+    );
+    client.setRequestHandler(
+      ElicitRequestSchema,
+      async (req, extra) => (await forward(req, extra.signal)) as never,
+    );
+    client.setRequestHandler(
+      ListRootsRequestSchema,
+      async (req, extra) => (await forward(req, extra.signal)) as never,
+    );
 
     client.fallbackNotificationHandler = async (notification: Notification) => {
       if (session.lost || this.stateValue === 'closed') return;
@@ -322,7 +345,10 @@ export class UpstreamConnection extends EventEmitter<UpstreamConnectionEvents> i
         if (notification.method === 'notifications/tools/list_changed') await this.toolsRefresh.run();
         if (notification.method === 'notifications/prompts/list_changed') await this.promptsRefresh.run();
       } catch (err) {
-        this.log.warn({ err: describeError(err), method: notification.method }, 'refreshing the upstream list failed');
+        this.log.warn(
+          { err: describeError(err), method: notification.method },
+          'refreshing the upstream list failed',
+        );
       }
       try {
         this.hooks.onNotification(this.name, {
@@ -330,7 +356,10 @@ export class UpstreamConnection extends EventEmitter<UpstreamConnectionEvents> i
           ...(notification.params ? { params: notification.params as Record<string, unknown> } : {}),
         });
       } catch (err) {
-        this.log.error({ err: describeError(err), method: notification.method }, 'forwarding an upstream notification failed');
+        this.log.error(
+          { err: describeError(err), method: notification.method },
+          'forwarding an upstream notification failed',
+        );
       }
     };
 
@@ -370,7 +399,10 @@ export class UpstreamConnection extends EventEmitter<UpstreamConnectionEvents> i
       await session.client.ping({ timeout: Math.min(5_000, this.config.timeoutMs) });
     } catch (err) {
       if (!(err instanceof McpError) || err.code === ErrorCode.RequestTimeout) {
-        this.connectionLost(session, `reconnecting after ${describeError(isHttpConnectionFailure(err) ? err : trigger)}`);
+        this.connectionLost(
+          session,
+          `reconnecting after ${describeError(isHttpConnectionFailure(err) ? err : trigger)}`,
+        );
       }
     } finally {
       this.probing = false;
@@ -394,13 +426,21 @@ export class UpstreamConnection extends EventEmitter<UpstreamConnectionEvents> i
     const transport = session.upstream.transport;
     if (session.upstream.kind === 'http' && session.ready && this.stateValue === 'closed') {
       // Polite for servers that keep per-session state; bounded so a dead server can't stall shutdown.
-      const terminate = (transport as StreamableHTTPClientTransport).terminateSession().catch(() => undefined);
+      const terminate = (transport as StreamableHTTPClientTransport)
+        .terminateSession()
+        .catch(() => undefined);
       await Promise.race([terminate, new Promise((resolve) => setTimeout(resolve, 1_000).unref())]);
     }
     await session.client.close().catch(() => undefined);
   }
 
-  private translate(err: unknown, session: Session, method: string, timeoutMs: number, signal: AbortSignal | undefined): unknown {
+  private translate(
+    err: unknown,
+    session: Session,
+    method: string,
+    timeoutMs: number,
+    signal: AbortSignal | undefined,
+  ): unknown {
     // The caller cancelled: give them their own reason back, nothing went wrong upstream.
     if (signal?.aborted) return signal.reason ?? err;
     if (err instanceof AirlockError) return err;

@@ -10,7 +10,8 @@ export function formatSeconds(ms: number): string {
 export function describeError(err: unknown): string {
   if (!(err instanceof Error)) return String(err);
   const cause = err.cause instanceof Error ? err.cause : undefined;
-  const causeText = cause && cause.message && !err.message.includes(cause.message) ? `: ${cause.message}` : '';
+  const causeText =
+    cause && cause.message && !err.message.includes(cause.message) ? `: ${cause.message}` : '';
   return `${err.message}${causeText}`;
 }
 
@@ -32,5 +33,8 @@ export function isHttpConnectionFailure(err: unknown): boolean {
   if (err instanceof StreamableHTTPError) return err.code === 404 || err.code === 502 || err.code === 503;
   if (err instanceof TypeError) return true; // undici: "fetch failed", "terminated"
   const code = (err as { cause?: { code?: unknown } } | undefined)?.cause?.code;
-  return typeof code === 'string' && /^(ECONNREFUSED|ECONNRESET|EPIPE|ENOTFOUND|EHOSTUNREACH|ETIMEDOUT|UND_ERR_)/.test(code);
+  return (
+    typeof code === 'string' &&
+    /^(ECONNREFUSED|ECONNRESET|EPIPE|ENOTFOUND|EHOSTUNREACH|ETIMEDOUT|UND_ERR_)/.test(code)
+  );
 }

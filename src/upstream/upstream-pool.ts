@@ -116,7 +116,10 @@ export class UpstreamPool extends EventEmitter<UpstreamPoolEvents> {
 
   /** Every exposed tool, each a copy of the upstream's with `name` set to the exposed name. */
   exposedTools(): { server: string; tool: Tool }[] {
-    return [...this.toolIndex.entries()].map(([name, e]) => ({ server: e.server, tool: { ...e.item, name } }));
+    return [...this.toolIndex.entries()].map(([name, e]) => ({
+      server: e.server,
+      tool: { ...e.item, name },
+    }));
   }
 
   /** Which server and upstream prompt an exposed prompt name stands for. */
@@ -127,7 +130,10 @@ export class UpstreamPool extends EventEmitter<UpstreamPoolEvents> {
 
   /** Every exposed prompt, with `name` set to the exposed name. */
   exposedPrompts(): { server: string; prompt: Prompt }[] {
-    return [...this.promptIndex.entries()].map(([name, e]) => ({ server: e.server, prompt: { ...e.item, name } }));
+    return [...this.promptIndex.entries()].map(([name, e]) => ({
+      server: e.server,
+      prompt: { ...e.item, name },
+    }));
   }
 
   private exposedName(connection: UpstreamConnection, name: string): string {
@@ -184,7 +190,10 @@ export class UpstreamPool extends EventEmitter<UpstreamPoolEvents> {
           const message = collisionMessage(kind, [exposed], [owner, ...servers.filter((s) => s !== owner)]);
           if (!this.reported.has(message)) {
             this.reported.add(message);
-            this.log.error({ name: exposed, servers, kept: owner }, `${message}; keeping the one from "${owner}"`);
+            this.log.error(
+              { name: exposed, servers, kept: owner },
+              `${message}; keeping the one from "${owner}"`,
+            );
           }
         }
         index.set(exposed, { server: connection.name, original: item.name, item });
@@ -202,7 +211,8 @@ function quoteList(items: string[], max = Infinity): string {
 
 // `Tool "x" is offered by servers "a" and "b"; set "toolPrefix" on one of them`
 function collisionMessage(kind: Kind, names: string[], servers: string[]): string {
-  const subject = names.length === 1 ? `${kind} ${quoteList(names)} is` : `${kind}s ${quoteList(names, 3)} are`;
+  const subject =
+    names.length === 1 ? `${kind} ${quoteList(names)} is` : `${kind}s ${quoteList(names, 3)} are`;
   const which = servers.length > 2 ? 'all but one of them' : 'one of them';
   return `${subject} offered by servers ${quoteList(servers)}; set "toolPrefix" on ${which}`;
 }

@@ -58,7 +58,8 @@ function stdioTransport(name: string, config: StdioServerConfig, logger: Logger)
   if (stderr) {
     const log = logger.child({ server: name, stream: 'stderr' });
     createInterface({ input: stderr, crlfDelay: Infinity }).on('line', (raw) => {
-      const line = raw.length > MAX_STDERR_LINE ? `${raw.slice(0, MAX_STDERR_LINE)}… (${raw.length} chars)` : raw;
+      const line =
+        raw.length > MAX_STDERR_LINE ? `${raw.slice(0, MAX_STDERR_LINE)}… (${raw.length} chars)` : raw;
       if (line.trim() === '') return;
       if (WARN_WORDS.test(line)) log.warn(line);
       else log.info(line);
@@ -90,6 +91,10 @@ function httpTransport(config: HttpServerConfig): UpstreamTransport {
 }
 
 /** Creates the SDK client transport for a configured upstream server (not yet started). */
-export function createUpstreamTransport(name: string, config: ServerConfig, logger: Logger): UpstreamTransport {
+export function createUpstreamTransport(
+  name: string,
+  config: ServerConfig,
+  logger: Logger,
+): UpstreamTransport {
   return config.kind === 'stdio' ? stdioTransport(name, config, logger) : httpTransport(config);
 }

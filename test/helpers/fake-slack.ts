@@ -14,6 +14,8 @@ export interface SlackCall {
   status: number;
   /** The Slack `error` answered (`ok: false`), if any. */
   error?: string;
+  /** The JSON body the fake answered with. */
+  response?: Record<string, unknown>;
 }
 
 /** A canned failure for the next calls of one method. */
@@ -164,6 +166,7 @@ export class FakeSlack {
       body = this.answer(method, params);
     }
     if (body.ok === false) call.error = String(body.error);
+    call.response = body;
     call.status = status;
     this.calls.push(call);
     res.writeHead(status, headers).end(JSON.stringify(body));

@@ -1,7 +1,7 @@
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { hostname, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { after, test } from 'node:test';
@@ -50,6 +50,10 @@ async function requestIdsByReplica(file: string): Promise<Map<string, string[]>>
 
 test('4 processes appending 500 events each at the same moment produce one valid chain of 2000 lines', async () => {
   const file = await tempFile();
+  // All four find a lock left by a dead process when they start: exactly one may take it over.
+  const deadPid = Number(execFileSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))']));
+  await mkdir(dirname(file), { recursive: true });
+  await writeFile(`${file}.lock`, JSON.stringify({ pid: deadPid, host: hostname(), token: 'dead', at: 'x' }));
   const replicas = ['r1', 'r2', 'r3', 'r4'];
   const children = replicas.map((replica) => spawnChild(file, replica, 500));
   const exits = children.map((child) => once(child, 'exit') as Promise<[number | null]>);

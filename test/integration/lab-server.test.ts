@@ -2,7 +2,11 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
-import { LoggingMessageNotificationSchema, type CallToolResult, type Progress } from '@modelcontextprotocol/sdk/types.js';
+import {
+  LoggingMessageNotificationSchema,
+  type CallToolResult,
+  type Progress,
+} from '@modelcontextprotocol/sdk/types.js';
 import { createLabServer } from '../../src/demo/lab-server.js';
 
 async function connect(timeScale = 0.01): Promise<Client> {
@@ -14,7 +18,11 @@ async function connect(timeScale = 0.01): Promise<Client> {
   return client;
 }
 
-async function call(client: Client, name: string, args: Record<string, unknown> = {}): Promise<CallToolResult> {
+async function call(
+  client: Client,
+  name: string,
+  args: Record<string, unknown> = {},
+): Promise<CallToolResult> {
   return (await client.callTool({ name, arguments: args })) as CallToolResult;
 }
 
@@ -34,19 +42,16 @@ describe('demo lab server', () => {
   it('lists its eight tools with truthful annotations and real schemas', async () => {
     const { tools } = await client.listTools();
     const byName = new Map(tools.map((t) => [t.name, t]));
-    assert.deepEqual(
-      [...byName.keys()].sort(),
-      [
-        'capture_network_traffic',
-        'delete_vm',
-        'get_vm_console_ticket',
-        'health_checks',
-        'list_vms',
-        'start_vm',
-        'stop_vm',
-        'vm_management',
-      ],
-    );
+    assert.deepEqual([...byName.keys()].sort(), [
+      'capture_network_traffic',
+      'delete_vm',
+      'get_vm_console_ticket',
+      'health_checks',
+      'list_vms',
+      'start_vm',
+      'stop_vm',
+      'vm_management',
+    ]);
     for (const tool of tools) {
       assert.ok(tool.title, `${tool.name} has a title`);
       assert.ok(tool.description, `${tool.name} has a description`);
@@ -64,7 +69,13 @@ describe('demo lab server', () => {
       properties: Record<string, { minimum?: number; maximum?: number; description?: string }>;
       required: string[];
     };
-    assert.deepEqual(Object.keys(capture.properties).sort(), ['duration', 'filter', 'interface', 'max_packets', 'vm_name']);
+    assert.deepEqual(Object.keys(capture.properties).sort(), [
+      'duration',
+      'filter',
+      'interface',
+      'max_packets',
+      'vm_name',
+    ]);
     assert.equal(capture.properties.duration?.minimum, 1);
     assert.equal(capture.properties.duration?.maximum, 3600);
     assert.ok(capture.properties.filter?.description?.includes('BPF'));
@@ -122,7 +133,10 @@ describe('demo lab server', () => {
     assert.equal(report.vms.find((v) => v.vm === 'db-01')?.status, 'warning'); // its disk is 82% full
     const one = await call(client, 'health_checks', { vm_name: 'web-01', checks: ['ping'] });
     assert.deepEqual(
-      (one.structuredContent as { vms: { vm: string; checks: unknown[] }[] }).vms.map((v) => [v.vm, v.checks.length]),
+      (one.structuredContent as { vms: { vm: string; checks: unknown[] }[] }).vms.map((v) => [
+        v.vm,
+        v.checks.length,
+      ]),
       [['web-01', 1]],
     );
     const unknown = await call(client, 'health_checks', { vm_name: 'ghost' });
@@ -149,10 +163,18 @@ describe('demo lab server', () => {
     });
     assert.match(textOf(restored), /restored/);
     assert.equal((restored.structuredContent as { vm: { vcpus: number } }).vm.vcpus, 2);
-    const running = await call(client, 'vm_management', { vm_name: 'web-01', action: 'resize', params: { vcpus: 4 } });
+    const running = await call(client, 'vm_management', {
+      vm_name: 'web-01',
+      action: 'resize',
+      params: { vcpus: 4 },
+    });
     assert.equal(running.isError, true);
     assert.match(textOf(running), /running; stop it/);
-    const missing = await call(client, 'vm_management', { vm_name: 'web-01', action: 'restore', params: { snapshot_name: 'x' } });
+    const missing = await call(client, 'vm_management', {
+      vm_name: 'web-01',
+      action: 'restore',
+      params: { snapshot_name: 'x' },
+    });
     assert.equal(missing.isError, true);
   });
 
@@ -174,7 +196,10 @@ describe('demo lab server', () => {
   it('capture_network_traffic reports progress and summarizes the capture', async () => {
     const progress: Progress[] = [];
     const result = (await client.callTool(
-      { name: 'capture_network_traffic', arguments: { vm_name: 'web-01', interface: 'eth1', duration: 5, filter: 'tcp port 443' } },
+      {
+        name: 'capture_network_traffic',
+        arguments: { vm_name: 'web-01', interface: 'eth1', duration: 5, filter: 'tcp port 443' },
+      },
       undefined,
       { onprogress: (p) => progress.push(p) },
     )) as CallToolResult;
@@ -190,17 +215,29 @@ describe('demo lab server', () => {
       ],
     );
     assert.match(progress[0]?.message ?? '', /web-01\/eth1/);
-    const summary = result.structuredContent as { packets: number; protocols: Record<string, number>; pcapPath: string };
+    const summary = result.structuredContent as {
+      packets: number;
+      protocols: Record<string, number>;
+      pcapPath: string;
+    };
     assert.ok(summary.packets > 0);
     assert.deepEqual(Object.keys(summary.protocols), ['tcp']);
     assert.match(summary.pcapPath, /web-01-eth1-.*\.pcap$/);
   });
 
   it('capture_network_traffic rejects bad input as tool errors', async () => {
-    const badFilter = await call(client, 'capture_network_traffic', { vm_name: 'web-01', duration: 1, filter: 'tcp; rm -rf /' });
+    const badFilter = await call(client, 'capture_network_traffic', {
+      vm_name: 'web-01',
+      duration: 1,
+      filter: 'tcp; rm -rf /',
+    });
     assert.equal(badFilter.isError, true);
     assert.match(textOf(badFilter), /Invalid BPF filter/);
-    const badIface = await call(client, 'capture_network_traffic', { vm_name: 'db-01', interface: 'eth7', duration: 1 });
+    const badIface = await call(client, 'capture_network_traffic', {
+      vm_name: 'db-01',
+      interface: 'eth7',
+      duration: 1,
+    });
     assert.match(textOf(badIface), /no interface "eth7"; it has eth0/);
     const tooLong = await call(client, 'capture_network_traffic', { vm_name: 'web-01', duration: 7200 });
     assert.equal(tooLong.isError, true);
@@ -215,7 +252,10 @@ describe('demo lab server', () => {
     const controller = new AbortController();
     // 600 simulated seconds in 20 steps: the first progress arrives long before the capture could finish.
     const capture = client.callTool(
-      { name: 'capture_network_traffic', arguments: { vm_name: 'db-01', duration: 600, filter: 'port 5432' } },
+      {
+        name: 'capture_network_traffic',
+        arguments: { vm_name: 'db-01', duration: 600, filter: 'port 5432' },
+      },
       undefined,
       { signal: controller.signal, onprogress: () => controller.abort('operator changed their mind') },
     );

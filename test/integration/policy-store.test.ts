@@ -40,7 +40,11 @@ async function setup(files: Record<string, string>, servers = ['lab', 'virt']) {
 }
 
 /** Resolves with the next `event`, failing the test if it takes longer than `ms`. */
-async function next<E extends keyof PolicyStoreEvents>(store: PolicyStore, event: E, ms = 1000) {
+async function next<E extends keyof PolicyStoreEvents>(
+  store: PolicyStore,
+  event: E,
+  ms = 1000,
+): Promise<{ payload: PolicyStoreEvents[E][0]; elapsed: number }> {
   const started = Date.now();
   // A ref'd timer (AbortSignal.timeout's is not) keeps the process alive while waiting.
   const ac = new AbortController();
@@ -74,7 +78,9 @@ describe('PolicyStore.load', () => {
     assert.equal(store.isDeniedOutright('virt', 'x', 'bot'), true);
     assert.equal(store.isDeniedOutright('lab', 'start_vm', 'bot'), false);
     const warnings = records.filter((r) => r.level === 40).map((r) => r.msg);
-    assert.ok(warnings.some((m) => /No policy file for server virt: every tool call to it is denied/.test(m)));
+    assert.ok(
+      warnings.some((m) => /No policy file for server virt: every tool call to it is denied/.test(m)),
+    );
     assert.ok(warnings.some((m) => /stale\.yaml matches no configured server/.test(m)));
     const [file] = store.files();
     assert.equal(file?.server, 'lab');
@@ -125,7 +131,10 @@ describe('PolicyStore.watch', () => {
     await store.load();
     store.watch();
     const invalid = next(store, 'invalid');
-    await writeFile(join(dir, 'lab.json'), '{"version":"1","default":"sometimes","tools":{"a":{"aproval":{}}}}');
+    await writeFile(
+      join(dir, 'lab.json'),
+      '{"version":"1","default":"sometimes","tools":{"a":{"aproval":{}}}}',
+    );
     const { payload } = await invalid;
     assert.match(payload.file, /lab\.json$/);
     assert.deepEqual(
@@ -166,7 +175,9 @@ describe('PolicyStore.watch', () => {
     assert.equal(payload.server, 'lab');
     assert.equal(store.evaluate(call('x')).rule, 'lab/(no policy)');
     assert.deepEqual(store.files(), []);
-    assert.ok(records.some((r) => r.level === 40 && /was removed: every tool call to lab is now denied/.test(r.msg)));
+    assert.ok(
+      records.some((r) => r.level === 40 && /was removed: every tool call to lab is now denied/.test(r.msg)),
+    );
 
     const created = next(store, 'reload');
     await writeFile(join(dir, 'virt.yaml'), 'version: "1"\ndefault: allow\n');

@@ -16,7 +16,9 @@ import {
 } from '../fixtures/upstreams/harness.js';
 
 function textOf(result: { content: unknown[] }): string {
-  return result.content.map((c) => ((c as { type: string }).type === 'text' ? (c as { text: string }).text : '')).join('\n');
+  return result.content
+    .map((c) => ((c as { type: string }).type === 'text' ? (c as { text: string }).text : ''))
+    .join('\n');
 }
 
 function isAirlock(code: string, message?: RegExp | string) {
@@ -90,7 +92,10 @@ describe('upstream connection to the demo lab over stdio', () => {
   it('aborting a call cancels it upstream', async () => {
     const controller = new AbortController();
     const call = lab.callTool(
-      { name: 'capture_network_traffic', arguments: { vm_name: 'db-01', duration: 3600, max_packets: 1_000_000 } },
+      {
+        name: 'capture_network_traffic',
+        arguments: { vm_name: 'db-01', duration: 3600, max_packets: 1_000_000 },
+      },
       { signal: controller.signal, onprogress: () => controller.abort(new Error('agent went away')) },
     );
     await assert.rejects(call, /agent went away/);
@@ -105,7 +110,10 @@ describe('upstream connection to the demo lab over stdio', () => {
     assert.ok(pid);
     const started = Date.now();
     const inFlight = lab.callTool(
-      { name: 'capture_network_traffic', arguments: { vm_name: 'web-01', duration: 3600, max_packets: 1_000_000 } },
+      {
+        name: 'capture_network_traffic',
+        arguments: { vm_name: 'web-01', duration: 3600, max_packets: 1_000_000 },
+      },
       { onprogress: () => process.kill(pid, 'SIGKILL') },
     );
     await assert.rejects(
@@ -117,7 +125,10 @@ describe('upstream connection to the demo lab over stdio', () => {
     );
     assert.ok(Date.now() - started < 5_000, 'rejected promptly, not at the timeout');
     assert.equal(lab.state, 'down');
-    await assert.rejects(lab.callTool({ name: 'list_vms' }), isAirlock('UPSTREAM_UNAVAILABLE', /killed by SIGKILL/));
+    await assert.rejects(
+      lab.callTool({ name: 'list_vms' }),
+      isAirlock('UPSTREAM_UNAVAILABLE', /killed by SIGKILL/),
+    );
     await assert.rejects(lab.request({ method: 'ping' }), isAirlock('UPSTREAM_UNAVAILABLE'));
 
     await waitForState(lab, 'ready');
@@ -210,7 +221,10 @@ describe('upstream connection failure modes (fixture server)', () => {
   it('a child exiting mid-call reports its exit code', async () => {
     await assert.rejects(
       fx.callTool({ name: 'crash', arguments: { code: 3 } }),
-      isAirlock('UPSTREAM_UNAVAILABLE', 'Upstream server "fx" is unavailable (restarting after it exited with code 3); try again shortly'),
+      isAirlock(
+        'UPSTREAM_UNAVAILABLE',
+        'Upstream server "fx" is unavailable (restarting after it exited with code 3); try again shortly',
+      ),
     );
     await waitForState(fx, 'ready');
     assert.equal(fx.tools().length, 8, 'the restarted server has its original tools again');
@@ -226,7 +240,10 @@ describe('upstream connection failure modes (fixture server)', () => {
     await closing.close();
     assert.deepEqual(states, ['closed']);
     assert.throws(() => process.kill(pid, 0), /ESRCH/);
-    await assert.rejects(closing.callTool({ name: 'echo' }), isAirlock('UPSTREAM_UNAVAILABLE', /shutting down/));
+    await assert.rejects(
+      closing.callTool({ name: 'echo' }),
+      isAirlock('UPSTREAM_UNAVAILABLE', /shutting down/),
+    );
   });
 });
 
@@ -258,10 +275,18 @@ describe('upstream that cannot start', () => {
   });
 
   it('an HTTP upstream nobody listens on is down, and start() still resolves', async () => {
-    const down = new UpstreamConnection('nowhere', httpConfig('http://127.0.0.1:9/mcp'), new RecordingHooks(), new CapturedLog().logger);
+    const down = new UpstreamConnection(
+      'nowhere',
+      httpConfig('http://127.0.0.1:9/mcp'),
+      new RecordingHooks(),
+      new CapturedLog().logger,
+    );
     await down.start();
     assert.equal(down.state, 'down');
-    await assert.rejects(down.callTool({ name: 'x' }), isAirlock('UPSTREAM_UNAVAILABLE', /connecting failed: fetch failed/));
+    await assert.rejects(
+      down.callTool({ name: 'x' }),
+      isAirlock('UPSTREAM_UNAVAILABLE', /connecting failed: fetch failed/),
+    );
     await down.close();
   });
 });
@@ -279,7 +304,9 @@ describe('upstream connection over Streamable HTTP (fixture server)', () => {
     );
     fx = new UpstreamConnection(
       'fxhttp',
-      httpConfig(`http://127.0.0.1:${server.match[1]}/mcp`, { headers: { 'X-Airlock-Test': 'header-reached' } }),
+      httpConfig(`http://127.0.0.1:${server.match[1]}/mcp`, {
+        headers: { 'X-Airlock-Test': 'header-reached' },
+      }),
       new RecordingHooks(),
       new CapturedLog().logger,
     );

@@ -19,7 +19,9 @@ import {
 const EVERYTHING = 'node_modules/@modelcontextprotocol/server-everything/dist/index.js';
 
 function textOf(result: { content: unknown[] }): string {
-  return result.content.map((c) => ((c as { type: string }).type === 'text' ? (c as { text: string }).text : '')).join('\n');
+  return result.content
+    .map((c) => ((c as { type: string }).type === 'text' ? (c as { text: string }).text : ''))
+    .join('\n');
 }
 
 /** The same checks against either transport. */
@@ -30,14 +32,20 @@ function sharedChecks(get: () => { connection: UpstreamConnection; hooks: Record
     assert.equal(connection.serverInfo?.name, 'mcp-servers/everything');
     // Registered after initialize (so announced with tools/list_changed) because Airlock declared the capabilities.
     await waitForTools(connection, (names) =>
-      ['echo', 'trigger-long-running-operation', 'trigger-sampling-request', 'trigger-elicitation-request'].every((n) =>
-        names.includes(n),
-      ),
+      [
+        'echo',
+        'trigger-long-running-operation',
+        'trigger-sampling-request',
+        'trigger-elicitation-request',
+      ].every((n) => names.includes(n)),
     );
   });
 
   it('calls a tool', async () => {
-    const result = await get().connection.callTool({ name: 'echo', arguments: { message: 'through airlock' } });
+    const result = await get().connection.callTool({
+      name: 'echo',
+      arguments: { message: 'through airlock' },
+    });
     assert.equal(textOf(result), 'Echo: through airlock');
   });
 
@@ -55,7 +63,10 @@ function sharedChecks(get: () => { connection: UpstreamConnection; hooks: Record
   it('caches prompts and gets one through request()', async () => {
     const { connection } = get();
     assert.ok(connection.prompts().some((p) => p.name === 'simple-prompt'));
-    const prompt = (await connection.request({ method: 'prompts/get', params: { name: 'simple-prompt' } })) as {
+    const prompt = (await connection.request({
+      method: 'prompts/get',
+      params: { name: 'simple-prompt' },
+    })) as {
       messages: { content: { text: string } }[];
     };
     assert.equal(prompt.messages[0]?.content.text, 'This is a simple prompt without arguments.');
@@ -81,7 +92,10 @@ function sharedChecks(get: () => { connection: UpstreamConnection; hooks: Record
 
   it('routes trigger-sampling-request through hooks.onRequest', async () => {
     const { connection, hooks } = get();
-    const result = await connection.callTool({ name: 'trigger-sampling-request', arguments: { prompt: 'say hi', maxTokens: 20 } });
+    const result = await connection.callTool({
+      name: 'trigger-sampling-request',
+      arguments: { prompt: 'say hi', maxTokens: 20 },
+    });
     assert.match(textOf(result), /sampled by the agent/);
     const seen = hooks.requests.find((r) => r.request.method === 'sampling/createMessage');
     assert.ok(seen);
@@ -98,7 +112,7 @@ function sharedChecks(get: () => { connection: UpstreamConnection; hooks: Record
     assert.ok((seen?.request.params as { requestedSchema?: unknown }).requestedSchema);
   });
 
-  it('answers the server\'s roots/list through hooks.onRequest', async () => {
+  it("answers the server's roots/list through hooks.onRequest", async () => {
     const { hooks } = get();
     // The server asks for roots on its own shortly after initialize.
     const request = await hooks.nextRequest('roots/list');
@@ -110,7 +124,13 @@ describe('server-everything over stdio', () => {
   const hooks = new RecordingHooks();
   let connection: UpstreamConnection;
   before(async () => {
-    const config: ServerConfig = { kind: 'stdio', command: process.execPath, args: [EVERYTHING, 'stdio'], env: {}, timeoutMs: 20_000 };
+    const config: ServerConfig = {
+      kind: 'stdio',
+      command: process.execPath,
+      args: [EVERYTHING, 'stdio'],
+      env: {},
+      timeoutMs: 20_000,
+    };
     connection = new UpstreamConnection('everything', config, hooks, new CapturedLog().logger);
     await connection.start();
   });
@@ -128,7 +148,12 @@ describe('server-everything over Streamable HTTP', () => {
   let connection: UpstreamConnection;
 
   const startServer = async () =>
-    spawnServer(process.execPath, [EVERYTHING, 'streamableHttp'], { PORT: String(port) }, /listening on port/);
+    spawnServer(
+      process.execPath,
+      [EVERYTHING, 'streamableHttp'],
+      { PORT: String(port) },
+      /listening on port/,
+    );
 
   before(async () => {
     port = await freePort();
@@ -153,12 +178,18 @@ describe('server-everything over Streamable HTTP', () => {
     const down = waitForState(connection, 'down');
     await server.kill();
     // Either this call or the broken SSE stream notices first; the caller gets UPSTREAM_UNAVAILABLE either way.
-    await assert.rejects(connection.callTool({ name: 'echo', arguments: { message: 'x' } }), (err: unknown) => {
-      assert.ok(err instanceof AirlockError);
-      assert.equal(err.code, 'UPSTREAM_UNAVAILABLE');
-      assert.match(err.message, /^Upstream server "everything-http" is unavailable \(.+\); try again shortly$/);
-      return true;
-    });
+    await assert.rejects(
+      connection.callTool({ name: 'echo', arguments: { message: 'x' } }),
+      (err: unknown) => {
+        assert.ok(err instanceof AirlockError);
+        assert.equal(err.code, 'UPSTREAM_UNAVAILABLE');
+        assert.match(
+          err.message,
+          /^Upstream server "everything-http" is unavailable \(.+\); try again shortly$/,
+        );
+        return true;
+      },
+    );
     await down;
     server = await startServer();
     await waitForState(connection, 'ready');

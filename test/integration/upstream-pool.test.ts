@@ -7,7 +7,11 @@ import { CapturedLog, RecordingHooks, fixtureConfig, labConfig } from '../fixtur
 
 describe('upstream pool', () => {
   it('refuses two servers offering the same tool names, and closes what it started', async () => {
-    const pool = new UpstreamPool({ lab: labConfig(), lab2: labConfig() }, new RecordingHooks(), new CapturedLog().logger);
+    const pool = new UpstreamPool(
+      { lab: labConfig(), lab2: labConfig() },
+      new RecordingHooks(),
+      new CapturedLog().logger,
+    );
     await assert.rejects(pool.start(), (err: unknown) => {
       assert.ok(err instanceof AirlockError);
       assert.equal(err.code, 'CONFIG_INVALID');
@@ -64,7 +68,11 @@ describe('upstream pool', () => {
 
   it('a name that clashes later stays with the server that had it, and the clash is logged', async () => {
     const log = new CapturedLog();
-    const pool = new UpstreamPool({ lab: labConfig(), fx: fixtureConfig() }, new RecordingHooks(), log.logger);
+    const pool = new UpstreamPool(
+      { lab: labConfig(), fx: fixtureConfig() },
+      new RecordingHooks(),
+      log.logger,
+    );
     await pool.start();
     try {
       let changed = once(pool, 'tools-changed');
@@ -88,7 +96,10 @@ describe('upstream pool', () => {
 
   it('starts even when a server is down, and reports state changes per server', async () => {
     const pool = new UpstreamPool(
-      { lab: labConfig(), broken: { kind: 'stdio', command: 'airlock-no-such-command', args: [], env: {}, timeoutMs: 1000 } },
+      {
+        lab: labConfig(),
+        broken: { kind: 'stdio', command: 'airlock-no-such-command', args: [], env: {}, timeoutMs: 1000 },
+      },
       new RecordingHooks(),
       new CapturedLog().logger,
     );

@@ -36,19 +36,20 @@ describe('checkPolicyDir', () => {
       '.lab.json.swp': 'editor junk',
     });
     const issues = await checkPolicyDir(dir);
-    assert.deepEqual(
-      formatIssues(issues).split('\n'),
-      [
-        `${join(dir, 'broken.json')}: $: JSON syntax error at line 1, column 13: Unexpected token '}'`,
-        `${join(dir, 'lab.json')}: $.tools.a.action: expected "allow" | "deny" | "require_approval", got "nope"`,
-        `${join(dir, 'lab.json')}: $.tools.b.aproval: unknown key "aproval" (did you mean "approval"?)`,
-        `${join(dir, 'virt.yaml')}: $.tools.c.approval.wait: wait (2h) must not exceed timeout (15m, the default)`,
-      ],
-    );
+    assert.deepEqual(formatIssues(issues).split('\n'), [
+      `${join(dir, 'broken.json')}: $: JSON syntax error at line 1, column 13: Unexpected token '}'`,
+      `${join(dir, 'lab.json')}: $.tools.a.action: expected "allow" | "deny" | "require_approval", got "nope"`,
+      `${join(dir, 'lab.json')}: $.tools.b.aproval: unknown key "aproval" (did you mean "approval"?)`,
+      `${join(dir, 'virt.yaml')}: $.tools.c.approval.wait: wait (2h) must not exceed timeout (15m, the default)`,
+    ]);
   });
 
   it('flags two files for one server, a missing directory, and warns about server mismatches', async () => {
-    const dir = dirWith({ 'lab.json': '{"version":"1"}', 'lab.yaml': 'version: "1"\n', 'old.json': '{"version":"1"}' });
+    const dir = dirWith({
+      'lab.json': '{"version":"1"}',
+      'lab.yaml': 'version: "1"\n',
+      'old.json': '{"version":"1"}',
+    });
     const report = await checkPolicyDirReport(dir, ['lab', 'virt']);
     assert.equal(report.issues.length, 1);
     assert.match(report.issues[0]?.message ?? '', /server lab has more than one policy file/);
@@ -102,7 +103,9 @@ describe('explainCall / formatExplanation', () => {
   });
 
   it('prints rule, action, reason, limits and approval as readable lines', () => {
-    const text = formatExplanation(explainCall(source, { server: 'lab', tool: 'start_vm', agent: 'ci-bot', args: { vm: 'dc01' } }));
+    const text = formatExplanation(
+      explainCall(source, { server: 'lab', tool: 'start_vm', agent: 'ci-bot', args: { vm: 'dc01' } }),
+    );
     assert.equal(
       text,
       [
@@ -122,10 +125,15 @@ describe('explainCall / formatExplanation', () => {
         "self-approval: not allowed (the agent's owner cannot approve)",
       ].join('\n'),
     );
-    const denied = formatExplanation(explainCall(source, { server: 'lab', tool: 'capture', agent: 'ci-bot', args: {} }));
+    const denied = formatExplanation(
+      explainCall(source, { server: 'lab', tool: 'capture', agent: 'ci-bot', args: {} }),
+    );
     assert.match(denied, /^rule: +lab\/capture#when\[0\]$/m);
     assert.match(denied, /^reason: +CI never captures traffic$/m);
     assert.doesNotMatch(denied, /limits:/);
-    assert.match(formatExplanation(explainCall(source, { server: 'virt', tool: 'x', args: {} })), /virt \(no policy file\)/);
+    assert.match(
+      formatExplanation(explainCall(source, { server: 'virt', tool: 'x', args: {} })),
+      /virt \(no policy file\)/,
+    );
   });
 });

@@ -106,10 +106,18 @@ describe('argument paths', () => {
         { exists: true },
         { contains: 'x' },
       ]) {
-        assert.equal(holds({ 'target.host': op }, args), false, `${JSON.stringify(op)} on ${JSON.stringify(args)}`);
+        assert.equal(
+          holds({ 'target.host': op }, args),
+          false,
+          `${JSON.stringify(op)} on ${JSON.stringify(args)}`,
+        );
       }
       for (const op of [{ exists: false }, { ne: 'x' }, { neq: 'x' }, { not_in: ['x'] }]) {
-        assert.equal(holds({ 'target.host': op }, args), true, `${JSON.stringify(op)} on ${JSON.stringify(args)}`);
+        assert.equal(
+          holds({ 'target.host': op }, args),
+          true,
+          `${JSON.stringify(op)} on ${JSON.stringify(args)}`,
+        );
       }
     }
   });
@@ -139,22 +147,36 @@ describe('regex safety', () => {
     assert.equal(d.action, 'deny');
     assert.equal(d.rule, 'lab/t#when[0]');
     assert.match(d.reason ?? '', /filter is longer than 4096 characters/);
-    const ok = evaluate(policy, { server: 'lab', tool: 't', agent: 'a', args: { filter: 'x'.repeat(MAX_REGEX_INPUT) } });
+    const ok = evaluate(policy, {
+      server: 'lab',
+      tool: 't',
+      agent: 'a',
+      args: { filter: 'x'.repeat(MAX_REGEX_INPUT) },
+    });
     assert.equal(ok.action, 'allow');
   });
 
   it('rejects nested unbounded quantifiers at load time, with their path', () => {
     for (const pattern of ['(a+)+', '(a*)*b', '(?:x+y)*', '((ab)*c)+', '(a+){2,}']) {
       assert.throws(
-        () => parsePolicy({ version: '1', tools: { t: { when: [{ args: { x: { regex: pattern } } }] } } }, 'lab.json'),
+        () =>
+          parsePolicy(
+            { version: '1', tools: { t: { when: [{ args: { x: { regex: pattern } } }] } } },
+            'lab.json',
+          ),
         (err: { issues: { path: string; message: string }[] }) =>
-          err.issues[0]?.path === '$.tools.t.when[0].args.x.regex' && /nests unbounded quantifiers/.test(err.issues[0].message),
+          err.issues[0]?.path === '$.tools.t.when[0].args.x.regex' &&
+          /nests unbounded quantifiers/.test(err.issues[0].message),
         pattern,
       );
     }
     for (const pattern of ['(ab)+', '[a+]+', '\\(a+\\)+', '(a|b){1,3}', '^[a-z]+(-[a-z]+)?$']) {
       assert.doesNotThrow(
-        () => parsePolicy({ version: '1', tools: { t: { when: [{ args: { x: { regex: pattern } } }] } } }, 'lab.json'),
+        () =>
+          parsePolicy(
+            { version: '1', tools: { t: { when: [{ args: { x: { regex: pattern } } }] } } },
+            'lab.json',
+          ),
         pattern,
       );
     }

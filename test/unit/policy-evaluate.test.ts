@@ -16,7 +16,12 @@ function policy(tools: Record<string, unknown>, extra: Record<string, unknown> =
   return parsePolicy({ version: '1', ...extra, tools }, 'lab.json');
 }
 
-function decide(p: CompiledPolicy | undefined, tool: string, args: Record<string, unknown> = {}, agent = 'bot'): Decision {
+function decide(
+  p: CompiledPolicy | undefined,
+  tool: string,
+  args: Record<string, unknown> = {},
+  agent = 'bot',
+): Decision {
   return evaluate(p, { server: 'lab', tool, agent, args });
 }
 
@@ -25,7 +30,11 @@ describe('evaluate: the SPEC example', () => {
     const p = parsePolicyText(readFileSync(fixture(name), 'utf8'), name);
 
     it(`${name}: {} allows, limits are attached`, () => {
-      assert.deepEqual(decide(p, 'get_vm_console_ticket'), { action: 'allow', rule: 'lab/get_vm_console_ticket', limits: [] });
+      assert.deepEqual(decide(p, 'get_vm_console_ticket'), {
+        action: 'allow',
+        rule: 'lab/get_vm_console_ticket',
+        limits: [],
+      });
       assert.deepEqual(decide(p, 'health_checks').limits, [
         { counter: 'health_checks_rate', window: 'minute', windowMs: 60_000, max: 10, scope: 'grant' },
       ]);
@@ -46,7 +55,10 @@ describe('evaluate: the SPEC example', () => {
         onTimeout: 'reject',
         allowSelfApproval: false,
       });
-      assert.equal(decide(p, 'capture_network_traffic', { duration: 30 }, 'ci-bot').rule, 'lab/capture_network_traffic#when[0]');
+      assert.equal(
+        decide(p, 'capture_network_traffic', { duration: 30 }, 'ci-bot').rule,
+        'lab/capture_network_traffic#when[0]',
+      );
       const ci = decide(p, 'capture_network_traffic', { duration: 300 }, 'ci-bot');
       assert.equal(ci.action, 'deny');
       assert.equal(ci.rule, 'lab/capture_network_traffic#when[1]');
@@ -74,15 +86,24 @@ describe('evaluate: no policy, default, hide', () => {
 
   it('default is deny when absent, and can allow or require approval', () => {
     assert.equal(decide(policy({}), 'x').action, 'deny');
-    assert.deepEqual(decide(policy({}, { default: 'allow' }), 'x'), { action: 'allow', rule: 'lab/default', limits: [] });
+    assert.deepEqual(decide(policy({}, { default: 'allow' }), 'x'), {
+      action: 'allow',
+      rule: 'lab/default',
+      limits: [],
+    });
     const held = decide(policy({}, { default: 'require_approval' }), 'x');
     assert.equal(held.action, 'require_approval');
     assert.equal(held.approval?.timeoutMs, 900_000);
   });
 
   it('hide denies before anything else, with exact names and globs', () => {
-    const p = policy({ secret: {}, 'admin_x': {} }, { default: 'allow', hide: ['secret', 'admin_*'] });
-    assert.deepEqual(decide(p, 'secret'), { action: 'deny', rule: 'lab/hide', reason: 'Tool secret is hidden by policy', limits: [] });
+    const p = policy({ secret: {}, admin_x: {} }, { default: 'allow', hide: ['secret', 'admin_*'] });
+    assert.deepEqual(decide(p, 'secret'), {
+      action: 'deny',
+      rule: 'lab/hide',
+      reason: 'Tool secret is hidden by policy',
+      limits: [],
+    });
     assert.equal(decide(p, 'admin_x').rule, 'lab/hide');
     assert.equal(decide(p, 'public').action, 'allow');
     assert.equal(decide(policy({ a: {} }, { hide: ['*'] }), 'a').rule, 'lab/hide');
@@ -129,7 +150,12 @@ describe('evaluate: when rules', () => {
       when: [
         { args: { size: { gt: 100 } }, action: 'deny', reason: 'too big' },
         { args: { size: { gt: 10 } }, action: 'deny' },
-        { args: { size: { lte: 10 } }, agents: ['ci-*', 'ops'], action: 'allow', limits: [{ counter: 'ci', window: '30s', max: 2, scope: 'agent' }] },
+        {
+          args: { size: { lte: 10 } },
+          agents: ['ci-*', 'ops'],
+          action: 'allow',
+          limits: [{ counter: 'ci', window: '30s', max: 2, scope: 'agent' }],
+        },
         { args: { mode: { eq: 'fast' } }, approval: { timeout: '5m' } },
         { args: { mode: { eq: 'slow' } } },
       ],
@@ -217,7 +243,10 @@ describe('evaluate: approval defaults', () => {
   });
 
   it('keeps channel, and shortens the default wait to a shorter timeout', () => {
-    const d = decide(policy({ t: { action: 'require_approval', approval: { channel: 'C1', timeout: '30s' } } }), 't');
+    const d = decide(
+      policy({ t: { action: 'require_approval', approval: { channel: 'C1', timeout: '30s' } } }),
+      't',
+    );
     assert.equal(d.approval?.channel, 'C1');
     assert.equal(d.approval?.waitMs, 30_000);
   });
@@ -228,12 +257,17 @@ describe('evaluate: PolicyLayer keys', () => {
     {
       create_charge: {
         require: ['reason', { path: 'args.currency', op: 'in', value: ['usd', 'eur'] }],
-        deny_if: [{ path: 'amount', op: 'gt', value: 10_000, reason: 'Charges over 100.00 are done by people' }],
+        deny_if: [
+          { path: 'amount', op: 'gt', value: 10_000, reason: 'Charges over 100.00 are done by people' },
+        ],
         limits: [{ counter: 'charges', window: 'hour', max: 30 }],
       },
       refund: {},
     },
-    { default: 'deny', all_tools: { limits: [{ counter: 'all', window: 'minute', max: 60, scope: 'grant' }] } },
+    {
+      default: 'deny',
+      all_tools: { limits: [{ counter: 'all', window: 'minute', max: 60, scope: 'grant' }] },
+    },
   );
 
   it('deny_if denies when its condition holds', () => {
@@ -259,7 +293,10 @@ describe('evaluate: PolicyLayer keys', () => {
       ok.limits.map((l) => `${l.counter}/${l.scope}`),
       ['charges/grant', 'all/agent'],
     );
-    assert.deepEqual(decide(p, 'refund').limits.map((l) => l.counter), ['all']);
+    assert.deepEqual(
+      decide(p, 'refund').limits.map((l) => l.counter),
+      ['all'],
+    );
   });
 });
 

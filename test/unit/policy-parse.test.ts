@@ -151,7 +151,12 @@ describe('parsePolicy: rejected files', () => {
   });
 
   it('accepts any min_approvals when approvers is empty (any configured reviewer)', () => {
-    assert.doesNotThrow(() => parsePolicy({ version: '1', tools: { a: { approval: { approvers: [], min_approvals: 3 } } } }, 'x.json'));
+    assert.doesNotThrow(() =>
+      parsePolicy(
+        { version: '1', tools: { a: { approval: { approvers: [], min_approvals: 3 } } } },
+        'x.json',
+      ),
+    );
   });
 
   it('validates conditions: operators, operand types, regex', () => {
@@ -192,7 +197,12 @@ describe('parsePolicy: rejected files', () => {
     const issues = at(
       bad({
         version: '1',
-        tools: { a: { require: [{ path: 'x', op: 'bigger', value: 1 }, 5], deny_if: [{ path: 'y', op: 'regex', value: '(' }] } },
+        tools: {
+          a: {
+            require: [{ path: 'x', op: 'bigger', value: 1 }, 5],
+            deny_if: [{ path: 'y', op: 'regex', value: '(' }],
+          },
+        },
       }),
     );
     assert.deepEqual(issues.sort(), [
@@ -206,7 +216,11 @@ describe('parsePolicy: rejected files', () => {
     const issues = bad({
       version: '1',
       default: 'nah',
-      tools: { a: { action: 'x' }, b: { approval: { timeout: 'y' } }, c: { when: [{ args: { r: { regex: '(a+)+' } } }] } },
+      tools: {
+        a: { action: 'x' },
+        b: { approval: { timeout: 'y' } },
+        c: { when: [{ args: { r: { regex: '(a+)+' } } }] },
+      },
     });
     assert.equal(issues.length, 4);
   });
@@ -225,7 +239,9 @@ describe('parsePolicyText', () => {
   });
 
   it('reports JSON syntax errors with line and column', () => {
-    const issues = issuesOf(() => parsePolicyText('{\n  "version": "1",\n  "tools": { "a": {} },,\n}', 'lab.json'));
+    const issues = issuesOf(() =>
+      parsePolicyText('{\n  "version": "1",\n  "tools": { "a": {} },,\n}', 'lab.json'),
+    );
     assert.equal(issues.length, 1);
     assert.equal(issues[0]?.path, '$');
     assert.match(issues[0]?.message ?? '', /^JSON syntax error at line 3, column 24: /);
@@ -239,7 +255,9 @@ describe('parsePolicyText', () => {
   });
 
   it('names the file in every issue, including validation issues of YAML files', () => {
-    const issues = issuesOf(() => parsePolicyText('version: "1"\ntools:\n  a:\n    action: maybe\n', 'policies/lab.yaml'));
+    const issues = issuesOf(() =>
+      parsePolicyText('version: "1"\ntools:\n  a:\n    action: maybe\n', 'policies/lab.yaml'),
+    );
     assert.deepEqual(issues, [
       {
         file: 'policies/lab.yaml',
@@ -250,9 +268,17 @@ describe('parsePolicyText', () => {
   });
 
   it('refuses other extensions and alias bombs', () => {
-    assert.match(issuesOf(() => parsePolicyText('{}', 'lab.txt'))[0]?.message ?? '', /\.json, \.yaml or \.yml/);
+    assert.match(
+      issuesOf(() => parsePolicyText('{}', 'lab.txt'))[0]?.message ?? '',
+      /\.json, \.yaml or \.yml/,
+    );
     const bomb = ['a: &a ["x","x","x","x","x","x","x","x","x","x"]'];
-    for (let i = 1; i < 8; i++) bomb.push(`${'b'.repeat(i)}: &${'b'.repeat(i)} [${Array(10).fill(i === 1 ? '*a' : `*${'b'.repeat(i - 1)}`).join(',')}]`);
+    for (let i = 1; i < 8; i++)
+      bomb.push(
+        `${'b'.repeat(i)}: &${'b'.repeat(i)} [${Array(10)
+          .fill(i === 1 ? '*a' : `*${'b'.repeat(i - 1)}`)
+          .join(',')}]`,
+      );
     const issues = issuesOf(() => parsePolicyText(bomb.join('\n'), 'bomb.yaml'));
     assert.match(issues[0]?.message ?? '', /YAML error: .*[Aa]lias/);
   });

@@ -53,7 +53,14 @@ describe('PolicyLayer examples load unchanged', () => {
     for (const name of names.filter((n) => !REJECTED.has(n))) {
       const a = load(name);
       const b = load(name, 'verbatim/');
-      for (const tool of ['create_charge', 'list_customers', 'read_text_file', 'create_issue', 'delete_repository', 'x']) {
+      for (const tool of [
+        'create_charge',
+        'list_customers',
+        'read_text_file',
+        'create_issue',
+        'delete_repository',
+        'x',
+      ]) {
         assert.deepEqual(decide(a, tool), decide(b, tool), `${name} ${tool}`);
       }
     }

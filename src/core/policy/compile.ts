@@ -63,7 +63,9 @@ class Compiler {
     const globalLimits: LimitSpec[] = [];
     // PolicyLayer's all_tools limits count every call of one grant (one agent's credential), across tools.
     (input.all_tools?.limits ?? []).forEach((l, i) => {
-      globalLimits.push(this.limit(l, ['all_tools', 'limits', i], '*', l.scope === 'global' ? 'global' : 'agent'));
+      globalLimits.push(
+        this.limit(l, ['all_tools', 'limits', i], '*', l.scope === 'global' ? 'global' : 'agent'),
+      );
     });
     const star = tools['*'];
     // Intercept's `"*"` holds rules applied to every call in addition to the tool's own; it is not a catch-all.
@@ -107,8 +109,12 @@ class Compiler {
   private entry(key: string, entry: ToolEntryInput): CompiledEntry {
     const base = ['tools', key];
     const guards: Guard[] = [];
-    (entry.deny_if ?? []).forEach((c, i) => guards.push(this.argumentGuard(c, `${key}#deny_if[${i}]`, 'deny_if')));
-    (entry.require ?? []).forEach((c, i) => guards.push(this.argumentGuard(c, `${key}#require[${i}]`, 'require')));
+    (entry.deny_if ?? []).forEach((c, i) =>
+      guards.push(this.argumentGuard(c, `${key}#deny_if[${i}]`, 'deny_if')),
+    );
+    (entry.require ?? []).forEach((c, i) =>
+      guards.push(this.argumentGuard(c, `${key}#require[${i}]`, 'require')),
+    );
     const intercept = this.interceptRules(entry.rules ?? [], key, [...base, 'rules']);
     guards.push(...intercept.guards);
 
@@ -139,7 +145,8 @@ class Compiler {
     const action = rule.action ?? entryAction;
     // The entry's reason explains the entry's action; it would mislead on a rule that decides otherwise.
     const reason = rule.reason ?? (action === entryAction ? entry.reason : undefined);
-    const limits = rule.limits === undefined ? entryLimits : this.limits(rule.limits, [...path, 'limits'], key);
+    const limits =
+      rule.limits === undefined ? entryLimits : this.limits(rule.limits, [...path, 'limits'], key);
     const preds: ArgsPredicate[] = [];
     for (const [argPath, ops] of Object.entries(rule.args ?? {})) {
       for (const op of Object.keys(ops) as ConditionOp[]) preds.push(compileComparison(argPath, op, ops[op]));
@@ -147,7 +154,13 @@ class Compiler {
     return Object.freeze({
       ...(rule.agents === undefined ? {} : { agents: compileAgents(rule.agents) }),
       ...(preds.length === 0 ? {} : { args: allOf(preds) }),
-      outcome: this.outcome(action, `${key}#when[${i}]`, reason, [...limits, ...extraLimits], rule.approval ?? entry.approval),
+      outcome: this.outcome(
+        action,
+        `${key}#when[${i}]`,
+        reason,
+        [...limits, ...extraLimits],
+        rule.approval ?? entry.approval,
+      ),
     });
   }
 
@@ -168,7 +181,11 @@ class Compiler {
     });
   }
 
-  private limits(input: readonly LimitInput[] | undefined, path: PropertyKey[], key: string): readonly LimitSpec[] {
+  private limits(
+    input: readonly LimitInput[] | undefined,
+    path: PropertyKey[],
+    key: string,
+  ): readonly LimitSpec[] {
     if (!input || input.length === 0) return NO_LIMITS;
     return Object.freeze(input.map((l, i) => this.limit(l, [...path, i], key, l.scope ?? 'grant')));
   }
@@ -180,7 +197,14 @@ class Compiler {
   }
 
   /** A counter is one sliding window in Redis, so every limit sharing it must agree on the window. */
-  private checkCounter(scope: LimitScope, counter: string, key: string, windowMs: number, window: string, path: PropertyKey[]) {
+  private checkCounter(
+    scope: LimitScope,
+    counter: string,
+    key: string,
+    windowMs: number,
+    window: string,
+    path: PropertyKey[],
+  ) {
     const id = scope === 'grant' ? `grant|${key}|${counter}` : `${scope}|${counter}`;
     const seen = this.counters.get(id);
     const here = formatJsonPath(path);
@@ -200,7 +224,12 @@ class Compiler {
     const test = compileComparison(path, op, c.value);
     const description = describeCondition(path, op, c.value);
     if (kind === 'deny_if') {
-      return Object.freeze({ rule, denies: test, reason: c.reason ?? `Denied because ${description}`, unconditional: false });
+      return Object.freeze({
+        rule,
+        denies: test,
+        reason: c.reason ?? `Denied because ${description}`,
+        unconditional: false,
+      });
     }
     return Object.freeze({
       rule,
@@ -227,13 +256,25 @@ class Compiler {
       const id = `${key}#rules[${i}]`;
       if (r.action === 'deny') {
         guards.push(
-          Object.freeze({ rule: id, denies: () => true, reason: r.on_deny ?? `Denied by rule "${r.name}"`, unconditional: true }),
+          Object.freeze({
+            rule: id,
+            denies: () => true,
+            reason: r.on_deny ?? `Denied by rule "${r.name}"`,
+            unconditional: true,
+          }),
         );
         return;
       }
       if (r.rate_limit !== undefined) {
         const [count, window] = r.rate_limit.split('/') as [string, string];
-        limits.push(this.limit({ counter: `${scopeName}._rate_${window}`, window, max: Number(count) }, [...rulePath, 'rate_limit'], key, 'global'));
+        limits.push(
+          this.limit(
+            { counter: `${scopeName}._rate_${window}`, window, max: Number(count) },
+            [...rulePath, 'rate_limit'],
+            key,
+            'global',
+          ),
+        );
       }
       const preds: ArgsPredicate[] = [];
       const described: string[] = [];
@@ -278,7 +319,10 @@ class Compiler {
     }
     const window = stateWindows.get(counter);
     if (window === undefined) {
-      this.issue([...path, 'path'], `condition references ${statePath} but no rule for this tool has a state block with counter "${counter}"`);
+      this.issue(
+        [...path, 'path'],
+        `condition references ${statePath} but no rule for this tool has a state block with counter "${counter}"`,
+      );
       return undefined;
     }
     if ((op !== 'lte' && op !== 'lt') || typeof value !== 'number') {
@@ -301,7 +345,8 @@ class Compiler {
 /** Fills an approval block's defaults and turns durations into milliseconds. */
 function compileApproval(a: ApprovalInput | undefined): ApprovalSpec {
   const timeoutMs = a?.timeout === undefined ? DEFAULT_TIMEOUT_MS : (tryParseDuration(a.timeout) as number);
-  const waitMs = a?.wait === undefined ? Math.min(DEFAULT_WAIT_MS, timeoutMs) : (tryParseDuration(a.wait) as number);
+  const waitMs =
+    a?.wait === undefined ? Math.min(DEFAULT_WAIT_MS, timeoutMs) : (tryParseDuration(a.wait) as number);
   return Object.freeze({
     approvers: Object.freeze([...(a?.approvers ?? [])]) as string[],
     ...(a?.channel === undefined ? {} : { channel: a.channel }),

@@ -46,7 +46,11 @@ export interface CompiledPolicy {
   readonly raw: unknown;
   readonly exact: ReadonlyMap<string, CompiledEntry>;
   /** Glob entries, most specific first; the first match wins. */
-  readonly globs: readonly { readonly key: string; readonly match: (tool: string) => boolean; readonly entry: CompiledEntry }[];
+  readonly globs: readonly {
+    readonly key: string;
+    readonly match: (tool: string) => boolean;
+    readonly entry: CompiledEntry;
+  }[];
   readonly hidden: (tool: string) => boolean;
   /** Guards that apply to every tool (Intercept `"*"` rules). */
   readonly globalGuards: readonly Guard[];

@@ -82,7 +82,10 @@ export function jsonEqual(a: unknown, b: unknown): boolean {
   const kb = Object.keys(b);
   if (ka.length !== kb.length) return false;
   for (const k of ka) {
-    if (!Object.hasOwn(b, k) || !jsonEqual((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k])) {
+    if (
+      !Object.hasOwn(b, k) ||
+      !jsonEqual((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k])
+    ) {
       return false;
     }
   }

@@ -31,7 +31,9 @@ export function tryParseDuration(text: string): number | undefined {
 export function parseDuration(text: string): number {
   const ms = tryParseDuration(text);
   if (ms === undefined) {
-    throw new RangeError(`Invalid duration ${JSON.stringify(text)}: use a number and a unit, like "500ms", "50s", "15m", "1h" or "2d"`);
+    throw new RangeError(
+      `Invalid duration ${JSON.stringify(text)}: use a number and a unit, like "500ms", "50s", "15m", "1h" or "2d"`,
+    );
   }
   return ms;
 }

@@ -13,7 +13,12 @@ const EMPTY_ARGS: Record<string, unknown> = Object.freeze({}) as Record<string, 
 export function evaluate(policy: CompiledPolicy | undefined, ctx: CallContext): Decision {
   const { server, tool } = ctx;
   if (policy === undefined) {
-    return { action: 'deny', rule: `${server}/(no policy)`, reason: `No policy file for server ${server}`, limits: [] };
+    return {
+      action: 'deny',
+      rule: `${server}/(no policy)`,
+      reason: `No policy file for server ${server}`,
+      limits: [],
+    };
   }
   if (policy.hidden(tool)) {
     return { action: 'deny', rule: `${server}/hide`, reason: `Tool ${tool} is hidden by policy`, limits: [] };
@@ -27,7 +32,11 @@ export function evaluate(policy: CompiledPolicy | undefined, ctx: CallContext): 
     if (denied !== undefined) return deny(server, denied.rule, denied.reason);
   }
   if (entry === undefined && outcome.action === 'deny') {
-    return deny(server, 'default', `Tool ${tool} is not listed in this server's policy, whose default is deny`);
+    return deny(
+      server,
+      'default',
+      `Tool ${tool} is not listed in this server's policy, whose default is deny`,
+    );
   }
   return toDecision(server, outcome);
 }
@@ -83,7 +92,11 @@ export function findEntry(policy: CompiledPolicy, tool: string): CompiledEntry |
 }
 
 function toDecision(server: string, o: Outcome): Decision {
-  const d: Decision = { action: o.action, rule: `${server}/${o.rule}`, limits: o.limits as Decision['limits'] };
+  const d: Decision = {
+    action: o.action,
+    rule: `${server}/${o.rule}`,
+    limits: o.limits as Decision['limits'],
+  };
   if (o.reason !== undefined) d.reason = o.reason;
   if (o.approval !== undefined) d.approval = o.approval;
   return d;

@@ -4,7 +4,11 @@ import { KNOWN_KEYS } from './schema.js';
 import type { PolicyIssue } from './types.js';
 
 /** Turns zod's issues into PolicyIssues with JSON paths and messages written for policy authors. */
-export function zodIssuesToPolicyIssues(issues: readonly z.core.$ZodIssue[], raw: unknown, file: string): PolicyIssue[] {
+export function zodIssuesToPolicyIssues(
+  issues: readonly z.core.$ZodIssue[],
+  raw: unknown,
+  file: string,
+): PolicyIssue[] {
   const out: PolicyIssue[] = [];
   for (const issue of issues) {
     const path = issue.path as PropertyKey[];
@@ -12,14 +16,21 @@ export function zodIssuesToPolicyIssues(issues: readonly z.core.$ZodIssue[], raw
     switch (issue.code) {
       case 'unrecognized_keys':
         for (const key of issue.keys) {
-          out.push({ file, path: formatJsonPath([...path, key]), message: `unknown key "${key}"${suggest(key)}` });
+          out.push({
+            file,
+            path: formatJsonPath([...path, key]),
+            message: `unknown key "${key}"${suggest(key)}`,
+          });
         }
         break;
       case 'invalid_type':
         out.push({
           file,
           path: formatJsonPath(path),
-          message: value === undefined ? 'is required' : `expected ${article(issue.expected)}, got ${describe(value)}`,
+          message:
+            value === undefined
+              ? 'is required'
+              : `expected ${article(issue.expected)}, got ${describe(value)}`,
         });
         break;
       case 'invalid_value':
@@ -33,10 +44,18 @@ export function zodIssuesToPolicyIssues(issues: readonly z.core.$ZodIssue[], raw
         });
         break;
       case 'invalid_union':
-        out.push({ file, path: formatJsonPath(path), message: value === undefined ? 'is required' : issue.message });
+        out.push({
+          file,
+          path: formatJsonPath(path),
+          message: value === undefined ? 'is required' : issue.message,
+        });
         break;
       case 'invalid_key':
-        out.push({ file, path: formatJsonPath(path), message: `invalid key: ${issue.issues[0]?.message ?? issue.message}` });
+        out.push({
+          file,
+          path: formatJsonPath(path),
+          message: `invalid key: ${issue.issues[0]?.message ?? issue.message}`,
+        });
         break;
       default:
         out.push({ file, path: formatJsonPath(path), message: issue.message });

@@ -11,6 +11,7 @@ export class PolicyError extends AirlockError {
 function summarize(issues: PolicyIssue[]): string {
   const first = issues[0];
   if (!first) return 'Invalid policy';
-  const more = issues.length > 1 ? ` (and ${issues.length - 1} more issue${issues.length > 2 ? 's' : ''})` : '';
+  const more =
+    issues.length > 1 ? ` (and ${issues.length - 1} more issue${issues.length > 2 ? 's' : ''})` : '';
   return `Invalid policy ${first.file}: ${first.path}: ${first.message}${more}`;
 }

@@ -73,7 +73,11 @@ const opMap = z.preprocess(
   (v, ctx) => {
     // Checked on the raw value: an object holding only unknown keys already gets "unknown key" issues.
     if (v !== null && typeof v === 'object' && !Array.isArray(v) && Object.keys(v).length === 0) {
-      ctx.addIssue({ code: 'custom', message: `needs at least one operator: ${CONDITION_OPS.join(', ')}`, input: v });
+      ctx.addIssue({
+        code: 'custom',
+        message: `needs at least one operator: ${CONDITION_OPS.join(', ')}`,
+        input: v,
+      });
     }
     return v;
   },
@@ -123,7 +127,11 @@ const argumentCheck = z.preprocess(
 const interceptCondition = z.strictObject(pathConditionShape).superRefine((c, ctx) => {
   checkConditionValue(c, ctx);
   if (!c.path.startsWith('args.') && !c.path.startsWith('state.')) {
-    ctx.addIssue({ code: 'custom', path: ['path'], message: `path must start with "args." or "state.", got "${c.path}"` });
+    ctx.addIssue({
+      code: 'custom',
+      path: ['path'],
+      message: `path must start with "args." or "state.", got "${c.path}"`,
+    });
   }
 });
 
@@ -156,7 +164,11 @@ const interceptRule = z
       ctx.addIssue({ code: 'custom', path: ['conditions'], message: 'deny rules must not have conditions' });
     }
     if (r.action === 'deny' && r.rate_limit !== undefined) {
-      ctx.addIssue({ code: 'custom', path: ['rate_limit'], message: 'rate_limit cannot be used with action "deny"' });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['rate_limit'],
+        message: 'rate_limit cannot be used with action "deny"',
+      });
     }
     if (r.rate_limit !== undefined && (hasConditions || r.state !== undefined)) {
       ctx.addIssue({
@@ -166,14 +178,19 @@ const interceptRule = z
       });
     }
     if (r.action !== 'deny' && r.rate_limit === undefined && !hasConditions) {
-      ctx.addIssue({ code: 'custom', path: ['conditions'], message: 'evaluate rules must have at least one condition' });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['conditions'],
+        message: 'evaluate rules must have at least one condition',
+      });
     }
     // Airlock counts calls; silently counting calls instead of amounts would under-enforce a spend cap.
     if (r.state?.increment_from !== undefined) {
       ctx.addIssue({
         code: 'custom',
         path: ['state', 'increment_from'],
-        message: 'increment_from (counting an argument\'s value) is not supported by Airlock, whose counters count calls',
+        message:
+          "increment_from (counting an argument's value) is not supported by Airlock, whose counters count calls",
       });
     }
     if (r.state?.increment !== undefined && r.state.increment !== 1) {
