@@ -333,8 +333,10 @@ export class ApprovalService extends EventEmitter<ApprovalEvents> implements App
   /** Waits for the request's outcome up to `wait`, with progress; then answers "pending". */
   private async await(initial: StoredRecord, hooks: CallHooks): Promise<CallToolResult> {
     const id = initial.id;
-    const waitMs = initial.approval.waitMs;
     const started = this.now();
+    // When the wait reaches the deadline, wait for the expiry itself so the agent hears "expired", not "pending".
+    const waitUntil =
+      started + initial.approval.waitMs >= initial.expiresAt ? initial.expiresAt + 2000 : started + initial.approval.waitMs;
     let record: StoredRecord | undefined = initial;
     let ticks = 0;
     const progress = () => {
@@ -349,7 +351,7 @@ export class ApprovalService extends EventEmitter<ApprovalEvents> implements App
     while (record) {
       const outcome = await this.outcome(record);
       if (outcome) return outcome;
-      const left = started + waitMs - this.now();
+      const left = waitUntil - this.now();
       if (left <= 0 || this.closed) break;
       const woke = await this.sleep(id, Math.min(left, PROGRESS_INTERVAL_MS), hooks.signal);
       if (hooks.signal.aborted) {

@@ -23,6 +23,8 @@ export interface SlackNotifierRetryOptions {
   backoffMs?: number;
   /** Jobs one replica runs at once. @defaultValue 4 */
   concurrency?: number;
+  /** How often pending requests are checked for a message that was never queued. @defaultValue 60000 */
+  sweepIntervalMs?: number;
 }
 
 /** What {@link SlackNotifier} needs. */
@@ -49,6 +51,7 @@ export class SlackNotifier {
   private readonly backoffMs: number;
   private readonly detach: (() => void)[] = [];
   private readonly warnedRules = new Set<string>();
+  private sweepTimer?: NodeJS.Timeout;
 
   constructor(private readonly o: SlackNotifierOptions) {
     this.attempts = o.attempts ?? 10;
@@ -102,10 +105,29 @@ export class SlackNotifier {
       );
     });
     await this.worker.waitUntilReady();
+    void this.sweep();
+    this.sweepTimer = setInterval(() => void this.sweep(), this.o.sweepIntervalMs ?? 60_000);
+    this.sweepTimer.unref();
+  }
+
+  /**
+   * Queues the post of every pending request that has no message yet. Catches what event-driven
+   * queueing can miss: a replica that died between storing a request and queueing its post, or a
+   * Redis blip during the add. Job ids make this a no-op for requests already queued.
+   */
+  async sweep(): Promise<void> {
+    try {
+      for (const record of await this.o.approvals.pending()) {
+        if (!record.slack && this.postable(record)) this.enqueue('post', record.id, `post-${record.id}`);
+      }
+    } catch (err) {
+      this.o.logger.debug({ err: (err as Error).message }, 'Slack sweep skipped');
+    }
   }
 
   /** Stops listening and closes the worker (running jobs finish) and the queue. */
   async close(): Promise<void> {
+    clearInterval(this.sweepTimer);
     for (const fn of this.detach.splice(0)) fn();
     await this.worker?.close().catch(() => {});
     await this.queue.close().catch(() => {});

@@ -1,18 +1,12 @@
 import { EventEmitter } from 'node:events';
-import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import type { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import {
   CompatibilityCallToolResultSchema,
-  CreateMessageRequestSchema,
-  ElicitRequestSchema,
   ErrorCode,
-  ListRootsRequestSchema,
   McpError,
   ResultSchema,
   type CallToolResult,
   type ClientCapabilities,
   type Implementation,
-  type Notification,
   type Prompt,
   type ServerCapabilities,
   type Tool,
@@ -23,7 +17,7 @@ import type { Logger } from '../log.js';
 import { Backoff, type BackoffOptions } from './backoff.js';
 import { CoalescedTask } from './coalesced-task.js';
 import { describeError, formatSeconds, isHttpConnectionFailure, isLocalTimeout } from './upstream-errors.js';
-import { createUpstreamTransport, type UpstreamTransport } from './upstream-transport.js';
+import { UpstreamSession, type SessionIdentity } from './upstream-session.js';
 import type { RpcMessage, Upstream, UpstreamHooks, UpstreamRequestOptions, UpstreamState } from './types.js';
 
 /** Events an UpstreamConnection emits. */
@@ -54,29 +48,17 @@ export interface UpstreamConnectionOptions {
   connectTimeoutMs?: number;
 }
 
-/** One attempt's client and transport; a reconnect makes a new one. */
-interface Session {
-  client: Client;
-  upstream: UpstreamTransport;
-  /** Initialized and its lists loaded; only then does losing it trigger a reconnect by itself. */
-  ready: boolean;
-  lost: boolean;
-}
-
 const DEFAULT_CAPABILITIES: ClientCapabilities = {
   sampling: {},
   elicitation: { form: {}, url: {} },
   roots: { listChanged: true },
 };
 
-// A page count no real server needs; stops a server that keeps returning a cursor from looping forever.
-const MAX_PAGES = 1000;
-
 /** A live MCP client connection to one upstream server, reconnecting with backoff while Airlock runs. */
 export class UpstreamConnection extends EventEmitter<UpstreamConnectionEvents> implements Upstream {
   private stateValue: UpstreamState = 'starting';
-  private session: Session | undefined;
-  private connecting: Session | undefined;
+  private session: UpstreamSession | undefined;
+  private connecting: UpstreamSession | undefined;
   private downReason = 'still starting';
   private toolList: Tool[] = [];
   private promptList: Prompt[] = [];
@@ -156,10 +138,10 @@ export class UpstreamConnection extends EventEmitter<UpstreamConnectionEvents> i
     if (this.stateValue === 'closed') return;
     this.setState('closed');
     clearTimeout(this.reconnectTimer);
-    const sessions = [this.session, this.connecting].filter((s): s is Session => s !== undefined);
+    const sessions = [this.session, this.connecting].filter((s): s is UpstreamSession => s !== undefined);
     this.session = undefined;
     this.connecting = undefined;
-    await Promise.all(sessions.map((s) => this.endSession(s)));
+    await Promise.all(sessions.map((s) => s.end(true)));
   }
 
   /** Calls a tool upstream; see Upstream.callTool. */
@@ -233,7 +215,7 @@ export class UpstreamConnection extends EventEmitter<UpstreamConnectionEvents> i
     );
   }
 
-  private requireSession(): Session {
+  private requireSession(): UpstreamSession {
     const session = this.session;
     if (this.stateValue !== 'ready' || !session || session.lost) throw this.unavailableError();
     return session;
@@ -274,125 +256,96 @@ export class UpstreamConnection extends EventEmitter<UpstreamConnectionEvents> i
   /** One connect attempt: initialize, load tools and prompts, go ready. Never throws. */
   private async connectOnce(): Promise<boolean> {
     if (this.stateValue === 'closed') return false;
-    const upstream = createUpstreamTransport(this.name, this.config, this.log);
-    const client = new Client(this.options.clientInfo ?? { name: 'airlock', version: '0.1.0' }, {
+    const identity: SessionIdentity = {
+      clientInfo: this.options.clientInfo ?? { name: 'airlock', version: '0.1.0' },
       capabilities: this.options.capabilities ?? DEFAULT_CAPABILITIES,
+    };
+    const session: UpstreamSession = new UpstreamSession(this.name, this.config, this.log, identity, {
+      // Requests the upstream makes of its client go to the agent whose call is in flight, via the hooks.
+      onRequest: (request, signal) => this.hooks.onRequest(this.name, request, signal),
+      onNotification: (notification) => this.onNotification(notification),
+      onClose: () => this.onSessionClosed(session),
+      onError: (err) => this.onSessionError(session, err),
     });
-    const session: Session = { client, upstream, ready: false, lost: false };
-    this.installHandlers(session);
     this.connecting = session;
     try {
-      await client.connect(upstream.transport, { timeout: this.connectTimeoutMs });
+      await session.connect(this.connectTimeoutMs);
       if (session.lost) throw new Error('the connection closed during initialization');
       this.session = session;
       await Promise.all([this.toolsRefresh.run(), this.promptsRefresh.run()]);
       if (session.lost) throw new Error('the connection closed while listing tools');
-      this.serverCapabilities = client.getServerCapabilities();
-      this.implementation = client.getServerVersion();
-      this.serverInstructions = client.getInstructions();
+      this.serverCapabilities = session.client.getServerCapabilities();
+      this.implementation = session.client.getServerVersion();
+      this.serverInstructions = session.client.getInstructions();
       session.ready = true;
       this.readyAt = Date.now();
       this.setState('ready');
       this.log.info(
-        { upstream: this.implementation, tools: this.toolList.length, pid: upstream.pid },
+        { upstream: this.implementation, tools: this.toolList.length, pid: session.upstream.pid },
         'upstream connected',
       );
       return true;
     } catch (err) {
       if (this.session === session) this.session = undefined;
-      session.lost = true;
-      void this.endSession(session);
+      void session.end(false);
       if (this.isClosed()) return false;
-      const ended = upstream.describeEnd();
-      const what = ended ?? `connecting failed: ${describeError(err)}`;
-      this.markDown(`${what}; retrying`);
+      const ended = session.upstream.describeEnd();
+      this.markDown(`${ended ?? `connecting failed: ${describeError(err)}`}; retrying`);
       return false;
     } finally {
       if (this.connecting === session) this.connecting = undefined;
     }
   }
 
-  private installHandlers(session: Session): void {
-    const { client } = session;
-    // Requests the upstream makes of its client go to the agent whose call is in flight, via the hooks.
-    const forward = async (
-      request: { method: string; params?: Record<string, unknown> },
-      signal: AbortSignal,
-    ) =>
-      this.hooks.onRequest(
-        this.name,
-        { method: request.method, ...(request.params ? { params: request.params } : {}) },
-        signal,
+  private async onNotification(notification: RpcMessage): Promise<void> {
+    if (this.isClosed()) return;
+    try {
+      // Refresh first, so whoever reacts to the forwarded notification already sees the new list.
+      if (notification.method === 'notifications/tools/list_changed') await this.toolsRefresh.run();
+      if (notification.method === 'notifications/prompts/list_changed') await this.promptsRefresh.run();
+    } catch (err) {
+      this.log.warn(
+        { err: describeError(err), method: notification.method },
+        'refreshing the upstream list failed',
       );
-    // The SDK validates sampling and elicitation results against their schemas before they go upstream.
-    client.setRequestHandler(
-      CreateMessageRequestSchema,
-      async (req, extra) => (await forward(req, extra.signal)) as never,
-    );
-    client.setRequestHandler(
-      ElicitRequestSchema,
-      async (req, extra) => (await forward(req, extra.signal)) as never,
-    );
-    client.setRequestHandler(
-      ListRootsRequestSchema,
-      async (req, extra) => (await forward(req, extra.signal)) as never,
-    );
+    }
+    try {
+      this.hooks.onNotification(this.name, notification);
+    } catch (err) {
+      this.log.error(
+        { err: describeError(err), method: notification.method },
+        'forwarding an upstream notification failed',
+      );
+    }
+  }
 
-    client.fallbackNotificationHandler = async (notification: Notification) => {
-      if (session.lost || this.stateValue === 'closed') return;
-      try {
-        // Refresh first, so whoever reacts to the forwarded notification already sees the new list.
-        if (notification.method === 'notifications/tools/list_changed') await this.toolsRefresh.run();
-        if (notification.method === 'notifications/prompts/list_changed') await this.promptsRefresh.run();
-      } catch (err) {
-        this.log.warn(
-          { err: describeError(err), method: notification.method },
-          'refreshing the upstream list failed',
-        );
-      }
-      try {
-        this.hooks.onNotification(this.name, {
-          method: notification.method,
-          ...(notification.params ? { params: notification.params as Record<string, unknown> } : {}),
-        });
-      } catch (err) {
-        this.log.error(
-          { err: describeError(err), method: notification.method },
-          'forwarding an upstream notification failed',
-        );
-      }
-    };
+  private onSessionClosed(session: UpstreamSession): void {
+    // A session that never became ready is connectOnce's to report; it sees `lost` and fails.
+    if (!session.ready || this.session !== session) return;
+    this.session = undefined;
+    this.markDown(`restarting after ${session.upstream.describeEnd() ?? 'its connection closed'}`);
+    this.scheduleReconnect();
+  }
 
-    client.onclose = () => {
-      if (session.lost) return;
-      session.lost = true;
-      // A session that never became ready is connectOnce's to report; it sees `lost` and fails.
-      if (!session.ready || this.session !== session) return;
-      this.session = undefined;
-      this.markDown(`restarting after ${session.upstream.describeEnd() ?? 'its connection closed'}`);
-      this.scheduleReconnect();
-    };
-
-    client.onerror = (err: Error) => {
-      if (session.lost || this.stateValue === 'closed') return;
-      if (session.upstream.kind === 'stdio') {
-        // A dead child is reported by onclose; these are stray stdout lines and pipe errors. A progress
-        // report that lands in the same read as its final response is dispatched after the SDK has
-        // forgotten the request: harmless, so not worth a warning.
-        const late = err.message.startsWith('Received a progress notification for an unknown token');
-        this.log[late ? 'debug' : 'warn']({ err: describeError(err) }, 'upstream transport error');
-        return;
-      }
-      this.log.debug({ err: describeError(err) }, 'upstream HTTP transport error; checking the connection');
-      void this.probe(session, err);
-    };
+  private onSessionError(session: UpstreamSession, err: Error): void {
+    if (this.isClosed()) return;
+    if (session.upstream.kind === 'stdio') {
+      // A dead child is reported by onClose; these are stray stdout lines and pipe errors. A progress
+      // report that lands in the same read as its final response is dispatched after the SDK has
+      // forgotten the request: harmless, so not worth a warning.
+      const late = err.message.startsWith('Received a progress notification for an unknown token');
+      this.log[late ? 'debug' : 'warn']({ err: describeError(err) }, 'upstream transport error');
+      return;
+    }
+    this.log.debug({ err: describeError(err) }, 'upstream HTTP transport error; checking the connection');
+    void this.probe(session, err);
   }
 
   /**
    * HTTP transports report stream errors but never close by themselves; a ping tells a dead or restarted
    * server (reconnect, which re-initializes) from a stream that merely dropped and recovered.
    */
-  private async probe(session: Session, trigger: Error): Promise<void> {
+  private async probe(session: UpstreamSession, trigger: Error): Promise<void> {
     if (this.probing || !session.ready) return;
     this.probing = true;
     try {
@@ -409,7 +362,7 @@ export class UpstreamConnection extends EventEmitter<UpstreamConnectionEvents> i
     }
   }
 
-  private connectionLost(session: Session, reason: string): void {
+  private connectionLost(session: UpstreamSession, reason: string): void {
     if (session.lost) return;
     session.lost = true;
     if (this.session === session) {
@@ -418,25 +371,12 @@ export class UpstreamConnection extends EventEmitter<UpstreamConnectionEvents> i
       this.scheduleReconnect();
     }
     // Closing rejects the session's calls in flight at once instead of leaving them to time out.
-    void this.endSession(session);
-  }
-
-  private async endSession(session: Session): Promise<void> {
-    session.lost = true;
-    const transport = session.upstream.transport;
-    if (session.upstream.kind === 'http' && session.ready && this.stateValue === 'closed') {
-      // Polite for servers that keep per-session state; bounded so a dead server can't stall shutdown.
-      const terminate = (transport as StreamableHTTPClientTransport)
-        .terminateSession()
-        .catch(() => undefined);
-      await Promise.race([terminate, new Promise((resolve) => setTimeout(resolve, 1_000).unref())]);
-    }
-    await session.client.close().catch(() => undefined);
+    void session.end(false);
   }
 
   private translate(
     err: unknown,
-    session: Session,
+    session: UpstreamSession,
     method: string,
     timeoutMs: number,
     signal: AbortSignal | undefined,
@@ -468,25 +408,14 @@ export class UpstreamConnection extends EventEmitter<UpstreamConnectionEvents> i
   }
 
   // Listing during connect shares the connect budget; later refreshes are ordinary requests.
-  private listTimeoutMs(session: Session): number {
+  private listTimeoutMs(session: UpstreamSession): number {
     return session.ready ? this.config.timeoutMs : this.connectTimeoutMs;
   }
 
   private async loadTools(): Promise<void> {
     const session = this.session;
     if (!session || session.lost) return;
-    const tools: Tool[] = [];
-    if (session.client.getServerCapabilities()?.tools) {
-      let cursor: string | undefined;
-      for (let page = 0; page < MAX_PAGES; page++) {
-        const result = await session.client.listTools(cursor === undefined ? undefined : { cursor }, {
-          timeout: this.listTimeoutMs(session),
-        });
-        tools.push(...result.tools);
-        cursor = result.nextCursor;
-        if (cursor === undefined) break;
-      }
-    }
+    const tools = await session.listTools(this.listTimeoutMs(session));
     if (session !== this.session) return; // a reconnect replaced this session meanwhile
     if (JSON.stringify(tools) === JSON.stringify(this.toolList)) return;
     this.toolList = tools;
@@ -496,18 +425,7 @@ export class UpstreamConnection extends EventEmitter<UpstreamConnectionEvents> i
   private async loadPrompts(): Promise<void> {
     const session = this.session;
     if (!session || session.lost) return;
-    const prompts: Prompt[] = [];
-    if (session.client.getServerCapabilities()?.prompts) {
-      let cursor: string | undefined;
-      for (let page = 0; page < MAX_PAGES; page++) {
-        const result = await session.client.listPrompts(cursor === undefined ? undefined : { cursor }, {
-          timeout: this.listTimeoutMs(session),
-        });
-        prompts.push(...result.prompts);
-        cursor = result.nextCursor;
-        if (cursor === undefined) break;
-      }
-    }
+    const prompts = await session.listPrompts(this.listTimeoutMs(session));
     if (session !== this.session) return;
     if (JSON.stringify(prompts) === JSON.stringify(this.promptList)) return;
     this.promptList = prompts;

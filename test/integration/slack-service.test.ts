@@ -190,6 +190,17 @@ async function messageWhen(r: Rig, id: string, predicate: (blocksJson: string) =
   );
 }
 
+/** Polls `check` every 20 ms until it yields a value; for state that has no event to wait on. */
+async function eventually<T>(check: () => Promise<T | undefined> | T | undefined, timeoutMs = 10_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value !== undefined && value !== false) return value;
+    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
 async function rejection(p: Promise<unknown>): Promise<AirlockError> {
   const err = await p.then(
     () => assert.fail('expected the held call to be refused'),
@@ -409,11 +420,12 @@ describe('Slack approvals', () => {
     const r = await rig();
     r.fake.failNext('chat.postMessage', 3, { status: 500 });
     const { id } = r.hold();
-    await r.posted(id);
+    const post = await r.posted(id);
     const attempts = r.fake.callsOf('chat.postMessage');
     assert.equal(attempts.filter((c) => c.status === 500).length, 3);
     assert.equal(r.fake.okCallsOf('chat.postMessage').length, 1);
-    assert.ok((await r.approvals.get(id))?.slack, 'the message reference is stored');
+    const ref = await eventually(async () => (await r.approvals.get(id))?.slack);
+    assert.equal(ref.ts, post.response?.ts, 'the reference of the one posted message is stored');
   });
 
   test('a 429 is retried after its Retry-After, and the message is posted once', async () => {
@@ -477,8 +489,9 @@ describe('Slack approvals', () => {
     const r = await rig();
     r.fake.groups.set('S0ONCALL', ['U0CAROL']);
     const spec = { approval: { channel: undefined } } as never;
-    await r.fake.waitFor('conversations.info');
-    assert.equal(r.slack.channelLabel(spec), '#lab-approvals');
+    // The name is looked up in the background at start; the id stands in until then.
+    assert.equal(await eventually(() => (r.slack.channelLabel(spec) === '#lab-approvals' ? true : undefined)), true);
+    assert.equal(r.slack.channelLabel({ approval: { channel: 'C0UNKNOWN' } } as never), '#C0UNKNOWN');
     assert.deepEqual(await r.slack.groupMembers(['S0ONCALL', 'S0NONE']), { S0ONCALL: ['U0CAROL'], S0NONE: [] });
     await r.slack.groupMembers(['S0ONCALL']);
     assert.equal(r.fake.callsOf('usergroups.users.list').filter((c) => c.params.usergroup === 'S0ONCALL').length, 1);
