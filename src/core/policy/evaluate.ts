@@ -8,7 +8,8 @@ const EMPTY_ARGS: Record<string, unknown> = Object.freeze({}) as Record<string, 
  * Decides one call. Order: no policy → deny; `hide` → deny; the tool's entry (exact key, else the
  * most specific glob, else `default`); within an entry, guards (`deny_if`, `require`, Intercept
  * `rules`) first, then the first `when` rule that holds, then the entry's own action; finally
- * policy-wide guards (Intercept `"*"` rules) on anything not already denied.
+ * policy-wide guards (Intercept `"*"` rules) on anything not already denied. The returned
+ * `limits` array and `approval` object are shared and frozen: copy before changing them.
  */
 export function evaluate(policy: CompiledPolicy | undefined, ctx: CallContext): Decision {
   const { server, tool } = ctx;
