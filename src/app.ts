@@ -21,6 +21,13 @@ import { ApprovalStore } from './approval/approval-store.js';
 import { ApprovalService } from './approval/approval-service.js';
 import { createQueueConnection } from './approval/queue-connection.js';
 import { requestsRouter, reviewerAuth } from './http/api/requests-router.js';
+import { EventEmitter } from 'node:events';
+import { hostname } from 'node:os';
+import { AuditLog } from './audit/index.js';
+import { subscribeAudit } from './observe/audit-subscriber.js';
+import { createMetrics } from './observe/metrics.js';
+import type { CallOutcome } from './gateway/gateway.js';
+import { AIRLOCK_VERSION } from './agent/agent-session.js';
 
 /** Options for {@link startAirlock}. */
 export interface StartOptions {
@@ -119,12 +126,29 @@ export async function startAirlock(config: AirlockConfig, options: StartOptions)
       for (const c of blocking) c.disconnect();
     });
 
+    const outcomes = new EventEmitter<{ outcome: [CallOutcome] }>();
     const gateway = new Gateway({
       upstreams,
       policies,
       limits: new RateLimiter(redis, config.redis.prefix),
       approvals,
       logger,
+      onOutcome: (o) => outcomes.emit('outcome', o),
+    });
+
+    const audit = new AuditLog({ file: config.audit.file!, replica: `${hostname()}:${process.pid}`, logger });
+    subscribeAudit(audit, { outcomes, approvals, policies });
+    void audit.append({ event: 'airlock.started', version: AIRLOCK_VERSION, pid: process.pid }).catch(() => {});
+    cleanups.push(async () => {
+      await audit.append({ event: 'airlock.stopped', version: AIRLOCK_VERSION, pid: process.pid }).catch(() => {});
+      await audit.close();
+    });
+    const metrics = createMetrics({
+      outcomes,
+      approvals,
+      upstreams,
+      pendingCount: () => redis.zcard(store.keys.pending),
+      auditFailures: () => audit.failures,
     });
     const createSession = (agent: string) => {
       const session = new AgentSession(agent, { gateway, upstreams, resources, logger });
@@ -149,6 +173,10 @@ export async function startAirlock(config: AirlockConfig, options: StartOptions)
       const reviewerTokens = new TokenAuth(config.reviewers, config.reviewers.length ? undefined : 'local');
       app.use('/api', reviewerAuth(reviewerTokens), requestsRouter(approvals));
       app.get('/healthz', (_req, res) => void res.json({ status: 'ok' }));
+      app.get('/metrics', async (_req, res) => {
+        res.setHeader('Content-Type', metrics.contentType);
+        res.send(await metrics.metrics());
+      });
       app.get('/readyz', async (_req, res) => {
         const redisOk = await redis
           .ping()

@@ -57,6 +57,11 @@ export interface CallOutcome {
   /** For refusals and failures: the AirlockError code. */
   code?: string;
   isError?: boolean;
+  /** Denial reason from the policy. */
+  reason?: string;
+  /** The limit that refused the call, and when to retry. */
+  counter?: string;
+  retryAfter?: number;
   durationMs: number;
 }
 
@@ -139,7 +144,7 @@ export class Gateway {
           throw new AirlockError(
             'RATE_LIMITED',
             `Rate limited by policy (${server}/${tool}): limit "${l.counter}" allows ${l.max} per ${l.window} (${l.scope}); retry after ${verdict.retryAfterSec} s.`,
-            { rule, retryAfter: verdict.retryAfterSec, reason: `limit ${l.counter}` },
+            { rule, retryAfter: verdict.retryAfterSec, reason: `limit ${l.counter}`, counter: l.counter },
           );
         }
       }
@@ -167,7 +172,13 @@ export class Gateway {
     } catch (err) {
       const e = toAirlockError(err, 'INTERNAL');
       if (e.code === 'INTERNAL') this.deps.logger.error({ err, requestId }, 'tools/call failed');
-      report(outcomeOf(e.code), { code: e.code });
+      const d = e.details;
+      report(outcomeOf(e.code), {
+        code: e.code,
+        ...(typeof d.reason === 'string' ? { reason: d.reason } : {}),
+        ...(typeof d.counter === 'string' ? { counter: d.counter } : {}),
+        ...(typeof d.retryAfter === 'number' ? { retryAfter: d.retryAfter } : {}),
+      });
       return toToolError(e, requestId);
     }
   }

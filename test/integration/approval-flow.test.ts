@@ -238,3 +238,25 @@ test('reviewer API needs a reviewer token', async () => {
   const missing = await api('/requests/ar_doesnotexist000000000', ALICE);
   assert.equal(missing.status, 404);
 });
+
+test('every decision is in the hash-chained audit log, and /metrics counts outcomes', async () => {
+  const { verifyAuditFile } = await import('../../src/audit/index.js');
+  const { readFileSync } = await import('node:fs');
+  const file = gw.airlock.config.audit.file!;
+  let events: string[] = [];
+  for (let i = 0; i < 100; i++) {
+    events = readFileSync(file, 'utf8').trim().split('\n').map((l) => JSON.parse(l).event);
+    if (events.includes('execution.finished') && events.includes('decision.refused')) break;
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  for (const e of ['airlock.started', 'request.created', 'decision', 'decision.refused', 'request.expired', 'request.cancelled', 'execution.started', 'execution.finished']) {
+    assert.ok(events.includes(e), `audit has ${e}`);
+  }
+  const verdict = await verifyAuditFile(file);
+  assert.equal(verdict.ok, true, JSON.stringify(verdict));
+  const metrics = await (await fetch(`${gw.url}/metrics`)).text();
+  assert.match(metrics, /airlock_tool_calls_total\{outcome="held",server="lab"\} \d+/);
+  assert.match(metrics, /airlock_approval_outcomes_total\{status="rejected"\} \d+/);
+  assert.match(metrics, /airlock_pending_requests \d+/);
+  assert.match(metrics, /airlock_time_to_decision_seconds_bucket/);
+});

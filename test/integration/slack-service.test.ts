@@ -4,48 +4,21 @@
 import { after, afterEach, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
-import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import express from 'express';
-import { Redis } from 'ioredis';
-import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
-import { ApprovalService } from '../../src/approval/approval-service.js';
-import { ApprovalStore } from '../../src/approval/approval-store.js';
-import { createQueueConnection } from '../../src/approval/queue-connection.js';
-import { parseConfig } from '../../src/config/load-config.js';
-import { newRequestId } from '../../src/core/approval/request-id.js';
-import { AirlockError } from '../../src/core/errors.js';
-import type { ApprovalSpec } from '../../src/core/policy/types.js';
-import { silentLogger } from '../../src/log.js';
-import { createSlackIntegration, type SlackIntegration } from '../../src/slack/slack-integration.js';
-import { blockKitProblems, startFakeSlack, type FakeSlack, type SlackCall } from '../helpers/fake-slack.js';
-import { freshPrefix, startRedis, type TestRedis } from '../helpers/redis.js';
+import type { AirlockError } from '../../src/core/errors.js';
+import { blockKitProblems } from '../helpers/fake-slack.js';
+import { startRedis, type TestRedis } from '../helpers/redis.js';
+import {
+  RIG_SIGNING_SECRET as SECRET,
+  eventually,
+  rejection,
+  startSlackRig,
+  type SlackRig,
+  type SlackRigOptions,
+} from '../helpers/slack-rig.js';
 import { blockActionPayload, postInteraction, viewSubmissionPayload } from '../helpers/slack-signing.js';
 
-const SECRET = 'test-signing-secret';
-
-interface RigOptions {
-  reviewers?: unknown[];
-  agents?: unknown[];
-  backoffMs?: number;
-}
-
-interface Rig {
-  url: string;
-  fake: FakeSlack;
-  approvals: ApprovalService;
-  store: ApprovalStore;
-  slack: SlackIntegration;
-  executed: string[];
-  hold(spec?: Partial<ApprovalSpec>, args?: Record<string, unknown>): { id: string; result: Promise<CallToolResult> };
-  click(user: string, actionId: string, id: string): Promise<{ status: number; body: string }>;
-  /** The posted request message of `id` (the first successful top-level chat.postMessage naming it). */
-  posted(id: string): Promise<SlackCall>;
-  stop(): Promise<void>;
-}
-
 let redis: TestRedis;
-const rigs: Rig[] = [];
+const rigs: SlackRig[] = [];
 
 before(async () => {
   redis = await startRedis();
@@ -57,161 +30,10 @@ after(async () => {
   await redis.stop();
 });
 
-async function rig(o: RigOptions = {}): Promise<Rig> {
-  const fake = await startFakeSlack();
-  fake.users.set('U0ALICE', 'Alice Liddell');
-  fake.users.set('U0BOB', 'Bob Builder');
-  const prefix = freshPrefix('slack');
-  const config = parseConfig(
-    {
-      publicUrl: 'http://127.0.0.1:7420',
-      redis: { url: redis.url, prefix },
-      reviewers: o.reviewers ?? [
-        { id: 'alice', slack: 'U0ALICE' },
-        { id: 'bob', slack: 'U0BOB' },
-      ],
-      agents: o.agents ?? [{ id: 'ci-bot', owner: 'U0OWNER' }],
-      slack: { botToken: 'xoxb-test', signingSecret: SECRET, channel: 'C0APPROVALS', apiUrl: fake.apiUrl },
-    },
-    process.cwd(),
-    {},
-  );
-  const conn = new Redis(redis.url, { maxRetriesPerRequest: 1 });
-  const blocking: ReturnType<typeof createQueueConnection>[] = [];
-  const blockingConnection = (name: string) => {
-    const c = createQueueConnection(redis.url, false, name);
-    blocking.push(c);
-    return c;
-  };
-  const store = new ApprovalStore(conn, prefix);
-  const executed: string[] = [];
-  let slack: SlackIntegration | undefined;
-  const approvals = new ApprovalService({
-    store,
-    queueConnection: conn,
-    blockingConnection,
-    prefix,
-    execute: async (r) => {
-      executed.push(r.id);
-      return { content: [{ type: 'text', text: `started ${String(r.args.vm_name)}` }] };
-    },
-    reviewers: config.reviewers,
-    agents: config.agents,
-    groupMembers: (ids) => slack?.groupMembers(ids) ?? Promise.resolve({}),
-    channelLabel: (r) => slack?.channelLabel(r) ?? 'the Airlock console',
-    openAccess: false,
-    logger: silentLogger,
-  });
-  slack = createSlackIntegration({
-    config,
-    approvals,
-    store,
-    queueConnection: conn,
-    blockingConnection,
-    prefix,
-    logger: silentLogger,
-    retry: { backoffMs: o.backoffMs ?? 100 },
-  });
-  const app = express();
-  app.use(slack.router!);
-  const server = await new Promise<Server>((resolve) => {
-    const s = app.listen(0, '127.0.0.1', () => resolve(s));
-  });
-  await approvals.start();
-  await slack.start();
-  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  const aborts: AbortController[] = [];
-  const r: Rig = {
-    url,
-    fake,
-    approvals,
-    store,
-    slack,
-    executed,
-    hold(spec = {}, args = { vm_name: 'web-01' }) {
-      const id = newRequestId();
-      const ac = new AbortController();
-      aborts.push(ac);
-      const approval: ApprovalSpec = {
-        approvers: ['alice', 'bob'],
-        minApprovals: 1,
-        timeoutMs: 60_000,
-        waitMs: 30_000,
-        onTimeout: 'reject',
-        allowSelfApproval: false,
-        ...spec,
-      };
-      const result = approvals.hold(
-        {
-          requestId: id,
-          agent: 'ci-bot',
-          server: 'lab',
-          tool: 'start_vm',
-          args,
-          decision: { action: 'require_approval', rule: 'lab/start_vm', limits: [], approval },
-        },
-        { signal: ac.signal, disconnected: () => true },
-      );
-      // Tests that never settle a request must not leave an unhandled rejection behind.
-      result.catch(() => {});
-      return { id, result };
-    },
-    click: (user, actionId, id) =>
-      postInteraction(url, SECRET, blockActionPayload({ user: { id: user }, actionId, value: id })),
-    posted: (id) =>
-      fake.waitFor('chat.postMessage', (c) => c.params.thread_ts === undefined && JSON.stringify(c.params.blocks).includes(id)),
-    async stop() {
-      for (const ac of aborts) ac.abort();
-      await slack!.close();
-      await approvals.close();
-      server.closeAllConnections();
-      await new Promise((resolve) => server.close(resolve));
-      for (const c of blocking) c.disconnect();
-      conn.disconnect();
-      await fake.stop();
-    },
-  };
+async function rig(o: Omit<SlackRigOptions, 'redisUrl'> = {}): Promise<SlackRig> {
+  const r = await startSlackRig({ redisUrl: redis.url, ...o });
   rigs.push(r);
   return r;
-}
-
-/** The fake's current copy of a request's message, once its blocks satisfy `predicate`. */
-async function messageWhen(r: Rig, id: string, predicate: (blocksJson: string) => boolean) {
-  const post = await r.posted(id);
-  const ts = String(post.response?.ts);
-  const channel = String(post.response?.channel);
-  return r.fake.until(
-    () => {
-      const m = r.fake.message(channel, ts);
-      return m && predicate(JSON.stringify(m.blocks)) ? m : undefined;
-    },
-    10_000,
-    () => `message of ${id} never matched; last: ${JSON.stringify(r.fake.message(channel, ts)?.blocks).slice(0, 2000)}`,
-  );
-}
-
-/** Polls `check` every 20 ms until it yields a value; for state that has no event to wait on. */
-async function eventually<T>(check: () => Promise<T | undefined> | T | undefined, timeoutMs = 10_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value !== undefined && value !== false) return value;
-    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
-
-async function rejection(p: Promise<unknown>): Promise<AirlockError> {
-  const err = await p.then(
-    () => assert.fail('expected the held call to be refused'),
-    (e: unknown) => e,
-  );
-  assert.ok(err instanceof AirlockError, `expected an AirlockError, got ${String(err)}`);
-  return err;
-}
-
-function ephemeralTo(r: Rig, user: string, pattern: RegExp): Promise<SlackCall> {
-  return r.fake.waitFor('chat.postEphemeral', (c) => c.params.user === user && pattern.test(String(c.params.text)));
 }
 
 describe('Slack approvals', () => {
@@ -228,7 +50,7 @@ describe('Slack approvals', () => {
     assert.match(String(reply.params.text), /started web-01/);
     const record = await r.approvals.get(id);
     assert.equal(reply.params.thread_ts, record?.slack?.ts);
-    const m = await messageWhen(r, id, (b) => b.includes('Ran in'));
+    const m = await r.messageWhen(id, (b) => b.includes('Ran in'));
     assert.match(JSON.stringify(m.blocks), /Approved\* by Alice Liddell via Slack/);
     assert.doesNotMatch(JSON.stringify(m.blocks), /airlock_approve/, 'buttons are gone');
     assert.deepEqual(r.executed, [id]);
@@ -255,7 +77,7 @@ describe('Slack approvals', () => {
     assert.equal(err.code, 'APPROVAL_REJECTED');
     assert.match(err.message, /Bob Builder/);
     assert.match(err.message, /Not during the change freeze/);
-    const m = await messageWhen(r, id, (b) => b.includes('Rejected'));
+    const m = await r.messageWhen(id, (b) => b.includes('Rejected'));
     assert.match(JSON.stringify(m.blocks), /Not during the change freeze/);
     assert.deepEqual(r.executed, []);
   });
@@ -276,7 +98,7 @@ describe('Slack approvals', () => {
     await r.posted(id);
     const err = await rejection(result);
     assert.equal(err.code, 'APPROVAL_EXPIRED');
-    const m = await messageWhen(r, id, (b) => b.includes('Expired'));
+    const m = await r.messageWhen(id, (b) => b.includes('Expired'));
     assert.doesNotMatch(JSON.stringify(m.blocks), /airlock_approve/);
   });
 
@@ -287,14 +109,14 @@ describe('Slack approvals', () => {
     const first = once(r.approvals, 'decided');
     await r.click('U0ALICE', 'airlock_approve', id);
     await first;
-    await messageWhen(r, id, (b) => b.includes('1 of 2'));
+    await r.messageWhen(id, (b) => b.includes('1 of 2'));
     assert.equal((await r.approvals.get(id))?.status, 'pending');
     // Alice again does not count twice.
     await r.click('U0ALICE', 'airlock_approve', id);
-    await ephemeralTo(r, 'U0ALICE', /already approved/);
+    await r.ephemeralTo('U0ALICE', /already approved/);
     await r.click('U0BOB', 'airlock_approve', id);
     assert.deepEqual((await result).content, [{ type: 'text', text: 'started web-01' }]);
-    const m = await messageWhen(r, id, (b) => b.includes('Ran in'));
+    const m = await r.messageWhen(id, (b) => b.includes('Ran in'));
     const blocks = JSON.stringify(m.blocks);
     assert.match(blocks, /Alice Liddell/);
     assert.match(blocks, /Bob Builder/);
@@ -308,7 +130,7 @@ describe('Slack approvals', () => {
     await r.click('U0OWNER', 'airlock_approve', id);
     const [, , error] = (await refused) as [string, unknown, AirlockError];
     assert.equal(error.code, 'SELF_APPROVAL');
-    const eph = await ephemeralTo(r, 'U0OWNER', /may not approve/);
+    const eph = await r.ephemeralTo('U0OWNER', /may not approve/);
     assert.equal(eph.params.channel, 'C0APPROVALS');
     assert.equal((await r.approvals.get(id))?.status, 'pending');
   });
@@ -323,7 +145,7 @@ describe('Slack approvals', () => {
     assert.equal(refusedId, id);
     assert.equal(input.slackUserId, 'U0MALLORY');
     assert.equal(error.code, 'NOT_AN_APPROVER');
-    await ephemeralTo(r, 'U0MALLORY', /not an approver/);
+    await r.ephemeralTo('U0MALLORY', /not an approver/);
     const record = await r.approvals.get(id);
     assert.equal(record?.status, 'pending');
     assert.deepEqual(record?.decisions, []);
@@ -361,7 +183,7 @@ describe('Slack approvals', () => {
     await r.click('U0ALICE', 'airlock_approve', id);
     await result;
     await r.click('U0BOB', 'airlock_reject', id);
-    const eph = await ephemeralTo(r, 'U0BOB', /Already decided by/);
+    const eph = await r.ephemeralTo('U0BOB', /Already decided by/);
     assert.match(String(eph.params.text), /Alice Liddell/);
     assert.equal((await r.approvals.get(id))?.decisions.length, 1);
   });
@@ -396,7 +218,7 @@ describe('Slack approvals', () => {
     const { id, result } = r.hold({ approvers: ['S0ONCALL'] });
     await r.posted(id);
     await r.click('U0DAVE', 'airlock_approve', id);
-    await ephemeralTo(r, 'U0DAVE', /not an approver/);
+    await r.ephemeralTo('U0DAVE', /not an approver/);
     await r.click('U0CAROL', 'airlock_approve', id);
     assert.deepEqual((await result).content, [{ type: 'text', text: 'started web-01' }]);
     const lookups = r.fake.okCallsOf('usergroups.users.list');
@@ -412,7 +234,7 @@ describe('Slack approvals', () => {
     const { id } = r.hold({ approvers: ['S0ONCALL'] });
     await r.posted(id);
     await r.click('U0CAROL', 'airlock_approve', id);
-    await ephemeralTo(r, 'U0CAROL', /not an approver/);
+    await r.ephemeralTo('U0CAROL', /not an approver/);
     assert.equal((await r.approvals.get(id))?.status, 'pending');
   });
 
@@ -448,7 +270,7 @@ describe('Slack approvals', () => {
     // The CLI/API path: decided without Slack.
     await r.approvals.decide(id, { reviewerId: 'alice', via: 'cli', decision: 'approve' });
     await result;
-    const m = await messageWhen(r, id, (b) => b.includes('Ran in'));
+    const m = await r.messageWhen(id, (b) => b.includes('Ran in'));
     assert.doesNotMatch(JSON.stringify(m.blocks), /airlock_approve/);
   });
 
@@ -482,7 +304,7 @@ describe('Slack approvals', () => {
   test('an invalid button value is refused privately', async () => {
     const r = await rig();
     await r.click('U0ALICE', 'airlock_approve', 'ar_../../etc');
-    await ephemeralTo(r, 'U0ALICE', /does not name an Airlock request/);
+    await r.ephemeralTo('U0ALICE', /does not name an Airlock request/);
   });
 
   test('channelLabel names the channel for the agent, and groupMembers is cached', async () => {

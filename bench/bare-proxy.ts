@@ -1,0 +1,79 @@
+// The baseline: a bare MCP pass-through proxy built only from the SDK, no policy, no Redis.
+// Agent side: Streamable HTTP with stateful sessions (SSE responses, the SDK default, as Airlock's /mcp);
+// each session gets a low-level `Server` whose tools/list and tools/call forward to ONE shared SDK
+// `Client` connected to the upstream. Run: `node --import tsx bench/bare-proxy.ts PORT UPSTREAM_URL`.
+import { randomUUID } from 'node:crypto';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { pathToFileURL } from 'node:url';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { Server } from '@modelcontextprotocol/sdk/server/index.js';
+import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
+import { CallToolRequestSchema, ListToolsRequestSchema } from '@modelcontextprotocol/sdk/types.js';
+
+/** Starts the pass-through proxy on 127.0.0.1:`port` in front of `upstreamUrl`; resolves with the bound port. */
+export async function startBareProxy(
+  port: number,
+  upstreamUrl: string,
+): Promise<{ port: number; close(): Promise<void> }> {
+  const upstream = new Client({ name: 'bare-proxy', version: '1.0.0' });
+  await upstream.connect(new StreamableHTTPClientTransport(new URL(upstreamUrl)));
+
+  const sessionServer = (): Server => {
+    const server = new Server({ name: 'bare-proxy', version: '1.0.0' }, { capabilities: { tools: {} } });
+    server.setRequestHandler(ListToolsRequestSchema, (req) => upstream.listTools(req.params));
+    server.setRequestHandler(CallToolRequestSchema, (req) => upstream.callTool(req.params));
+    return server;
+  };
+
+  const sessions = new Map<string, StreamableHTTPServerTransport>();
+  const handle = async (req: IncomingMessage, res: ServerResponse) => {
+    const id = req.headers['mcp-session-id'];
+    let transport = typeof id === 'string' ? sessions.get(id) : undefined;
+    if (typeof id === 'string' && !transport) {
+      res.writeHead(404, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ jsonrpc: '2.0', error: { code: -32001, message: 'Session not found' }, id: null }));
+      return;
+    }
+    if (!transport) {
+      const t: StreamableHTTPServerTransport = new StreamableHTTPServerTransport({
+        sessionIdGenerator: () => randomUUID(),
+        onsessioninitialized: (sid) => void sessions.set(sid, t),
+        onsessionclosed: (sid) => void sessions.delete(sid),
+      });
+      t.onclose = () => {
+        if (t.sessionId) sessions.delete(t.sessionId);
+      };
+      await sessionServer().connect(t);
+      transport = t;
+    }
+    await transport.handleRequest(req, res);
+  };
+  const server = createServer((req, res) => {
+    handle(req, res).catch(() => {
+      if (!res.headersSent) res.writeHead(500).end();
+    });
+  });
+  server.keepAliveTimeout = 60_000;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, '127.0.0.1', () => resolve());
+  });
+  const addr = server.address();
+  return {
+    port: typeof addr === 'object' && addr ? addr.port : port,
+    close: async () => {
+      await upstream.close();
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
+    },
+  };
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  const { port } = await startBareProxy(Number(process.argv[2] ?? 0), String(process.argv[3]));
+  process.stdout.write(`listening ${port}\n`);
+  process.on('SIGTERM', () => process.exit(0));
+}

@@ -1,0 +1,81 @@
+import type { EventEmitter } from 'node:events';
+import type { AuditLog } from '../audit/index.js';
+import type { ApprovalService } from '../approval/approval-service.js';
+import type { PolicyStore } from '../policy/policy-store.js';
+import type { CallOutcome } from '../gateway/gateway.js';
+
+/** Sources of auditable events, all optional so stdio mode and tests can wire what they have. */
+export interface AuditSources {
+  outcomes: EventEmitter<{ outcome: [CallOutcome] }>;
+  approvals: ApprovalService;
+  policies: PolicyStore;
+}
+
+/**
+ * Turns what happens in the gateway into audit lines: direct decisions, every step of an approval,
+ * policy reloads. `append` never throws into these emitters (the audit log retries and counts failures).
+ */
+export function subscribeAudit(audit: AuditLog, s: AuditSources): void {
+  const log = (e: Parameters<AuditLog['append']>[0]) => void audit.append(e).catch(() => {});
+
+  s.outcomes.on('outcome', (o) => {
+    const base = { requestId: o.requestId, server: o.server, tool: o.tool, agent: o.agent, rule: o.rule };
+    if (o.outcome === 'allowed') log({ event: 'policy.allowed', ...base });
+    else if (o.outcome === 'denied') log({ event: 'policy.denied', ...base, ...(o.reason ? { reason: o.reason } : {}) });
+    else if (o.outcome === 'rate_limited') {
+      log({ event: 'rate_limited', ...base, counter: o.counter ?? '', retryAfter: o.retryAfter ?? 0 });
+    }
+  });
+
+  s.approvals.on('created', (r) =>
+    log({
+      event: 'request.created',
+      requestId: r.id,
+      server: r.server,
+      tool: r.tool,
+      agent: r.agent,
+      argsHash: r.argsHash,
+      rule: r.rule,
+      action: 'require_approval',
+    }),
+  );
+  s.approvals.on('decided', (r, d) =>
+    log({
+      event: 'decision',
+      requestId: r.id,
+      by: d.by,
+      via: d.via,
+      decision: d.decision,
+      ...(d.reason ? { reason: d.reason } : {}),
+    }),
+  );
+  s.approvals.on('refused', (id, input, err) =>
+    log({
+      event: 'decision.refused',
+      requestId: id,
+      by: input.reviewerId ?? (input.slackUserId ? `slack:${input.slackUserId}` : 'unknown'),
+      via: input.via,
+      code: err.code,
+      message: err.message,
+    }),
+  );
+  s.approvals.on('expired', (r) => log({ event: 'request.expired', requestId: r.id }));
+  s.approvals.on('cancelled', (r) =>
+    log({ event: 'request.cancelled', requestId: r.id, ...(r.reason ? { reason: r.reason } : {}) }),
+  );
+  s.approvals.on('executing', (r) => log({ event: 'execution.started', requestId: r.id }));
+  s.approvals.on('executed', (r) =>
+    log({
+      event: 'execution.finished',
+      requestId: r.id,
+      isError: Boolean(r.execution?.isError),
+      durationMs: (r.execution?.finishedAt ?? 0) - (r.execution?.startedAt ?? 0),
+      ...(r.execution?.summary ? { summary: r.execution.summary } : {}),
+    }),
+  );
+
+  s.policies.on('reload', (e) => log({ event: 'policy.reloaded', server: e.server, file: e.file, sha256: e.sha256 }));
+  s.policies.on('invalid', (e) =>
+    log({ event: 'policy.invalid', file: e.file, issues: e.issues.map((i) => ({ path: i.path, message: i.message })) }),
+  );
+}
