@@ -25,6 +25,11 @@ export function killAll(): void {
 
 process.once('exit', killAll);
 
+/** Registers a child started elsewhere (e.g. a redis-server from startRedis) so {@link killAll} ends it too. */
+export function adopt(child: ChildProcess): void {
+  children.add(child);
+}
+
 /** A fresh temp dir under $TMPDIR, removed by {@link killAll}. */
 export function tempDir(name: string): string {
   const dir = mkdtempSync(join(tmpdir(), `airlock-bench-${name}-`));

@@ -50,7 +50,7 @@ export function table(title: string, rows: readonly Row[], notes: readonly strin
   const w1 = Math.max(...all.map((r) => r.value.length));
   const w2 = Math.max(...all.map((r) => (r.target ?? '').length));
   const line = (r: Row, v: string) =>
-    `  ${r.label.padEnd(w0)}  ${r.value.padStart(w1)}  ${(r.target ?? '').padEnd(w2)}  ${v}`.trimEnd();
+    `  ${r.label.padEnd(w0)}  ${r.value.padEnd(w1)}  ${(r.target ?? '').padEnd(w2)}  ${v}`.trimEnd();
   const rule = `  ${'-'.repeat(w0 + w1 + w2 + 10)}`;
   return [
     `== ${title} ==`,

@@ -21,6 +21,7 @@ import { ApprovalStore } from './approval/approval-store.js';
 import { ApprovalService } from './approval/approval-service.js';
 import { createQueueConnection } from './approval/queue-connection.js';
 import { requestsRouter, reviewerAuth } from './http/api/requests-router.js';
+import { consoleRouter } from './http/console-router.js';
 import { EventEmitter } from 'node:events';
 import { hostname } from 'node:os';
 import { AuditLog } from './audit/index.js';
@@ -89,6 +90,12 @@ export async function startAirlock(config: AirlockConfig, options: StartOptions)
     const resources = new ResourceRouter(upstreams);
     sessions.resources = resources;
     upstreams.on('tools-changed', () => {
+      for (const s of sessions.all()) s.notify({ method: 'notifications/tools/list_changed' });
+    });
+    upstreams.on('prompts-changed', () => {
+      for (const s of sessions.all()) s.notify({ method: 'notifications/prompts/list_changed' });
+    });
+    policies.on('removed', () => {
       for (const s of sessions.all()) s.notify({ method: 'notifications/tools/list_changed' });
     });
     policies.on('reload', () => {
@@ -186,6 +193,7 @@ export async function startAirlock(config: AirlockConfig, options: StartOptions)
         const ready = redisOk && Object.values(servers).every((s) => s === 'ready');
         res.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'not ready', redis: redisOk, servers });
       });
+      app.use(consoleRouter());
       app.use(errorHandler(logger));
       const server = await listen(app, config.listen.host, config.listen.port);
       cleanups.push(

@@ -61,7 +61,16 @@ export class SessionRegistry implements UpstreamHooks {
       for (const s of this.sessions) if (typeof uri === 'string' && s.subscriptions.has(uri)) s.notify(n);
       return;
     }
-    if (n.method === 'notifications/progress' || n.method === 'notifications/cancelled') return;
+    // Progress belongs to a call (relayed per call); tool and prompt list changes come from the pool's
+    // own events, after its cache is refreshed, so forwarding the upstream's copy would send them twice.
+    if (
+      n.method === 'notifications/progress' ||
+      n.method === 'notifications/cancelled' ||
+      n.method === 'notifications/tools/list_changed' ||
+      n.method === 'notifications/prompts/list_changed'
+    ) {
+      return;
+    }
     for (const s of this.sessions) s.notify(n);
   }
 

@@ -2,6 +2,7 @@ import type { Redis, Cluster } from 'ioredis';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { AirlockError } from '../core/errors.js';
 import type { ApprovalRecord } from '../core/approval/types.js';
+import { historyKeys, indexKeysOf, statusKeysOf, type HistoryKeys } from '../history/history-keys.js';
 
 /** A record as stored: the pure record plus bookkeeping the store owns. */
 export interface StoredRecord extends ApprovalRecord {
@@ -17,7 +18,8 @@ export interface CreateOrAttach {
   record: StoredRecord;
 }
 
-// Attaches an identical retry to the request it repeats, or stores a new one, atomically.
+// Attaches an identical retry to the request it repeats, or stores a new one, atomically, with its
+// history index entries (KEYS[4] is the index registry, KEYS[5..] the indexes, scored by createdAt).
 // A request that ended in rejection/expiry/cancellation attaches only until that outcome was delivered.
 const CREATE_OR_ATTACH = `
 local existing = redis.call('GET', KEYS[1])
@@ -35,17 +37,30 @@ redis.call('HSET', KEYS[2], 'json', ARGV[2], 'v', '1')
 redis.call('PEXPIRE', KEYS[2], ARGV[6])
 redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[3])
 redis.call('ZADD', KEYS[3], ARGV[4], ARGV[1])
+for i = 5, #KEYS do
+  redis.call('ZADD', KEYS[i], ARGV[4], ARGV[1])
+  redis.call('SADD', KEYS[4], KEYS[i])
+end
 return {1, ARGV[2]}
 `;
 
-// Compare-and-set on the record version; on success also maintains the pending index, stores the
-// result when given, and announces the change to every replica.
+// Compare-and-set on the record version; on success also maintains the pending index, moves the record
+// between the history status indexes when its status changed (KEYS[5] registry, KEYS[6..7] old status
+// and tool+status indexes, KEYS[8..9] new ones, ARGV[7] the createdAt score), stores the result when
+// given, and announces the change to every replica.
 const CAS = `
 local v = redis.call('HGET', KEYS[1], 'v')
 if not v then return -1 end
 if v ~= ARGV[1] then return 0 end
 redis.call('HSET', KEYS[1], 'json', ARGV[2], 'v', tostring(tonumber(v) + 1))
 if ARGV[3] == '1' then redis.call('ZREM', KEYS[2], ARGV[6]) end
+if #KEYS > 4 then
+  redis.call('ZREM', KEYS[6], ARGV[6])
+  redis.call('ZREM', KEYS[7], ARGV[6])
+  redis.call('ZADD', KEYS[8], ARGV[7], ARGV[6])
+  redis.call('ZADD', KEYS[9], ARGV[7], ARGV[6])
+  redis.call('SADD', KEYS[5], KEYS[8], KEYS[9])
+end
 if ARGV[4] ~= '' then redis.call('SET', KEYS[3], ARGV[4], 'PX', ARGV[5]) end
 redis.call('PUBLISH', KEYS[4], ARGV[6])
 return 1
@@ -78,6 +93,7 @@ export class ApprovalStore {
   readonly keys: ReturnType<typeof approvalKeys>;
   readonly resultTtlMs: number;
   private readonly recordTtlMs: number;
+  private readonly history: HistoryKeys;
 
   constructor(
     private readonly redis: Redisish,
@@ -85,6 +101,7 @@ export class ApprovalStore {
     options: ApprovalStoreOptions = {},
   ) {
     this.keys = approvalKeys(prefix);
+    this.history = historyKeys(prefix);
     this.resultTtlMs = options.resultTtlMs ?? 60 * 60 * 1000;
     this.recordTtlMs = options.recordTtlMs ?? 90 * 24 * 60 * 60 * 1000;
   }
@@ -93,13 +110,16 @@ export class ApprovalStore {
   async createOrAttach(record: ApprovalRecord, dedupe: string): Promise<CreateOrAttach> {
     const stored: StoredRecord = { ...record, version: 1 };
     const dedupeTtl = Math.max(1000, record.expiresAt - record.createdAt) + this.resultTtlMs;
+    const indexes = indexKeysOf(this.history, record);
     const res = (await this.run(() =>
       this.redis.eval(
         CREATE_OR_ATTACH,
-        3,
+        4 + indexes.length,
         this.keys.dedupe(dedupe),
         this.keys.record(record.id),
         this.keys.pending,
+        this.history.registry,
+        ...indexes,
         record.id,
         JSON.stringify(stored),
         String(dedupeTtl),
@@ -114,7 +134,7 @@ export class ApprovalStore {
   /** The record, or undefined when unknown (or past retention). */
   async get(id: string): Promise<StoredRecord | undefined> {
     const raw = await this.run(() => this.redis.hget(this.keys.record(id), 'json'));
-    return raw ? (JSON.parse(raw) as StoredRecord) : undefined;
+    return raw ? approvalOnly(JSON.parse(raw)) : undefined;
   }
 
   /** Several records at once, in order; unknown ids are skipped. */
@@ -123,7 +143,9 @@ export class ApprovalStore {
     const pipe = this.redis.pipeline();
     for (const id of ids) pipe.hget(this.keys.record(id), 'json');
     const res = (await this.run(() => pipe.exec())) ?? [];
-    return res.map(([, raw]) => raw).filter((raw): raw is string => typeof raw === 'string').map((raw) => JSON.parse(raw));
+    return res
+      .map(([, raw]) => (typeof raw === 'string' ? approvalOnly(JSON.parse(raw)) : undefined))
+      .filter((r): r is StoredRecord => r !== undefined);
   }
 
   /**
@@ -137,20 +159,28 @@ export class ApprovalStore {
   ): Promise<StoredRecord | undefined> {
     const written: StoredRecord = { ...next, version: current.version + 1 };
     const leftPending = current.status === 'pending' && next.status !== 'pending';
+    // The stored version equals current.version only if the stored status is current.status, so the
+    // old index keys named here are the ones the record is in.
+    const moved =
+      current.status === next.status
+        ? []
+        : [this.history.registry, ...statusKeysOf(this.history, current), ...statusKeysOf(this.history, next)];
     const res = await this.run(() =>
       this.redis.eval(
         CAS,
-        4,
+        4 + moved.length,
         this.keys.record(current.id),
         this.keys.pending,
         this.keys.result(current.id),
         this.keys.events,
+        ...moved,
         String(current.version),
         JSON.stringify(written),
         leftPending ? '1' : '0',
         result ? JSON.stringify(result) : '',
         String(this.resultTtlMs),
         current.id,
+        String(current.createdAt),
       ),
     );
     if (res === -1) throw new AirlockError('NOT_FOUND', `Request ${current.id} not found`);
@@ -176,4 +206,9 @@ export class ApprovalStore {
       throw new AirlockError('QUEUE_UNAVAILABLE', `Approval store unavailable: ${(err as Error).message}`, {}, { cause: err });
     }
   }
+}
+
+/** History keeps direct policy decisions in the same hashes; those are not approval requests. */
+function approvalOnly(r: StoredRecord): StoredRecord | undefined {
+  return r.approval ? r : undefined;
 }

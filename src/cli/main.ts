@@ -6,6 +6,8 @@ import { EXIT, exitCodeOf } from './exit-codes.js';
 import { registerServe } from './commands/serve.js';
 import { registerStdio } from './commands/stdio.js';
 import { registerPolicy } from './commands/policy.js';
+import { registerReview } from './commands/review.js';
+import { registerAudit } from './commands/audit.js';
 
 const program = new Command();
 program
@@ -13,12 +15,16 @@ program
   .description('Human-approval gateway for AI agents’ MCP tool calls')
   .version(AIRLOCK_VERSION)
   .option('-c, --config <file>', 'config file (default: ./airlock.config.json or .yaml)')
+  .option('--url <url>', 'gateway URL for pending/history/show/approve/reject (default: AIRLOCK_URL, else from the config)')
+  .option('--token <token>', 'reviewer token for the gateway API (default: AIRLOCK_TOKEN)')
   .exitOverride()
   .showHelpAfterError();
 
 registerServe(program);
 registerStdio(program);
 registerPolicy(program);
+registerReview(program);
+registerAudit(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -110,13 +110,11 @@ export async function simulateCapture(
   const peers = ['10.10.0.10', '10.10.0.11', '10.10.0.12', '10.10.0.50', '10.10.0.1'].filter(
     (ip) => ip !== vm.ip,
   );
-  const topTalkers = peers
-    .slice(0, 3)
-    .map((peer, i) => ({
-      src: i % 2 ? peer : vm.ip,
-      dst: i % 2 ? vm.ip : peer,
-      packets: Math.round(packets / (2 + i)),
-    }));
+  const topTalkers = peers.slice(0, 3).map((peer, i) => ({
+    src: i % 2 ? peer : vm.ip,
+    dst: i % 2 ? vm.ip : peer,
+    packets: Math.round(packets / (2 + i)),
+  }));
   const stamp = startedAt.toISOString().replace(/[-:]/g, '').replace(/\..*$/, 'Z');
   return {
     vm: vm.name,

@@ -1,65 +1,14 @@
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
-import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
 import { checkBpfFilter, simulateCapture } from './lab-capture.js';
 import { CHECK_NAMES, checkVm } from './lab-health.js';
-import { Lab, LabError, type Vm } from './lab-state.js';
+import { Lab, LabError } from './lab-state.js';
+import { guarded, ok, summarize, vmName, vmSummary } from './lab-tool-helpers.js';
 
 /** Knobs for the lab's tools. */
 export interface LabToolsOptions {
   /** Real seconds per simulated second for captures. */
   timeScale: number;
-}
-
-const vmName = z
-  .string()
-  .min(1)
-  .max(63)
-  .regex(/^[a-z0-9][a-z0-9-]*$/, 'VM names are lowercase letters, digits and dashes')
-  .describe('Name of the VM, as listed by list_vms (e.g. "web-01")');
-
-const vmSummary = z.object({
-  name: z.string(),
-  os: z.string(),
-  role: z.string(),
-  power: z.enum(['running', 'stopped']),
-  vcpus: z.number(),
-  memoryMb: z.number(),
-  diskGb: z.number(),
-  ip: z.string(),
-  interfaces: z.array(z.string()),
-  bootedAt: z.string().optional(),
-  snapshots: z.array(z.string()),
-});
-
-function summarize(vm: Vm): z.infer<typeof vmSummary> {
-  return {
-    name: vm.name,
-    os: vm.os,
-    role: vm.role,
-    power: vm.power,
-    vcpus: vm.vcpus,
-    memoryMb: vm.memoryMb,
-    diskGb: vm.diskGb,
-    ip: vm.ip,
-    interfaces: [...vm.interfaces],
-    ...(vm.bootedAt ? { bootedAt: vm.bootedAt } : {}),
-    snapshots: vm.snapshots.map((s) => s.name),
-  };
-}
-
-function ok(text: string, structuredContent?: Record<string, unknown>): CallToolResult {
-  return { content: [{ type: 'text', text }], ...(structuredContent ? { structuredContent } : {}) };
-}
-
-// LabErrors are the caller's to fix, so they become tool errors the model can read and act on.
-async function guarded(fn: () => CallToolResult | Promise<CallToolResult>): Promise<CallToolResult> {
-  try {
-    return await fn();
-  } catch (err) {
-    if (err instanceof LabError) return { content: [{ type: 'text', text: err.message }], isError: true };
-    throw err;
-  }
 }
 
 /** Registers the lab's eight tools on an McpServer. */

@@ -15,7 +15,9 @@ export function boltLogger(logger: Logger, name = 'slack'): SlackLogger {
   let child = logger.child({ component: name });
   let level: LogLevel = LogLevel.INFO;
   const write = (at: LogLevel, parts: unknown[]): void => {
-    const text = parts.map((p) => (typeof p === 'string' ? p : p instanceof Error ? p.message : safeJson(p))).join(' ');
+    const text = parts
+      .map((p) => (typeof p === 'string' ? p : p instanceof Error ? p.message : safeJson(p)))
+      .join(' ');
     child[PINO_LEVEL[at]](text);
   };
   return {

@@ -71,16 +71,22 @@ export function registerInteractions(app: App, deps: InteractionDeps): void {
     await ack();
     const requestId = action.value ?? '';
     const where = { requestId, userId: body.user.id, channel: body.channel?.id };
-    if (!isRequestId(requestId)) return tell(deps, where, refusalText('That button does not name an Airlock request.'));
+    if (!isRequestId(requestId))
+      return tell(deps, where, refusalText('That button does not name an Airlock request.'));
     try {
       // The trigger id is valid for 3 s from the click, so the modal opens before anything else.
       await deps.client.views.open({ trigger_id: body.trigger_id, view: rejectReasonModal(requestId) });
     } catch (err) {
-      deps.logger.warn({ id: requestId, err: (err as Error).message }, 'could not open the reject-reason modal');
+      deps.logger.warn(
+        { id: requestId, err: (err as Error).message },
+        'could not open the reject-reason modal',
+      );
       await tell(
         deps,
         where,
-        refusalText(`Airlock could not open the reason form (${(err as Error).message}); use Reject, or the console.`),
+        refusalText(
+          `Airlock could not open the reason form (${(err as Error).message}); use Reject, or the console.`,
+        ),
       );
     }
   });
@@ -88,7 +94,10 @@ export function registerInteractions(app: App, deps: InteractionDeps): void {
   app.view<ViewSubmitAction>(REJECT_MODAL_CALLBACK_ID, async ({ ack, body, view }) => {
     const reason = view.state.values[REASON_BLOCK_ID]?.[REASON_ACTION_ID]?.value?.trim() ?? '';
     if (reason === '') {
-      await ack({ response_action: 'errors', errors: { [REASON_BLOCK_ID]: 'Say why, so the agent can act on it.' } });
+      await ack({
+        response_action: 'errors',
+        errors: { [REASON_BLOCK_ID]: 'Say why, so the agent can act on it.' },
+      });
       return;
     }
     await ack();
@@ -124,7 +133,8 @@ export async function decideFromSlack(deps: InteractionDeps, click: Click): Prom
       : refusalText(
           `Airlock could not record your decision on ${click.requestId} (${e.message}). Nothing was decided; try again in a moment, or use the console.`,
         );
-    if (!REFUSALS.has(e.code)) deps.logger.error({ id: click.requestId, err: e.message }, 'Slack decision failed');
+    if (!REFUSALS.has(e.code))
+      deps.logger.error({ id: click.requestId, err: e.message }, 'Slack decision failed');
     await tell(deps, click, text);
   }
 }
@@ -137,10 +147,14 @@ async function tell(
 ): Promise<void> {
   try {
     const channel =
-      to.channel ?? (isRequestId(to.requestId) ? (await deps.approvals.get(to.requestId))?.slack?.channel : undefined);
+      to.channel ??
+      (isRequestId(to.requestId) ? (await deps.approvals.get(to.requestId))?.slack?.channel : undefined);
     if (channel) await deps.client.chat.postEphemeral({ channel, user: to.userId, text });
     else await deps.client.chat.postMessage({ channel: to.userId, text });
   } catch (err) {
-    deps.logger.warn({ id: to.requestId, user: to.userId, err: (err as Error).message }, 'could not tell a Slack user');
+    deps.logger.warn(
+      { id: to.requestId, user: to.userId, err: (err as Error).message },
+      'could not tell a Slack user',
+    );
   }
 }

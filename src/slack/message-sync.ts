@@ -58,7 +58,8 @@ export class MessageSync {
     let shown: number | undefined;
     if (!ref) {
       const channel = this.channelOf(record);
-      if (!channel) throw new NoChannelError(`request ${id}: no Slack channel in rule ${record.rule} or slack.channel`);
+      if (!channel)
+        throw new NoChannelError(`request ${id}: no Slack channel in rule ${record.rule} or slack.channel`);
       const msg = this.render(record);
       const res = await this.o.client.chat.postMessage({
         channel,
@@ -119,7 +120,12 @@ export class MessageSync {
       const ref = record.slack;
       if (!ref) throw new NotPostedYetError(`request ${record.id} has no Slack message yet`);
       const sent = this.render(record);
-      await this.o.client.chat.update({ channel: ref.channel, ts: ref.ts, text: sent.text, blocks: sent.blocks });
+      await this.o.client.chat.update({
+        channel: ref.channel,
+        ts: ref.ts,
+        text: sent.text,
+        blocks: sent.blocks,
+      });
       const latest = await this.o.store.get(record.id);
       if (!latest || latest.version === record.version) return;
       // Bookkeeping writes (e.g. "outcome delivered") bump the version without changing the message.

@@ -39,7 +39,11 @@ export function classifySlackError(err: unknown): SlackFailure {
   const message = err instanceof Error ? err.message : String(err);
   if (err instanceof webApi.WebAPIRateLimitedError || hasCode(err, webApi.ErrorCode.RateLimitedError)) {
     const seconds = Number((err as { retryAfter?: unknown }).retryAfter);
-    return { kind: 'rate-limited', retryAfterMs: Math.max(1, Number.isFinite(seconds) ? seconds : 1) * 1000, message };
+    return {
+      kind: 'rate-limited',
+      retryAfterMs: Math.max(1, Number.isFinite(seconds) ? seconds : 1) * 1000,
+      message,
+    };
   }
   if (err instanceof webApi.WebAPIPlatformError || hasCode(err, webApi.ErrorCode.PlatformError)) {
     const code = (err as { data?: { error?: string } }).data?.error ?? '';
@@ -50,7 +54,9 @@ export function classifySlackError(err: unknown): SlackFailure {
 
 /** The Slack `error` string of a platform error (`channel_not_found`), or undefined for other failures. */
 export function slackErrorCode(err: unknown): string | undefined {
-  return hasCode(err, webApi.ErrorCode.PlatformError) ? (err as { data?: { error?: string } }).data?.error : undefined;
+  return hasCode(err, webApi.ErrorCode.PlatformError)
+    ? (err as { data?: { error?: string } }).data?.error
+    : undefined;
 }
 
 function hasCode(err: unknown, code: string): boolean {

@@ -87,7 +87,13 @@ export function createSlackIntegration(o: SlackIntegrationOptions): SlackIntegra
   let receiver: ExpressReceiver | undefined;
   let bolt: App;
   if (socketMode) {
-    bolt = new App({ socketMode: true, appToken: slack.appToken, authorize, clientOptions, logger: slackLog });
+    bolt = new App({
+      socketMode: true,
+      appToken: slack.appToken,
+      authorize,
+      clientOptions,
+      logger: slackLog,
+    });
   } else {
     receiver = new ExpressReceiver({
       signingSecret: slack.signingSecret!,
@@ -125,7 +131,10 @@ export function createSlackIntegration(o: SlackIntegrationOptions): SlackIntegra
   const groups = new UserGroupDirectory(client, logger);
   const channels = new ChannelLabels(client, logger);
   registerInteractions(bolt, { approvals: o.approvals, client, names: new UserNames(client), logger });
-  registerSlashCommand(bolt, { ...(slack.channel ? { channel: slack.channel } : {}), ...(publicUrl ? { publicUrl } : {}) });
+  registerSlashCommand(bolt, {
+    ...(slack.channel ? { channel: slack.channel } : {}),
+    ...(publicUrl ? { publicUrl } : {}),
+  });
   const socket = socketMode ? new SocketConnection(bolt, logger) : undefined;
 
   return {
@@ -138,10 +147,18 @@ export function createSlackIntegration(o: SlackIntegrationOptions): SlackIntegra
       void client.auth
         .test()
         .then((res) => {
-          identity = { ...(res.bot_id ? { botId: res.bot_id } : {}), ...(res.user_id ? { botUserId: res.user_id } : {}) };
-          logger.info({ team: res.team, bot: res.user, botUserId: res.user_id, mode: socketMode ? 'socket' : 'http' }, 'Slack connected');
+          identity = {
+            ...(res.bot_id ? { botId: res.bot_id } : {}),
+            ...(res.user_id ? { botUserId: res.user_id } : {}),
+          };
+          logger.info(
+            { team: res.team, bot: res.user, botUserId: res.user_id, mode: socketMode ? 'socket' : 'http' },
+            'Slack connected',
+          );
         })
-        .catch((err: Error) => logger.warn({ err: err.message }, 'Slack auth.test failed; Slack messages will be retried'));
+        .catch((err: Error) =>
+          logger.warn({ err: err.message }, 'Slack auth.test failed; Slack messages will be retried'),
+        );
       if (slack.channel) void channels.resolve(slack.channel);
       socket?.start();
     },

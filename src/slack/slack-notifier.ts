@@ -138,7 +138,10 @@ export class SlackNotifier {
     if (this.o.sync.channelOf(record)) return true;
     if (!this.warnedRules.has(record.rule)) {
       this.warnedRules.add(record.rule);
-      this.o.logger.warn({ rule: record.rule }, 'no Slack channel for this rule (approval.channel or slack.channel); not posting');
+      this.o.logger.warn(
+        { rule: record.rule },
+        'no Slack channel for this rule (approval.channel or slack.channel); not posting',
+      );
     }
     return false;
   }

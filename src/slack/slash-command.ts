@@ -11,9 +11,14 @@ export const SLASH_COMMAND = '/airlock';
 export function registerSlashCommand(app: App, where: { channel?: string; publicUrl?: string }): void {
   app.command(SLASH_COMMAND, async ({ ack }) => {
     const lines = ['*Airlock* holds AI agents’ risky tool calls until a reviewer approves them.'];
-    if (where.channel) lines.push(`Requests are posted in ${channelMention(where.channel)} with Approve / Reject buttons.`);
+    if (where.channel)
+      lines.push(`Requests are posted in ${channelMention(where.channel)} with Approve / Reject buttons.`);
     const url = consoleRoot(where.publicUrl);
-    lines.push(url ? `Pending requests and history: <${url}|the Airlock console>.` : 'Pending requests and history are in the Airlock console.');
+    lines.push(
+      url
+        ? `Pending requests and history: <${url}|the Airlock console>.`
+        : 'Pending requests and history are in the Airlock console.',
+    );
     await ack({ response_type: 'ephemeral', text: lines.join('\n') });
   });
 }
@@ -29,7 +34,9 @@ function consoleRoot(publicUrl: string | undefined): string | undefined {
   try {
     const url = new URL(publicUrl);
     if (url.protocol !== 'http:' && url.protocol !== 'https:') return undefined;
-    return `${url.origin}${url.pathname}`.replace(/\/+$/, '/').replace(/[|<> ]/g, (c) => encodeURIComponent(c));
+    return `${url.origin}${url.pathname}`
+      .replace(/\/+$/, '/')
+      .replace(/[|<> ]/g, (c) => encodeURIComponent(c));
   } catch {
     return undefined;
   }

@@ -51,7 +51,10 @@ export class SocketConnection {
         return;
       } catch (err) {
         if (this.closed) return;
-        this.logger.warn({ err: (err as Error).message, retryInMs: delay }, 'Slack Socket Mode connect failed');
+        this.logger.warn(
+          { err: (err as Error).message, retryInMs: delay },
+          'Slack Socket Mode connect failed',
+        );
         await new Promise<void>((resolve) => {
           const timer = setTimeout(resolve, delay);
           this.wake = () => {

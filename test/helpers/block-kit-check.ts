@@ -26,7 +26,8 @@ const LIMITS = {
 /** What Slack would reject in a message's `blocks` and `text`, one line per problem; `[]` when valid. */
 export function blockKitProblems(blocks: unknown, text?: unknown): string[] {
   const problems: string[] = [];
-  if (typeof text === 'string' && text.length > LIMITS.messageText) problems.push(`text is ${text.length} chars`);
+  if (typeof text === 'string' && text.length > LIMITS.messageText)
+    problems.push(`text is ${text.length} chars`);
   if (blocks === undefined) return problems;
   if (!Array.isArray(blocks)) return [...problems, 'blocks is not an array'];
   if (blocks.length > LIMITS.blocks) problems.push(`${blocks.length} blocks > ${LIMITS.blocks}`);
@@ -74,13 +75,15 @@ function checkBlock(block: Json, at: string, problems: string[]): void {
     }
     case 'context': {
       const elements = (block.elements as Json[] | undefined) ?? [];
-      if (elements.length === 0 || elements.length > LIMITS.context) problems.push(`${at}: ${elements.length} elements`);
+      if (elements.length === 0 || elements.length > LIMITS.context)
+        problems.push(`${at}: ${elements.length} elements`);
       elements.forEach((e, i) => textObject(e, `${at}.elements[${i}]`, LIMITS.section, problems));
       break;
     }
     case 'actions': {
       const elements = (block.elements as Json[] | undefined) ?? [];
-      if (elements.length === 0 || elements.length > LIMITS.actions) problems.push(`${at}: ${elements.length} elements`);
+      if (elements.length === 0 || elements.length > LIMITS.actions)
+        problems.push(`${at}: ${elements.length} elements`);
       elements.forEach((e, i) => checkButton(e, `${at}.elements[${i}]`, problems));
       break;
     }
@@ -95,7 +98,8 @@ function checkButton(e: Json, at: string, problems: string[]): void {
   if (e.type !== 'button') return;
   textObject(e.text as Json, `${at}.text`, LIMITS.button, problems, 'plain_text');
   id(e.action_id, `${at}.action_id`, problems);
-  if (typeof e.value === 'string' && e.value.length > LIMITS.buttonValue) problems.push(`${at}.value too long`);
+  if (typeof e.value === 'string' && e.value.length > LIMITS.buttonValue)
+    problems.push(`${at}.value too long`);
   const c = e.confirm as Json | undefined;
   if (c) {
     textObject(c.title as Json, `${at}.confirm.title`, LIMITS.confirmTitle, problems, 'plain_text');

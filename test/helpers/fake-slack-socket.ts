@@ -44,9 +44,20 @@ export class FakeSocketMode {
   }
 
   /** Sends one envelope to every connection and resolves with the app's ack (`{envelope_id, payload?}`). */
-  async send(type: string, payload: Record<string, unknown>, timeoutMs = 10_000): Promise<Record<string, unknown>> {
+  async send(
+    type: string,
+    payload: Record<string, unknown>,
+    timeoutMs = 10_000,
+  ): Promise<Record<string, unknown>> {
     const envelopeId = randomUUID();
-    const message = JSON.stringify({ envelope_id: envelopeId, type, payload, accepts_response_payload: type !== 'events_api', retry_attempt: 0, retry_reason: '' });
+    const message = JSON.stringify({
+      envelope_id: envelopeId,
+      type,
+      payload,
+      accepts_response_payload: type !== 'events_api',
+      retry_attempt: 0,
+      retry_reason: '',
+    });
     for (const c of this.connections) c.socket.write(frame(0x1, Buffer.from(message)));
     let ack: Record<string, unknown> | undefined;
     await this.until(
@@ -69,7 +80,9 @@ export class FakeSocketMode {
       socket.end('HTTP/1.1 400 Bad Request\r\n\r\n');
       return;
     }
-    const accept = createHash('sha1').update(key + WS_GUID).digest('base64');
+    const accept = createHash('sha1')
+      .update(key + WS_GUID)
+      .digest('base64');
     socket.write(
       `HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${accept}\r\n\r\n`,
     );
@@ -81,7 +94,19 @@ export class FakeSocketMode {
       this.notify();
     });
     socket.on('error', () => this.connections.delete(c));
-    socket.write(frame(0x1, Buffer.from(JSON.stringify({ type: 'hello', num_connections: 1, connection_info: { app_id: 'A0AIRLOCK' }, debug_info: { host: 'fake' } }))));
+    socket.write(
+      frame(
+        0x1,
+        Buffer.from(
+          JSON.stringify({
+            type: 'hello',
+            num_connections: 1,
+            connection_info: { app_id: 'A0AIRLOCK' },
+            debug_info: { host: 'fake' },
+          }),
+        ),
+      ),
+    );
     this.notify();
   }
 

@@ -23,10 +23,7 @@ export interface SlackCall {
 }
 
 /** A canned failure for the next calls of one method. */
-export type SlackFault =
-  | { status: 500 }
-  | { status: 429; retryAfter: number }
-  | { error: string };
+export type SlackFault = { status: 500 } | { status: 429; retryAfter: number } | { error: string };
 
 /** A message the fake holds, as posted and then updated. */
 export interface FakeMessage {
@@ -117,12 +114,21 @@ export class FakeSlack {
     predicate: (call: SlackCall) => boolean = () => true,
     timeoutMs = 10_000,
   ): Promise<SlackCall> {
-    const find = () => this.calls.find((c) => c.method === method && c.status === 200 && !c.error && predicate(c));
-    return this.until(find, timeoutMs, () => `no ${method} call matched within ${timeoutMs} ms; got: ${this.summary()}`);
+    const find = () =>
+      this.calls.find((c) => c.method === method && c.status === 200 && !c.error && predicate(c));
+    return this.until(
+      find,
+      timeoutMs,
+      () => `no ${method} call matched within ${timeoutMs} ms; got: ${this.summary()}`,
+    );
   }
 
   /** Waits until `check` returns a value (re-evaluated after every call), or fails after `timeoutMs`. */
-  until<T>(check: () => T | undefined | false, timeoutMs = 10_000, why = () => 'condition not met'): Promise<T> {
+  until<T>(
+    check: () => T | undefined | false,
+    timeoutMs = 10_000,
+    why = () => 'condition not met',
+  ): Promise<T> {
     return new Promise((resolve, reject) => {
       const attempt = (): boolean => {
         const value = check();
@@ -191,11 +197,21 @@ export class FakeSlack {
   private answer(method: string, p: Record<string, unknown>): Record<string, unknown> {
     switch (method) {
       case 'auth.test':
-        return { ok: true, url: 'https://fake.slack.com/', team: 'Fake Team', team_id: 'T0FAKE', user: 'airlock', user_id: 'U0AIRLOCK', bot_id: 'B0AIRLOCK' };
+        return {
+          ok: true,
+          url: 'https://fake.slack.com/',
+          team: 'Fake Team',
+          team_id: 'T0FAKE',
+          user: 'airlock',
+          user_id: 'U0AIRLOCK',
+          bot_id: 'B0AIRLOCK',
+        };
       case 'chat.postMessage': {
         const problems = this.strictBlocks ? blockKitProblems(p.blocks, p.text) : [];
         if (problems.length) return { ok: false, error: 'invalid_blocks', errors: problems };
-        const channel = String(p.channel).startsWith('U') ? `D${String(p.channel).slice(1)}` : String(p.channel);
+        const channel = String(p.channel).startsWith('U')
+          ? `D${String(p.channel).slice(1)}`
+          : String(p.channel);
         const ts = this.nextTs();
         const msg: FakeMessage = { channel, ts, text: p.text as string, blocks: p.blocks as unknown[] };
         if (p.thread_ts) msg.thread_ts = String(p.thread_ts);
@@ -228,7 +244,14 @@ export class FakeSlack {
       case 'users.info': {
         const id = String(p.user);
         const name = this.users.get(id);
-        return { ok: true, user: { id, name: name ?? id.toLowerCase(), profile: { display_name: name ?? '', real_name: name ?? '' } } };
+        return {
+          ok: true,
+          user: {
+            id,
+            name: name ?? id.toLowerCase(),
+            profile: { display_name: name ?? '', real_name: name ?? '' },
+          },
+        };
       }
       case 'conversations.info': {
         const id = String(p.channel);

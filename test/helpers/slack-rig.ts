@@ -45,7 +45,10 @@ export interface SlackRig {
   /** Ids of requests the stub upstream ran, in order. */
   executed: string[];
   /** Holds a `lab/start_vm` call as the gateway would; the result settles when the request does. */
-  hold(spec?: Partial<ApprovalSpec>, args?: Record<string, unknown>): { id: string; result: Promise<CallToolResult> };
+  hold(
+    spec?: Partial<ApprovalSpec>,
+    args?: Record<string, unknown>,
+  ): { id: string; result: Promise<CallToolResult> };
   /** A signed button click on the request's message. */
   click(user: string, actionId: string, id: string): Promise<{ status: number; body: string }>;
   /** The request message of `id`: the first successful top-level chat.postMessage naming it. */
@@ -92,7 +95,8 @@ export async function startSlackRig(o: SlackRigOptions): Promise<SlackRig> {
   };
   const store = new ApprovalStore(conn, prefix);
   const executed: string[] = [];
-  let slack: SlackIntegration | undefined;
+  // The service needs the integration's group lookup, and the integration needs the service.
+  const late: { slack?: SlackIntegration } = {};
   const approvals = new ApprovalService({
     store,
     queueConnection: conn,
@@ -104,12 +108,12 @@ export async function startSlackRig(o: SlackRigOptions): Promise<SlackRig> {
     },
     reviewers: config.reviewers,
     agents: config.agents,
-    groupMembers: (ids) => slack?.groupMembers(ids) ?? Promise.resolve({}),
-    channelLabel: (r) => slack?.channelLabel(r) ?? 'the Airlock console',
+    groupMembers: (ids) => late.slack?.groupMembers(ids) ?? Promise.resolve({}),
+    channelLabel: (r) => late.slack?.channelLabel(r) ?? 'the Airlock console',
     openAccess: false,
     logger: silentLogger,
   });
-  slack = createSlackIntegration({
+  const slack = createSlackIntegration({
     config,
     approvals,
     store,
@@ -119,6 +123,7 @@ export async function startSlackRig(o: SlackRigOptions): Promise<SlackRig> {
     logger: silentLogger,
     retry: { backoffMs: o.backoffMs ?? 100 },
   });
+  late.slack = slack;
   const app = express();
   if (slack.router) app.use(slack.router);
   const server = await new Promise<Server>((resolve) => {
@@ -169,7 +174,11 @@ export async function startSlackRig(o: SlackRigOptions): Promise<SlackRig> {
       return { id, result };
     },
     click: (user, actionId, id) =>
-      postInteraction(url, RIG_SIGNING_SECRET, blockActionPayload({ user: { id: user }, actionId, value: id })),
+      postInteraction(
+        url,
+        RIG_SIGNING_SECRET,
+        blockActionPayload({ user: { id: user }, actionId, value: id }),
+      ),
     posted,
     async messageWhen(id, predicate) {
       const post = await posted(id);
@@ -181,14 +190,18 @@ export async function startSlackRig(o: SlackRigOptions): Promise<SlackRig> {
           return m && predicate(JSON.stringify(m.blocks)) ? m : undefined;
         },
         10_000,
-        () => `message of ${id} never matched; last: ${JSON.stringify(fake.message(channel, ts)?.blocks).slice(0, 2000)}`,
+        () =>
+          `message of ${id} never matched; last: ${JSON.stringify(fake.message(channel, ts)?.blocks).slice(0, 2000)}`,
       );
     },
     ephemeralTo: (user, pattern) =>
-      fake.waitFor('chat.postEphemeral', (c) => c.params.user === user && pattern.test(String(c.params.text))),
+      fake.waitFor(
+        'chat.postEphemeral',
+        (c) => c.params.user === user && pattern.test(String(c.params.text)),
+      ),
     async stop() {
       for (const ac of aborts) ac.abort();
-      await slack!.close();
+      await slack.close();
       await approvals.close();
       server.closeAllConnections();
       await new Promise((resolve) => server.close(resolve));

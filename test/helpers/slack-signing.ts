@@ -81,7 +81,9 @@ export function viewSubmissionPayload(o: {
       blocks: [],
       private_metadata: o.requestId,
       callback_id: o.callbackId ?? 'airlock_reject_modal',
-      state: { values: { airlock_reason: { airlock_reason_input: { type: 'plain_text_input', value: o.reason } } } },
+      state: {
+        values: { airlock_reason: { airlock_reason_input: { type: 'plain_text_input', value: o.reason } } },
+      },
       hash: 'fakehash',
       title: { type: 'plain_text', text: 'Reject request' },
       app_id: 'A0AIRLOCK',

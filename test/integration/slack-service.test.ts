@@ -54,7 +54,10 @@ describe('Slack approvals', () => {
     assert.match(JSON.stringify(m.blocks), /Approved\* by Alice Liddell via Slack/);
     assert.doesNotMatch(JSON.stringify(m.blocks), /airlock_approve/, 'buttons are gone');
     assert.deepEqual(r.executed, [id]);
-    assert.equal(r.fake.okCallsOf('chat.postMessage').filter((c) => c.params.thread_ts === undefined).length, 1);
+    assert.equal(
+      r.fake.okCallsOf('chat.postMessage').filter((c) => c.params.thread_ts === undefined).length,
+      1,
+    );
   });
 
   test('reject with reason: the modal opens, and its submission rejects with the reason', async () => {
@@ -86,7 +89,11 @@ describe('Slack approvals', () => {
     const r = await rig();
     const { id } = r.hold();
     await r.posted(id);
-    const res = await postInteraction(r.url, SECRET, viewSubmissionPayload({ user: { id: 'U0BOB' }, requestId: id, reason: '   ' }));
+    const res = await postInteraction(
+      r.url,
+      SECRET,
+      viewSubmissionPayload({ user: { id: 'U0BOB' }, requestId: id, reason: '   ' }),
+    );
     assert.equal(res.status, 200);
     assert.equal(JSON.parse(res.body).response_action, 'errors');
     assert.equal((await r.approvals.get(id))?.status, 'pending');
@@ -291,7 +298,13 @@ describe('Slack approvals', () => {
     const blocks = post.params.blocks as unknown[];
     assert.deepEqual(blockKitProblems(blocks, post.params.text), []);
     const json = JSON.stringify(blocks);
-    for (const raw of ['<!channel>', '<!here>', '<https://evil.example|click here>', '<@U0ALICE>', '<!subteam^']) {
+    for (const raw of [
+      '<!channel>',
+      '<!here>',
+      '<https://evil.example|click here>',
+      '<@U0ALICE>',
+      '<!subteam^',
+    ]) {
       assert.ok(!json.includes(raw), `raw ${raw} must not reach Slack`);
     }
     assert.ok(json.includes('&lt;!channel&gt;'));
@@ -312,10 +325,19 @@ describe('Slack approvals', () => {
     r.fake.groups.set('S0ONCALL', ['U0CAROL']);
     const spec = { approval: { channel: undefined } } as never;
     // The name is looked up in the background at start; the id stands in until then.
-    assert.equal(await eventually(() => (r.slack.channelLabel(spec) === '#lab-approvals' ? true : undefined)), true);
+    assert.equal(
+      await eventually(() => (r.slack.channelLabel(spec) === '#lab-approvals' ? true : undefined)),
+      true,
+    );
     assert.equal(r.slack.channelLabel({ approval: { channel: 'C0UNKNOWN' } } as never), '#C0UNKNOWN');
-    assert.deepEqual(await r.slack.groupMembers(['S0ONCALL', 'S0NONE']), { S0ONCALL: ['U0CAROL'], S0NONE: [] });
+    assert.deepEqual(await r.slack.groupMembers(['S0ONCALL', 'S0NONE']), {
+      S0ONCALL: ['U0CAROL'],
+      S0NONE: [],
+    });
     await r.slack.groupMembers(['S0ONCALL']);
-    assert.equal(r.fake.callsOf('usergroups.users.list').filter((c) => c.params.usergroup === 'S0ONCALL').length, 1);
+    assert.equal(
+      r.fake.callsOf('usergroups.users.list').filter((c) => c.params.usergroup === 'S0ONCALL').length,
+      1,
+    );
   });
 });

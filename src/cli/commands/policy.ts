@@ -7,6 +7,7 @@ import { checkPolicyDir, formatIssues } from '../../policy/check.js';
 import { PolicyStore } from '../../policy/policy-store.js';
 import { explainCall, formatExplanation } from '../../policy/explain.js';
 import { EXIT } from '../exit-codes.js';
+import { registerPolicyInit } from './policy-init.js';
 
 /** `airlock policy check|explain|init`. */
 export function registerPolicy(program: Command): void {
@@ -56,6 +57,8 @@ export function registerPolicy(program: Command): void {
       process.stdout.write(formatExplanation(explanation) + '\n');
       store.close();
     });
+
+  registerPolicyInit(policy, program);
 }
 
 /** The policies directory from the config when one is found, else ./policies. */

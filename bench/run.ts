@@ -1,0 +1,123 @@
+// `npm run bench`: Airlock's performance report. Every figure and its baseline are measured in this run,
+// on 127.0.0.1 only, against redis-servers and processes the bench starts and stops itself.
+// Prints one table per section (with targets and PASS/MISS) and a JSON document last, also written
+// under $TMPDIR. Exits 0 even when a target is missed; non-zero only when the bench itself fails.
+// Env: BENCH_CPU_PROF=DIR writes a CPU profile of the allow-path gateway to DIR; BENCH_VERBOSE=1
+// echoes the children's stderr.
+import { writeFileSync, mkdirSync } from 'node:fs';
+import { cpus, loadavg, tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { startRedis, type TestRedis } from '../test/helpers/redis.js';
+import { benchPolicyEval } from './policy-eval.js';
+import { benchAuditAppend } from './audit-append.js';
+import { benchAllowPath } from './allow-path.js';
+import { benchRelease } from './release.js';
+import { benchHeld } from './held.js';
+import { adopt, killAll } from './procs.js';
+import { fmt, round, table } from './stats.js';
+
+const WATCHDOG_MS = 8 * 60 * 1000;
+
+function progress(message: string): void {
+  process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${message}\n`);
+}
+
+async function main(): Promise<void> {
+  const started = performance.now();
+  const meta = {
+    node: process.version,
+    cpus: cpus().length,
+    cpuModel: cpus()[0]?.model ?? 'unknown',
+    loadavgStart: loadavg().map((x) => round(x, 2)),
+    loadavgEnd: [] as number[],
+    startedAt: new Date().toISOString(),
+    totalSeconds: 0,
+  };
+  console.log(
+    `Airlock benchmark — node ${meta.node}, ${meta.cpus} x ${meta.cpuModel}, load average ${meta.loadavgStart.join(' ')}\n`,
+  );
+  let redis: TestRedis | undefined;
+  try {
+    redis = await startRedis();
+    adopt(redis.process);
+
+    progress('1/5 allow path: direct vs bare proxy vs airlock, c=1 and c=16');
+    const cpuProfileDir = process.env.BENCH_CPU_PROF ? resolve(process.env.BENCH_CPU_PROF) : undefined;
+    if (cpuProfileDir) mkdirSync(cpuProfileDir, { recursive: true });
+    const allow = await benchAllowPath({ redisUrl: redis.url, ...(cpuProfileDir ? { cpuProfileDir } : {}) });
+    console.log(allow.text);
+
+    progress('2/5 policy evaluation');
+    const pe = await benchPolicyEval();
+    const policyEval = { ...pe, targetNs: 5000, pass: pe.nsPerDecision < 5000 };
+    console.log(
+      table('2. Policy evaluation (in process)', [
+        {
+          label: `decision, ${pe.tools} tools x ${pe.rulesPerTool} rules`,
+          value: fmt(pe.nsPerDecision / 1000, 3, 'µs'),
+          target: '< 5 µs',
+          pass: policyEval.pass,
+        },
+      ], ['best of 5 rounds of 1,000,000 decisions after a 200,000-decision warm-up']),
+    );
+
+    progress('3/5 release latency (approve -> result)');
+    const release = await benchRelease({ redisUrl: redis.url });
+    console.log(release.text);
+
+    progress('4/5 5,000 calls held at once');
+    const held = await benchHeld();
+    console.log(held.text);
+
+    progress('5/5 audit append');
+    const auditOptions = { processes: 1, inFlight: 256, fsync: true };
+    const audit = { lines: 20_000, ...auditOptions, ...(await benchAuditAppend(20_000, auditOptions)) };
+    console.log(
+      table('5. Audit append (hash-chained JSONL)', [
+        { label: '20,000 lines, 1 process, 256 in flight, fsync', value: `${audit.linesPerSec} lines/s` },
+      ]),
+    );
+
+    meta.loadavgEnd = loadavg().map((x) => round(x, 2));
+    meta.totalSeconds = round((performance.now() - started) / 1000, 1);
+    const doc = {
+      allowPath: allow.result,
+      policyEval,
+      release: release.result,
+      held: held.result,
+      audit,
+      meta,
+    };
+    const json = JSON.stringify(doc, null, 2);
+    const file = join(tmpdir(), `airlock-bench-${Date.now()}.json`);
+    writeFileSync(file, `${json}\n`);
+    console.log(`Finished in ${meta.totalSeconds}s (load average at end ${meta.loadavgEnd.join(' ')}). JSON written to ${file}\n`);
+    console.log(json);
+  } finally {
+    await redis?.stop();
+    killAll();
+  }
+}
+
+const watchdog = setTimeout(() => {
+  console.error(`bench: still running after ${WATCHDOG_MS / 60_000} minutes; giving up`);
+  killAll();
+  process.exit(2);
+}, WATCHDOG_MS);
+watchdog.unref();
+
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    killAll();
+    process.exit(130);
+  });
+}
+
+main().then(
+  () => process.exit(0),
+  (err: unknown) => {
+    console.error('bench failed:', err);
+    killAll();
+    process.exit(1);
+  },
+);

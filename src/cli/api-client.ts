@@ -1,0 +1,337 @@
+// The CLI's side of the gateway's HTTP API (/api/requests...): where the gateway is, who we are,
+// and every HTTP failure turned into an AirlockError so exit-codes.ts can give it its exit code.
+import { existsSync } from 'node:fs';
+import { CONFIG_FILE_NAMES, loadConfig } from '../config/load-config.js';
+import { AirlockError, type AirlockErrorCode } from '../core/errors.js';
+
+/** Where the gateway listens when there is no flag, no env and no config. */
+export const DEFAULT_GATEWAY_URL = 'http://127.0.0.1:7420';
+
+/** A request's status as the API reports it (approval lifecycle plus calls that never needed approval). */
+export type RequestStatus =
+  | 'pending'
+  | 'approved'
+  | 'rejected'
+  | 'expired'
+  | 'cancelled'
+  | 'executing'
+  | 'executed'
+  | 'failed'
+  | 'allowed'
+  | 'denied'
+  | 'rate_limited';
+
+/** Every status value `--status` accepts. */
+export const REQUEST_STATUSES: readonly RequestStatus[] = [
+  'pending',
+  'approved',
+  'rejected',
+  'expired',
+  'cancelled',
+  'executing',
+  'executed',
+  'failed',
+  'allowed',
+  'denied',
+  'rate_limited',
+];
+
+/** One reviewer's vote, as the API shows it. */
+export interface RequestDecision {
+  by: string;
+  display?: string;
+  via: string;
+  at: number;
+  decision: 'approve' | 'reject';
+  reason?: string;
+  comment?: string;
+}
+
+/** A request record as `GET /api/requests/:id` returns it; times are epoch milliseconds. */
+export interface RequestRecord {
+  id: string;
+  createdAt: number;
+  expiresAt?: number;
+  server: string;
+  tool: string;
+  agent: string;
+  status: RequestStatus;
+  rule: string;
+  argsHash: string;
+  /** Display copy: secrets already redacted by the gateway. */
+  args: unknown;
+  approval?: {
+    approvers?: string[];
+    minApprovals?: number;
+    timeoutMs?: number;
+    waitMs?: number;
+    channel?: string;
+    allowSelfApproval?: boolean;
+  };
+  decisions?: RequestDecision[];
+  decidedAt?: number;
+  decidedBy?: string;
+  reason?: string;
+  slack?: { channel: string; ts: string };
+  execution?: { startedAt: number; finishedAt?: number; isError?: boolean; summary?: string };
+  responseMs?: number;
+}
+
+/** Filters of `GET /api/requests` and its export. */
+export interface RequestQuery {
+  status?: readonly string[];
+  server?: string;
+  tool?: string;
+  agent?: string;
+  /** Epoch milliseconds; sent as ISO 8601. */
+  since?: number;
+  until?: number;
+  limit?: number;
+  cursor?: string;
+}
+
+/** One page of `GET /api/requests`, newest first. */
+export interface RequestPage {
+  requests: RequestRecord[];
+  nextCursor?: string;
+}
+
+/** How the CLI was told where the gateway is. */
+export interface GatewayOptions {
+  /** `--url`. */
+  url?: string;
+  /** `--token`. */
+  token?: string;
+  /** `--config`, read only when neither `--url` nor AIRLOCK_URL says where the gateway is. */
+  config?: string;
+  /** @defaultValue process.env */
+  env?: NodeJS.ProcessEnv;
+}
+
+/** The gateway's base URL and the reviewer token to send, resolved from flags, env and config. */
+export interface GatewayTarget {
+  url: string;
+  token?: string;
+}
+
+/**
+ * Finds the gateway: `--url`, else AIRLOCK_URL, else the config's publicUrl, else its listen address,
+ * else the default port on loopback. The token is `--token`, else AIRLOCK_TOKEN.
+ */
+export function resolveGateway(options: GatewayOptions = {}): GatewayTarget {
+  const env = options.env ?? process.env;
+  const token = options.token ?? (env.AIRLOCK_TOKEN || undefined);
+  const url = options.url ?? (env.AIRLOCK_URL || undefined) ?? urlFromConfig(options.config, env);
+  return { url: checkUrl(url), ...(token ? { token } : {}) };
+}
+
+function urlFromConfig(file: string | undefined, env: NodeJS.ProcessEnv): string {
+  if (file === undefined && !CONFIG_FILE_NAMES.some((name) => existsSync(name))) return DEFAULT_GATEWAY_URL;
+  let config;
+  try {
+    config = loadConfig({ file, env }).config;
+  } catch (err) {
+    if (!(err instanceof AirlockError)) throw err;
+    // The config is read only to find the gateway; say how to skip it rather than just that it is broken.
+    throw new AirlockError(
+      err.code,
+      `${err.message}\n(the CLI reads the config only to find the gateway: pass --url or set AIRLOCK_URL to skip it)`,
+      err.details,
+      { cause: err },
+    );
+  }
+  if (config.publicUrl) return config.publicUrl;
+  const { host, port } = config.listen;
+  // A wildcard listen address is reachable on loopback from this machine.
+  const reachable = host === '0.0.0.0' || host === '' ? '127.0.0.1' : host === '::' || host === '[::]' ? '[::1]' : host;
+  const bracketed = reachable.includes(':') && !reachable.startsWith('[') ? `[${reachable}]` : reachable;
+  return `http://${bracketed}:${port}`;
+}
+
+function checkUrl(url: string): string {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw new AirlockError('BAD_REQUEST', `Not a valid gateway URL: ${url}`);
+  }
+  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
+    throw new AirlockError('BAD_REQUEST', `The gateway URL must be http:// or https://, got ${url}`);
+  }
+  return url.replace(/\/+$/, '');
+}
+
+/** Options for {@link ApiClient}. */
+export interface ApiClientOptions {
+  /** Per-request time limit. @defaultValue 30000 */
+  timeoutMs?: number;
+  /** @defaultValue globalThis.fetch */
+  fetch?: typeof fetch;
+}
+
+const KNOWN_CODES: ReadonlySet<string> = new Set<AirlockErrorCode>([
+  'NOT_FOUND',
+  'ALREADY_DECIDED',
+  'NOT_AN_APPROVER',
+  'SELF_APPROVAL',
+  'UNAUTHORIZED',
+  'APPROVAL_EXPIRED',
+  'BAD_REQUEST',
+  'RATE_LIMITED',
+  'UPSTREAM_UNAVAILABLE',
+  'QUEUE_UNAVAILABLE',
+  'REDIS_UNAVAILABLE',
+  'APPROVAL_UNAVAILABLE',
+  'INTERNAL',
+]);
+
+/** Calls the gateway's reviewer API as one reviewer (or anonymously on an open loopback gateway). */
+export class ApiClient {
+  private readonly timeoutMs: number;
+  private readonly fetchImpl: typeof fetch;
+
+  constructor(
+    readonly target: GatewayTarget,
+    options: ApiClientOptions = {},
+  ) {
+    this.timeoutMs = options.timeoutMs ?? 30_000;
+    this.fetchImpl = options.fetch ?? fetch;
+  }
+
+  /** One page of requests matching the query, newest first. */
+  async listRequests(query: RequestQuery = {}): Promise<RequestPage> {
+    const res = await this.send('GET', `/api/requests${queryString(query)}`);
+    const body = (await res.json()) as RequestPage;
+    return { requests: body.requests ?? [], ...(body.nextCursor ? { nextCursor: body.nextCursor } : {}) };
+  }
+
+  /** Requests matching the query, following cursors until `max` are collected or there are no more. */
+  async collectRequests(query: RequestQuery, max: number): Promise<RequestRecord[]> {
+    const out: RequestRecord[] = [];
+    let cursor = query.cursor;
+    do {
+      const page = await this.listRequests({ ...query, limit: Math.min(max - out.length, 1000), cursor });
+      out.push(...page.requests.slice(0, max - out.length));
+      // A page with nothing in it cannot move the cursor forward; stop rather than loop.
+      cursor = page.requests.length ? page.nextCursor : undefined;
+    } while (cursor && out.length < max);
+    return out;
+  }
+
+  /** The export endpoint's response, for streaming as it arrives. */
+  async exportRequests(query: RequestQuery, format: 'csv' | 'json'): Promise<Response> {
+    const { cursor: _c, ...filters } = query;
+    const qs = queryString(filters);
+    return this.send('GET', `/api/requests/export${qs ? `${qs}&` : '?'}format=${format}`, undefined, false);
+  }
+
+  /** One request's full record. */
+  async getRequest(id: string): Promise<RequestRecord> {
+    return (await this.send('GET', `/api/requests/${encodeURIComponent(id)}`)).json() as Promise<RequestRecord>;
+  }
+
+  /** Approves as this reviewer; the record after the vote (still pending while a quorum is incomplete). */
+  async approve(id: string, comment?: string): Promise<RequestRecord> {
+    const res = await this.send('POST', `/api/requests/${encodeURIComponent(id)}/approve`, comment ? { comment } : {});
+    return res.json() as Promise<RequestRecord>;
+  }
+
+  /** Rejects as this reviewer; the agent is told the reason. */
+  async reject(id: string, reason: string): Promise<RequestRecord> {
+    const res = await this.send('POST', `/api/requests/${encodeURIComponent(id)}/reject`, { reason });
+    return res.json() as Promise<RequestRecord>;
+  }
+
+  private async send(method: 'GET' | 'POST', path: string, body?: unknown, timeout = true): Promise<Response> {
+    const { url, token } = this.target;
+    const headers: Record<string, string> = { accept: 'application/json', 'x-airlock-client': 'cli' };
+    if (token) headers.authorization = `Bearer ${token}`;
+    if (body !== undefined) headers['content-type'] = 'application/json';
+    let res: Response;
+    try {
+      res = await this.fetchImpl(`${url}${path}`, {
+        method,
+        headers,
+        ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+        // An export streams for as long as it takes; everything else is one small answer.
+        ...(timeout ? { signal: AbortSignal.timeout(this.timeoutMs) } : {}),
+      });
+    } catch (err) {
+      throw this.unreachable(err);
+    }
+    if (!res.ok) throw await this.httpError(res);
+    return res;
+  }
+
+  private unreachable(err: unknown): AirlockError {
+    const { url } = this.target;
+    const cause = (err as { cause?: { code?: string } }).cause;
+    if ((err as Error).name === 'TimeoutError') {
+      return new AirlockError(
+        'APPROVAL_UNAVAILABLE',
+        `The Airlock gateway at ${url} did not answer within ${Math.round(this.timeoutMs / 1000)}s`,
+        {},
+        { cause: err },
+      );
+    }
+    const why = cause?.code && cause.code !== 'ECONNREFUSED' ? ` (${cause.code})` : '';
+    return new AirlockError(
+      'APPROVAL_UNAVAILABLE',
+      `Cannot reach the Airlock gateway at ${url}${why}: is \`airlock serve\` running?`,
+      {},
+      { cause: err },
+    );
+  }
+
+  private async httpError(res: Response): Promise<AirlockError> {
+    const text = await res.text().catch(() => '');
+    let code: string | undefined;
+    let message: string | undefined;
+    try {
+      const parsed = JSON.parse(text) as { error?: { code?: unknown; message?: unknown } };
+      if (typeof parsed.error?.code === 'string') code = parsed.error.code;
+      if (typeof parsed.error?.message === 'string') message = parsed.error.message;
+    } catch {
+      // Not our JSON (a proxy's HTML page, say): fall back to the status below.
+    }
+    const errorCode = (code && KNOWN_CODES.has(code) ? code : codeOfStatus(res.status)) as AirlockErrorCode;
+    const { url, token } = this.target;
+    if (errorCode === 'UNAUTHORIZED') {
+      return new AirlockError(
+        'UNAUTHORIZED',
+        token
+          ? `The gateway at ${url} refused the reviewer token (${message ?? res.statusText}); check --token or AIRLOCK_TOKEN`
+          : `The gateway at ${url} needs a reviewer token: pass --token or set AIRLOCK_TOKEN`,
+      );
+    }
+    return new AirlockError(errorCode, message ?? `The gateway answered HTTP ${res.status} ${res.statusText}`.trim(), {
+      status: res.status,
+    });
+  }
+}
+
+/** Maps a status to a code when the body does not carry one of ours. */
+function codeOfStatus(status: number): AirlockErrorCode {
+  if (status === 400 || status === 422) return 'BAD_REQUEST';
+  if (status === 401) return 'UNAUTHORIZED';
+  if (status === 403) return 'NOT_AN_APPROVER';
+  if (status === 404) return 'NOT_FOUND';
+  if (status === 409) return 'ALREADY_DECIDED';
+  if (status === 429) return 'RATE_LIMITED';
+  if (status >= 500) return 'APPROVAL_UNAVAILABLE';
+  return 'BAD_REQUEST';
+}
+
+function queryString(q: RequestQuery): string {
+  const params = new URLSearchParams();
+  if (q.status?.length) params.set('status', q.status.join(','));
+  for (const key of ['server', 'tool', 'agent', 'cursor'] as const) {
+    const v = q[key];
+    if (v) params.set(key, v);
+  }
+  if (q.since !== undefined) params.set('since', new Date(q.since).toISOString());
+  if (q.until !== undefined) params.set('until', new Date(q.until).toISOString());
+  if (q.limit !== undefined) params.set('limit', String(q.limit));
+  const s = params.toString();
+  return s ? `?${s}` : '';
+}

@@ -1,0 +1,298 @@
+import { once } from 'node:events';
+import { InvalidArgumentError, type Command } from 'commander';
+import { AirlockError } from '../../core/errors.js';
+import {
+  ApiClient,
+  REQUEST_STATUSES,
+  resolveGateway,
+  type RequestQuery,
+  type RequestRecord,
+} from '../api-client.js';
+import {
+  formatDuration,
+  formatFacts,
+  formatTable,
+  formatTime,
+  oneLine,
+  safeText,
+  styles,
+  useColor,
+  type Column,
+  type Styles,
+} from '../table.js';
+
+/** Rows `airlock history` shows when --limit is not given. */
+const DEFAULT_HISTORY_LIMIT = 50;
+
+/** `airlock pending|history|show|approve|reject`: the reviewer's commands, over the gateway's HTTP API. */
+export function registerReview(program: Command): void {
+  program
+    .command('pending')
+    .description('list requests waiting for a decision, oldest first')
+    .option('--limit <n>', 'at most this many', positiveInt, 200)
+    .option('--json', 'print the records as JSON')
+    .action(async (opts: { limit: number; json?: boolean }) => {
+      const page = await clientFor(program).listRequests({ status: ['pending'], limit: opts.limit });
+      if (opts.json) return printJson(page.requests);
+      if (!page.requests.length) return void process.stdout.write('No pending requests.\n');
+      const now = Date.now();
+      const s = styles(useColor());
+      const columns: Column<RequestRecord>[] = [
+        { header: 'ID', value: (r) => r.id, minWidth: 23 },
+        { header: 'AGE', value: (r) => formatDuration(now - r.createdAt), alignRight: true },
+        {
+          header: 'EXPIRES IN',
+          value: (r) => (r.expiresAt === undefined ? '-' : r.expiresAt <= now ? 'expired' : formatDuration(r.expiresAt - now)),
+          alignRight: true,
+        },
+        { header: 'AGENT', value: (r) => r.agent, minWidth: 8 },
+        { header: 'SERVER/TOOL', value: (r) => `${r.server}/${r.tool}`, minWidth: 16 },
+        { header: 'RULE', value: (r) => r.rule, minWidth: 8 },
+        { header: 'ARGS', value: (r) => argsPreview(r.args), minWidth: 12, style: (t) => s.dim(t) },
+      ];
+      process.stdout.write(formatTable(columns, page.requests) + '\n');
+    });
+
+  program
+    .command('history')
+    .description('list past and current requests, newest first')
+    .option('--server <name>', 'only this upstream server')
+    .option('--tool <name>', 'only this tool')
+    .option('--agent <id>', 'only this agent')
+    .option('--status <list>', `comma-separated: ${REQUEST_STATUSES.join(', ')}`, parseStatuses)
+    .option('--since <when>', 'from this time: relative (30m, 1h, 2d, 1w) or an ISO date', (v) => parseWhen(v))
+    .option('--until <when>', 'up to this time: relative or an ISO date', (v) => parseWhen(v))
+    .option('--limit <n>', `at most this many (default ${DEFAULT_HISTORY_LIMIT}; with --csv, every match)`, positiveInt)
+    .option('--json', 'print the records as JSON')
+    .option('--csv', 'stream the matching records as CSV (the export endpoint)')
+    .action(async (opts: HistoryOptions) => {
+      if (opts.json && opts.csv) throw new AirlockError('BAD_REQUEST', '--json and --csv cannot be used together');
+      const query: RequestQuery = {
+        ...(opts.status ? { status: opts.status } : {}),
+        ...(opts.server ? { server: opts.server } : {}),
+        ...(opts.tool ? { tool: opts.tool } : {}),
+        ...(opts.agent ? { agent: opts.agent } : {}),
+        ...(opts.since !== undefined ? { since: opts.since } : {}),
+        ...(opts.until !== undefined ? { until: opts.until } : {}),
+      };
+      const client = clientFor(program);
+      if (opts.csv) {
+        const res = await client.exportRequests(opts.limit ? { ...query, limit: opts.limit } : query, 'csv');
+        return streamToStdout(res);
+      }
+      const records = await client.collectRequests(query, opts.limit ?? DEFAULT_HISTORY_LIMIT);
+      if (opts.json) return printJson(records);
+      if (!records.length) return void process.stdout.write('No requests match.\n');
+      const s = styles(useColor());
+      const columns: Column<RequestRecord>[] = [
+        { header: 'ID', value: (r) => r.id, minWidth: 23 },
+        { header: 'CREATED', value: (r) => formatTime(r.createdAt).slice(0, 16) },
+        { header: 'STATUS', value: (r) => r.status, style: (t, r) => statusStyle(s, r.status)(t) },
+        { header: 'AGENT', value: (r) => r.agent, minWidth: 8 },
+        { header: 'SERVER/TOOL', value: (r) => `${r.server}/${r.tool}`, minWidth: 16 },
+        { header: 'BY', value: (r) => r.decidedBy ?? '-', minWidth: 6 },
+        { header: 'OUTCOME', value: (r) => r.reason ?? r.execution?.summary ?? '', minWidth: 10 },
+      ];
+      process.stdout.write(formatTable(columns, records) + '\n');
+    });
+
+  program
+    .command('show <id>')
+    .description("one request in full: arguments, decisions, execution and a timeline")
+    .option('--json', 'print the record as JSON')
+    .action(async (id: string, opts: { json?: boolean }) => {
+      const record = await clientFor(program).getRequest(id);
+      if (opts.json) return printJson(record);
+      process.stdout.write(formatRecord(record, Date.now(), useColor()) + '\n');
+    });
+
+  program
+    .command('approve <id>')
+    .description('approve a pending request; the held call is released upstream')
+    .option('--comment <text>', 'a note kept with the approval in history')
+    .action(async (id: string, opts: { comment?: string }) => {
+      const r = await clientFor(program).approve(id, opts.comment);
+      const what = `${r.id} (${safeText(r.server)}/${safeText(r.tool)})`;
+      if (r.status === 'pending') {
+        const have = new Set((r.decisions ?? []).filter((d) => d.decision === 'approve').map((d) => d.by)).size;
+        const need = r.approval?.minApprovals ?? 1;
+        process.stdout.write(`Approved ${what}: ${have} of ${need} approvals so far; the call stays held until the rest approve.\n`);
+        return;
+      }
+      process.stdout.write(`Approved ${what}: the call is being released.\n`);
+    });
+
+  program
+    .command('reject <id>')
+    .description('reject a pending request; the agent is told who rejected it and why')
+    .requiredOption('--reason <text>', 'why; shown to the agent')
+    .action(async (id: string, opts: { reason: string }) => {
+      const reason = opts.reason.trim();
+      if (!reason) throw new AirlockError('BAD_REQUEST', '--reason must not be empty: the agent is told why');
+      const r = await clientFor(program).reject(id, reason);
+      process.stdout.write(
+        `Rejected ${r.id} (${safeText(r.server)}/${safeText(r.tool)}): the agent is told "${oneLine(reason)}".\n`,
+      );
+    });
+}
+
+interface HistoryOptions {
+  server?: string;
+  tool?: string;
+  agent?: string;
+  status?: string[];
+  since?: number;
+  until?: number;
+  limit?: number;
+  json?: boolean;
+  csv?: boolean;
+}
+
+/** An API client for the gateway named by the global --url/--token/--config options, env or config. */
+function clientFor(program: Command): ApiClient {
+  const o = program.opts<{ url?: string; token?: string; config?: string }>();
+  return new ApiClient(resolveGateway({ url: o.url, token: o.token, config: o.config }));
+}
+
+/**
+ * `--since`/`--until`: `30s`, `15m`, `1h`, `2d`, `1w` ago, or anything Date.parse reads (ISO 8601 dates
+ * and times; a bare date is midnight UTC). Returns epoch milliseconds.
+ */
+export function parseWhen(value: string, now = Date.now()): number {
+  const rel = /^(\d+)\s*(s|m|h|d|w)$/i.exec(value.trim());
+  if (rel) {
+    const unit = { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 }[rel[2]!.toLowerCase() as 's'];
+    return now - Number(rel[1]) * unit;
+  }
+  const at = Date.parse(value);
+  if (Number.isNaN(at)) {
+    throw new InvalidArgumentError('expected a relative time (30m, 1h, 2d) or an ISO date.');
+  }
+  return at;
+}
+
+function parseStatuses(value: string): string[] {
+  const list = value
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+  const unknown = list.filter((s) => !(REQUEST_STATUSES as readonly string[]).includes(s));
+  if (unknown.length || !list.length) {
+    throw new InvalidArgumentError(`expected one or more of ${REQUEST_STATUSES.join(', ')}.`);
+  }
+  return list;
+}
+
+function positiveInt(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('expected a whole number ≥ 1.');
+  return n;
+}
+
+function printJson(value: unknown): void {
+  process.stdout.write(JSON.stringify(value, null, 2) + '\n');
+}
+
+async function streamToStdout(res: Response): Promise<void> {
+  if (!res.body) return;
+  // Written chunk by chunk with backpressure: an export can be far larger than memory wants to hold.
+  for await (const chunk of res.body) {
+    if (!process.stdout.write(chunk)) await once(process.stdout, 'drain');
+  }
+}
+
+/** `key: value, …` with JSON values; enough to tell calls apart in one table cell. */
+export function argsPreview(args: unknown): string {
+  if (args === null || typeof args !== 'object' || Array.isArray(args)) return JSON.stringify(args) ?? '';
+  return Object.entries(args)
+    .map(([k, v]) => `${k}: ${JSON.stringify(v)}`)
+    .join(', ');
+}
+
+function statusStyle(s: Styles, status: string): (t: string) => string {
+  if (status === 'pending' || status === 'executing') return s.yellow;
+  if (status === 'approved' || status === 'executed' || status === 'allowed') return s.green;
+  if (status === 'expired' || status === 'cancelled') return s.dim;
+  return s.red;
+}
+
+/** Everything about one request, as `airlock show` prints it. */
+export function formatRecord(r: RequestRecord, now: number, color: boolean): string {
+  const s = styles(color);
+  const when = (ms: number) => `${formatTime(ms)} (${ms <= now ? `${formatDuration(now - ms)} ago` : `in ${formatDuration(ms - now)}`})`;
+  const facts: [string, string][] = [
+    ['Request', r.id],
+    ['Status', statusStyle(s, r.status)(r.status)],
+    ['Server/tool', safeText(`${r.server}/${r.tool}`)],
+    ['Agent', safeText(r.agent)],
+    ['Rule', safeText(r.rule)],
+    ['Created', when(r.createdAt)],
+  ];
+  if (r.expiresAt !== undefined && r.status === 'pending') facts.push(['Expires', when(r.expiresAt)]);
+  if (r.approval) {
+    const who = r.approval.approvers?.length ? r.approval.approvers.join(', ') : 'any reviewer';
+    facts.push(['Approvers', `${safeText(who)} (${r.approval.minApprovals ?? 1} needed)`]);
+  }
+  if (r.decidedAt !== undefined) facts.push(['Decided', `${when(r.decidedAt)}${r.decidedBy ? ` by ${safeText(r.decidedBy)}` : ''}`]);
+  if (r.reason) facts.push(['Reason', oneLine(r.reason)]);
+  if (r.execution) {
+    const e = r.execution;
+    const took = e.finishedAt !== undefined ? `${formatMs(e.finishedAt - e.startedAt)}, ` : '';
+    const outcome = e.finishedAt === undefined ? 'running' : e.isError ? s.red('error') : 'ok';
+    facts.push(['Execution', `${outcome} (${took}started ${formatTime(e.startedAt)})${e.summary ? `: ${oneLine(e.summary)}` : ''}`]);
+  }
+  if (r.responseMs !== undefined) facts.push(['Response time', formatMs(r.responseMs)]);
+  if (r.slack) facts.push(['Slack', `channel ${safeText(r.slack.channel)}, message ${safeText(r.slack.ts)}`]);
+  facts.push(['Args hash', r.argsHash]);
+
+  const args = safeText(JSON.stringify(r.args, null, 2) ?? 'null');
+  const sections = [formatFacts(facts, color), '', s.bold('Arguments') + s.dim(' (secrets redacted)'), indent(args)];
+  const decisions = r.decisions ?? [];
+  if (decisions.length) {
+    sections.push('', s.bold('Decisions'));
+    for (const d of decisions) {
+      const note = d.reason ?? d.comment;
+      const name = d.display && d.display !== d.by ? `${d.display} (${d.by})` : d.by;
+      sections.push(
+        indent(`${formatTime(d.at)}  ${d.decision === 'approve' ? s.green('approve') : s.red('reject ')}  ${safeText(name)} via ${safeText(d.via)}${note ? `: ${oneLine(note)}` : ''}`),
+      );
+    }
+  }
+  sections.push('', s.bold('Timeline'), ...timeline(r, now).map(([at, text]) => indent(`${formatTime(at)}  ${text}`)));
+  return sections.join('\n');
+}
+
+/** What happened to a request, in order; a pending request ends with when it will expire. */
+export function timeline(r: RequestRecord, now: number): [number, string][] {
+  const events: [number, string][] = [[r.createdAt, `requested by agent ${safeText(r.agent)}; rule ${safeText(r.rule)}`]];
+  for (const d of r.decisions ?? []) {
+    const note = d.reason ?? d.comment;
+    events.push([d.at, `${d.decision === 'approve' ? 'approved' : 'rejected'} by ${safeText(d.by)} via ${safeText(d.via)}${note ? `: "${oneLine(note)}"` : ''}`]);
+  }
+  if (r.decidedAt !== undefined && (r.status === 'expired' || r.status === 'cancelled')) {
+    events.push([r.decidedAt, `${r.status}${r.reason ? `: ${oneLine(r.reason)}` : ''}`]);
+  }
+  if (r.execution) {
+    events.push([r.execution.startedAt, 'released: the call started upstream']);
+    if (r.execution.finishedAt !== undefined) {
+      const outcome = r.execution.isError ? 'failed' : 'finished';
+      events.push([r.execution.finishedAt, `${outcome} after ${formatMs(r.execution.finishedAt - r.execution.startedAt)}${r.execution.summary ? `: ${oneLine(r.execution.summary)}` : ''}`]);
+    }
+  }
+  if (r.status === 'pending' && r.expiresAt !== undefined) {
+    events.push([r.expiresAt, r.expiresAt > now ? 'expires unless decided' : 'deadline passed']);
+  }
+  // Stable sort: events recorded at the same millisecond keep their causal order.
+  return events.sort((a, b) => a[0] - b[0]);
+}
+
+function formatMs(ms: number): string {
+  return ms < 1000 ? `${ms} ms` : `${(ms / 1000).toFixed(ms < 10_000 ? 1 : 0)} s`;
+}
+
+function indent(text: string): string {
+  return text
+    .split('\n')
+    .map((l) => `  ${l}`)
+    .join('\n');
+}

@@ -1,0 +1,151 @@
+import { randomBytes } from 'node:crypto';
+import type { Redis, Cluster } from 'ioredis';
+import type { Logger } from '../log.js';
+import { approvalKeys } from '../approval/approval-store.js';
+import { historyKeys } from './history-keys.js';
+
+// Deletes up to ARGV[2] records older than the cutoff (exclusive), oldest first, with their stored
+// results and their entries in the all-records and pending indexes; the other indexes are trimmed by
+// TRIM_INDEX. KEYS: all index, pending index. ARGV: cutoff, batch, record key prefix.
+const TRIM_RECORDS = `
+local ids = redis.call('ZRANGE', KEYS[1], '-inf', '(' .. ARGV[1], 'BYSCORE', 'LIMIT', 0, tonumber(ARGV[2]))
+for _, id in ipairs(ids) do
+  redis.call('DEL', ARGV[3] .. id, ARGV[3] .. id .. ':result')
+  redis.call('ZREM', KEYS[2], id)
+end
+if #ids > 0 then redis.call('ZREM', KEYS[1], unpack(ids)) end
+return #ids
+`;
+
+// Removes up to ARGV[2] entries older than the cutoff from one index (they are its lowest ranks), and
+// forgets the index once it is empty. KEYS: index, registry. ARGV: cutoff, batch.
+const TRIM_INDEX = `
+local n = redis.call('ZCOUNT', KEYS[1], '-inf', '(' .. ARGV[1])
+local cap = tonumber(ARGV[2])
+if n > cap then n = cap end
+if n > 0 then redis.call('ZREMRANGEBYRANK', KEYS[1], 0, n - 1) end
+if redis.call('EXISTS', KEYS[1]) == 0 then redis.call('SREM', KEYS[2], KEYS[1]) end
+return n
+`;
+
+const RELEASE = `
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+`;
+
+/** Options for {@link HistoryRetention}. */
+export interface HistoryRetentionOptions {
+  /** Records older than this are removed. */
+  retentionMs: number;
+  logger: Logger;
+  /** Time between runs. @defaultValue 1 hour */
+  intervalMs?: number;
+  /** Entries removed per Redis call, so no single call blocks Redis for long. @defaultValue 1000 */
+  batchSize?: number;
+  /** A run stops after this long and continues on the next one. @defaultValue 60 s */
+  runBudgetMs?: number;
+  now?: () => number;
+}
+
+/** What one run removed. */
+export interface RetentionRun {
+  /** Record hashes deleted. */
+  records: number;
+  /** Index entries removed from the per-dimension indexes. */
+  entries: number;
+  /** False when the run stopped on its time budget with more to do. */
+  complete: boolean;
+}
+
+/**
+ * Enforces `history.retentionDays` without blocking: on a timer, in bounded batches, it deletes records
+ * past the cutoff and trims every index. Records also carry a TTL, so this mostly trims index entries
+ * whose record already expired. A Redis lock lets one replica at a time do the work; the batches are
+ * idempotent, so a replica that dies mid-run leaves nothing inconsistent.
+ */
+export class HistoryRetention {
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<unknown> | undefined;
+  private stopped = false;
+  private readonly keys: ReturnType<typeof historyKeys>;
+  private readonly approval: ReturnType<typeof approvalKeys>;
+  private readonly now: () => number;
+
+  constructor(
+    private readonly redis: Redis | Cluster,
+    prefix: string,
+    private readonly options: HistoryRetentionOptions,
+  ) {
+    this.keys = historyKeys(prefix);
+    this.approval = approvalKeys(prefix);
+    this.now = options.now ?? Date.now;
+  }
+
+  /** Runs soon after start (jittered, so replicas started together do not collide), then every interval. */
+  start(): void {
+    const interval = this.options.intervalMs ?? 60 * 60 * 1000;
+    const tick = (delay: number) => {
+      if (this.stopped) return;
+      this.timer = setTimeout(() => {
+        this.running = this.runOnce()
+          .catch((err: unknown) =>
+            this.options.logger.warn({ err: (err as Error).message }, 'history retention run failed; retrying later'),
+          )
+          .finally(() => {
+            this.running = undefined;
+            tick(interval);
+          });
+      }, delay);
+      this.timer.unref();
+    };
+    tick(5_000 + Math.floor(Math.random() * 5_000));
+  }
+
+  /** Stops the timer and waits for a run in progress. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    await this.running;
+  }
+
+  /** One bounded run; undefined when another replica holds the lock. */
+  async runOnce(): Promise<RetentionRun | undefined> {
+    const token = randomBytes(12).toString('hex');
+    const budget = this.options.runBudgetMs ?? 60_000;
+    const ok = await this.redis.set(this.keys.retentionLock, token, 'PX', budget * 2, 'NX');
+    if (ok !== 'OK') return undefined;
+    const batch = String(this.options.batchSize ?? 1000);
+    const started = this.now();
+    const cutoff = String(started - this.options.retentionMs);
+    const overBudget = () => this.stopped || this.now() - started > budget;
+    const run: RetentionRun = { records: 0, entries: 0, complete: false };
+    try {
+      for (;;) {
+        if (overBudget()) return run;
+        const n = Number(
+          await this.redis.eval(TRIM_RECORDS, 2, this.keys.all, this.approval.pending, cutoff, batch, this.approval.recordPrefix),
+        );
+        run.records += n;
+        if (n < Number(batch)) break;
+      }
+      let cursor = '0';
+      do {
+        const [next, indexes] = await this.redis.sscan(this.keys.registry, cursor, 'COUNT', 200);
+        cursor = next;
+        for (const index of indexes) {
+          for (;;) {
+            if (overBudget()) return run;
+            const n = Number(await this.redis.eval(TRIM_INDEX, 2, index, this.keys.registry, cutoff, batch));
+            run.entries += n;
+            if (n < Number(batch)) break;
+          }
+        }
+      } while (cursor !== '0');
+      run.complete = true;
+      if (run.records || run.entries) this.options.logger.info(run, 'history retention trimmed old records');
+      return run;
+    } finally {
+      await this.redis.eval(RELEASE, 1, this.keys.retentionLock, token).catch(() => {});
+    }
+  }
+}

@@ -1,0 +1,195 @@
+// History: every request, newest first, filtered by the fields in the URL hash, paged by cursor,
+// exportable as CSV or JSON with the same filters.
+
+import { api, query, ApiError } from './api.js';
+import { h, statusBadge, timeEl, requestHref, STATUSES } from './dom.js';
+
+const PAGE = 50;
+const TEXT_FILTERS = ['server', 'tool', 'agent'];
+
+/** The API's filters from the hash's (what the form shows): datetimes become epoch milliseconds. */
+export function apiFilters(params) {
+  const out = {};
+  const status = params.get('status');
+  if (status) out.status = status;
+  for (const k of TEXT_FILTERS) if (params.get(k)?.trim()) out[k] = params.get(k).trim();
+  for (const k of ['since', 'until']) {
+    const v = params.get(k);
+    const ms = v ? new Date(v).getTime() : NaN;
+    if (Number.isFinite(ms)) out[k] = ms;
+  }
+  return out;
+}
+
+/** Mounts the history for the filters in `params` (URLSearchParams from the hash). */
+export function mountHistory(view, params) {
+  const filters = apiFilters(params);
+  let cursor;
+  let destroyed = false;
+  const rows = new Map();
+
+  const form = filterForm(params);
+  const message = h('div', { 'aria-live': 'polite' });
+  const tbody = h('tbody', {});
+  const table = h(
+    'table',
+    { class: 'history', hidden: true },
+    h('caption', { class: 'visually-hidden' }, 'Requests, newest first'),
+    h(
+      'thead',
+      {},
+      h('tr', {}, ['Requested', 'Status', 'Tool', 'Server', 'Agent', 'Decided by', 'Rule'].map((c) => h('th', { scope: 'col' }, c))),
+    ),
+    tbody,
+  );
+  const more = h('button', { type: 'button', class: 'secondary', hidden: true, onclick: () => loadPage() }, 'Load more');
+  const exportError = h('p', { class: 'error', role: 'alert', hidden: true });
+  const exports = h(
+    'div',
+    { class: 'actions exports' },
+    h('button', { type: 'button', class: 'secondary', onclick: (e) => download('csv', e.currentTarget) }, 'Export CSV'),
+    h('button', { type: 'button', class: 'secondary', onclick: (e) => download('json', e.currentTarget) }, 'Export JSON'),
+  );
+  view.replaceChildren(h('h1', {}, 'History'), form, exports, exportError, message, table, h('div', { class: 'more' }, more));
+
+  const loadPage = async () => {
+    more.disabled = true;
+    more.textContent = 'Loading…';
+    message.replaceChildren(cursor ? '' : h('p', { class: 'muted' }, 'Loading…'));
+    try {
+      const page = await api(`requests${query({ ...filters, limit: PAGE, cursor })}`);
+      if (destroyed) return;
+      const list = Array.isArray(page.requests) ? page.requests : [];
+      for (const r of list) {
+        const tr = row(r);
+        rows.set(r.id, tr);
+        tbody.append(tr);
+      }
+      cursor = page.nextCursor || undefined;
+      message.replaceChildren(rows.size ? '' : h('p', { class: 'empty' }, 'No requests match these filters.'));
+      table.hidden = rows.size === 0;
+      more.hidden = !cursor;
+    } catch (err) {
+      if (destroyed) return;
+      message.replaceChildren(h('p', { class: 'error', role: 'alert' }, `History could not be loaded: ${err.message}`));
+    } finally {
+      more.disabled = false;
+      more.textContent = 'Load more';
+    }
+  };
+
+  const download = async (format, button) => {
+    exportError.hidden = true;
+    button.disabled = true;
+    try {
+      const res = await api(`requests/export${query({ ...filters, format })}`, { raw: true });
+      const blob = await res.blob();
+      const name =
+        /filename="?([^";]+)"?/i.exec(res.headers.get('content-disposition') ?? '')?.[1] ?? `airlock-history.${format}`;
+      const url = URL.createObjectURL(blob);
+      const a = h('a', { href: url, download: name.replace(/[^\w.-]/g, '_'), hidden: true });
+      document.body.append(a);
+      a.click();
+      a.remove();
+      setTimeout(() => URL.revokeObjectURL(url), 10_000);
+    } catch (err) {
+      exportError.textContent = `Export failed: ${err instanceof ApiError ? err.message : String(err)}`;
+      exportError.hidden = false;
+    } finally {
+      button.disabled = false;
+    }
+  };
+
+  loadPage();
+  return {
+    /** A listed request changed: refresh its row in place (new requests wait for a reload). */
+    async update(change) {
+      if (!change || !rows.has(change.id)) return;
+      try {
+        const r = await api(`requests/${encodeURIComponent(change.id)}`);
+        const old = rows.get(change.id);
+        if (destroyed || !old) return;
+        const tr = row(r);
+        old.replaceWith(tr);
+        rows.set(r.id, tr);
+      } catch {
+        // The row keeps its last known state; the next change retries.
+      }
+    },
+    destroy() {
+      destroyed = true;
+    },
+  };
+}
+
+function row(r) {
+  return h(
+    'tr',
+    { dataset: { id: r.id } },
+    h('td', { 'data-label': 'Requested' }, timeEl(r.createdAt)),
+    h('td', { 'data-label': 'Status' }, statusBadge(r.status)),
+    h('td', { 'data-label': 'Tool' }, h('a', { href: requestHref(r.id) }, r.tool)),
+    h('td', { 'data-label': 'Server' }, r.server),
+    h('td', { 'data-label': 'Agent' }, r.agent),
+    h('td', { 'data-label': 'Decided by' }, r.decidedBy ?? '—'),
+    h('td', { 'data-label': 'Rule' }, r.rule ?? '—'),
+  );
+}
+
+function filterForm(params) {
+  const field = (name, label, input) =>
+    h('div', { class: 'field' }, h('label', { for: `f-${name}` }, label), input);
+  const text = (name, label) => {
+    const input = h('input', { id: `f-${name}`, name, type: 'text', autocomplete: 'off', spellcheck: 'false', autocapitalize: 'off' });
+    input.value = params.get(name) ?? '';
+    return field(name, label, input);
+  };
+  const when = (name, label) => {
+    const input = h('input', { id: `f-${name}`, name, type: 'datetime-local', step: '1' });
+    input.value = params.get(name) ?? '';
+    return field(name, label, input);
+  };
+  const status = h(
+    'select',
+    { id: 'f-status', name: 'status' },
+    h('option', { value: '' }, 'Any status'),
+    h('option', { value: 'approved,executing,executed,failed' }, 'Approved (any outcome)'),
+    STATUSES.map((s) => h('option', { value: s }, s.replace('_', ' '))),
+  );
+  status.value = params.get('status') ?? '';
+  if (status.value !== (params.get('status') ?? '')) {
+    // A status list typed into the URL by hand: keep it selectable.
+    status.append(h('option', { value: params.get('status') }, params.get('status')));
+    status.value = params.get('status');
+  }
+  const form = h(
+    'form',
+    { class: 'filters panel', role: 'search', 'aria-label': 'Filter history' },
+    field('status', 'Status', status),
+    text('server', 'Server'),
+    text('tool', 'Tool'),
+    text('agent', 'Agent'),
+    when('since', 'Since'),
+    when('until', 'Until'),
+    h(
+      'div',
+      { class: 'actions' },
+      h('button', { type: 'submit', class: 'primary' }, 'Apply filters'),
+      h('button', { type: 'button', class: 'secondary', onclick: () => go('#/history') }, 'Clear'),
+    ),
+  );
+  form.addEventListener('submit', (e) => {
+    e.preventDefault();
+    const data = new FormData(form);
+    const next = {};
+    for (const [k, v] of data) if (String(v).trim()) next[k] = String(v).trim();
+    go(`#/history${query(next)}`);
+  });
+  return form;
+}
+
+/** Navigates to a hash; the same hash again reloads the view (a manual refresh). */
+function go(hash) {
+  if (location.hash === hash) window.dispatchEvent(new HashChangeEvent('hashchange'));
+  else location.hash = hash;
+}
