@@ -20,7 +20,10 @@ import { createHttpApp, errorHandler } from './http/http-app.js';
 import { ApprovalStore } from './approval/approval-store.js';
 import { ApprovalService } from './approval/approval-service.js';
 import { createQueueConnection } from './approval/queue-connection.js';
-import { requestsRouter, reviewerAuth } from './http/api/requests-router.js';
+import { createSlackIntegration, slackConfigured, type SlackIntegration } from './slack/slack-integration.js';
+import { reviewerAuth } from './http/api/requests-router.js';
+import { apiNotFound, apiRouter } from './http/api/api-router.js';
+import { startHistory } from './history/start-history.js';
 import { consoleRouter } from './http/console-router.js';
 import { EventEmitter } from 'node:events';
 import { hostname } from 'node:os';
@@ -78,6 +81,13 @@ export async function startAirlock(config: AirlockConfig, options: StartOptions)
     cleanups.push(() => void redis.disconnect());
     await checkRedis(redis, logger);
 
+    const audit = new AuditLog({ file: config.audit.file!, replica: `${hostname()}:${process.pid}`, logger });
+    void audit.append({ event: 'airlock.started', version: AIRLOCK_VERSION, pid: process.pid }).catch(() => {});
+    cleanups.push(async () => {
+      await audit.append({ event: 'airlock.stopped', version: AIRLOCK_VERSION, pid: process.pid }).catch(() => {});
+      await audit.close();
+    });
+
     const policies = new PolicyStore({ dir: config.policies, servers: Object.keys(config.servers), logger });
     await policies.load();
     policies.watch();
@@ -108,32 +118,61 @@ export async function startAirlock(config: AirlockConfig, options: StartOptions)
     });
     const blocking: (Redis | Cluster)[] = [];
     const url = redisUrl;
+    const blockingConnection = (name: string) => {
+      const c = createQueueConnection(url, config.redis.cluster, name);
+      blocking.push(c);
+      return c;
+    };
+    // Slack is created after the service it serves; the service reaches it through this holder.
+    const late: { slack?: SlackIntegration } = {};
     const approvals = new ApprovalService({
       store,
       queueConnection: redis,
-      blockingConnection: (name) => {
-        const c = createQueueConnection(url, config.redis.cluster, name);
-        blocking.push(c);
-        return c;
-      },
+      blockingConnection,
       prefix: config.redis.prefix,
       reviewers: config.reviewers,
       agents: config.agents,
       openAccess: config.reviewers.length === 0,
       logger,
+      groupMembers: (ids) => late.slack?.groupMembers(ids) ?? Promise.resolve({}),
+      channelLabel: (record) => late.slack?.channelLabel(record) ?? 'the Airlock console',
       execute: async (record) => {
         const upstream = upstreams.get(record.server);
         if (!upstream) throw new AirlockError('UPSTREAM_UNAVAILABLE', `Upstream server "${record.server}" is not configured`);
         return upstream.callTool({ name: record.tool, arguments: record.args });
       },
     });
+    if (slackConfigured(config.slack)) {
+      late.slack = createSlackIntegration({
+        config,
+        approvals,
+        store,
+        queueConnection: redis,
+        blockingConnection,
+        prefix: config.redis.prefix,
+        logger,
+        riskHints: (r) => upstreams.get(r.server)?.tools().find((t) => t.name === r.tool)?.annotations,
+        onPosted: (r, ref) =>
+          void audit.append({ event: 'request.notified', requestId: r.id, channel: ref.channel, ts: ref.ts }).catch(() => {}),
+      });
+    }
     await approvals.start();
     cleanups.push(async () => {
+      await late.slack?.close();
       await approvals.close();
       for (const c of blocking) c.disconnect();
     });
 
     const outcomes = new EventEmitter<{ outcome: [CallOutcome] }>();
+    const history = startHistory({
+      redis,
+      subscriber: () => createQueueConnection(url, config.redis.cluster, 'airlock-events'),
+      prefix: config.redis.prefix,
+      retentionDays: config.history.retentionDays,
+      logger,
+    });
+    cleanups.push(() => history.close());
+    outcomes.on('outcome', (o) => history.writer.record(o));
     const gateway = new Gateway({
       upstreams,
       policies,
@@ -143,13 +182,7 @@ export async function startAirlock(config: AirlockConfig, options: StartOptions)
       onOutcome: (o) => outcomes.emit('outcome', o),
     });
 
-    const audit = new AuditLog({ file: config.audit.file!, replica: `${hostname()}:${process.pid}`, logger });
     subscribeAudit(audit, { outcomes, approvals, policies });
-    void audit.append({ event: 'airlock.started', version: AIRLOCK_VERSION, pid: process.pid }).catch(() => {});
-    cleanups.push(async () => {
-      await audit.append({ event: 'airlock.stopped', version: AIRLOCK_VERSION, pid: process.pid }).catch(() => {});
-      await audit.close();
-    });
     const metrics = createMetrics({
       outcomes,
       approvals,
@@ -176,9 +209,16 @@ export async function startAirlock(config: AirlockConfig, options: StartOptions)
         allowedHostnames: isLoopback(config.listen.host) ? ['127.0.0.1', 'localhost', '[::1]'] : undefined,
       });
       cleanups.push(() => mcp.close());
+      // Bolt verifies Slack's signature over the raw body, so its router comes before any body parser.
+      if (late.slack?.router) app.use(late.slack.router);
       app.use('/mcp', mcp.router);
       const reviewerTokens = new TokenAuth(config.reviewers, config.reviewers.length ? undefined : 'local');
-      app.use('/api', reviewerAuth(reviewerTokens), requestsRouter(approvals));
+      app.use(
+        '/api',
+        reviewerAuth(reviewerTokens),
+        apiRouter({ approvals, history: history.store, events: history.events, policies, logger }),
+        apiNotFound(),
+      );
       app.get('/healthz', (_req, res) => void res.json({ status: 'ok' }));
       app.get('/metrics', async (_req, res) => {
         res.setHeader('Content-Type', metrics.contentType);
@@ -207,6 +247,7 @@ export async function startAirlock(config: AirlockConfig, options: StartOptions)
       const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
       airlock.url = `http://${host}:${addr.port}`;
     }
+    await late.slack?.start();
     return airlock;
   } catch (err) {
     await stop();

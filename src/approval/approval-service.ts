@@ -187,7 +187,7 @@ export class ApprovalService extends EventEmitter<ApprovalEvents> implements App
           ...(input.reason ? { reason: input.reason } : {}),
           ...(input.comment ? { comment: input.comment } : {}),
         };
-        const result = applyDecision(current, decision, await this.context(current));
+        const result = applyDecision(current, decision, await this.context(current, input.via));
         if (!result.ok) throw refusalToError(result);
         const written = await this.o.store.compareAndSet(current, result.record);
         if (!written) continue;
@@ -220,10 +220,12 @@ export class ApprovalService extends EventEmitter<ApprovalEvents> implements App
     return undefined;
   }
 
-  private async context(record: StoredRecord): Promise<DecisionContext> {
+  private async context(record: StoredRecord, via: DecisionVia): Promise<DecisionContext> {
     const groups = record.approval.approvers.filter((a) => /^S[A-Z0-9]{2,}$/.test(a));
     const groupMembers = groups.length && this.o.groupMembers ? await this.o.groupMembers(groups) : {};
-    return { reviewers: this.o.reviewers, groupMembers, openAccess: this.o.openAccess, now: this.now() };
+    // Open mode trusts whoever reaches the loopback console/API/CLI; it never extends to a Slack channel.
+    const openAccess = this.o.openAccess && via !== 'slack';
+    return { reviewers: this.o.reviewers, groupMembers, openAccess, now: this.now() };
   }
 
   private async schedule(record: StoredRecord): Promise<void> {
@@ -300,7 +302,11 @@ export class ApprovalService extends EventEmitter<ApprovalEvents> implements App
         const summary = 'Interrupted: the gateway running this call stopped before it finished; not retried.';
         const t = finishExecution(r, this.now(), { isError: true, summary });
         const result = errorResult(`Approved call ${id} was interrupted before it finished; it was not retried.`);
-        if (t.ok && (await this.o.store.compareAndSet(r, t.record, result))) return;
+        const written = t.ok ? await this.o.store.compareAndSet(r, t.record, result) : undefined;
+        if (written) {
+          this.emit('executed', written, result);
+          return;
+        }
         continue;
       }
       return;

@@ -19,7 +19,8 @@ export interface CreateOrAttach {
 }
 
 // Attaches an identical retry to the request it repeats, or stores a new one, atomically, with its
-// history index entries (KEYS[4] is the index registry, KEYS[5..] the indexes, scored by createdAt).
+// history index entries (KEYS[4] is the index registry, KEYS[5..] the indexes, scored by createdAt),
+// and announces a new request on the events channel (ARGV[7]) for live views.
 // A request that ended in rejection/expiry/cancellation attaches only until that outcome was delivered.
 const CREATE_OR_ATTACH = `
 local existing = redis.call('GET', KEYS[1])
@@ -41,6 +42,7 @@ for i = 5, #KEYS do
   redis.call('ZADD', KEYS[i], ARGV[4], ARGV[1])
   redis.call('SADD', KEYS[4], KEYS[i])
 end
+redis.call('PUBLISH', ARGV[7], ARGV[1])
 return {1, ARGV[2]}
 `;
 
@@ -126,6 +128,7 @@ export class ApprovalStore {
         String(record.createdAt),
         this.keys.recordPrefix,
         String(this.recordTtlMs),
+        this.keys.events,
       ),
     )) as [number, string];
     return { created: res[0] === 1, record: JSON.parse(res[1]) as StoredRecord };

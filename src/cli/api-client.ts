@@ -4,6 +4,9 @@ import { existsSync } from 'node:fs';
 import { CONFIG_FILE_NAMES, loadConfig } from '../config/load-config.js';
 import { AirlockError, type AirlockErrorCode } from '../core/errors.js';
 
+/** The most records the API returns per page; longer listings follow its cursors. */
+const MAX_PAGE = 500;
+
 /** Where the gateway listens when there is no flag, no env and no config. */
 export const DEFAULT_GATEWAY_URL = 'http://127.0.0.1:7420';
 
@@ -210,7 +213,7 @@ export class ApiClient {
     const out: RequestRecord[] = [];
     let cursor = query.cursor;
     do {
-      const page = await this.listRequests({ ...query, limit: Math.min(max - out.length, 1000), cursor });
+      const page = await this.listRequests({ ...query, limit: Math.min(max - out.length, MAX_PAGE), cursor });
       out.push(...page.requests.slice(0, max - out.length));
       // A page with nothing in it cannot move the cursor forward; stop rather than loop.
       cursor = page.requests.length ? page.nextCursor : undefined;

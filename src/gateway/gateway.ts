@@ -63,6 +63,12 @@ export interface CallOutcome {
   counter?: string;
   retryAfter?: number;
   durationMs: number;
+  /** The validated arguments, when they were valid; shared with the upstream call, so never modify them. */
+  args?: Record<string, unknown>;
+  /** Time spent in the upstream call (allowed calls). */
+  upstreamMs?: number;
+  /** Set on the second report of a held call (its pending/rejected/expired answer); the approval record has it. */
+  held?: boolean;
 }
 
 /** Everything the gateway needs, wired by the composition root. */
@@ -109,6 +115,8 @@ export class Gateway {
     let rule = '';
     let server = '';
     let tool = call.name;
+    let args: Record<string, unknown> | undefined;
+    let held = false;
     const report = (outcome: CallOutcome['outcome'], extra: Partial<CallOutcome> = {}) =>
       this.deps.onOutcome?.({
         requestId,
@@ -118,6 +126,8 @@ export class Gateway {
         rule,
         outcome,
         durationMs: performance.now() - started,
+        ...(args ? { args } : {}),
+        ...(held ? { held } : {}),
         ...extra,
       });
     try {
@@ -127,7 +137,7 @@ export class Gateway {
       }
       server = target.server;
       tool = target.tool;
-      const args = validateArguments(call.args);
+      args = validateArguments(call.args);
       const decision = this.deps.policies.evaluate({ server, tool, agent: call.agent, args });
       rule = decision.rule;
       if (decision.action === 'deny') {
@@ -157,17 +167,19 @@ export class Gateway {
           );
         }
         report('held');
+        held = true;
         return await this.deps.approvals.hold(
           { requestId, agent: call.agent, server, tool, args, decision, meta: call.meta },
           hooks,
         );
       }
       const upstream = this.deps.upstreams.get(server)!;
+      const upstreamStarted = performance.now();
       const result = await upstream.callTool(
         { name: tool, arguments: args, ...(call.meta ? { _meta: stripProgress(call.meta) } : {}) },
         { signal: hooks.signal, onprogress: hooks.onProgress },
       );
-      report('allowed', { isError: Boolean(result.isError) });
+      report('allowed', { isError: Boolean(result.isError), upstreamMs: performance.now() - upstreamStarted });
       return result;
     } catch (err) {
       const e = toAirlockError(err, 'INTERNAL');

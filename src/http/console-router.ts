@@ -88,7 +88,11 @@ function loadAssets(dir: string): Map<string, Asset> {
     const path = join(dir, name);
     if (!type || !/^[\w.-]+$/.test(name) || !statSync(path).isFile()) continue;
     const body = readFileSync(path);
-    assets.set(name, { body, type, etag: `"${createHash('sha256').update(body).digest('base64url').slice(0, 27)}"` });
+    assets.set(name, {
+      body,
+      type,
+      etag: `"${createHash('sha256').update(body).digest('base64url').slice(0, 27)}"`,
+    });
   }
   return assets;
 }

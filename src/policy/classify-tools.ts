@@ -133,11 +133,12 @@ function classifyByAnnotations(name: string, a: NonNullable<ToolInfo['annotation
       reason:
         a.destructiveHint === true
           ? 'destructiveHint: true'
-          : 'not read-only, and no destructiveHint (MCP default: destructive)',
+          : 'no destructiveHint (MCP default: destructive)',
     };
   }
-  const idempotent = a.idempotentHint === true ? 'idempotent' : 'not idempotent';
-  return { ...base, class: 'execute', reason: `readOnlyHint: false, destructiveHint: false (${idempotent})` };
+  // Idempotence does not change the starter rule, but a reviewer tuning the limit wants to know it.
+  const idempotent = a.idempotentHint === true ? ', idempotent' : '';
+  return { ...base, class: 'execute', reason: `destructiveHint: false${idempotent}` };
 }
 
 /**
@@ -201,6 +202,11 @@ export function isGlobName(name: string): boolean {
   return name.includes('*') || name.includes('?');
 }
 
+/** Tools from harmless to dangerous, then by name: the order the starter policy and its report use. */
+export function byClassThenName(a: ToolClassification, b: ToolClassification): number {
+  return CLASS_ORDER[a.class] - CLASS_ORDER[b.class] || (a.tool < b.tool ? -1 : a.tool > b.tool ? 1 : 0);
+}
+
 /**
  * The starter policy for classified tools: `default: deny`, read-only tools `{}` (allow), execute tools
  * allowed under a per-agent rate limit, destructive tools behind approval. Tools are grouped by class,
@@ -211,7 +217,7 @@ export function starterPolicy(classified: readonly ToolClassification[], options
   const perMinute = options.executePerMinute ?? 10;
   const listed = classified
     .filter((c) => !isGlobName(c.tool))
-    .sort((a, b) => CLASS_ORDER[a.class] - CLASS_ORDER[b.class] || (a.tool < b.tool ? -1 : a.tool > b.tool ? 1 : 0));
+    .sort(byClassThenName);
   const tools: Record<string, Record<string, unknown>> = {};
   for (const c of listed) {
     // defineProperty: a tool named `__proto__` must stay an ordinary key.

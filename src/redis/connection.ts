@@ -28,6 +28,14 @@ function reconnectDelay(attempt: number): number {
   return Math.min(attempt * 200, 2000);
 }
 
+function dbIndex(value: string, url: string): number {
+  const db = Number(value);
+  if (!Number.isInteger(db) || db < 0) {
+    throw new AirlockError('CONFIG_INVALID', `redis.url names database "${value}", not a number: ${url}`);
+  }
+  return db;
+}
+
 /** Turns a URL into ioredis node options; unix sockets are spelled `unix:///path`. */
 export function parseRedisUrl(url: string): RedisOptions {
   if (url.startsWith('/')) return { path: url };
@@ -54,18 +62,17 @@ export function parseRedisUrl(url: string): RedisOptions {
         ...auth,
         ...(password ? { password } : {}),
         path: decodeURIComponent(parsed.pathname),
-        ...(db ? { db: Number(db) } : {}),
+        ...(db ? { db: dbIndex(db, url) } : {}),
       };
     }
     case 'redis:':
     case 'rediss:': {
-      const pathDb = parsed.pathname.replace(/^\//, '');
-      const dbIndex = pathDb || db;
+      const pathDb = parsed.pathname.replace(/^\//, '') || db;
       return {
         ...auth,
         host: parsed.hostname.replace(/^\[|\]$/g, '') || '127.0.0.1',
         port: parsed.port ? Number(parsed.port) : 6379,
-        ...(dbIndex ? { db: Number(dbIndex) } : {}),
+        ...(pathDb ? { db: dbIndex(pathDb, url) } : {}),
         // node's tls.connect derives SNI from host itself (and skips it for IP addresses)
         ...(parsed.protocol === 'rediss:' ? { tls: {} } : {}),
       };
@@ -112,8 +119,9 @@ function createCluster(url: string, node: RedisOptions, common: RedisOptions): C
     );
   }
   const { host, port, db, ...nodeAuth } = node;
-  if (db)
+  if (db) {
     throw new AirlockError('CONFIG_INVALID', `Redis Cluster has only database 0; remove the db from ${url}`);
+  }
   const options: ClusterOptions = {
     enableOfflineQueue: false,
     clusterRetryStrategy: reconnectDelay,
@@ -125,11 +133,15 @@ function createCluster(url: string, node: RedisOptions, common: RedisOptions): C
 /** Logs each outage once when it starts and once when it ends, instead of one line per retry. */
 function watchHealth(client: RedisClient, logger: Logger): void {
   let down = false;
-  client.on('error', (err: Error) => {
+  const outage = (why: string): void => {
     if (down) return;
     down = true;
-    logger.warn({ err: err.message }, 'Redis unreachable; calls that need it fail until it is back');
-  });
+    logger.warn({ why }, 'Redis unreachable; calls that need it fail until it is back');
+  };
+  client.on('error', (err: Error) => outage(err.message));
+  // A dropped link may not raise 'error' (the server just closed it); 'reconnecting' also means it
+  // was not closed on purpose, unlike 'close'.
+  client.on('reconnecting', () => outage('connection lost'));
   client.on('ready', () => {
     if (down) logger.info('Redis reachable again');
     down = false;

@@ -13,16 +13,17 @@
  *   detached (own session and process group, no stdio pipes) by whichever user starts the server,
  *   so the server outlives that user, a Ctrl-C aimed at it, and its stdout (which `airlock stdio`
  *   reserves for the protocol). The keeper watches the leases and, when none is alive, stops the
- *   server (SIGTERM: AOF flushed) and exits. Only the keeper stops the server, so there is exactly
- *   one stop path, and it works even when every user was SIGKILLed: no server outlives its users.
+ *   server (SIGTERM: AOF flushed) and exits. Users never stop a server that has a keeper: one stop
+ *   path, and it works even when every user was SIGKILLed, so no server outlives its users.
  * - Start, attach and stop are serialised by a lock file created with O_EXCL; a lock whose holder
  *   died is taken over (file-lock.ts). A user takes the lock, writes its lease, then reuses the
  *   running server or starts one and waits until it answers PING, then unlocks. The keeper stops the
  *   server only while holding the same lock and after re-checking the leases, so a user can never
  *   attach to a server that is about to stop.
  * - Two users starting at once: the second waits on the lock, then finds the first one's server.
- * - A server whose keeper was SIGKILLed (orphan, answers PING but has no keeper) is shut down with
- *   SHUTDOWN and started again under a new keeper; the AOF carries the data across.
+ * - A server whose keeper was SIGKILLed (orphan: answers PING, no keeper) is shut down with SHUTDOWN
+ *   by the next user to start (then started again under a new keeper; the AOF carries the data
+ *   across) or by the last user to release, under the lock like the keeper.
  * - Limits: users must share a host and pid namespace (pids are checked locally); a reused pid only
  *   keeps the server up longer. If redis-server itself dies, users see REDIS_UNAVAILABLE (fail
  *   closed) and the next process to start one brings it back on the same socket.
@@ -160,16 +161,26 @@ async function releaseLease(layout: EmbeddedRedisLayout, lease: string, logger: 
     }
     await delay(20);
   }
+  if (keeperAlive(layout) || liveLeases(layout).length > 0) return;
+  // No keeper: it was killed, leaving an orphan server that only its users can stop.
+  const lock = await acquireFileLock(layout.lockPath, STOP_TIMEOUT_MS);
+  try {
+    if (!keeperAlive(layout) && liveLeases(layout).length === 0 && (await pingSocket(layout.socketPath))) {
+      await stopOrphan(layout, logger);
+    }
+  } finally {
+    lock.release();
+  }
 }
 
-/** A server left running by a killed keeper: stop it so a new keeper can own it (the AOF keeps the data). */
+/** Stops a server left running by a killed keeper, to restart it under a new keeper (the AOF keeps the data) or for good. */
 async function stopOrphan(layout: EmbeddedRedisLayout, logger: Logger): Promise<void> {
-  logger.warn('embedded Redis is running without its keeper; restarting it');
+  logger.warn('embedded Redis is running without its keeper; stopping it');
   const error = await shutdownSocket(layout.socketPath);
   if (error !== undefined) {
     throw new AirlockError(
       'REDIS_UNAVAILABLE',
-      `Cannot restart the orphaned embedded Redis at ${layout.socketPath}: ${error}`,
+      `Cannot stop the orphaned embedded Redis at ${layout.socketPath}: ${error}`,
     );
   }
   await waitForServer(layout, 10_000, () => true, false);
@@ -185,9 +196,13 @@ async function waitForServer(
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     if ((await pingSocket(layout.socketPath)) === up) return;
-    if (!stillTrying()) throw startFailure(layout, 'its keeper exited');
-    if (Date.now() > deadline)
-      throw startFailure(layout, `no ${up ? 'answer' : 'stop'} within ${timeoutMs} ms`);
+    if (!stillTrying()) throw failure(layout, 'did not start: its keeper exited');
+    if (Date.now() > deadline) {
+      throw failure(
+        layout,
+        up ? `did not answer within ${timeoutMs} ms` : `did not stop within ${timeoutMs} ms`,
+      );
+    }
     await delay(25);
   }
 }
@@ -218,7 +233,7 @@ async function startKeeper(
   };
   keeper.once('exit', onGone);
   keeper.once('error', onGone);
-  if (keeper.pid === undefined) throw startFailure(layout, 'cannot spawn the keeper process');
+  if (keeper.pid === undefined) throw failure(layout, 'did not start: cannot spawn the keeper process');
   writeFileSync(layout.keeperPidPath, `${keeper.pid}\n`, { mode: 0o600 });
   try {
     await waitForServer(layout, timeoutMs, () => !exited && isProcessAlive(keeper.pid ?? 0));
@@ -273,17 +288,20 @@ export function findExecutable(name: string): string {
   }
   throw new AirlockError(
     'REDIS_UNAVAILABLE',
-    `${name} was not found on PATH. With no redis.url Airlock runs an embedded Redis: install it ` +
+    `${name} was not found${name.includes('/') ? '' : ' on PATH'}. With no redis.url Airlock runs an embedded Redis: install it ` +
       `(apt-get install redis-server, or brew install redis) or set redis.url to an existing Redis.`,
   );
 }
 
-function startFailure(layout: EmbeddedRedisLayout, why: string): AirlockError {
+/** An error that says what went wrong and shows the end of the server's and keeper's logs, where the cause usually is. */
+function failure(layout: EmbeddedRedisLayout, what: string): AirlockError {
   const tail = [layout.redisLogPath, layout.keeperLogPath].map(lastLines).filter(Boolean).join('\n');
   return new AirlockError(
     'REDIS_UNAVAILABLE',
-    `Embedded Redis in ${layout.dir} did not start: ${why}${tail ? `\n${tail}` : ''}`,
-    { dir: layout.dir },
+    `Embedded Redis in ${layout.dir} ${what}${tail ? `\n${tail}` : ''}`,
+    {
+      dir: layout.dir,
+    },
   );
 }
 

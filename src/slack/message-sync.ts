@@ -23,6 +23,8 @@ export interface MessageSyncOptions {
   /** Rendering options for a record (console links, risk hints). */
   messageOptions: (record: StoredRecord) => MessageOptions;
   logger: Logger;
+  /** Called once when a request's message has been posted and recorded (for the audit log). */
+  onPosted?: (record: StoredRecord, ref: SlackMessageRef) => void;
 }
 
 // Rounds of "update, then check nothing changed meanwhile" before leaving the rest to later jobs.
@@ -142,7 +144,10 @@ export class MessageSync {
       if (!current) return undefined;
       if (current.slack) return current;
       const written = await this.o.store.compareAndSet(current, { ...current, slack: ref });
-      if (written) return written;
+      if (written) {
+        this.o.onPosted?.(written, ref);
+        return written;
+      }
     }
     throw new Error(`request ${id}: too many concurrent updates to record its Slack message`);
   }

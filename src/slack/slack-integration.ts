@@ -33,6 +33,8 @@ export interface SlackIntegrationOptions {
   logger: Logger;
   /** The tool's MCP annotations, for the risk label in request messages. */
   riskHints?: (record: StoredRecord) => RiskHints | undefined;
+  /** Called once per request when its Slack message is posted. */
+  onPosted?: (record: StoredRecord, ref: { channel: string; ts: string }) => void;
   /** Notification retry tuning; the defaults suit production. */
   retry?: SlackNotifierRetryOptions;
 }
@@ -117,6 +119,7 @@ export function createSlackIntegration(o: SlackIntegrationOptions): SlackIntegra
       return { ...(publicUrl ? { publicUrl } : {}), ...(annotations ? { annotations } : {}) };
     },
     logger,
+    ...(o.onPosted ? { onPosted: o.onPosted } : {}),
   });
   const notifier = new SlackNotifier({
     approvals: o.approvals,

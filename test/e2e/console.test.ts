@@ -137,7 +137,7 @@ test('sign-in: a wrong token gets a clear message; a reviewer token signs in, su
   await page.getByRole('heading', { name: 'Pending approvals' }).waitFor();
   await page.getByRole('button', { name: 'Sign out' }).click();
   await page.getByRole('heading', { name: 'Sign in' }).waitFor();
-  assert.equal(await page.evaluate(() => sessionStorage.length), 0, 'the token is forgotten');
+  assert.equal(await page.evaluate<number>('sessionStorage.length'), 0, 'the token is forgotten');
   await signIn(page, ALICE);
   await page.getByRole('heading', { name: 'Pending approvals' }).waitFor();
 });
@@ -146,7 +146,8 @@ test('a held call appears in the queue live; Approve releases it with the upstre
   const call = agent.callTool({ name: 'start_vm', arguments: { vm_name: 'kali-01' } });
   const card = await cardWith(page, 'kali-01');
   const shown = await card.innerText();
-  for (const s of ['start_vm', 'lab', 'ci-bot', 'lab/start_vm']) assert.ok(shown.includes(s), `card shows ${s}`);
+  for (const s of ['start_vm', 'lab', 'ci-bot', 'lab/start_vm'])
+    assert.ok(shown.includes(s), `card shows ${s}`);
   assert.match(shown, /expires in \d+m/);
   approvedId = (await card.getAttribute('data-id'))!;
   await card.getByRole('button', { name: /^Approve/ }).click();
@@ -183,7 +184,10 @@ test('a refused decision is shown inline on its card and nothing is decided', as
   const card = await cardWith(page, 'get_vm_console_ticket');
   const id = (await card.getAttribute('data-id'))!;
   await card.getByRole('button', { name: /^Approve/ }).click();
-  await card.getByRole('alert').filter({ hasText: /alice is not an approver/ }).waitFor();
+  await card
+    .getByRole('alert')
+    .filter({ hasText: /alice is not an approver/ })
+    .waitFor();
   assert.equal((await api(`/requests/${id}`, ALICE)).json.status, 'pending');
   assert.equal((await api(`/requests/${id}/approve`, BOB, {})).status, 200);
   await call;
@@ -198,7 +202,13 @@ test('the detail page shows arguments, hash, decisions and the timeline', async 
   assert.match(await page.getByLabel('Arguments', { exact: true }).innerText(), /"vm_name": "kali-01"/);
   assert.equal(await page.locator('code.hash').innerText(), record.argsHash);
   const timeline = await page.locator('ol.timeline').innerText();
-  const order = ['Requested by ci-bot', 'alice approved via console', 'Approved', 'Execution started upstream', 'Execution finished'];
+  const order = [
+    'Requested by ci-bot',
+    'alice approved via console',
+    'Approved',
+    'Execution started upstream',
+    'Execution finished',
+  ];
   let at = -1;
   for (const step of order) {
     const i = timeline.indexOf(step, at + 1);
@@ -206,6 +216,7 @@ test('the detail page shows arguments, hash, decisions and the timeline', async 
     at = i;
   }
   assert.match(await page.locator('section', { hasText: 'Approval policy' }).innerText(), /alice[\s\S]*bob/);
+  assert.doesNotMatch(await page.locator('#view').innerText(), /\b(null|undefined|NaN)\b|\[object /);
   await page.screenshot({ path: '/tmp/airlock-console-detail.png', fullPage: true });
 });
 
@@ -223,7 +234,7 @@ test('hostile arguments and reasons render as text: no markup, no script, no dia
   await page.locator('ol.timeline', { hasText: `nope ${HOSTILE}` }).waitFor();
   await page.getByText(HOSTILE, { exact: false }).first().waitFor();
   assert.equal(await page.locator('#view img, #view script, #view b').count(), 0);
-  assert.equal(await page.evaluate(() => document.querySelectorAll('img').length), 0);
+  assert.equal(await page.evaluate<number>("document.querySelectorAll('img').length"), 0);
   assert.deepEqual(dialogs, [], 'no alert() ran');
 });
 
@@ -234,7 +245,10 @@ test('history lists decided requests, or says why it cannot', async () => {
     await page.locator(`table.history tr[data-id="${approvedId}"]`).waitFor();
   } else {
     // Until the history API lands the console degrades to the API's own message.
-    await page.getByRole('alert').filter({ hasText: /History could not be loaded: .+/ }).waitFor();
+    await page
+      .getByRole('alert')
+      .filter({ hasText: /History could not be loaded: .+/ })
+      .waitFor();
   }
   assert.equal(await page.getByLabel('Status').inputValue(), 'executed');
   await page.getByLabel('Tool').fill('start_vm');
@@ -243,18 +257,26 @@ test('history lists decided requests, or says why it cannot', async () => {
 });
 
 test('on a phone (390×844) the queue fits without horizontal scrolling and buttons are tappable', async () => {
-  const phone = await browser.newContext({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true, deviceScaleFactor: 2 });
+  const phone = await browser.newContext({
+    viewport: { width: 390, height: 844 },
+    isMobile: true,
+    hasTouch: true,
+    deviceScaleFactor: 2,
+  });
   try {
     const p = await newPage(phone);
     await p.goto(gw.url);
     await signIn(p, BOB);
     const longFilter = `host 10.0.0.1 and port 443 and ${'x'.repeat(200)}`;
-    const call = agent.callTool({ name: 'start_vm', arguments: { vm_name: 'phone-01', options: { filter: longFilter, tags: ['a', 'b'] } } });
+    const call = agent.callTool({
+      name: 'start_vm',
+      arguments: { vm_name: 'phone-01', options: { filter: longFilter, tags: ['a', 'b'] } },
+    });
     const card = await cardWith(p, 'phone-01');
-    const { scrollWidth, innerWidth } = await p.evaluate(() => ({
-      scrollWidth: document.documentElement.scrollWidth,
-      innerWidth: window.innerWidth,
-    }));
+    // Page-side code as strings: this project's TypeScript has no DOM lib.
+    const { scrollWidth, innerWidth } = await p.evaluate<{ scrollWidth: number; innerWidth: number }>(
+      '({ scrollWidth: document.documentElement.scrollWidth, innerWidth: window.innerWidth })',
+    );
     assert.ok(scrollWidth <= innerWidth, `no horizontal scroll: ${scrollWidth} > ${innerWidth}`);
     const approve = card.getByRole('button', { name: /^Approve/ });
     const box = (await approve.boundingBox())!;

@@ -125,3 +125,34 @@ export async function postInteraction(
   });
   return { status: res.status, body: await res.text() };
 }
+
+/** POSTs a signed slash command (`/airlock help`) as Slack does: form fields, no `payload` wrapper. */
+export async function postSlashCommand(
+  baseUrl: string,
+  signingSecret: string,
+  o: { command: string; text?: string; userId: string },
+): Promise<{ status: number; body: string }> {
+  const rawBody = new URLSearchParams({
+    token: 'legacy-verification-token',
+    team_id: TEAM.id,
+    team_domain: TEAM.domain,
+    channel_id: 'C0APPROVALS',
+    channel_name: 'lab-approvals',
+    user_id: o.userId,
+    user_name: o.userId.toLowerCase(),
+    command: o.command,
+    text: o.text ?? '',
+    api_app_id: 'A0AIRLOCK',
+    response_url: 'https://hooks.slack.com/commands/T0FAKE/1/fake',
+    trigger_id: `${Date.now()}.${randomBytes(4).toString('hex')}`,
+  }).toString();
+  const res = await fetch(`${baseUrl.replace(/\/+$/, '')}/slack/events`, {
+    method: 'POST',
+    headers: {
+      'content-type': 'application/x-www-form-urlencoded',
+      ...slackSignatureHeaders(signingSecret, rawBody),
+    },
+    body: rawBody,
+  });
+  return { status: res.status, body: await res.text() };
+}

@@ -12,7 +12,11 @@ function limit(counter: string, max: number, windowMs: number, scope: LimitScope
   return { counter, max, windowMs, scope, window: `${windowMs / 1000}s` };
 }
 
-const ctx = (agent: string, tool = 'health_checks', server = 'lab'): RateLimitContext => ({ agent, server, tool });
+const ctx = (agent: string, tool = 'health_checks', server = 'lab'): RateLimitContext => ({
+  agent,
+  server,
+  tool,
+});
 
 /** Calls `fn` until it reports true; for waiting on wall-clock time to slide a window, nothing else. */
 async function pollUntil(fn: () => Promise<boolean>, timeoutMs: number): Promise<void> {
@@ -50,8 +54,16 @@ describe('RateLimiter', () => {
     const denied = await limiter.check([l], ctx('a'));
     assert.equal(denied.allowed, false);
     assert.equal((await limiter.check([l], ctx('b'))).allowed, true, 'another agent has its own counter');
-    assert.equal((await limiter.check([l], ctx('a', 'start_vm'))).allowed, true, 'another tool has its own counter');
-    assert.equal((await limiter.check([l], ctx('a', 'health_checks', 'virt'))).allowed, true, 'another server too');
+    assert.equal(
+      (await limiter.check([l], ctx('a', 'start_vm'))).allowed,
+      true,
+      'another tool has its own counter',
+    );
+    assert.equal(
+      (await limiter.check([l], ctx('a', 'health_checks', 'virt'))).allowed,
+      true,
+      'another server too',
+    );
   });
 
   test('agent scope is shared by every tool naming the counter, per agent', async () => {
@@ -60,7 +72,11 @@ describe('RateLimiter', () => {
     assert.equal((await limiter.check([l], ctx('a', 'start_vm'))).allowed, true);
     assert.equal((await limiter.check([l], ctx('a', 'stop_vm'))).allowed, true);
     assert.equal((await limiter.check([l], ctx('a', 'vm_management'))).allowed, false);
-    assert.equal((await limiter.check([l], ctx('b', 'start_vm'))).allowed, true, 'another agent has its own counter');
+    assert.equal(
+      (await limiter.check([l], ctx('b', 'start_vm'))).allowed,
+      true,
+      'another agent has its own counter',
+    );
   });
 
   test('global scope is shared by every agent', async () => {
@@ -168,12 +184,14 @@ describe('RateLimiter with Redis down', () => {
   test('fails closed with REDIS_UNAVAILABLE within 2 s', async () => {
     const server = await startRedis();
     const redis = createRedis({ url: server.url, cluster: false, logger: silentLogger });
+    let stopped = false;
     try {
       await checkRedis(redis, silentLogger);
       const limiter = new RateLimiter(redis, freshPrefix());
       const l = limit('hc', 5, 60_000);
       assert.equal((await limiter.check([l], ctx('a'))).allowed, true);
       await server.stop();
+      stopped = true;
       for (let i = 0; i < 3; i++) {
         const started = Date.now();
         await assert.rejects(limiter.check([l], ctx('a')), (err: unknown) => {
@@ -187,7 +205,8 @@ describe('RateLimiter with Redis down', () => {
       }
     } finally {
       redis.disconnect();
-      await server.stop();
+      // TestRedis.stop() must run only once: a second call waits for an exit that already happened.
+      if (!stopped) await server.stop();
     }
   });
 

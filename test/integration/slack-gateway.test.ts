@@ -69,7 +69,9 @@ async function start(): Promise<{ agent: Client; url: string }> {
 function posted(tool: string): Promise<SlackCall> {
   return fake.waitFor(
     'chat.postMessage',
-    (c) => c.params.thread_ts === undefined && JSON.stringify(c.params.blocks).includes(`Approval needed: ${tool}`),
+    (c) =>
+      c.params.thread_ts === undefined &&
+      JSON.stringify(c.params.blocks).includes(`Approval needed: ${tool}`),
   );
 }
 
@@ -116,12 +118,18 @@ describe('Slack approvals through the gateway', () => {
     assert.match(String(reply.params.text), /start_vm/);
     const m = await messageWhen(post, (b) => b.includes('Ran in'));
     assert.match(JSON.stringify(m.blocks), /Alice Liddell via Slack/);
-    assert.ok(progress.some((p) => p.includes('#lab-approvals') && p.includes(id)), progress.join(' | '));
+    assert.ok(
+      progress.some((p) => p.includes('#lab-approvals') && p.includes(id)),
+      progress.join(' | '),
+    );
   });
 
   test('reject with reason: the agent gets a tool error naming the reviewer and the reason', async () => {
     const { agent, url } = await start();
-    const call = agent.callTool({ name: 'start_vm', arguments: { vm_name: 'db-01' } }) as Promise<CallToolResult>;
+    const call = agent.callTool({
+      name: 'start_vm',
+      arguments: { vm_name: 'db-01' },
+    }) as Promise<CallToolResult>;
     const id = requestIdOf(await posted('start_vm'));
     await postInteraction(
       url,
@@ -153,7 +161,8 @@ describe('Slack approvals through the gateway', () => {
     const post = await posted('stop_vm');
     await messageWhen(post, (b) => b.includes('Expired'));
     // Whether the first answer was "pending" or "expired", the identical retry gets the outcome.
-    const outcome = first.isError && /expired/.test(text(first)) ? first : ((await agent.callTool(args)) as CallToolResult);
+    const outcome =
+      first.isError && /expired/.test(text(first)) ? first : ((await agent.callTool(args)) as CallToolResult);
     assert.equal(outcome.isError, true);
     assert.match(text(outcome), /expired/);
   });
@@ -166,7 +175,11 @@ describe('Slack approvals through the gateway', () => {
       arguments: { vm_name: 'web-01', action: 'snapshot', params: { snapshot_name: 'before-test' } },
     }) as Promise<CallToolResult>;
     const id = requestIdOf(await posted('vm_management'));
-    await postInteraction(url, SECRET, blockActionPayload({ user: { id: 'U0CAROL' }, actionId: 'airlock_approve', value: id }));
+    await postInteraction(
+      url,
+      SECRET,
+      blockActionPayload({ user: { id: 'U0CAROL' }, actionId: 'airlock_approve', value: id }),
+    );
     const result = await call;
     assert.ok(!result.isError, text(result));
     assert.equal(fake.okCallsOf('usergroups.users.list')[0]?.params.usergroup, 'S0ONCALL');
@@ -174,7 +187,10 @@ describe('Slack approvals through the gateway', () => {
 
   test('forged and stale interaction POSTs get 401 on Airlock’s listener', async () => {
     const { agent, url } = await start();
-    const call = agent.callTool({ name: 'start_vm', arguments: { vm_name: 'web-01' } }) as Promise<CallToolResult>;
+    const call = agent.callTool({
+      name: 'start_vm',
+      arguments: { vm_name: 'web-01' },
+    }) as Promise<CallToolResult>;
     const id = requestIdOf(await posted('start_vm'));
     const payload = blockActionPayload({ user: { id: 'U0ALICE' }, actionId: 'airlock_approve', value: id });
     assert.equal((await postInteraction(url, SECRET, payload, { signWith: 'guessed' })).status, 401);
@@ -201,13 +217,24 @@ describe('Slack approvals through the gateway', () => {
     const post = await posted('start_vm');
     assert.deepEqual(blockKitProblems(post.params.blocks, post.params.text), []);
     const json = JSON.stringify(post.params.blocks);
-    for (const raw of ['<!channel>', '<!everyone>', '<https://evil.example|click to approve>', '<@U0ALICE>', '\u202E']) {
+    for (const raw of [
+      '<!channel>',
+      '<!everyone>',
+      '<https://evil.example|click to approve>',
+      '<@U0ALICE>',
+      '\u202E',
+    ]) {
       assert.ok(!json.includes(raw), `raw ${JSON.stringify(raw)} must not reach Slack`);
     }
     assert.ok(json.includes('&lt;!channel&gt;'));
     assert.match(json, /truncated/);
     const id = requestIdOf(post);
-    await airlock!.airlock.approvals.decide(id, { reviewerId: 'alice', via: 'cli', decision: 'reject', reason: 'test' });
+    await airlock!.airlock.approvals.decide(id, {
+      reviewerId: 'alice',
+      via: 'cli',
+      decision: 'reject',
+      reason: 'test',
+    });
     assert.equal((await call).isError, true);
   });
 });

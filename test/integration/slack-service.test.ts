@@ -15,7 +15,12 @@ import {
   type SlackRig,
   type SlackRigOptions,
 } from '../helpers/slack-rig.js';
-import { blockActionPayload, postInteraction, viewSubmissionPayload } from '../helpers/slack-signing.js';
+import {
+  blockActionPayload,
+  postInteraction,
+  postSlashCommand,
+  viewSubmissionPayload,
+} from '../helpers/slack-signing.js';
 
 let redis: TestRedis;
 const rigs: SlackRig[] = [];
@@ -339,5 +344,15 @@ describe('Slack approvals', () => {
       r.fake.callsOf('usergroups.users.list').filter((c) => c.params.usergroup === 'S0ONCALL').length,
       1,
     );
+  });
+
+  test('/airlock answers privately with where requests are and the console link', async () => {
+    const r = await rig();
+    const res = await postSlashCommand(r.url, SECRET, { command: '/airlock', userId: 'U0ALICE' });
+    assert.equal(res.status, 200);
+    const body = JSON.parse(res.body) as { response_type: string; text: string };
+    assert.equal(body.response_type, 'ephemeral');
+    assert.match(body.text, /<#C0APPROVALS>/);
+    assert.match(body.text, /<http:\/\/127\.0\.0\.1:7420\/\|the Airlock console>/);
   });
 });

@@ -4,7 +4,7 @@ import { loadConfig } from '../../config/load-config.js';
 import type { ServerConfig } from '../../config/schema.js';
 import { AirlockError } from '../../core/errors.js';
 import { silentLogger } from '../../log.js';
-import { classifyTools, isGlobName, starterPolicy, type ToolClassification } from '../../policy/classify-tools.js';
+import { byClassThenName, classifyTools, isGlobName, starterPolicy, type ToolClassification } from '../../policy/classify-tools.js';
 import { UpstreamConnection } from '../../upstream/upstream-connection.js';
 import type { UpstreamHooks } from '../../upstream/types.js';
 import { formatTable, outputWidth, styles, useColor } from '../table.js';
@@ -91,12 +91,12 @@ export function formatClassification(
   const s = styles(color);
   const rule = (c: ToolClassification) =>
     isGlobName(c.tool)
-      ? 'not listed: * or ? in a key is a glob; denied by default'
+      ? 'unlisted (glob)'
       : c.class === 'read-only'
         ? 'allow'
         : c.class === 'execute'
-          ? `allow, ${perMinuteLimit}/min per agent`
-          : 'require_approval';
+          ? `limit ${perMinuteLimit}/min`
+          : 'approval';
   const paint = (c: ToolClassification) => (c.class === 'destructive' ? s.red : c.class === 'execute' ? s.yellow : s.green);
   const table = formatTable(
     [
@@ -105,8 +105,11 @@ export function formatClassification(
       { header: 'RULE', value: rule, minWidth: 12 },
       { header: 'WHY', value: (c) => `${c.source}: ${c.reason}`, minWidth: 20 },
     ],
-    classified,
+    [...classified].sort(byClassThenName),
     { width: outputWidth(process.stderr), color },
   );
-  return `${classified.length} tool(s) on "${server}", classified:\n${table}`;
+  const globs = classified.some((c) => isGlobName(c.tool))
+    ? '\nunlisted (glob): a name with * or ? would be read as a glob, so the tool is left to the default (deny).'
+    : '';
+  return `Classified ${classified.length} tool(s) on "${server}"; the policy is on stdout (review it before use):\n${table}${globs}`;
 }

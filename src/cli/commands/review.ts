@@ -32,9 +32,9 @@ export function registerReview(program: Command): void {
     .option('--limit <n>', 'at most this many', positiveInt, 200)
     .option('--json', 'print the records as JSON')
     .action(async (opts: { limit: number; json?: boolean }) => {
-      const page = await clientFor(program).listRequests({ status: ['pending'], limit: opts.limit });
-      if (opts.json) return printJson(page.requests);
-      if (!page.requests.length) return void process.stdout.write('No pending requests.\n');
+      const requests = await clientFor(program).collectRequests({ status: ['pending'] }, opts.limit);
+      if (opts.json) return printJson(requests);
+      if (!requests.length) return void process.stdout.write('No pending requests.\n');
       const now = Date.now();
       const s = styles(useColor());
       const columns: Column<RequestRecord>[] = [
@@ -50,7 +50,7 @@ export function registerReview(program: Command): void {
         { header: 'RULE', value: (r) => r.rule, minWidth: 8 },
         { header: 'ARGS', value: (r) => argsPreview(r.args), minWidth: 12, style: (t) => s.dim(t) },
       ];
-      process.stdout.write(formatTable(columns, page.requests) + '\n');
+      process.stdout.write(formatTable(columns, requests) + '\n');
     });
 
   program

@@ -1,10 +1,17 @@
 import express, { type Request, type Response, type NextFunction, type Router } from 'express';
 import { z } from 'zod';
 import { AirlockError } from '../../core/errors.js';
-import { redactForDisplay } from '../../core/redact.js';
+import { isRequestId } from '../../core/approval/request-id.js';
 import type { ApprovalService } from '../../approval/approval-service.js';
-import type { StoredRecord } from '../../approval/approval-store.js';
+import type { HistoryStore } from '../../history/history-store.js';
+import { isDecisionRecord } from '../../history/history-record.js';
+import type { Logger } from '../../log.js';
 import type { TokenAuth } from '../auth.js';
+import { publicRecord } from './public-record.js';
+import { parseListQuery } from './query-params.js';
+import { exportHandler } from './requests-export.js';
+
+export { publicRecord } from './public-record.js';
 
 /** Request bodies are small JSON documents; anything bigger is refused before parsing. */
 const JSON_LIMIT = '64kb';
@@ -30,33 +37,39 @@ export function reviewerAuth(auth: TokenAuth) {
   };
 }
 
-/** What the API shows of a record: arguments as a redacted display copy. */
-export function publicRecord(r: StoredRecord) {
-  const { version: _v, delivered: _d, args, ...rest } = r;
-  return { ...rest, args: redactForDisplay(args) };
+/** What the requests routes need. */
+export interface RequestsRouterDeps {
+  approvals: ApprovalService;
+  history: HistoryStore;
+  logger: Logger;
 }
 
-/** `/api/requests`: read and decide approval requests. */
-export function requestsRouter(approvals: ApprovalService): Router {
+/** `/requests`: query the history, export it, read one request, approve or reject. */
+export function requestsRouter(deps: RequestsRouterDeps): Router {
+  const { approvals, history } = deps;
   const router = express.Router();
   router.use(express.json({ limit: JSON_LIMIT }));
 
   router.get('/requests', async (req, res) => {
-    const status = typeof req.query.status === 'string' ? req.query.status : 'pending';
-    if (status !== 'pending') throw new AirlockError('BAD_REQUEST', 'only status=pending is supported by this endpoint');
-    const limit = Math.min(Number(req.query.limit ?? 200) || 200, 1000);
-    res.json({ requests: (await approvals.pending(limit)).map(publicRecord) });
+    const q = parseListQuery(req.query as Record<string, unknown>);
+    const page = await history.query(q.filter, { limit: q.limit, ...(q.cursor ? { cursor: q.cursor } : {}) });
+    res.json({ requests: page.records.map(publicRecord), ...(page.nextCursor ? { nextCursor: page.nextCursor } : {}) });
   });
 
+  // Registered before /requests/:id, which would otherwise take "export" for an id.
+  router.get('/requests/export', exportHandler(history, deps.logger));
+
   router.get('/requests/:id', async (req, res) => {
-    const r = await approvals.get(String(req.params.id));
-    if (!r) throw new AirlockError('NOT_FOUND', `Request ${req.params.id} not found`);
+    const id = requestIdOf(req);
+    const r = await history.get(id);
+    if (!r) throw notFound(id);
     res.json(publicRecord(r));
   });
 
   router.post('/requests/:id/approve', async (req, res) => {
     const body = parse(approveBody, req.body ?? {});
-    const r = await approvals.decide(String(req.params.id), {
+    const id = await decidable(history, requestIdOf(req));
+    const r = await approvals.decide(id, {
       reviewerId: reviewerOf(res),
       via: viaOf(req),
       decision: 'approve',
@@ -67,7 +80,8 @@ export function requestsRouter(approvals: ApprovalService): Router {
 
   router.post('/requests/:id/reject', async (req, res) => {
     const body = parse(rejectBody, req.body ?? {});
-    const r = await approvals.decide(String(req.params.id), {
+    const id = await decidable(history, requestIdOf(req));
+    const r = await approvals.decide(id, {
       reviewerId: reviewerOf(res),
       via: viaOf(req),
       decision: 'reject',
@@ -77,6 +91,29 @@ export function requestsRouter(approvals: ApprovalService): Router {
   });
 
   return router;
+}
+
+/** Ids are checked for shape first: anything else cannot name a record (and never reaches a key name). */
+function requestIdOf(req: Request): string {
+  const id = String(req.params.id);
+  if (!isRequestId(id)) throw notFound(id);
+  return id;
+}
+
+/** A direct policy decision is history, not a request anyone can decide. */
+async function decidable(history: HistoryStore, id: string): Promise<string> {
+  const r = await history.get(id);
+  if (r && isDecisionRecord(r)) {
+    throw new AirlockError(
+      'ALREADY_DECIDED',
+      `Request ${id} was decided by policy (${r.status}); there is nothing to approve or reject.`,
+    );
+  }
+  return id;
+}
+
+function notFound(id: string): AirlockError {
+  return new AirlockError('NOT_FOUND', `Request ${id.length > 40 ? `${id.slice(0, 40)}…` : id} not found`);
 }
 
 /** The CLI and the console say who they are, so history records the surface; default is the API. */

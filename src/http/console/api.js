@@ -41,7 +41,8 @@ export function onUnauthorized(fn) {
 /** Builds a query string from an object, leaving out empty values. */
 export function query(params) {
   const q = new URLSearchParams();
-  for (const [k, v] of Object.entries(params)) if (v !== undefined && v !== null && v !== '') q.set(k, String(v));
+  for (const [k, v] of Object.entries(params))
+    if (v !== undefined && v !== null && v !== '') q.set(k, String(v));
   const s = q.toString();
   return s ? `?${s}` : '';
 }
@@ -50,7 +51,10 @@ export function query(params) {
  * Calls the API. Resolves with the parsed JSON (or the Response when `raw`); rejects with ApiError
  * carrying the server's `{error: {code, message}}`.
  */
-export async function api(path, { method = 'GET', body, token = session.token, raw = false, quiet401 = false } = {}) {
+export async function api(
+  path,
+  { method = 'GET', body, token = session.token, raw = false, quiet401 = false } = {},
+) {
   const headers = { Accept: 'application/json', 'X-Airlock-Client': 'console' };
   if (token) headers.Authorization = `Bearer ${token}`;
   if (body !== undefined) headers['Content-Type'] = 'application/json';

@@ -65,12 +65,18 @@ const ctx = {
   askReason: askRejectReason,
   /** Sends a decision; tells the reviewer what happened; the caller shows errors where they belong. */
   async decide(record, decision, body) {
-    const updated = await api(`requests/${encodeURIComponent(record.id)}/${decision}`, { method: 'POST', body });
+    const updated = await api(`requests/${encodeURIComponent(record.id)}/${decision}`, {
+      method: 'POST',
+      body,
+    });
     pending.refresh();
     const what = `${record.tool} on ${record.server}`;
     if (updated.status === 'pending') {
       const n = (updated.decisions ?? []).filter((d) => d.decision === 'approve').length;
-      notify(`Your approval of ${what} is recorded: ${n} of ${updated.approval?.minApprovals ?? '?'} so far.`, updated.id);
+      notify(
+        `Your approval of ${what} is recorded: ${n} of ${updated.approval?.minApprovals ?? '?'} so far.`,
+        updated.id,
+      );
     } else {
       notify(`${decision === 'approve' ? 'Approved' : 'Rejected'} ${what}.`, updated.id);
     }
@@ -85,7 +91,11 @@ function notify(text, id) {
     { class: 'notice', role: 'status' },
     h('span', {}, text),
     id ? h('a', { href: requestHref(id) }, 'View') : null,
-    h('button', { type: 'button', class: 'link', 'aria-label': 'Dismiss message', onclick: () => note.remove() }, '×'),
+    h(
+      'button',
+      { type: 'button', class: 'link', 'aria-label': 'Dismiss message', onclick: () => note.remove() },
+      '×',
+    ),
   );
   el.notices.prepend(note);
   while (el.notices.children.length > 3) el.notices.lastElementChild.remove();
@@ -118,7 +128,11 @@ function route() {
   if (r.name === 'queue') current = mountQueue(el.view, ctx);
   else if (r.name === 'history') current = mountHistory(el.view, r.params);
   else if (r.name === 'detail') current = mountDetail(el.view, r.id, ctx);
-  else el.view.replaceChildren(h('h1', {}, 'Page not found'), h('p', {}, h('a', { href: '#/' }, 'Go to the pending queue')));
+  else
+    el.view.replaceChildren(
+      h('h1', {}, 'Page not found'),
+      h('p', {}, h('a', { href: '#/' }, 'Go to the pending queue')),
+    );
   if (el.navQueue.hasAttribute('aria-current')) el.navQueue.setAttribute('aria-current', 'page');
   if (el.navHistory.hasAttribute('aria-current')) el.navHistory.setAttribute('aria-current', 'page');
   updateTitle();

@@ -1,7 +1,7 @@
 // One request in full: what was asked, by whom, who decided, what ran, and a timeline of it all.
 
 import { api } from './api.js';
-import { h, facts, statusBadge, timeEl, countdownEl, prettyJson, duration, clock } from './dom.js';
+import { h, fill, facts, statusBadge, timeEl, countdownEl, prettyJson, duration, clock } from './dom.js';
 
 const FINAL = {
   approved: 'approved',
@@ -13,7 +13,11 @@ const FINAL = {
   cancelled: 'cancelled',
 };
 
-const POLICY_OUTCOME = { allowed: 'Allowed by policy', denied: 'Denied by policy', rate_limited: 'Refused: rate limit' };
+const POLICY_OUTCOME = {
+  allowed: 'Allowed by policy',
+  denied: 'Denied by policy',
+  rate_limited: 'Refused: rate limit',
+};
 
 /**
  * Everything that happened to a request, oldest first: created → each vote → decided / expired /
@@ -21,8 +25,14 @@ const POLICY_OUTCOME = { allowed: 'Allowed by policy', denied: 'Denied by policy
  */
 export function timeline(r) {
   const events = [];
-  events.push({ at: r.createdAt, kind: 'created', label: `Requested by ${r.agent}`, detail: `${r.server}/${r.tool} · rule ${r.rule}` });
-  if (POLICY_OUTCOME[r.status]) events.push({ at: r.createdAt, kind: r.status, label: POLICY_OUTCOME[r.status], detail: r.reason });
+  events.push({
+    at: r.createdAt,
+    kind: 'created',
+    label: `Requested by ${r.agent}`,
+    detail: `rule ${r.rule}`,
+  });
+  if (POLICY_OUTCOME[r.status])
+    events.push({ at: r.createdAt, kind: r.status, label: POLICY_OUTCOME[r.status], detail: r.reason });
   for (const d of r.decisions ?? []) {
     const who = d.display && d.display !== d.by ? `${d.display} (${d.by})` : d.by;
     events.push({
@@ -40,10 +50,16 @@ export function timeline(r) {
       expired: `Expired: no decision within ${duration(r.approval?.timeoutMs) ?? 'the timeout'}`,
       cancelled: 'Cancelled',
     }[final];
-    events.push({ at: r.decidedAt, kind: final, label, detail: final === 'cancelled' || final === 'rejected' ? r.reason : undefined });
+    events.push({
+      at: r.decidedAt,
+      kind: final,
+      label,
+      detail: final === 'cancelled' || final === 'rejected' ? r.reason : undefined,
+    });
   }
   const x = r.execution;
-  if (x && typeof x.startedAt === 'number') events.push({ at: x.startedAt, kind: 'started', label: 'Execution started upstream' });
+  if (x && typeof x.startedAt === 'number')
+    events.push({ at: x.startedAt, kind: 'started', label: 'Execution started upstream' });
   if (x && typeof x.finishedAt === 'number') {
     events.push({
       at: x.finishedAt,
@@ -115,12 +131,19 @@ export function mountDetail(view, id, ctx) {
     if (destroyed || !record) return;
     const r = record;
     const focusedId = document.activeElement?.id;
-    view.replaceChildren(
+    fill(
+      view,
       backLink(),
       h(
         'header',
         { class: 'detail-head' },
-        h('h1', {}, h('span', { class: 'tool' }, r.tool), h('span', { class: 'on' }, ' on '), h('span', { class: 'server' }, r.server)),
+        h(
+          'h1',
+          {},
+          h('span', { class: 'tool' }, r.tool),
+          h('span', { class: 'on' }, ' on '),
+          h('span', { class: 'server' }, r.server),
+        ),
         statusBadge(r.status),
       ),
       r.status === 'pending' ? decisionPanel(r) : null,
@@ -143,13 +166,25 @@ export function mountDetail(view, id, ctx) {
       section(
         'Arguments',
         h('pre', { class: 'args full', tabindex: '0', 'aria-label': 'Arguments' }, prettyJson(r.args ?? {})),
-        h('p', { class: 'muted small' }, 'A display copy: values under secret-looking keys are redacted. What runs upstream is the exact stored arguments this hash covers.'),
+        h(
+          'p',
+          { class: 'muted small' },
+          'A display copy: values under secret-looking keys are redacted. What runs upstream is the exact stored arguments this hash covers.',
+        ),
       ),
       section('Timeline', timelineList(r)),
       r.approval ? section('Approval policy', approvalFacts(r.approval)) : null,
       section('Decisions', decisionsList(r.decisions ?? [])),
       r.execution ? section('Execution', executionFacts(r.execution)) : null,
-      r.slack ? section('Slack', facts([['Channel', h('code', {}, r.slack.channel)], ['Message ts', h('code', {}, r.slack.ts)]])) : null,
+      r.slack
+        ? section(
+            'Slack',
+            facts([
+              ['Channel', h('code', {}, r.slack.channel)],
+              ['Message ts', h('code', {}, r.slack.ts)],
+            ]),
+          )
+        : null,
     );
     if (focusedId) document.getElementById(focusedId)?.focus();
   };
@@ -157,7 +192,12 @@ export function mountDetail(view, id, ctx) {
   const decisionPanel = (r) => {
     const approvals = (r.decisions ?? []).filter((d) => d.decision === 'approve').length;
     const min = r.approval?.minApprovals ?? 1;
-    const input = h('textarea', { id: 'approve-comment', rows: '2', maxlength: '3000', oninput: (e) => (comment = e.target.value) });
+    const input = h('textarea', {
+      id: 'approve-comment',
+      rows: '2',
+      maxlength: '3000',
+      oninput: (e) => (comment = e.target.value),
+    });
     input.value = comment;
     const approve = h(
       'button',
@@ -175,13 +215,25 @@ export function mountDetail(view, id, ctx) {
     );
     const reject = h(
       'button',
-      { id: 'detail-reject', type: 'button', class: 'reject', 'aria-haspopup': 'dialog', onclick: () => ctx.askReason(r, (reason) => decide('reject', { reason })) },
+      {
+        id: 'detail-reject',
+        type: 'button',
+        class: 'reject',
+        'aria-haspopup': 'dialog',
+        onclick: () => ctx.askReason(r, (reason) => decide('reject', { reason })),
+      },
       'Reject…',
     );
     return h(
       'section',
       { class: 'panel decide', 'aria-label': 'Decision' },
-      h('p', {}, 'Waiting for a decision · ', countdownEl(r.expiresAt), min > 1 ? ` · ${approvals} of ${min} approvals` : ''),
+      h(
+        'p',
+        {},
+        'Waiting for a decision · ',
+        countdownEl(r.expiresAt),
+        min > 1 ? ` · ${approvals} of ${min} approvals` : '',
+      ),
       h('label', { for: 'approve-comment' }, 'Comment with your approval (optional)'),
       input,
       actionError ? h('p', { class: 'error', role: 'alert' }, actionError) : null,
@@ -201,7 +253,13 @@ export function mountDetail(view, id, ctx) {
 }
 
 function backLink() {
-  return h('p', { class: 'back' }, h('a', { href: '#/' }, '← Pending'), ' · ', h('a', { href: '#/history' }, 'History'));
+  return h(
+    'p',
+    { class: 'back' },
+    h('a', { href: '#/' }, '← Pending'),
+    ' · ',
+    h('a', { href: '#/history' }, 'History'),
+  );
 }
 
 function section(title, ...content) {
@@ -217,7 +275,12 @@ function timelineList(r) {
       h(
         'li',
         { class: `tl tl-${e.kind}${e.future ? ' future' : ''}` },
-        h('div', { class: 'tl-when' }, timeEl(e.at), e.at > start && !e.future ? h('span', { class: 'offset' }, ` +${clock(e.at - start)}`) : null),
+        h(
+          'div',
+          { class: 'tl-when' },
+          timeEl(e.at),
+          e.at > start && !e.future ? h('span', { class: 'offset' }, ` +${clock(e.at - start)}`) : null,
+        ),
         h('div', { class: 'tl-what' }, e.label),
         e.detail ? h('div', { class: 'tl-detail' }, e.detail) : null,
       ),
@@ -230,7 +293,11 @@ function approvalFacts(a) {
     [
       'Approvers',
       Array.isArray(a.approvers) && a.approvers.length
-        ? h('ul', { class: 'chips' }, a.approvers.map((x) => h('li', {}, x)))
+        ? h(
+            'ul',
+            { class: 'chips' },
+            a.approvers.map((x) => h('li', {}, x)),
+          )
         : 'any reviewer',
     ],
     ['Approvals needed', a.minApprovals],
@@ -249,7 +316,7 @@ function decisionsList(decisions) {
     decisions.map((d) =>
       h(
         'li',
-        { class: d.decision === 'approve' ? 'approve' : 'reject' },
+        { class: d.decision === 'approve' ? 'vote-approve' : 'vote-reject' },
         h('strong', {}, d.display && d.display !== d.by ? `${d.display} (${d.by})` : d.by),
         ` ${d.decision === 'approve' ? 'approved' : 'rejected'} via ${d.via} · `,
         timeEl(d.at),
@@ -270,6 +337,12 @@ function executionFacts(x) {
       ['Took', typeof x.finishedAt === 'number' ? duration(x.finishedAt - x.startedAt) : undefined],
       ['Outcome', typeof x.finishedAt !== 'number' ? undefined : x.isError ? 'error' : 'success'],
     ]),
-    x.summary ? h('pre', { class: `result${x.isError ? ' is-error' : ''}`, tabindex: '0', 'aria-label': 'Execution result' }, x.summary) : null,
+    x.summary
+      ? h(
+          'pre',
+          { class: `result${x.isError ? ' is-error' : ''}`, tabindex: '0', 'aria-label': 'Execution result' },
+          x.summary,
+        )
+      : null,
   );
 }

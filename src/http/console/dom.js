@@ -19,6 +19,13 @@ export function h(tag, props = {}, ...children) {
   return el;
 }
 
+/** Replaces an element's children, with the same rules as {@link h} (empty children are skipped). */
+export function fill(el, ...children) {
+  el.replaceChildren();
+  appendAll(el, children);
+  return el;
+}
+
 function appendAll(el, children) {
   for (const child of children.flat(Infinity)) {
     if (child === undefined || child === null || child === false) continue;
@@ -81,7 +88,11 @@ export function timeEl(ms, { relative = false } = {}) {
 
 /** A live "expires in …" countdown, kept current by {@link tickClocks}. */
 export function countdownEl(expiresAt) {
-  const el = h('span', { class: 'countdown', dataset: { expires: String(expiresAt) }, title: formatTime(expiresAt) });
+  const el = h('span', {
+    class: 'countdown',
+    dataset: { expires: String(expiresAt) },
+    title: formatTime(expiresAt),
+  });
   paintCountdown(el, Date.now());
   return el;
 }

@@ -38,19 +38,45 @@ export function mountHistory(view, params) {
     h(
       'thead',
       {},
-      h('tr', {}, ['Requested', 'Status', 'Tool', 'Server', 'Agent', 'Decided by', 'Rule'].map((c) => h('th', { scope: 'col' }, c))),
+      h(
+        'tr',
+        {},
+        ['Requested', 'Status', 'Tool', 'Server', 'Agent', 'Decided by', 'Rule'].map((c) =>
+          h('th', { scope: 'col' }, c),
+        ),
+      ),
     ),
     tbody,
   );
-  const more = h('button', { type: 'button', class: 'secondary', hidden: true, onclick: () => loadPage() }, 'Load more');
+  const more = h(
+    'button',
+    { type: 'button', class: 'secondary', hidden: true, onclick: () => loadPage() },
+    'Load more',
+  );
   const exportError = h('p', { class: 'error', role: 'alert', hidden: true });
   const exports = h(
     'div',
     { class: 'actions exports' },
-    h('button', { type: 'button', class: 'secondary', onclick: (e) => download('csv', e.currentTarget) }, 'Export CSV'),
-    h('button', { type: 'button', class: 'secondary', onclick: (e) => download('json', e.currentTarget) }, 'Export JSON'),
+    h(
+      'button',
+      { type: 'button', class: 'secondary', onclick: (e) => download('csv', e.currentTarget) },
+      'Export CSV',
+    ),
+    h(
+      'button',
+      { type: 'button', class: 'secondary', onclick: (e) => download('json', e.currentTarget) },
+      'Export JSON',
+    ),
   );
-  view.replaceChildren(h('h1', {}, 'History'), form, exports, exportError, message, table, h('div', { class: 'more' }, more));
+  view.replaceChildren(
+    h('h1', {}, 'History'),
+    form,
+    exports,
+    exportError,
+    message,
+    table,
+    h('div', { class: 'more' }, more),
+  );
 
   const loadPage = async () => {
     more.disabled = true;
@@ -66,12 +92,16 @@ export function mountHistory(view, params) {
         tbody.append(tr);
       }
       cursor = page.nextCursor || undefined;
-      message.replaceChildren(rows.size ? '' : h('p', { class: 'empty' }, 'No requests match these filters.'));
+      message.replaceChildren(
+        rows.size ? '' : h('p', { class: 'empty' }, 'No requests match these filters.'),
+      );
       table.hidden = rows.size === 0;
       more.hidden = !cursor;
     } catch (err) {
       if (destroyed) return;
-      message.replaceChildren(h('p', { class: 'error', role: 'alert' }, `History could not be loaded: ${err.message}`));
+      message.replaceChildren(
+        h('p', { class: 'error', role: 'alert' }, `History could not be loaded: ${err.message}`),
+      );
     } finally {
       more.disabled = false;
       more.textContent = 'Load more';
@@ -85,7 +115,8 @@ export function mountHistory(view, params) {
       const res = await api(`requests/export${query({ ...filters, format })}`, { raw: true });
       const blob = await res.blob();
       const name =
-        /filename="?([^";]+)"?/i.exec(res.headers.get('content-disposition') ?? '')?.[1] ?? `airlock-history.${format}`;
+        /filename="?([^";]+)"?/i.exec(res.headers.get('content-disposition') ?? '')?.[1] ??
+        `airlock-history.${format}`;
       const url = URL.createObjectURL(blob);
       const a = h('a', { href: url, download: name.replace(/[^\w.-]/g, '_'), hidden: true });
       document.body.append(a);
@@ -140,7 +171,14 @@ function filterForm(params) {
   const field = (name, label, input) =>
     h('div', { class: 'field' }, h('label', { for: `f-${name}` }, label), input);
   const text = (name, label) => {
-    const input = h('input', { id: `f-${name}`, name, type: 'text', autocomplete: 'off', spellcheck: 'false', autocapitalize: 'off' });
+    const input = h('input', {
+      id: `f-${name}`,
+      name,
+      type: 'text',
+      autocomplete: 'off',
+      spellcheck: 'false',
+      autocapitalize: 'off',
+    });
     input.value = params.get(name) ?? '';
     return field(name, label, input);
   };

@@ -23,7 +23,8 @@ export function mountQueue(view, ctx) {
   const render = () => {
     const { records, error } = ctx.pending;
     status.replaceChildren();
-    if (error) status.append(h('p', { class: 'error', role: 'alert' }, `Could not load the queue: ${error.message}`));
+    if (error)
+      status.append(h('p', { class: 'error', role: 'alert' }, `Could not load the queue: ${error.message}`));
     if (records === null) {
       if (!error) status.append(h('p', { class: 'muted' }, 'Loading…'));
       return;
@@ -35,10 +36,13 @@ export function mountQueue(view, ctx) {
       if (decided.has(r.id)) continue;
       const e = entries.get(r.id);
       if (!e) entries.set(r.id, { record: r, key: keyOf(r) });
-      else if (!e.busy && !e.gone && keyOf(r) !== e.key) Object.assign(e, { record: r, key: keyOf(r), el: null });
+      else if (!e.busy && !e.gone && keyOf(r) !== e.key)
+        Object.assign(e, { record: r, key: keyOf(r), el: null });
     }
     const ordered = [...entries.values()].sort(
-      (a, b) => (a.record.expiresAt ?? Infinity) - (b.record.expiresAt ?? Infinity) || a.record.createdAt - b.record.createdAt,
+      (a, b) =>
+        (a.record.expiresAt ?? Infinity) - (b.record.expiresAt ?? Infinity) ||
+        a.record.createdAt - b.record.createdAt,
     );
     for (const e of ordered) e.el ??= card(e);
     place(
@@ -47,7 +51,11 @@ export function mountQueue(view, ctx) {
     );
     if (!ordered.length) {
       status.append(
-        h('p', { class: 'empty' }, 'Nothing is waiting for approval. New requests appear here as soon as an agent makes them.'),
+        h(
+          'p',
+          { class: 'empty' },
+          'Nothing is waiting for approval. New requests appear here as soon as an agent makes them.',
+        ),
       );
     }
   };
@@ -57,7 +65,8 @@ export function mountQueue(view, ctx) {
     try {
       const updated = await ctx.decide(e.record, decision, body);
       e.busy = false;
-      if (updated.status === 'pending') Object.assign(e, { record: updated, key: keyOf(updated), error: null });
+      if (updated.status === 'pending')
+        Object.assign(e, { record: updated, key: keyOf(updated), error: null });
       else {
         entries.delete(e.record.id);
         decided.add(e.record.id);
@@ -83,12 +92,21 @@ export function mountQueue(view, ctx) {
     const buttons = [];
     if (e.gone) {
       buttons.push(
-        h('button', { type: 'button', class: 'secondary', onclick: () => (entries.delete(r.id), render()) }, 'Dismiss'),
+        h(
+          'button',
+          { type: 'button', class: 'secondary', onclick: () => (entries.delete(r.id), render()) },
+          'Dismiss',
+        ),
       );
     } else {
       const approve = h(
         'button',
-        { type: 'button', class: 'approve', 'aria-label': `Approve ${label}`, onclick: () => run(approve, 'Approving…', () => act(e, 'approve', {})) },
+        {
+          type: 'button',
+          class: 'approve',
+          'aria-label': `Approve ${label}`,
+          onclick: () => run(approve, 'Approving…', () => act(e, 'approve', {})),
+        },
         'Approve',
       );
       const reject = h(
@@ -104,14 +122,26 @@ export function mountQueue(view, ctx) {
       );
       buttons.push(approve, reject);
     }
-    buttons.push(h('a', { class: 'button secondary', href: requestHref(r.id), 'aria-label': `Details of ${label}` }, 'Details'));
+    buttons.push(
+      h(
+        'a',
+        { class: 'button secondary', href: requestHref(r.id), 'aria-label': `Details of ${label}` },
+        'Details',
+      ),
+    );
     return h(
       'article',
       { class: `card${e.gone ? ' gone' : ''}`, 'aria-labelledby': titleId, dataset: { id: r.id } },
       h(
         'header',
         { class: 'card-head' },
-        h('h2', { id: titleId, class: 'card-title' }, h('span', { class: 'tool' }, r.tool), h('span', { class: 'on' }, ' on '), h('span', { class: 'server' }, r.server)),
+        h(
+          'h2',
+          { id: titleId, class: 'card-title' },
+          h('span', { class: 'tool' }, r.tool),
+          h('span', { class: 'on' }, ' on '),
+          h('span', { class: 'server' }, r.server),
+        ),
         e.gone ? null : countdownEl(r.expiresAt),
       ),
       facts(
@@ -119,12 +149,17 @@ export function mountQueue(view, ctx) {
           ['Agent', r.agent],
           ['Rule', r.rule],
           ['Requested', timeEl(r.createdAt, { relative: true })],
-          min > 1 && ['Approvals', `${approvals.length} of ${min}${approvals.length ? ` (${approvals.map((d) => d.display || d.by).join(', ')})` : ''}`],
+          min > 1 && [
+            'Approvals',
+            `${approvals.length} of ${min}${approvals.length ? ` (${approvals.map((d) => d.display || d.by).join(', ')})` : ''}`,
+          ],
         ],
         'facts inline',
       ),
       h('pre', { class: 'args', tabindex: '0', 'aria-label': `Arguments of ${label}` }, preview.text),
-      preview.truncated ? h('p', { class: 'muted small' }, h('a', { href: requestHref(r.id) }, 'See the full arguments')) : null,
+      preview.truncated
+        ? h('p', { class: 'muted small' }, h('a', { href: requestHref(r.id) }, 'See the full arguments'))
+        : null,
       e.error ? h('p', { class: 'error', role: 'alert' }, e.error) : null,
       h('div', { class: 'actions' }, buttons),
     );

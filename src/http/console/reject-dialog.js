@@ -26,7 +26,8 @@ export function setupRejectDialog() {
     e.preventDefault();
     if (!active) return;
     const reason = p.reason.value.trim();
-    if (!reason) return showError(p, 'A reason is required: it is sent to the agent and kept in the history.');
+    if (!reason)
+      return showError(p, 'A reason is required: it is sent to the agent and kept in the history.');
     p.submit.disabled = true;
     p.submit.textContent = 'Rejecting…';
     showError(p, '');

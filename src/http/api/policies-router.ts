@@ -1,0 +1,37 @@
+import express, { type Router } from 'express';
+import { z } from 'zod';
+import { AirlockError } from '../../core/errors.js';
+import { explainCall, type PolicySource } from '../../policy/explain.js';
+import type { PolicyFileInfo } from '../../policy/policy-store.js';
+
+/** What the policy routes read: the PolicyStore in production. */
+export interface PolicyView extends PolicySource {
+  files(): PolicyFileInfo[];
+}
+
+const explainBody = z.strictObject({
+  server: z.string().min(1).max(200),
+  tool: z.string().min(1).max(200),
+  args: z.record(z.string(), z.unknown()).default({}),
+  agent: z.string().min(1).max(200).optional(),
+});
+
+/** `/policies`: the loaded policy files, and which rule decides a given call. */
+export function policiesRouter(policies: PolicyView): Router {
+  const router = express.Router();
+  router.use(express.json({ limit: '64kb' }));
+
+  router.get('/policies', (_req, res) => {
+    res.json({ policies: policies.files() });
+  });
+
+  router.post('/policies/explain', (req, res) => {
+    const r = explainBody.safeParse(req.body ?? {});
+    if (!r.success) {
+      throw new AirlockError('BAD_REQUEST', r.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; '));
+    }
+    res.json(explainCall(policies, r.data));
+  });
+
+  return router;
+}
