@@ -96,13 +96,18 @@ export async function benchHeld(o: HeldOptions = {}): Promise<{ result: HeldResu
     const usedBefore = await usedMemory(admin);
 
     let earlyFailures = 0;
+    const failureKinds = new Map<string, number>();
+    const fillCurve: [number, number][] = [];
     firing = true;
     const t0 = performance.now();
     clients.forEach((c, ci) => {
       for (let j = 0; j < perClient; j++) {
         c.callTool({ name: 'echo', arguments: { message: `held-${ci}-${j}` } }, undefined, { timeout: 900_000 }).catch(
-          () => {
-            if (firing) earlyFailures++;
+          (err: unknown) => {
+            if (!firing) return;
+            earlyFailures++;
+            const m = String((err as Error)?.message ?? err).slice(0, 160);
+            failureKinds.set(m, (failureKinds.get(m) ?? 0) + 1);
           },
         );
       }
@@ -114,6 +119,12 @@ export async function benchHeld(o: HeldOptions = {}): Promise<{ result: HeldResu
       await sleep(200);
       pending = await admin.zcard(`${prefix}:pending`);
       rssPeak = Math.max(rssPeak, rssKiB(airlock.pid));
+      const s = Math.floor((performance.now() - t0) / 1000);
+      if (fillCurve.length === 0 || fillCurve[fillCurve.length - 1]![0] !== s) fillCurve.push([s, pending]);
+    }
+    if (process.env.BENCH_VERBOSE) {
+      process.stderr.write(`held fill curve [s, pending]: ${JSON.stringify(fillCurve)}\n`);
+      process.stderr.write(`held failures: ${JSON.stringify([...failureKinds])}\n`);
     }
     const secondsToAllPending = (performance.now() - t0) / 1000;
     await sleep(2000); // let the held calls settle (buffers flushed, no work in flight)

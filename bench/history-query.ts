@@ -14,7 +14,16 @@ import { argumentHash } from '../src/core/approval/canonical.js';
 import { quantile, round } from './stats.js';
 
 const TOOLS = Array.from({ length: 20 }, (_, i) => `tool_${String(i).padStart(2, '0')}`);
-const STATUSES: HistoryStatus[] = ['allowed', 'denied', 'rate_limited', 'error', 'executed', 'rejected', 'expired', 'pending'];
+const STATUSES: HistoryStatus[] = [
+  'allowed',
+  'denied',
+  'rate_limited',
+  'error',
+  'executed',
+  'rejected',
+  'expired',
+  'pending',
+];
 const AGENTS = Array.from({ length: 10 }, (_, i) => `agent-${i}`);
 const SERVERS = ['lab', 'virt'];
 const DAY = 24 * 60 * 60 * 1000;
@@ -130,7 +139,8 @@ export async function benchHistoryQuery(options: HistoryBenchOptions = {}): Prom
     for (let i = 0; i < runs; i++) {
       const f: HistoryFilter = { tool: pick(TOOLS), statuses: [pick(STATUSES)] };
       const a = await time(f);
-      if (a.page.records.length !== 50 || !a.page.nextCursor) throw new Error(`short page for ${JSON.stringify(f)}`);
+      if (a.page.records.length !== 50 || !a.page.nextCursor)
+        throw new Error(`short page for ${JSON.stringify(f)}`);
       first.push(a.ms);
       const b = await time(f, a.page.nextCursor);
       next.push(b.ms);
@@ -174,11 +184,20 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
   const records = process.argv[2] ? Number(process.argv[2]) : undefined;
   benchHistoryQuery(records ? { records } : {}).then(
     (r) => {
-      console.log(`history query bench: ${r.records.toLocaleString('en-US')} records, loaded in ${r.loadSeconds} s (${r.recordsPerSecond.toLocaleString('en-US')}/s)`);
-      console.log(`  tool X + status Y, newest first, page of 50:  p50 ${r.p50Ms} ms  p99 ${r.p99Ms} ms   (target p50 <= 20 ms)`);
-      console.log(`  same query, next page by cursor:              p50 ${r.nextPageP50Ms} ms  p99 ${r.nextPageP99Ms} ms`);
-      for (const [name, o] of Object.entries(r.others)) console.log(`  ${name.padEnd(44)}  p50 ${o.p50Ms} ms  p99 ${o.p99Ms} ms`);
-      console.log(`  redis used memory: ${r.redisUsedMemoryMb} MB (${r.bytesPerRecord} bytes/record incl. indexes)`);
+      console.log(
+        `history query bench: ${r.records.toLocaleString('en-US')} records, loaded in ${r.loadSeconds} s (${r.recordsPerSecond.toLocaleString('en-US')}/s)`,
+      );
+      console.log(
+        `  tool X + status Y, newest first, page of 50:  p50 ${r.p50Ms} ms  p99 ${r.p99Ms} ms   (target p50 <= 20 ms)`,
+      );
+      console.log(
+        `  same query, next page by cursor:              p50 ${r.nextPageP50Ms} ms  p99 ${r.nextPageP99Ms} ms`,
+      );
+      for (const [name, o] of Object.entries(r.others))
+        console.log(`  ${name.padEnd(44)}  p50 ${o.p50Ms} ms  p99 ${o.p99Ms} ms`);
+      console.log(
+        `  redis used memory: ${r.redisUsedMemoryMb} MB (${r.bytesPerRecord} bytes/record incl. indexes)`,
+      );
       console.log(JSON.stringify(r));
     },
     (err: unknown) => {

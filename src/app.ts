@@ -82,9 +82,13 @@ export async function startAirlock(config: AirlockConfig, options: StartOptions)
     await checkRedis(redis, logger);
 
     const audit = new AuditLog({ file: config.audit.file!, replica: `${hostname()}:${process.pid}`, logger });
-    void audit.append({ event: 'airlock.started', version: AIRLOCK_VERSION, pid: process.pid }).catch(() => {});
+    void audit
+      .append({ event: 'airlock.started', version: AIRLOCK_VERSION, pid: process.pid })
+      .catch(() => {});
     cleanups.push(async () => {
-      await audit.append({ event: 'airlock.stopped', version: AIRLOCK_VERSION, pid: process.pid }).catch(() => {});
+      await audit
+        .append({ event: 'airlock.stopped', version: AIRLOCK_VERSION, pid: process.pid })
+        .catch(() => {});
       await audit.close();
     });
 
@@ -138,7 +142,11 @@ export async function startAirlock(config: AirlockConfig, options: StartOptions)
       channelLabel: (record) => late.slack?.channelLabel(record) ?? 'the Airlock console',
       execute: async (record) => {
         const upstream = upstreams.get(record.server);
-        if (!upstream) throw new AirlockError('UPSTREAM_UNAVAILABLE', `Upstream server "${record.server}" is not configured`);
+        if (!upstream)
+          throw new AirlockError(
+            'UPSTREAM_UNAVAILABLE',
+            `Upstream server "${record.server}" is not configured`,
+          );
         return upstream.callTool({ name: record.tool, arguments: record.args });
       },
     });
@@ -151,9 +159,15 @@ export async function startAirlock(config: AirlockConfig, options: StartOptions)
         blockingConnection,
         prefix: config.redis.prefix,
         logger,
-        riskHints: (r) => upstreams.get(r.server)?.tools().find((t) => t.name === r.tool)?.annotations,
+        riskHints: (r) =>
+          upstreams
+            .get(r.server)
+            ?.tools()
+            .find((t) => t.name === r.tool)?.annotations,
         onPosted: (r, ref) =>
-          void audit.append({ event: 'request.notified', requestId: r.id, channel: ref.channel, ts: ref.ts }).catch(() => {}),
+          void audit
+            .append({ event: 'request.notified', requestId: r.id, channel: ref.channel, ts: ref.ts })
+            .catch(() => {}),
       });
     }
     await approvals.start();
@@ -197,7 +211,17 @@ export async function startAirlock(config: AirlockConfig, options: StartOptions)
     };
     cleanups.push(() => sessions.closeAll());
 
-    const airlock: Airlock = { config, gateway, upstreams, policies, sessions, redis, approvals, createSession, stop };
+    const airlock: Airlock = {
+      config,
+      gateway,
+      upstreams,
+      policies,
+      sessions,
+      redis,
+      approvals,
+      createSession,
+      stop,
+    };
 
     if (options.listen !== false) {
       const app = createHttpApp();
@@ -231,7 +255,9 @@ export async function startAirlock(config: AirlockConfig, options: StartOptions)
           .catch(() => false);
         const servers = Object.fromEntries(upstreams.list().map((u) => [u.name, u.state]));
         const ready = redisOk && Object.values(servers).every((s) => s === 'ready');
-        res.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'not ready', redis: redisOk, servers });
+        res
+          .status(ready ? 200 : 503)
+          .json({ status: ready ? 'ready' : 'not ready', redis: redisOk, servers });
       });
       app.use(consoleRouter());
       app.use(errorHandler(logger));

@@ -5,7 +5,10 @@ export type { Logger };
 
 /** Creates the process logger at the given level. */
 export function createLogger(level: string = process.env.AIRLOCK_LOG_LEVEL ?? 'info'): Logger {
-  return pino({ level, base: { pid: process.pid }, timestamp: pino.stdTimeFunctions.isoTime }, pino.destination(2));
+  return pino(
+    { level, base: { pid: process.pid }, timestamp: pino.stdTimeFunctions.isoTime },
+    pino.destination(2),
+  );
 }
 
 /** A logger that drops everything, for tests and library use. */

@@ -99,7 +99,11 @@ export class AgentSession {
   }
 
   /** Relays a request from an upstream to this agent, tied to the agent's call that caused it. */
-  async relayRequest(server: string, request: RpcMessage, signal: AbortSignal): Promise<Record<string, unknown>> {
+  async relayRequest(
+    server: string,
+    request: RpcMessage,
+    signal: AbortSignal,
+  ): Promise<Record<string, unknown>> {
     const caps = this.server.getClientCapabilities() ?? {};
     const needed: Record<string, unknown> = {
       'sampling/createMessage': caps.sampling,
@@ -164,7 +168,10 @@ export class AgentSession {
                 ? undefined
                 : (p) => {
                     extra
-                      .sendNotification({ method: 'notifications/progress', params: { ...p, progressToken: token } })
+                      .sendNotification({
+                        method: 'notifications/progress',
+                        params: { ...p, progressToken: token },
+                      })
                       .catch(() => {});
                   },
           },

@@ -29,7 +29,11 @@ interface Entry {
 }
 
 /** The `/mcp` router: Streamable HTTP with sessions, each bound to the agent whose token opened it. */
-export function mcpEndpoint(options: McpEndpointOptions): { router: Router; close(): Promise<void>; count(): number } {
+export function mcpEndpoint(options: McpEndpointOptions): {
+  router: Router;
+  close(): Promise<void>;
+  count(): number;
+} {
   const { auth, logger } = options;
   const entries = new Map<string, Entry>();
   const router = express.Router();
@@ -56,7 +60,8 @@ export function mcpEndpoint(options: McpEndpointOptions): { router: Router; clos
         await entry.transport.handleRequest(req, res);
         return;
       }
-      if (req.method !== 'POST') return rpcError(res, 400, -32000, 'Bad Request: Mcp-Session-Id header is required');
+      if (req.method !== 'POST')
+        return rpcError(res, 400, -32000, 'Bad Request: Mcp-Session-Id header is required');
       // Read the first message ourselves to see whether it opens a session.
       const body = await readJson(req);
       if (!body.ok) return rpcError(res, body.status, body.status === 413 ? -32600 : -32700, body.message);

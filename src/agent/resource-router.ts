@@ -1,4 +1,9 @@
-import { ErrorCode, McpError, type Resource, type ResourceTemplate } from '@modelcontextprotocol/sdk/types.js';
+import {
+  ErrorCode,
+  McpError,
+  type Resource,
+  type ResourceTemplate,
+} from '@modelcontextprotocol/sdk/types.js';
 import type { UpstreamPool } from '../upstream/upstream-pool.js';
 import type { Upstream, RpcMessage } from '../upstream/types.js';
 
@@ -30,7 +35,12 @@ export class ResourceRouter {
     const out: ResourceTemplate[] = [];
     const templates: typeof this.templates = [];
     for (const u of this.withResources()) {
-      const items = await this.paginate<ResourceTemplate>(u, 'resources/templates/list', 'resourceTemplates', signal);
+      const items = await this.paginate<ResourceTemplate>(
+        u,
+        'resources/templates/list',
+        'resourceTemplates',
+        signal,
+      );
       for (const t of items) {
         templates.push({ server: u.name, pattern: templateRegex(t.uriTemplate), template: t.uriTemplate });
         out.push(t);

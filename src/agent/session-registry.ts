@@ -35,14 +35,21 @@ export class SessionRegistry implements UpstreamHooks {
   }
 
   /** Routes an upstream's request (sampling, elicitation, roots) to exactly one agent, never a guess. */
-  async onRequest(server: string, request: RpcMessage, signal: AbortSignal): Promise<Record<string, unknown>> {
+  async onRequest(
+    server: string,
+    request: RpcMessage,
+    signal: AbortSignal,
+  ): Promise<Record<string, unknown>> {
     const calling = this.all().filter((s) => s.hasCallOn(server));
     let target: AgentSession | undefined;
     if (calling.length === 1) target = calling[0];
     else if (calling.length === 0 && this.sessions.size === 1) target = this.all()[0];
     if (!target) {
       // Several agents have calls open on this upstream: sending one agent's sampling to another would leak.
-      this.logger.warn({ server, method: request.method, candidates: calling.length }, 'upstream request not routable');
+      this.logger.warn(
+        { server, method: request.method, candidates: calling.length },
+        'upstream request not routable',
+      );
       throw new McpError(
         ErrorCode.InvalidRequest,
         calling.length

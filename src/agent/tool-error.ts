@@ -69,6 +69,10 @@ export function sentence(text: string): string {
 }
 
 /** Shorthand used by the gateway. */
-export function refusal(code: AirlockErrorCode, message: string, details: Record<string, unknown> = {}): AirlockError {
+export function refusal(
+  code: AirlockErrorCode,
+  message: string,
+  details: Record<string, unknown> = {},
+): AirlockError {
   return new AirlockError(code, sentence(message), details);
 }

@@ -149,7 +149,10 @@ export class ApprovalService extends EventEmitter<ApprovalEvents> implements App
     };
     let stored: StoredRecord;
     try {
-      const res = await this.o.store.createOrAttach(record, dedupeKey(call.agent, call.server, call.tool, call.args));
+      const res = await this.o.store.createOrAttach(
+        record,
+        dedupeKey(call.agent, call.server, call.tool, call.args),
+      );
       stored = res.record;
       if (res.created) {
         await this.schedule(stored).catch(async (err) => {
@@ -174,7 +177,10 @@ export class ApprovalService extends EventEmitter<ApprovalEvents> implements App
   /** Records a reviewer's decision (first decision wins across replicas) and releases an approved call. */
   async decide(id: string, input: DecisionInput): Promise<StoredRecord> {
     try {
-      const by = resolveIdentity(this.o.reviewers, { reviewerId: input.reviewerId, slackUserId: input.slackUserId });
+      const by = resolveIdentity(this.o.reviewers, {
+        reviewerId: input.reviewerId,
+        slackUserId: input.slackUserId,
+      });
       for (let attempt = 0; attempt < 50; attempt++) {
         const current = await this.o.store.get(id);
         if (!current) throw new AirlockError('NOT_FOUND', `Request ${id} not found`);
@@ -199,7 +205,8 @@ export class ApprovalService extends EventEmitter<ApprovalEvents> implements App
       throw new AirlockError('QUEUE_UNAVAILABLE', `Request ${id} is too contended; try again`);
     } catch (err) {
       const e = toAirlockError(err, 'QUEUE_UNAVAILABLE');
-      if (!['QUEUE_UNAVAILABLE', 'INTERNAL', 'NOT_FOUND', 'BAD_REQUEST'].includes(e.code)) this.emit('refused', id, input, e);
+      if (!['QUEUE_UNAVAILABLE', 'INTERNAL', 'NOT_FOUND', 'BAD_REQUEST'].includes(e.code))
+        this.emit('refused', id, input, e);
       throw e;
     }
   }
@@ -301,7 +308,9 @@ export class ApprovalService extends EventEmitter<ApprovalEvents> implements App
         // Its worker died mid-run: whether the upstream ran is unknown, so it is never run again.
         const summary = 'Interrupted: the gateway running this call stopped before it finished; not retried.';
         const t = finishExecution(r, this.now(), { isError: true, summary });
-        const result = errorResult(`Approved call ${id} was interrupted before it finished; it was not retried.`);
+        const result = errorResult(
+          `Approved call ${id} was interrupted before it finished; it was not retried.`,
+        );
         const written = t.ok ? await this.o.store.compareAndSet(r, t.record, result) : undefined;
         if (written) {
           this.emit('executed', written, result);
@@ -342,7 +351,9 @@ export class ApprovalService extends EventEmitter<ApprovalEvents> implements App
     const started = this.now();
     // When the wait reaches the deadline, wait for the expiry itself so the agent hears "expired", not "pending".
     const waitUntil =
-      started + initial.approval.waitMs >= initial.expiresAt ? initial.expiresAt + 2000 : started + initial.approval.waitMs;
+      started + initial.approval.waitMs >= initial.expiresAt
+        ? initial.expiresAt + 2000
+        : started + initial.approval.waitMs;
     let record: StoredRecord | undefined = initial;
     let ticks = 0;
     const progress = () => {
@@ -477,4 +488,3 @@ export function formatDuration(ms: number): string {
   const h = Math.floor(m / 60);
   return m % 60 ? `${h}h ${m % 60}m` : `${h}h`;
 }
-

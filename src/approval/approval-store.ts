@@ -167,7 +167,11 @@ export class ApprovalStore {
     const moved =
       current.status === next.status
         ? []
-        : [this.history.registry, ...statusKeysOf(this.history, current), ...statusKeysOf(this.history, next)];
+        : [
+            this.history.registry,
+            ...statusKeysOf(this.history, current),
+            ...statusKeysOf(this.history, next),
+          ];
     const res = await this.run(() =>
       this.redis.eval(
         CAS,
@@ -206,7 +210,12 @@ export class ApprovalStore {
       return await fn();
     } catch (err) {
       if (err instanceof AirlockError) throw err;
-      throw new AirlockError('QUEUE_UNAVAILABLE', `Approval store unavailable: ${(err as Error).message}`, {}, { cause: err });
+      throw new AirlockError(
+        'QUEUE_UNAVAILABLE',
+        `Approval store unavailable: ${(err as Error).message}`,
+        {},
+        { cause: err },
+      );
     }
   }
 }

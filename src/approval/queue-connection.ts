@@ -8,7 +8,11 @@ import { parseRedisUrl } from '../redis/connection.js';
  */
 export function createQueueConnection(url: string, cluster: boolean, name: string): Redis | Cluster {
   const node = parseRedisUrl(url);
-  const common = { maxRetriesPerRequest: null, connectionName: name, retryStrategy: (n: number) => Math.min(n * 200, 2000) };
+  const common = {
+    maxRetriesPerRequest: null,
+    connectionName: name,
+    retryStrategy: (n: number) => Math.min(n * 200, 2000),
+  };
   if (cluster) {
     return new Cluster([{ host: node.host ?? '127.0.0.1', port: node.port ?? 6379 }], {
       redisOptions: { ...common, username: node.username, password: node.password, tls: node.tls },

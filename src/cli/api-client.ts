@@ -146,7 +146,8 @@ function urlFromConfig(file: string | undefined, env: NodeJS.ProcessEnv): string
   if (config.publicUrl) return config.publicUrl;
   const { host, port } = config.listen;
   // A wildcard listen address is reachable on loopback from this machine.
-  const reachable = host === '0.0.0.0' || host === '' ? '127.0.0.1' : host === '::' || host === '[::]' ? '[::1]' : host;
+  const reachable =
+    host === '0.0.0.0' || host === '' ? '127.0.0.1' : host === '::' || host === '[::]' ? '[::1]' : host;
   const bracketed = reachable.includes(':') && !reachable.startsWith('[') ? `[${reachable}]` : reachable;
   return `http://${bracketed}:${port}`;
 }
@@ -168,6 +169,8 @@ function checkUrl(url: string): string {
 export interface ApiClientOptions {
   /** Per-request time limit. @defaultValue 30000 */
   timeoutMs?: number;
+  /** Records asked for per page when following cursors. @defaultValue 500, the API's maximum */
+  pageSize?: number;
   /** @defaultValue globalThis.fetch */
   fetch?: typeof fetch;
 }
@@ -192,6 +195,7 @@ const KNOWN_CODES: ReadonlySet<string> = new Set<AirlockErrorCode>([
 export class ApiClient {
   private readonly timeoutMs: number;
   private readonly fetchImpl: typeof fetch;
+  private readonly pageSize: number;
 
   constructor(
     readonly target: GatewayTarget,
@@ -199,6 +203,7 @@ export class ApiClient {
   ) {
     this.timeoutMs = options.timeoutMs ?? 30_000;
     this.fetchImpl = options.fetch ?? fetch;
+    this.pageSize = Math.min(options.pageSize ?? MAX_PAGE, MAX_PAGE);
   }
 
   /** One page of requests matching the query, newest first. */
@@ -213,7 +218,11 @@ export class ApiClient {
     const out: RequestRecord[] = [];
     let cursor = query.cursor;
     do {
-      const page = await this.listRequests({ ...query, limit: Math.min(max - out.length, MAX_PAGE), cursor });
+      const page = await this.listRequests({
+        ...query,
+        limit: Math.min(max - out.length, this.pageSize),
+        cursor,
+      });
       out.push(...page.requests.slice(0, max - out.length));
       // A page with nothing in it cannot move the cursor forward; stop rather than loop.
       cursor = page.requests.length ? page.nextCursor : undefined;
@@ -230,12 +239,18 @@ export class ApiClient {
 
   /** One request's full record. */
   async getRequest(id: string): Promise<RequestRecord> {
-    return (await this.send('GET', `/api/requests/${encodeURIComponent(id)}`)).json() as Promise<RequestRecord>;
+    return (
+      await this.send('GET', `/api/requests/${encodeURIComponent(id)}`)
+    ).json() as Promise<RequestRecord>;
   }
 
   /** Approves as this reviewer; the record after the vote (still pending while a quorum is incomplete). */
   async approve(id: string, comment?: string): Promise<RequestRecord> {
-    const res = await this.send('POST', `/api/requests/${encodeURIComponent(id)}/approve`, comment ? { comment } : {});
+    const res = await this.send(
+      'POST',
+      `/api/requests/${encodeURIComponent(id)}/approve`,
+      comment ? { comment } : {},
+    );
     return res.json() as Promise<RequestRecord>;
   }
 
@@ -245,7 +260,12 @@ export class ApiClient {
     return res.json() as Promise<RequestRecord>;
   }
 
-  private async send(method: 'GET' | 'POST', path: string, body?: unknown, timeout = true): Promise<Response> {
+  private async send(
+    method: 'GET' | 'POST',
+    path: string,
+    body?: unknown,
+    timeout = true,
+  ): Promise<Response> {
     const { url, token } = this.target;
     const headers: Record<string, string> = { accept: 'application/json', 'x-airlock-client': 'cli' };
     if (token) headers.authorization = `Bearer ${token}`;
@@ -307,9 +327,13 @@ export class ApiClient {
           : `The gateway at ${url} needs a reviewer token: pass --token or set AIRLOCK_TOKEN`,
       );
     }
-    return new AirlockError(errorCode, message ?? `The gateway answered HTTP ${res.status} ${res.statusText}`.trim(), {
-      status: res.status,
-    });
+    return new AirlockError(
+      errorCode,
+      message ?? `The gateway answered HTTP ${res.status} ${res.statusText}`.trim(),
+      {
+        status: res.status,
+      },
+    );
   }
 }
 

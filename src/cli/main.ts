@@ -15,7 +15,10 @@ program
   .description('Human-approval gateway for AI agents’ MCP tool calls')
   .version(AIRLOCK_VERSION)
   .option('-c, --config <file>', 'config file (default: ./airlock.config.json or .yaml)')
-  .option('--url <url>', 'gateway URL for pending/history/show/approve/reject (default: AIRLOCK_URL, else from the config)')
+  .option(
+    '--url <url>',
+    'gateway URL for pending/history/show/approve/reject (default: AIRLOCK_URL, else from the config)',
+  )
   .option('--token <token>', 'reviewer token for the gateway API (default: AIRLOCK_TOKEN)')
   .exitOverride()
   .showHelpAfterError();
@@ -32,7 +35,12 @@ try {
   if (err instanceof CommanderError) {
     process.exit(err.exitCode === 0 ? EXIT.OK : EXIT.USAGE);
   }
-  const message = err instanceof AirlockError ? err.message : err instanceof Error ? (err.stack ?? err.message) : String(err);
+  const message =
+    err instanceof AirlockError
+      ? err.message
+      : err instanceof Error
+        ? (err.stack ?? err.message)
+        : String(err);
   process.stderr.write(`airlock: ${message}\n`);
   process.exit(exitCodeOf(err));
 }

@@ -9,6 +9,11 @@ export interface Column<Row> {
   minWidth?: number;
   /** Never wider than this. @defaultValue unbounded */
   maxWidth?: number;
+  /**
+   * When the table is too wide, columns with a lower priority give way first (down to their minimum);
+   * among equals, the widest. @defaultValue 0
+   */
+  priority?: number;
   /** Right-align (numbers, durations). @defaultValue false */
   alignRight?: boolean;
   /** Styles a cell after it is padded, so colour codes never count toward the width. */
@@ -38,7 +43,8 @@ export function useColor(stream: NodeJS.WriteStream = process.stdout): boolean {
 
 /** ANSI styles; identity functions when colour is off, so callers never branch. */
 export function styles(color: boolean) {
-  const wrap = (open: number, close: number) => (s: string) => (color ? `\x1b[${open}m${s}\x1b[${close}m` : s);
+  const wrap = (open: number, close: number) => (s: string) =>
+    color ? `\x1b[${open}m${s}\x1b[${close}m` : s;
   return {
     bold: wrap(1, 22),
     dim: wrap(2, 22),
@@ -79,7 +85,11 @@ export function truncate(text: string, width: number): string {
  * Renders rows as a left-aligned table with a header line. When the natural widths do not fit,
  * the widest columns give way first (never below their minimum), and cut cells end with an ellipsis.
  */
-export function formatTable<Row>(columns: readonly Column<Row>[], rows: readonly Row[], options: TableOptions = {}): string {
+export function formatTable<Row>(
+  columns: readonly Column<Row>[],
+  rows: readonly Row[],
+  options: TableOptions = {},
+): string {
   const width = options.width ?? outputWidth();
   const s = styles(options.color ?? useColor());
   const cells = rows.map((row) => columns.map((c) => oneLine(c.value(row))));
@@ -87,7 +97,12 @@ export function formatTable<Row>(columns: readonly Column<Row>[], rows: readonly
   const widths = columns.map((c, i) =>
     Math.min(c.maxWidth ?? Infinity, Math.max(len(c.header), ...cells.map((r) => len(r[i]!)))),
   );
-  shrinkToFit(widths, mins, width - GAP.length * (columns.length - 1));
+  shrinkToFit(
+    widths,
+    mins,
+    columns.map((c) => c.priority ?? 0),
+    width - GAP.length * (columns.length - 1),
+  );
 
   const pad = (text: string, i: number) => {
     const cut = truncate(text, widths[i]!);
@@ -107,16 +122,21 @@ export function formatTable<Row>(columns: readonly Column<Row>[], rows: readonly
   return [header, ...lines].map((l) => l.trimEnd()).join('\n');
 }
 
-/** Takes one column at a time off the widest shrinkable column until the total fits. */
-function shrinkToFit(widths: number[], mins: number[], budget: number): void {
+/** Takes one character at a time off the lowest-priority, then widest, shrinkable column until the total fits. */
+function shrinkToFit(widths: number[], mins: number[], priorities: number[], budget: number): void {
   let total = widths.reduce((a, b) => a + b, 0);
   while (total > budget) {
-    let widest = -1;
+    let pick = -1;
     for (let i = 0; i < widths.length; i++) {
-      if (widths[i]! > mins[i]! && (widest < 0 || widths[i]! > widths[widest]!)) widest = i;
+      if (widths[i]! <= mins[i]!) continue;
+      const better =
+        pick < 0 ||
+        priorities[i]! < priorities[pick]! ||
+        (priorities[i] === priorities[pick] && widths[i]! > widths[pick]!);
+      if (better) pick = i;
     }
-    if (widest < 0) return; // every column is at its minimum: let the line wrap rather than hide ids
-    widths[widest]!--;
+    if (pick < 0) return; // every column is at its minimum: let the line wrap rather than hide ids
+    widths[pick]!--;
     total--;
   }
 }

@@ -63,7 +63,11 @@ export function loadConfig(options: LoadConfigOptions = {}): LoadedConfig {
 }
 
 /** Validates a raw config document; relative paths are resolved against `baseDir`. */
-export function parseConfig(raw: unknown, baseDir: string, env: NodeJS.ProcessEnv = process.env): AirlockConfig {
+export function parseConfig(
+  raw: unknown,
+  baseDir: string,
+  env: NodeJS.ProcessEnv = process.env,
+): AirlockConfig {
   const expanded = expandEnv(raw, env);
   const result = configSchema.safeParse(expanded);
   if (!result.success) {
@@ -104,7 +108,10 @@ function checkConfig(c: AirlockConfig): void {
     reviewers.add(r.id);
   });
   const tokens = new Map<string, string>();
-  [...c.agents.map((a, i) => [a.token, `$.agents[${i}].token`]), ...c.reviewers.map((r, i) => [r.token, `$.reviewers[${i}].token`])]
+  [
+    ...c.agents.map((a, i) => [a.token, `$.agents[${i}].token`]),
+    ...c.reviewers.map((r, i) => [r.token, `$.reviewers[${i}].token`]),
+  ]
     .filter((x): x is [string, string] => Boolean(x[0]))
     .forEach(([token, path]) => {
       const other = tokens.get(token);
@@ -136,7 +143,9 @@ export function isLoopback(host: string): boolean {
 export function demoConfig(): Record<string, unknown> {
   return {
     policies: join(PACKAGE_ROOT, 'policies'),
-    servers: { lab: { command: process.execPath, args: [join(PACKAGE_ROOT, 'dist', 'demo', 'lab-server.js')] } },
+    servers: {
+      lab: { command: process.execPath, args: [join(PACKAGE_ROOT, 'dist', 'demo', 'lab-server.js')] },
+    },
   };
 }
 
@@ -162,7 +171,13 @@ export function jsonPath(path: readonly PropertyKey[]): string {
   return (
     '$' +
     path
-      .map((p) => (typeof p === 'number' ? `[${p}]` : /^[A-Za-z_][\w-]*$/.test(String(p)) ? `.${String(p)}` : `[${JSON.stringify(String(p))}]`))
+      .map((p) =>
+        typeof p === 'number'
+          ? `[${p}]`
+          : /^[A-Za-z_][\w-]*$/.test(String(p))
+            ? `.${String(p)}`
+            : `[${JSON.stringify(String(p))}]`,
+      )
       .join('')
   );
 }

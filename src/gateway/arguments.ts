@@ -26,7 +26,10 @@ export function validateArguments(args: unknown): Record<string, unknown> {
     }
     if (v && typeof v === 'object') {
       if (depth > MAX_ARGUMENT_DEPTH) {
-        throw new AirlockError('BAD_REQUEST', `Tool arguments are nested deeper than ${MAX_ARGUMENT_DEPTH} levels.`);
+        throw new AirlockError(
+          'BAD_REQUEST',
+          `Tool arguments are nested deeper than ${MAX_ARGUMENT_DEPTH} levels.`,
+        );
       }
       for (const [k, x] of Object.entries(v)) {
         budget -= k.length;

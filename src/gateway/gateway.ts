@@ -179,7 +179,10 @@ export class Gateway {
         { name: tool, arguments: args, ...(call.meta ? { _meta: stripProgress(call.meta) } : {}) },
         { signal: hooks.signal, onprogress: hooks.onProgress },
       );
-      report('allowed', { isError: Boolean(result.isError), upstreamMs: performance.now() - upstreamStarted });
+      report('allowed', {
+        isError: Boolean(result.isError),
+        upstreamMs: performance.now() - upstreamStarted,
+      });
       return result;
     } catch (err) {
       const e = toAirlockError(err, 'INTERNAL');

@@ -36,6 +36,9 @@ export interface IndexedFields {
   status: string;
 }
 
+/** How many indexes each record is in (the length of {@link indexKeysOf}). */
+export const INDEXES_PER_RECORD = 6;
+
 /** Every index key a record with these fields belongs to; the status-dependent ones come last. */
 export function indexKeysOf(keys: HistoryKeys, r: IndexedFields): string[] {
   return [keys.all, keys.server(r.server), keys.tool(r.tool), keys.agent(r.agent), ...statusKeysOf(keys, r)];

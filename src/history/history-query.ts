@@ -79,7 +79,11 @@ export async function queryHistory(
     let entries = await walk.next(chunk);
     scanned += entries.length;
     if (plan.check.length && entries.length) entries = await membersOfAll(redis, plan.check, entries);
-    const records = await readRecords(redis, recordKey, entries.map((e) => e.id));
+    const records = await readRecords(
+      redis,
+      recordKey,
+      entries.map((e) => e.id),
+    );
     for (let i = 0; i < entries.length && found.length <= limit; i++) {
       const r = records[i];
       if (r && matches(r, filter)) found.push({ record: r, at: entries[i]! });
@@ -87,7 +91,10 @@ export async function queryHistory(
     chunk = Math.min(chunk * 2, MAX_CHUNK);
   }
   if (found.length > limit) {
-    return { records: found.slice(0, limit).map((f) => f.record), nextCursor: encodeCursor(found[limit - 1]!.at) };
+    return {
+      records: found.slice(0, limit).map((f) => f.record),
+      nextCursor: encodeCursor(found[limit - 1]!.at),
+    };
   }
   const records = found.map((f) => f.record);
   if (walk.done) return { records };
@@ -125,7 +132,10 @@ async function choosePlan(
   const candidates: { drive: string[]; covers: Set<Dimension['name']> }[] = [];
   if (statuses && f.tool !== undefined) {
     const tool = f.tool;
-    candidates.push({ drive: statuses.map((s) => keys.toolStatus(tool, s)), covers: new Set(['status', 'tool']) });
+    candidates.push({
+      drive: statuses.map((s) => keys.toolStatus(tool, s)),
+      covers: new Set(['status', 'tool']),
+    });
   }
   // With tool and status and nothing else, the composite index is exact: no need to count.
   if (!(candidates.length && dims.length === 2)) {

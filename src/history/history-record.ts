@@ -8,7 +8,13 @@ export type DirectStatus = 'allowed' | 'denied' | 'rate_limited' | 'invalid' | '
 export type HistoryStatus = ApprovalStatus | DirectStatus;
 
 /** Direct-decision statuses, in display order. */
-export const DIRECT_STATUSES: readonly DirectStatus[] = ['allowed', 'denied', 'rate_limited', 'invalid', 'error'];
+export const DIRECT_STATUSES: readonly DirectStatus[] = [
+  'allowed',
+  'denied',
+  'rate_limited',
+  'invalid',
+  'error',
+];
 
 /** Every status, approval lifecycle first; filters are checked against this list. */
 export const HISTORY_STATUSES: readonly HistoryStatus[] = [

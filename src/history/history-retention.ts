@@ -89,7 +89,10 @@ export class HistoryRetention {
       this.timer = setTimeout(() => {
         this.running = this.runOnce()
           .catch((err: unknown) =>
-            this.options.logger.warn({ err: (err as Error).message }, 'history retention run failed; retrying later'),
+            this.options.logger.warn(
+              { err: (err as Error).message },
+              'history retention run failed; retrying later',
+            ),
           )
           .finally(() => {
             this.running = undefined;
@@ -123,7 +126,15 @@ export class HistoryRetention {
       for (;;) {
         if (overBudget()) return run;
         const n = Number(
-          await this.redis.eval(TRIM_RECORDS, 2, this.keys.all, this.approval.pending, cutoff, batch, this.approval.recordPrefix),
+          await this.redis.eval(
+            TRIM_RECORDS,
+            2,
+            this.keys.all,
+            this.approval.pending,
+            cutoff,
+            batch,
+            this.approval.recordPrefix,
+          ),
         );
         run.records += n;
         if (n < Number(batch)) break;

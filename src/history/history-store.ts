@@ -1,24 +1,44 @@
 import type { Redis, Cluster } from 'ioredis';
 import { AirlockError } from '../core/errors.js';
 import { approvalKeys } from '../approval/approval-store.js';
-import { historyKeys, indexKeysOf, type HistoryKeys } from './history-keys.js';
+import { historyKeys, indexKeysOf, INDEXES_PER_RECORD, type HistoryKeys } from './history-keys.js';
 import type { DecisionRecord, HistoryRecord } from './history-record.js';
-import { queryHistory, readRecords, type HistoryFilter, type HistoryPage, type PageRequest } from './history-query.js';
+import {
+  queryHistory,
+  readRecords,
+  type HistoryFilter,
+  type HistoryPage,
+  type PageRequest,
+} from './history-query.js';
 
-// Stores a direct-decision record with its index entries, atomically. Never overwrites: an id that
-// already has a record (an approval request) keeps it.
-// KEYS: record, index registry, events channel, then every index. ARGV: json, ttl ms, score, id.
+// Stores direct-decision records with their index entries, atomically per record. Never overwrites:
+// an id that already has a record (an approval request) keeps it. Several records per call, so a busy
+// gateway's history costs one script run per batch rather than one per call.
+// KEYS: index registry, events channel, then per record its key and its INDEXES_PER_RECORD indexes.
+// ARGV: ttl ms, then per record json, score, id. Returns how many records were new.
 const WRITE = `
-if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
-redis.call('HSET', KEYS[1], 'json', ARGV[1], 'v', '1')
-redis.call('PEXPIRE', KEYS[1], ARGV[2])
-for i = 4, #KEYS do
-  redis.call('ZADD', KEYS[i], ARGV[3], ARGV[4])
-  redis.call('SADD', KEYS[2], KEYS[i])
+local per = 1 + tonumber(ARGV[1])
+local n = (#KEYS - 2) / per
+local written = 0
+for i = 0, n - 1 do
+  local k = 3 + i * per
+  local a = 3 + i * 3
+  if redis.call('EXISTS', KEYS[k]) == 0 then
+    redis.call('HSET', KEYS[k], 'json', ARGV[a], 'v', '1')
+    redis.call('PEXPIRE', KEYS[k], ARGV[2])
+    for j = k + 1, k + per - 1 do
+      redis.call('ZADD', KEYS[j], ARGV[a + 1], ARGV[a + 2])
+      redis.call('SADD', KEYS[1], KEYS[j])
+    end
+    redis.call('PUBLISH', KEYS[2], ARGV[a + 2])
+    written = written + 1
+  end
 end
-redis.call('PUBLISH', KEYS[3], ARGV[4])
-return 1
+return written
 `;
+
+/** Records per script run: large enough to amortize the call, small enough to keep Redis responsive. */
+const RECORDS_PER_CALL = 64;
 
 const WRITE_COMMAND = 'airlockHistoryWrite';
 
@@ -58,25 +78,21 @@ export class HistoryStore {
   async writeMany(records: readonly DecisionRecord[]): Promise<number> {
     if (!records.length) return 0;
     const pipe = this.redis.pipeline() as unknown as WithWrite & { exec(): Promise<[Error | null, unknown][] | null> };
-    for (const r of records) {
-      const indexes = indexKeysOf(this.keys, r);
-      void pipe[WRITE_COMMAND](
-        3 + indexes.length,
-        this.record(r.id),
-        this.keys.registry,
-        this.events,
-        ...indexes,
-        JSON.stringify(r),
-        String(this.recordTtlMs),
-        String(r.createdAt),
-        r.id,
-      );
+    for (let at = 0; at < records.length; at += RECORDS_PER_CALL) {
+      const chunk = records.slice(at, at + RECORDS_PER_CALL);
+      const keys: string[] = [this.keys.registry, this.events];
+      const args: string[] = [String(INDEXES_PER_RECORD), String(this.recordTtlMs)];
+      for (const r of chunk) {
+        keys.push(this.record(r.id), ...indexKeysOf(this.keys, r));
+        args.push(JSON.stringify(r), String(r.createdAt), r.id);
+      }
+      void pipe[WRITE_COMMAND](keys.length, ...keys, ...args);
     }
     const replies = await this.run(() => pipe.exec());
     let written = 0;
     for (const [err, n] of replies ?? []) {
       if (err) throw new AirlockError('REDIS_UNAVAILABLE', `History write failed: ${err.message}`, {}, { cause: err });
-      if (n === 1) written++;
+      written += Number(n);
     }
     return written;
   }
@@ -110,7 +126,12 @@ export class HistoryStore {
       return await fn();
     } catch (err) {
       if (err instanceof AirlockError) throw err;
-      throw new AirlockError('REDIS_UNAVAILABLE', `History unavailable: ${(err as Error).message}`, {}, { cause: err });
+      throw new AirlockError(
+        'REDIS_UNAVAILABLE',
+        `History unavailable: ${(err as Error).message}`,
+        {},
+        { cause: err },
+      );
     }
   }
 }

@@ -57,7 +57,7 @@ export class HistoryWriter {
       return;
     }
     this.queue.push({ outcome, at: this.now() });
-    if (!this.scheduled && !this.running) {
+    if (!this.scheduled) {
       this.scheduled = true;
       setImmediate(() => {
         this.scheduled = false;
@@ -83,6 +83,8 @@ export class HistoryWriter {
       }
     })().finally(() => {
       this.running = undefined;
+      // Outcomes queued after the loop's last check would otherwise wait for the next call.
+      if (this.queue.length) this.drain();
     });
   }
 

@@ -47,7 +47,8 @@ export class IndexWalk {
   async next(n: number): Promise<IndexEntry[]> {
     if (this.done) return [];
     const pipe = this.redis.pipeline();
-    for (const key of this.keys) pipe.zrange(key, scoreArg(this.pos.score), this.min, 'BYSCORE', 'REV', 'LIMIT', 0, n, 'WITHSCORES');
+    for (const key of this.keys)
+      pipe.zrange(key, scoreArg(this.pos.score), this.min, 'BYSCORE', 'REV', 'LIMIT', 0, n, 'WITHSCORES');
     const replies = (await pipe.exec()) ?? [];
     const seen = new Set<string>();
     const merged: IndexEntry[] = [];
@@ -60,7 +61,17 @@ export class IndexWalk {
       // Many entries sharing the start score and all already emitted: step over them by offset.
       for (let offset = n; raw.length === n && kept.length === 0; offset += n) {
         raw = pairs(
-          await this.redis.zrange(this.keys[i]!, scoreArg(this.pos.score), this.min, 'BYSCORE', 'REV', 'LIMIT', offset, n, 'WITHSCORES'),
+          await this.redis.zrange(
+            this.keys[i]!,
+            scoreArg(this.pos.score),
+            this.min,
+            'BYSCORE',
+            'REV',
+            'LIMIT',
+            offset,
+            n,
+            'WITHSCORES',
+          ),
         );
         kept = raw.filter((e) => this.isAfterPos(e));
       }

@@ -31,7 +31,12 @@ export function startHistory(o: HistoryOptions): History {
   const store = new HistoryStore(o.redis, o.prefix, { recordTtlMs: retentionMs });
   const writer = new HistoryWriter(store, { logger: o.logger });
   const retention = new HistoryRetention(o.redis, o.prefix, { retentionMs, logger: o.logger });
-  const events = new RequestEvents({ redis: o.redis, subscriber: o.subscriber, prefix: o.prefix, logger: o.logger });
+  const events = new RequestEvents({
+    redis: o.redis,
+    subscriber: o.subscriber,
+    prefix: o.prefix,
+    logger: o.logger,
+  });
   retention.start();
   return {
     store,

@@ -40,13 +40,16 @@ export function errorHandler(logger: Logger) {
     const body = err as { type?: string; status?: number };
     let e: AirlockError;
     if (body?.type === 'entity.too.large') e = new AirlockError('BAD_REQUEST', 'Request body too large');
-    else if (body?.type === 'entity.parse.failed') e = new AirlockError('BAD_REQUEST', 'Request body is not valid JSON');
+    else if (body?.type === 'entity.parse.failed')
+      e = new AirlockError('BAD_REQUEST', 'Request body is not valid JSON');
     else e = toAirlockError(err);
     const status = httpStatusOf(e.code);
     if (status >= 500) logger.error({ err }, 'http request failed');
     if (res.headersSent) return;
     res
       .status(status)
-      .json({ error: { code: e.code, message: status === 500 ? 'Internal error' : e.message, ...e.details } });
+      .json({
+        error: { code: e.code, message: status === 500 ? 'Internal error' : e.message, ...e.details },
+      });
   };
 }

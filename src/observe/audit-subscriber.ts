@@ -21,7 +21,8 @@ export function subscribeAudit(audit: AuditLog, s: AuditSources): void {
   s.outcomes.on('outcome', (o) => {
     const base = { requestId: o.requestId, server: o.server, tool: o.tool, agent: o.agent, rule: o.rule };
     if (o.outcome === 'allowed') log({ event: 'policy.allowed', ...base });
-    else if (o.outcome === 'denied') log({ event: 'policy.denied', ...base, ...(o.reason ? { reason: o.reason } : {}) });
+    else if (o.outcome === 'denied')
+      log({ event: 'policy.denied', ...base, ...(o.reason ? { reason: o.reason } : {}) });
     else if (o.outcome === 'rate_limited') {
       log({ event: 'rate_limited', ...base, counter: o.counter ?? '', retryAfter: o.retryAfter ?? 0 });
     }
@@ -74,8 +75,14 @@ export function subscribeAudit(audit: AuditLog, s: AuditSources): void {
     }),
   );
 
-  s.policies.on('reload', (e) => log({ event: 'policy.reloaded', server: e.server, file: e.file, sha256: e.sha256 }));
+  s.policies.on('reload', (e) =>
+    log({ event: 'policy.reloaded', server: e.server, file: e.file, sha256: e.sha256 }),
+  );
   s.policies.on('invalid', (e) =>
-    log({ event: 'policy.invalid', file: e.file, issues: e.issues.map((i) => ({ path: i.path, message: i.message })) }),
+    log({
+      event: 'policy.invalid',
+      file: e.file,
+      issues: e.issues.map((i) => ({ path: i.path, message: i.message })),
+    }),
   );
 }

@@ -28,27 +28,24 @@ export interface ToolClassification {
 }
 
 // Matched against whole words of the tool name, so `format_disk` is destructive and `reformat` is not.
-const DESTRUCTIVE_VERBS = new Set([
-  'delete', 'del', 'remove', 'rm', 'destroy', 'drop', 'purge', 'wipe', 'erase', 'kill', 'terminate',
-  'revoke', 'reset', 'format', 'truncate', 'uninstall', 'shred', 'nuke', 'unregister', 'deprovision',
-]);
+const DESTRUCTIVE_VERBS = words(
+  'delete del remove rm destroy drop purge wipe erase kill terminate revoke reset format truncate ' +
+    'uninstall shred nuke unregister deprovision',
+);
 
 // Verbs that change something. Nouns that double as verbs (`order`, `charge`, `snapshot`) are left out:
 // `get_order` is a lookup, and the first verb of a name is what decides.
-const WRITE_VERBS = new Set([
-  'set', 'create', 'update', 'write', 'put', 'post', 'add', 'start', 'stop', 'restart', 'reboot', 'run',
-  'exec', 'execute', 'send', 'deploy', 'apply', 'install', 'move', 'mv', 'rename', 'copy', 'cp', 'upload',
-  'insert', 'modify', 'edit', 'patch', 'publish', 'trigger', 'toggle', 'enable', 'disable', 'grant',
-  'assign', 'approve', 'cancel', 'submit', 'invoke', 'generate', 'sync', 'save', 'upsert', 'provision',
-  'scale', 'resize', 'attach', 'detach', 'mount', 'unmount', 'pause', 'resume', 'suspend', 'restore',
-  'clone', 'migrate', 'capture',
-]);
+const WRITE_VERBS = words(
+  'set create update write put post add start stop restart reboot run exec execute send deploy ' +
+    'apply install move mv rename copy cp upload insert modify edit patch publish trigger toggle ' +
+    'enable disable grant assign approve cancel submit invoke generate sync save upsert provision ' +
+    'scale resize attach detach mount unmount pause resume suspend restore clone migrate capture',
+);
 
-const READ_VERBS = new Set([
-  'get', 'list', 'read', 'describe', 'show', 'search', 'status', 'find', 'fetch', 'query', 'view',
-  'inspect', 'lookup', 'check', 'count', 'info', 'stats', 'whoami', 'explain', 'preview', 'browse', 'ls',
-  'cat', 'retrieve', 'validate', 'diff', 'ping', 'echo', 'summarize',
-]);
+const READ_VERBS = words(
+  'get list read describe show search status find fetch query view inspect lookup check count info ' +
+    'stats whoami explain preview browse ls cat retrieve validate diff ping echo summarize',
+);
 
 // In prose the verbs are conjugated ("Deletes the VM"); `format` is left out because descriptions
 // talk about output formats far more often than about formatting disks.
@@ -82,6 +79,10 @@ const DESCRIPTION_DESTRUCTIVE = new RegExp(
 const DESCRIPTION_READ =
   /^\s*(get|gets|list|lists|read|reads|describe|describes|show|shows|search|searches|find|finds|fetch|fetches|return|returns|retrieve|retrieves|query|queries|look up|looks up|check|checks|count|counts|inspect|inspects|display|displays|view|views)\b/i;
 
+function words(list: string): ReadonlySet<string> {
+  return new Set(list.split(/\s+/).filter(Boolean));
+}
+
 /**
  * Classifies one tool. MCP annotations come first, read with the spec's defaults (`readOnlyHint` false,
  * `destructiveHint` true): read-only when `readOnlyHint` is true, else destructive unless
@@ -93,7 +94,8 @@ export function classifyTool(tool: ToolInfo): ToolClassification {
   const words = nameWords(tool.name);
   const destructiveWord = words.find((w) => DESTRUCTIVE_VERBS.has(w));
   const a = tool.annotations;
-  const hinted = a && (a.readOnlyHint !== undefined || a.destructiveHint !== undefined || a.idempotentHint !== undefined);
+  const hinted =
+    a && (a.readOnlyHint !== undefined || a.destructiveHint !== undefined || a.idempotentHint !== undefined);
   if (hinted) {
     const fromHints = classifyByAnnotations(tool.name, a);
     if (destructiveWord && fromHints.class !== 'destructive') {
@@ -150,7 +152,9 @@ function nameVerb(words: string[]): { class: ToolClass; word: string } | undefin
   if (first < 0) return undefined;
   const word = words[first]!;
   if (WRITE_VERBS.has(word)) return { class: 'execute', word };
-  const joined = words.find((w, i) => i > first && WRITE_VERBS.has(w) && (words[i - 1] === 'or' || words[i - 1] === 'and'));
+  const joined = words.find(
+    (w, i) => i > first && WRITE_VERBS.has(w) && (words[i - 1] === 'or' || words[i - 1] === 'and'),
+  );
   return joined ? { class: 'execute', word: joined } : { class: 'read-only', word };
 }
 
@@ -213,15 +217,21 @@ export function byClassThenName(a: ToolClassification, b: ToolClassification): n
  * then sorted by name, so the file reads from harmless to dangerous. Names with glob characters are
  * left out (they would match other tools); they fall to the default, deny.
  */
-export function starterPolicy(classified: readonly ToolClassification[], options: StarterPolicyOptions): StarterPolicy {
+export function starterPolicy(
+  classified: readonly ToolClassification[],
+  options: StarterPolicyOptions,
+): StarterPolicy {
   const perMinute = options.executePerMinute ?? 10;
-  const listed = classified
-    .filter((c) => !isGlobName(c.tool))
-    .sort(byClassThenName);
+  const listed = classified.filter((c) => !isGlobName(c.tool)).sort(byClassThenName);
   const tools: Record<string, Record<string, unknown>> = {};
   for (const c of listed) {
     // defineProperty: a tool named `__proto__` must stay an ordinary key.
-    Object.defineProperty(tools, c.tool, { value: entryFor(c, perMinute), enumerable: true, writable: true, configurable: true });
+    Object.defineProperty(tools, c.tool, {
+      value: entryFor(c, perMinute),
+      enumerable: true,
+      writable: true,
+      configurable: true,
+    });
   }
   const count = (k: ToolClass) => listed.filter((c) => c.class === k).length;
   return {

@@ -7,11 +7,13 @@ import type { AirlockConfig } from '../config/schema.js';
 import type { ApprovalRecord } from '../core/approval/types.js';
 import { AirlockError } from '../core/errors.js';
 import type { Logger } from '../log.js';
+import { AppHome } from './app-home.js';
 import type { RiskHints } from './blocks/index.js';
 import { boltLogger } from './bolt-logger.js';
 import { ChannelLabels } from './channel-labels.js';
 import { registerInteractions } from './interactions.js';
 import { MessageSync } from './message-sync.js';
+import { ReviewerQueue } from './reviewer-queue.js';
 import { SlackNotifier, type SlackNotifierRetryOptions } from './slack-notifier.js';
 import { registerSlashCommand } from './slash-command.js';
 import { SocketConnection } from './socket-connection.js';
@@ -134,7 +136,24 @@ export function createSlackIntegration(o: SlackIntegrationOptions): SlackIntegra
   const groups = new UserGroupDirectory(client, logger);
   const channels = new ChannelLabels(client, logger);
   registerInteractions(bolt, { approvals: o.approvals, client, names: new UserNames(client), logger });
+  const queue = new ReviewerQueue({
+    approvals: o.approvals,
+    reviewers: o.config.reviewers,
+    groupMembers: (ids) => groups.members(ids),
+  });
+  const home = new AppHome({
+    approvals: o.approvals,
+    queue,
+    client,
+    logger,
+    ...(publicUrl ? { publicUrl } : {}),
+  });
+  home.register(bolt);
+  home.attach();
   registerSlashCommand(bolt, {
+    queue,
+    approvals: o.approvals,
+    logger,
     ...(slack.channel ? { channel: slack.channel } : {}),
     ...(publicUrl ? { publicUrl } : {}),
   });
@@ -166,6 +185,7 @@ export function createSlackIntegration(o: SlackIntegrationOptions): SlackIntegra
       socket?.start();
     },
     async close() {
+      await home.close();
       await socket?.close();
       await notifier.close();
     },

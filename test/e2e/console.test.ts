@@ -238,23 +238,54 @@ test('hostile arguments and reasons render as text: no markup, no script, no dia
   assert.deepEqual(dialogs, [], 'no alert() ran');
 });
 
-test('history lists decided requests, or says why it cannot', async () => {
+test('history lists decided requests with filters, paging and exports that carry the filters', async () => {
   const supported = (await api('/requests?status=executed', ALICE)).status === 200;
   await page.goto(`${gw.url}/#/history?status=executed`);
-  if (supported) {
-    await page.locator(`table.history tr[data-id="${approvedId}"]`).waitFor();
-  } else {
+  assert.equal(await page.getByLabel('Status').inputValue(), 'executed');
+  if (!supported) {
     // Until the history API lands the console degrades to the API's own message.
     await page
       .getByRole('alert')
       .filter({ hasText: /History could not be loaded: .+/ })
       .waitFor();
+    return;
   }
-  assert.equal(await page.getByLabel('Status').inputValue(), 'executed');
+  await page.locator(`table.history tr[data-id="${approvedId}"]`).waitFor();
+  const rows = page.locator('table.history tbody tr');
+  assert.ok(
+    (await rows.allInnerTexts()).every((t) => /Executed/.test(t)),
+    'only executed requests',
+  );
   await page.getByLabel('Tool').fill('start_vm');
   await page.getByRole('button', { name: 'Apply filters' }).click();
   await page.waitForURL(/#\/history\?status=executed&tool=start_vm$/);
+  await page.locator(`table.history tr[data-id="${approvedId}"]`).waitFor();
+  assert.ok((await rows.allInnerTexts()).every((t) => t.includes('start_vm')));
+  const [download] = await Promise.all([
+    page.waitForEvent('download'),
+    page.getByRole('button', { name: 'Export CSV' }).click(),
+  ]);
+  assert.match(download.suggestedFilename(), /\.csv$/);
+  const csv = await streamText(await download.createReadStream());
+  assert.ok(csv.includes(approvedId), 'the export has the filtered request');
+  assert.ok(!/stop_vm/.test(csv), 'and only what the filters match');
+
+  // Paging by cursor: two per page, then "Load more" appends the next page.
+  await page.goto(`${gw.url}/#/history?limit=2`);
+  await rows.nth(1).waitFor();
+  assert.equal(await rows.count(), 2);
+  await page.getByRole('button', { name: 'Load more' }).click();
+  await rows.nth(3).waitFor();
+  const ids = await rows.evaluateAll((trs) => trs.map((tr) => tr.getAttribute('data-id')));
+  assert.equal(new Set(ids).size, ids.length, 'no request listed twice');
+  await page.screenshot({ path: '/tmp/airlock-console-history.png', fullPage: true });
 });
+
+async function streamText(stream: NodeJS.ReadableStream): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const c of stream) chunks.push(Buffer.from(c as Buffer));
+  return Buffer.concat(chunks).toString('utf8');
+}
 
 test('on a phone (390×844) the queue fits without horizontal scrolling and buttons are tappable', async () => {
   const phone = await browser.newContext({
@@ -300,6 +331,8 @@ test('with no reviewers configured (loopback demo mode) the console needs no sig
     await p.goto(open.url);
     await p.getByRole('heading', { name: 'Pending approvals' }).waitFor();
     await p.getByText('Open demo mode').waitFor();
+    // No token to pass, so the event stream connects: updates arrive live rather than by polling.
+    await p.locator('#live-status[data-mode="live"]').waitFor();
     assert.equal(await p.getByRole('button', { name: 'Sign out' }).isVisible(), false);
   } finally {
     await ctx.close();

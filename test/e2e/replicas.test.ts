@@ -63,7 +63,10 @@ async function until<T>(fn: () => Promise<T | undefined>, what: string, ms = 15_
 }
 
 const pendingFor = (gw: ServeProcess, tool: string) =>
-  until(async () => (await api(gw, '/requests?status=pending')).json.requests.find((r: any) => r.tool === tool), `pending ${tool}`);
+  until(
+    async () => (await api(gw, '/requests?status=pending')).json.requests.find((r: any) => r.tool === tool),
+    `pending ${tool}`,
+  );
 
 test('two replicas share one rate-limit counter', async () => {
   const ca = await a.connect();
@@ -71,7 +74,10 @@ test('two replicas share one rate-limit counter', async () => {
   const outcomes: boolean[] = [];
   for (let i = 0; i < 8; i++) {
     const c = i % 2 ? cb : ca;
-    const r = (await c.callTool({ name: 'health_checks', arguments: { vm_name: 'web-01' } })) as CallToolResult;
+    const r = (await c.callTool({
+      name: 'health_checks',
+      arguments: { vm_name: 'web-01' },
+    })) as CallToolResult;
     outcomes.push(!r.isError);
   }
   assert.deepEqual(outcomes, [true, true, true, true, true, false, false, false]);
@@ -110,13 +116,20 @@ test('A killed with kill -9 while holding: approval through B runs the call once
 test('A killed with kill -9 while holding: the deadline still fires through B', async () => {
   const victim = await startServe(deployment.configFor);
   const cv = await victim.connect();
-  const first = (await cv.callTool({ name: 'vm_management', arguments: { vm_name: 'db-01', action: 'snapshot' } })) as CallToolResult;
+  const first = (await cv.callTool({
+    name: 'vm_management',
+    arguments: { vm_name: 'db-01', action: 'snapshot' },
+  })) as CallToolResult;
   assert.equal(decisionOf(first)?.status, 'pending');
   const id = decisionOf(first)!.requestId;
   await victim.kill();
-  const expired = await until(async () => {
-    const r = (await api(b, `/requests/${id}`)).json;
-    return r.status === 'expired' ? r : undefined;
-  }, 'expiry', 20_000);
+  const expired = await until(
+    async () => {
+      const r = (await api(b, `/requests/${id}`)).json;
+      return r.status === 'expired' ? r : undefined;
+    },
+    'expiry',
+    20_000,
+  );
   assert.equal(expired.status, 'expired');
 });

@@ -15,7 +15,10 @@ export const ROOT = resolve(import.meta.dirname, '..', '..');
 export function labServerCommand(): { command: string; args: string[] } {
   const built = join(ROOT, 'dist', 'demo', 'lab-server.js');
   if (existsSync(built)) return { command: process.execPath, args: [built] };
-  return { command: process.execPath, args: ['--import', import.meta.resolve('tsx'), join(ROOT, 'src', 'demo', 'lab-server.ts')] };
+  return {
+    command: process.execPath,
+    args: ['--import', import.meta.resolve('tsx'), join(ROOT, 'src', 'demo', 'lab-server.ts')],
+  };
 }
 
 /** Options for {@link startTestAirlock}. */

@@ -47,6 +47,8 @@ export class FakeSlack {
   readonly groups = new Map<string, string[]>();
   /** User id → display name, for users.info. */
   readonly users = new Map<string, string>();
+  /** User id → the Home view last published for them with views.publish. */
+  readonly homes = new Map<string, { blocks?: unknown[]; [key: string]: unknown }>();
   /** Channel id → name, for conversations.info. */
   readonly channels = new Map<string, string>([['C0APPROVALS', 'lab-approvals']]);
   /** Rejects `chat.postMessage` / `chat.update` whose blocks break Block Kit limits, like Slack does. @defaultValue true */
@@ -236,6 +238,14 @@ export class FakeSlack {
         const problems = this.strictBlocks ? viewProblems(p.view) : [];
         if (problems.length) return { ok: false, error: 'invalid_arguments', errors: problems };
         return { ok: true, view: { id: `V${++this.seq}`, ...(p.view as object) } };
+      }
+      case 'views.publish': {
+        const problems = this.strictBlocks ? viewProblems(p.view) : [];
+        if (problems.length) return { ok: false, error: 'invalid_arguments', errors: problems };
+        const view = p.view as { blocks?: unknown[] };
+        if ((view as { type?: unknown }).type !== 'home') return { ok: false, error: 'invalid_arguments' };
+        this.homes.set(String(p.user_id), view);
+        return { ok: true, view: { id: `V${++this.seq}`, ...view } };
       }
       case 'usergroups.users.list': {
         const members = this.groups.get(String(p.usergroup));

@@ -54,10 +54,14 @@ export function writeDeployment(options: {
 /** Starts `node dist/cli/main.js serve --config FILE` and waits until it prints its banner. */
 export async function startServe(configFor: (port: number) => string): Promise<ServeProcess> {
   const port = await freePort();
-  const child = spawn(process.execPath, [join(ROOT, 'dist', 'cli', 'main.js'), 'serve', '--config', configFor(port)], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, AIRLOCK_LOG_LEVEL: 'warn' },
-  });
+  const child = spawn(
+    process.execPath,
+    [join(ROOT, 'dist', 'cli', 'main.js'), 'serve', '--config', configFor(port)],
+    {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, AIRLOCK_LOG_LEVEL: 'warn' },
+    },
+  );
   let out = '';
   let err = '';
   child.stderr!.on('data', (d) => (err += d));

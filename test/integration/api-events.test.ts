@@ -84,7 +84,9 @@ test('SSE stream: connected comment, request events, heartbeats; the listener is
   });
   try {
     const ac = new AbortController();
-    const res = await fetch(`http://127.0.0.1:${(server.address() as AddressInfo).port}/events`, { signal: ac.signal });
+    const res = await fetch(`http://127.0.0.1:${(server.address() as AddressInfo).port}/events`, {
+      signal: ac.signal,
+    });
     assert.equal(res.headers.get('cache-control'), 'no-cache, no-transform');
     const reader = res.body!.pipeThrough(new TextDecoderStream()).getReader();
     let buf = '';
@@ -99,7 +101,9 @@ test('SSE stream: connected comment, request events, heartbeats; the listener is
     assert.equal(events.size, 1);
     const r = direct();
     await new HistoryStore(client, prefix).writeMany([r]);
-    await readUntil((s) => s.includes(`event: request\ndata: ${JSON.stringify({ id: r.id, status: 'allowed' })}\n\n`));
+    await readUntil((s) =>
+      s.includes(`event: request\ndata: ${JSON.stringify({ id: r.id, status: 'allowed' })}\n\n`),
+    );
     await readUntil((s) => (s.match(/: heartbeat\n\n/g) ?? []).length >= 2);
     ac.abort();
     await listenerRemoved;

@@ -76,13 +76,21 @@ function parseCsv(text: string): string[][] {
   for (let i = 0; i < text.length; i++) {
     const c = text[i]!;
     if (quoted) {
-      if (c === '"' && text[i + 1] === '"') (cell += '"'), i++;
-      else if (c === '"') quoted = false;
+      if (c === '"' && text[i + 1] === '"') {
+        cell += '"';
+        i++;
+      } else if (c === '"') quoted = false;
       else cell += c;
     } else if (c === '"') quoted = true;
-    else if (c === ',') row.push(cell), (cell = '');
-    else if (c === '\r' && text[i + 1] === '\n') {
-      row.push(cell), rows.push(row), (row = []), (cell = ''), i++;
+    else if (c === ',') {
+      row.push(cell);
+      cell = '';
+    } else if (c === '\r' && text[i + 1] === '\n') {
+      row.push(cell);
+      rows.push(row);
+      row = [];
+      cell = '';
+      i++;
     } else cell += c;
   }
   assert.equal(cell, '', 'file ends with CRLF');
@@ -111,10 +119,16 @@ test('CSV export: RFC 4180 escaping, formula guard, filters, one row per record'
   assert.match(res.headers.get('content-type')!, /^text\/csv; charset=utf-8/);
   assert.match(res.headers.get('content-disposition')!, /^attachment; filename="airlock-requests-.+\.csv"$/);
   assert.ok(text.endsWith('\r\n'));
-  assert.ok(text.includes('"\'=HYPERLINK(""http://evil.example"",""click"")"'), 'quoted, doubled quotes, guarded');
+  assert.ok(
+    text.includes('"\'=HYPERLINK(""http://evil.example"",""click"")"'),
+    'quoted, doubled quotes, guarded',
+  );
   const rows = parseCsv(text);
   const header = rows[0]!;
-  assert.deepEqual(header, EXPORT_COLUMNS.map(([name]) => name));
+  assert.deepEqual(
+    header,
+    EXPORT_COLUMNS.map(([name]) => name),
+  );
   assert.equal(rows.length, 4);
   const col = (row: string[], name: string) => row[header.indexOf(name)];
   const [r1, r2, r3] = rows.slice(1) as [string[], string[], string[]];
@@ -131,8 +145,13 @@ test('CSV export: RFC 4180 escaping, formula guard, filters, one row per record'
   assert.equal(col(r1, 'executionFinishedAt'), new Date(T0 + 1_000_010).toISOString());
   assert.equal(text.includes('hunter2'), false);
 
-  const filtered = parseCsv((await get(`/requests/export?format=csv&status=denied&tool=${encodeURIComponent(evil.tool)}`)).text);
-  assert.deepEqual(filtered.slice(1).map((r) => col(r, 'id')), [evil.id]);
+  const filtered = parseCsv(
+    (await get(`/requests/export?format=csv&status=denied&tool=${encodeURIComponent(evil.tool)}`)).text,
+  );
+  assert.deepEqual(
+    filtered.slice(1).map((r) => col(r, 'id')),
+    [evil.id],
+  );
 });
 
 test('JSON export streams every page: the same records, in the same order, as paging the list API', async () => {
@@ -147,14 +166,17 @@ test('JSON export streams every page: the same records, in the same order, as pa
   const listed: { id: string }[] = [];
   let cursor: string | undefined;
   do {
-    const page = JSON.parse((await get(`/requests?agent=bulk&limit=500${cursor ? `&cursor=${cursor}` : ''}`)).text);
+    const page = JSON.parse(
+      (await get(`/requests?agent=bulk&limit=500${cursor ? `&cursor=${cursor}` : ''}`)).text,
+    );
     listed.push(...page.requests);
     cursor = page.nextCursor;
   } while (cursor);
   assert.deepEqual(exported, listed);
   const empty = await get('/requests/export?format=json&agent=nobody');
   assert.deepEqual(JSON.parse(empty.text), []);
-  const csvCount = parseCsv((await get('/requests/export?format=csv&agent=bulk&status=allowed')).text).length - 1;
+  const csvCount =
+    parseCsv((await get('/requests/export?format=csv&agent=bulk&status=allowed')).text).length - 1;
   assert.equal(csvCount, many.filter((r) => r.status === 'allowed').length);
 });
 
@@ -163,7 +185,9 @@ test('a client that disconnects mid-export stops the export: no more pages are r
   const big = new HistoryStore(client, prefix);
   const total = 40_000;
   for (let i = 0; i < total; i += 2000) {
-    await big.writeMany(Array.from({ length: 2000 }, (_, j) => record(i + j, { args: { pad: 'p'.repeat(200) } })));
+    await big.writeMany(
+      Array.from({ length: 2000 }, (_, j) => record(i + j, { args: { pad: 'p'.repeat(200) } })),
+    );
   }
   let pagesRead = 0;
   const counting = Object.create(big) as HistoryStore;
@@ -196,7 +220,11 @@ test('a client that disconnects mid-export stops the export: no more pages are r
           resolve();
         });
       });
-      req.on('error', (err) => (err.message.includes('aborted') || (err as NodeJS.ErrnoException).code === 'ECONNRESET' ? resolve() : reject(err)));
+      req.on('error', (err) =>
+        err.message.includes('aborted') || (err as NodeJS.ErrnoException).code === 'ECONNRESET'
+          ? resolve()
+          : reject(err),
+      );
       req.end();
     });
     await handlerDone;
@@ -219,14 +247,25 @@ test('API failures are logged without the bearer token, and answered as 503', as
       },
     }),
   );
-  const dead = createRedis({ url: `redis://127.0.0.1:${await freePort()}`, cluster: false, logger: silentLogger, connectTimeoutMs: 200 });
+  const dead = createRedis({
+    url: `redis://127.0.0.1:${await freePort()}`,
+    cluster: false,
+    logger: silentLogger,
+    connectTimeoutMs: 200,
+  });
   const history = new HistoryStore(dead, 'dead');
   const events = new RequestEvents({ redis: dead, subscriber: () => dead, prefix: 'dead', logger });
   const app = express();
   app.use(
     '/api',
     reviewerAuth(new TokenAuth([{ id: 'alice', token: ALICE }], undefined)),
-    apiRouter({ approvals: undefined as never, history, events, policies: { files: () => [], get: () => undefined }, logger }),
+    apiRouter({
+      approvals: undefined as never,
+      history,
+      events,
+      policies: { files: () => [], get: () => undefined },
+      logger,
+    }),
   );
   app.use(errorHandler(logger));
   const server: Server = await new Promise((r) => {

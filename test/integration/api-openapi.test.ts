@@ -17,7 +17,8 @@ function routesOf(router: Router): string[] {
   const walk = (stack: Layer[]) => {
     for (const layer of stack) {
       if (layer.route) {
-        for (const [method, on] of Object.entries(layer.route.methods)) if (on) out.push(`${method.toUpperCase()} ${layer.route.path}`);
+        for (const [method, on] of Object.entries(layer.route.methods))
+          if (on) out.push(`${method.toUpperCase()} ${layer.route.path}`);
       } else if (layer.handle?.stack) walk(layer.handle.stack);
     }
   };
@@ -37,7 +38,9 @@ const router = apiRouter({
 test('every API route is in the OpenAPI document, and the document lists no route that does not exist', () => {
   const served = routesOf(router);
   const documented = Object.entries(OPENAPI_DOCUMENT.paths)
-    .flatMap(([path, ops]) => Object.keys(ops).map((m) => `${m.toUpperCase()} ${path.replace(/\{(\w+)\}/g, ':$1')}`))
+    .flatMap(([path, ops]) =>
+      Object.keys(ops).map((m) => `${m.toUpperCase()} ${path.replace(/\{(\w+)\}/g, ':$1')}`),
+    )
     .sort();
   assert.ok(served.length >= 9);
   assert.deepEqual(documented, served);
@@ -52,7 +55,9 @@ test('the OpenAPI document is 3.1, its references resolve, and its status list m
   }
   assert.deepEqual(OPENAPI_DOCUMENT.components.schemas.Status.enum, [...HISTORY_STATUSES]);
   for (const [path, ops] of Object.entries(OPENAPI_DOCUMENT.paths)) {
-    for (const [method, op] of Object.entries(ops as Record<string, { responses: Record<string, unknown>; operationId: string }>)) {
+    for (const [method, op] of Object.entries(
+      ops as Record<string, { responses: Record<string, unknown>; operationId: string }>,
+    )) {
       assert.ok(op.operationId, `${method} ${path} has an operationId`);
       assert.ok(op.responses['200'], `${method} ${path} documents success`);
       if (path !== '/openapi.json') assert.ok(op.responses['401'], `${method} ${path} documents 401`);

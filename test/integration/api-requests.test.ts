@@ -41,7 +41,10 @@ before(async () => {
           list_vms: {},
           health_checks: { limits: [{ counter: 'hc', window: 'minute', max: 1, scope: 'global' }] },
           delete_vm: { action: 'deny', reason: 'Deleting is done by people, not agents' },
-          start_vm: { action: 'require_approval', approval: { approvers: ['alice'], timeout: '1m', wait: '20s' } },
+          start_vm: {
+            action: 'require_approval',
+            approval: { approvers: ['alice'], timeout: '1m', wait: '20s' },
+          },
         },
       },
     },
@@ -53,7 +56,10 @@ after(async () => {
   await redis?.stop();
 });
 
-async function api(path: string, init: { token?: string | null; body?: unknown; headers?: Record<string, string> } = {}) {
+async function api(
+  path: string,
+  init: { token?: string | null; body?: unknown; headers?: Record<string, string> } = {},
+) {
   const token = init.token === undefined ? ALICE : init.token;
   const res = await fetch(`${gw.url}/api${path}`, {
     method: init.body === undefined ? 'GET' : 'POST',
@@ -83,7 +89,10 @@ interface SseEvent {
 /** A Server-Sent Events client: resolves once the server says the subscription is live. */
 async function openEvents(token = ALICE) {
   const ac = new AbortController();
-  const res = await fetch(`${gw.url}/api/events`, { headers: { authorization: `Bearer ${token}` }, signal: ac.signal });
+  const res = await fetch(`${gw.url}/api/events`, {
+    headers: { authorization: `Bearer ${token}` },
+    signal: ac.signal,
+  });
   assert.equal(res.status, 200);
   assert.match(res.headers.get('content-type') ?? '', /^text\/event-stream/);
   const events: SseEvent[] = [];
@@ -155,11 +164,20 @@ test('direct decisions are recorded and queryable by status, tool, agent, server
   const started = Date.now();
   const ci = await gw.connect({ token: AGENT });
   const claude = await gw.connect({ token: OTHER_AGENT });
-  const listed = (await ci.callTool({ name: 'list_vms', arguments: { token: 'argument-secret-123' } })) as CallToolResult;
+  const listed = (await ci.callTool({
+    name: 'list_vms',
+    arguments: { token: 'argument-secret-123' },
+  })) as CallToolResult;
   assert.notEqual(listed.isError, true, text(listed));
-  const denied = (await ci.callTool({ name: 'delete_vm', arguments: { vm_name: 'web-01' } })) as CallToolResult;
+  const denied = (await ci.callTool({
+    name: 'delete_vm',
+    arguments: { vm_name: 'web-01' },
+  })) as CallToolResult;
   await claude.callTool({ name: 'health_checks', arguments: { vm_name: 'web-01' } });
-  const limited = (await claude.callTool({ name: 'health_checks', arguments: { vm_name: 'web-01' } })) as CallToolResult;
+  const limited = (await claude.callTool({
+    name: 'health_checks',
+    arguments: { vm_name: 'web-01' },
+  })) as CallToolResult;
   const unknown = (await ci.callTool({ name: 'no_such_tool', arguments: {} })) as CallToolResult;
   assert.equal(decisionOf(limited)?.status, 'rate_limited');
   directIds = {
@@ -168,7 +186,10 @@ test('direct decisions are recorded and queryable by status, tool, agent, server
     unknown: decisionOf(unknown)!.requestId,
   };
   for (const id of Object.values(directIds)) await sse.waitFor((e) => e.data.id === id, `event for ${id}`);
-  await sse.waitFor((e) => e.data.status === 'allowed' && sse.events.filter((x) => x.data.status === 'allowed').length >= 2, 'two allowed');
+  await sse.waitFor(
+    (e) => e.data.status === 'allowed' && sse.events.filter((x) => x.data.status === 'allowed').length >= 2,
+    'two allowed',
+  );
   sse.close();
 
   const allowed = await api('/requests?status=allowed');
@@ -184,27 +205,42 @@ test('direct decisions are recorded and queryable by status, tool, agent, server
   assert.deepEqual(list.decisions, []);
   assert.ok(list.responseMs >= 0);
   assert.equal(list.execution.isError, false);
-  assert.ok(list.execution.finishedAt >= list.execution.startedAt && list.execution.startedAt >= list.createdAt);
+  assert.ok(
+    list.execution.finishedAt >= list.execution.startedAt && list.execution.startedAt >= list.createdAt,
+  );
   assert.equal('version' in list, false);
 
   const refusals = await api('/requests?status=denied,rate_limited');
   assert.deepEqual(refusals.json.requests.map((r: any) => r.id).sort(), Object.values(directIds).sort());
   const d = (await api(`/requests/${directIds.denied}`)).json;
-  assert.deepEqual([d.status, d.code, d.reason, d.tool], ['denied', 'POLICY_DENIED', 'Deleting is done by people, not agents', 'delete_vm']);
+  assert.deepEqual(
+    [d.status, d.code, d.reason, d.tool],
+    ['denied', 'POLICY_DENIED', 'Deleting is done by people, not agents', 'delete_vm'],
+  );
   const u = (await api(`/requests/${directIds.unknown}`)).json;
   assert.deepEqual([u.status, u.code, u.server, u.tool], ['denied', 'UNKNOWN_TOOL', '', 'no_such_tool']);
   const rl = (await api(`/requests/${directIds.rate_limited}`)).json;
   assert.deepEqual([rl.counter, typeof rl.retryAfter], ['hc', 'number']);
 
-  assert.deepEqual((await api('/requests?tool=delete_vm')).json.requests.map((r: any) => r.id), [directIds.denied]);
+  assert.deepEqual(
+    (await api('/requests?tool=delete_vm')).json.requests.map((r: any) => r.id),
+    [directIds.denied],
+  );
   assert.equal((await api('/requests?agent=claude')).json.requests.length, 2);
-  assert.equal((await api('/requests?agent=claude&status=allowed&tool=health_checks')).json.requests.length, 1);
+  assert.equal(
+    (await api('/requests?agent=claude&status=allowed&tool=health_checks')).json.requests.length,
+    1,
+  );
   assert.equal((await api('/requests?server=lab')).json.requests.length, 4);
   assert.equal((await api('/requests?server=lab&agent=ci-bot')).json.requests.length, 2);
   const iso = new Date(started - 1000).toISOString();
   assert.equal((await api(`/requests?since=${iso}`)).json.requests.length, 5);
   assert.equal((await api(`/requests?until=${started - 1000}`)).json.requests.length, 0);
-  assert.equal((await api(`/requests?since=${started - 1000}&until=${Date.now() + 1000}&status=allowed`)).json.requests.length, 2);
+  assert.equal(
+    (await api(`/requests?since=${started - 1000}&until=${Date.now() + 1000}&status=allowed`)).json.requests
+      .length,
+    2,
+  );
 
   // Newest first, and the cursor walks the rest without repeats.
   const first = await api('/requests?limit=2');
@@ -231,7 +267,10 @@ test('SSE: each change of an approval request is pushed as `event: request` with
   const id = created.data.id as string;
   assert.deepEqual(Object.keys(created.data).sort(), ['id', 'status']);
   const pending = await api('/requests?status=pending&tool=start_vm');
-  assert.deepEqual(pending.json.requests.map((r: any) => r.id), [id]);
+  assert.deepEqual(
+    pending.json.requests.map((r: any) => r.id),
+    [id],
+  );
   assert.equal(pending.json.requests[0].kind, 'approval');
   assert.equal((await api(`/requests/${id}/approve`, { body: { comment: 'ok' } })).status, 200);
   await sse.waitFor((e) => e.data.id === id && e.data.status === 'approved', 'approved');
@@ -241,7 +280,10 @@ test('SSE: each change of an approval request is pushed as `event: request` with
   const done = (await api(`/requests/${id}`)).json;
   assert.equal(done.status, 'executed');
   assert.equal(done.responseMs, done.decidedAt - done.createdAt);
-  assert.deepEqual((await api('/requests?status=executed&tool=start_vm')).json.requests.map((r: any) => r.id), [id]);
+  assert.deepEqual(
+    (await api('/requests?status=executed&tool=start_vm')).json.requests.map((r: any) => r.id),
+    [id],
+  );
   assert.equal((await api('/requests?status=pending')).json.requests.length, 0);
 });
 
@@ -338,17 +380,23 @@ test('every route needs a reviewer token (agent tokens are not reviewer tokens);
   const missing = await api('/no-such-route');
   assert.equal(missing.status, 404);
   assert.equal(missing.json.error.code, 'NOT_FOUND');
-  for (const body of bodies) for (const secret of SECRETS) assert.equal(body.includes(secret), false, 'token leaked');
+  for (const body of bodies)
+    for (const secret of SECRETS) assert.equal(body.includes(secret), false, 'token leaked');
   assert.ok(bodies.length > 50);
 });
 
 test('GET /api/policies lists the loaded files; POST /api/policies/explain names the deciding rule', async () => {
   const list = await api('/policies');
   assert.equal(list.status, 200);
-  assert.deepEqual(list.json.policies.map((p: any) => p.server), ['lab']);
+  assert.deepEqual(
+    list.json.policies.map((p: any) => p.server),
+    ['lab'],
+  );
   assert.match(list.json.policies[0].sha256, /^[0-9a-f]{64}$/);
   assert.equal(list.json.policies[0].policy.tools.delete_vm.action, 'deny');
-  const explain = await api('/policies/explain', { body: { server: 'lab', tool: 'start_vm', args: { vm_name: 'x' }, agent: 'ci-bot' } });
+  const explain = await api('/policies/explain', {
+    body: { server: 'lab', tool: 'start_vm', args: { vm_name: 'x' }, agent: 'ci-bot' },
+  });
   assert.equal(explain.status, 200);
   assert.equal(explain.json.decision.action, 'require_approval');
   assert.equal(explain.json.decision.rule, 'lab/start_vm');

@@ -39,7 +39,10 @@ before(async () => {
           stop_vm: approval({ min_approvals: 2 }),
           vm_management: approval({ timeout: '1s', wait: '1s' }),
           capture_network_traffic: approval({ wait: '300ms' }),
-          get_vm_console_ticket: { action: 'require_approval', approval: { approvers: ['alice'], wait: '20s' } },
+          get_vm_console_ticket: {
+            action: 'require_approval',
+            approval: { approvers: ['alice'], wait: '20s' },
+          },
         },
       },
     },
@@ -129,11 +132,20 @@ test('no decision before the timeout: the agent gets "expired"', async () => {
 test('still pending after wait: "pending" answer; the identical retry re-attaches and gets the result once', async () => {
   const agent = await gw.connect({ token: AGENT });
   const args = { vm_name: 'web-01', interface: 'eth0', duration: 120 };
-  const first = (await agent.callTool({ name: 'capture_network_traffic', arguments: args })) as CallToolResult;
+  const first = (await agent.callTool({
+    name: 'capture_network_traffic',
+    arguments: args,
+  })) as CallToolResult;
   assert.equal(decisionOf(first)?.status, 'pending');
-  assert.match(text(first), /^Approval pending \(request ar_.+\)\. Call again with the same arguments to get the result; it will run at most once\.$/);
+  assert.match(
+    text(first),
+    /^Approval pending \(request ar_.+\)\. Call again with the same arguments to get the result; it will run at most once\.$/,
+  );
   const id = decisionOf(first)!.requestId;
-  const retry = (await agent.callTool({ name: 'capture_network_traffic', arguments: { ...args } })) as CallToolResult;
+  const retry = (await agent.callTool({
+    name: 'capture_network_traffic',
+    arguments: { ...args },
+  })) as CallToolResult;
   assert.equal(decisionOf(retry)?.requestId, id, 'same request, no second one');
   const pending = await api('/requests?status=pending', ALICE);
   assert.equal(pending.json.requests.filter((r: any) => r.tool === 'capture_network_traffic').length, 1);
@@ -148,7 +160,10 @@ test('still pending after wait: "pending" answer; the identical retry re-attache
   const got = (await agent.callTool({ name: 'capture_network_traffic', arguments: args })) as CallToolResult;
   assert.notEqual(got.isError, true, text(got));
   assert.match(text(got), /capture|packets/i);
-  const gotAgain = (await agent.callTool({ name: 'capture_network_traffic', arguments: args })) as CallToolResult;
+  const gotAgain = (await agent.callTool({
+    name: 'capture_network_traffic',
+    arguments: args,
+  })) as CallToolResult;
   assert.deepEqual(gotAgain, got, 'the stored result, not a second run');
 });
 
@@ -245,11 +260,23 @@ test('every decision is in the hash-chained audit log, and /metrics counts outco
   const file = gw.airlock.config.audit.file!;
   let events: string[] = [];
   for (let i = 0; i < 100; i++) {
-    events = readFileSync(file, 'utf8').trim().split('\n').map((l) => JSON.parse(l).event);
+    events = readFileSync(file, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l).event);
     if (events.includes('execution.finished') && events.includes('decision.refused')) break;
     await new Promise((r) => setTimeout(r, 25));
   }
-  for (const e of ['airlock.started', 'request.created', 'decision', 'decision.refused', 'request.expired', 'request.cancelled', 'execution.started', 'execution.finished']) {
+  for (const e of [
+    'airlock.started',
+    'request.created',
+    'decision',
+    'decision.refused',
+    'request.expired',
+    'request.cancelled',
+    'execution.started',
+    'execution.finished',
+  ]) {
     assert.ok(events.includes(e), `audit has ${e}`);
   }
   const verdict = await verifyAuditFile(file);

@@ -32,7 +32,14 @@ async function writeAudit(file: string): Promise<void> {
     rule: 'lab/start_vm',
     action: 'require_approval',
   });
-  await log.append({ event: 'decision.refused', requestId, by: 'bob', via: 'cli', code: 'NOT_AN_APPROVER', message: 'no' });
+  await log.append({
+    event: 'decision.refused',
+    requestId,
+    by: 'bob',
+    via: 'cli',
+    code: 'NOT_AN_APPROVER',
+    message: 'no',
+  });
   await log.append({ event: 'decision', requestId, by: 'alice', via: 'cli', decision: 'approve' });
   await log.close();
 }
@@ -52,7 +59,10 @@ test('an intact file verifies (exit 0); a tampered copy names the broken line (e
   await writeFile(tampered, text.replace('"by":"alice"', '"by":"mallory"'));
   const broken = await runCli(['audit', 'verify', tampered]);
   assert.equal(broken.code, 1);
-  assert.match(broken.stdout, new RegExp(`^${tampered.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: BROKEN at line 3 of 3: `));
+  assert.match(
+    broken.stdout,
+    new RegExp(`^${tampered.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: BROKEN at line 3 of 3: `),
+  );
 });
 
 test('a missing file exits 4', async () => {
@@ -66,7 +76,10 @@ test("with no FILE, the config's audit.file is verified", async () => {
   const dir = await tempDir();
   const file = join(dir, 'logs', 'audit.jsonl');
   await writeAudit(file);
-  await writeFile(join(dir, 'airlock.config.json'), JSON.stringify({ audit: { file: './logs/audit.jsonl' } }));
+  await writeFile(
+    join(dir, 'airlock.config.json'),
+    JSON.stringify({ audit: { file: './logs/audit.jsonl' } }),
+  );
   const r = await runCli(['audit', 'verify'], { cwd: dir });
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stdout, /logs\/audit\.jsonl: OK — 3 lines/);

@@ -8,7 +8,14 @@ import { parsePolicy, evaluate } from '../../src/core/policy/index.js';
 import { ROOT, labServerCommand } from '../helpers/airlock-harness.js';
 import { runCli } from '../helpers/run-cli.js';
 
-const EVERYTHING = join(ROOT, 'node_modules', '@modelcontextprotocol', 'server-everything', 'dist', 'index.js');
+const EVERYTHING = join(
+  ROOT,
+  'node_modules',
+  '@modelcontextprotocol',
+  'server-everything',
+  'dist',
+  'index.js',
+);
 
 const dirs: string[] = [];
 after(async () => {
@@ -54,7 +61,10 @@ test("the lab's tools: read-only allowed, execute rate-limited, destructive behi
   assert.match(r.stderr, /^Classified 8 tool\(s\) on "lab"/);
   assert.match(r.stderr, /^list_vms\s+read-only\s+allow\s+annotations: readOnlyHint: true$/m);
   assert.match(r.stderr, /^delete_vm\s+destructive\s+approval\s+annotations: destructiveHint: true$/m);
-  assert.match(r.stderr, /^start_vm\s+execute\s+limit 10\/min\s+annotations: destructiveHint: false, idempotent$/m);
+  assert.match(
+    r.stderr,
+    /^start_vm\s+execute\s+limit 10\/min\s+annotations: destructiveHint: false, idempotent$/m,
+  );
 });
 
 test('--per-minute sets the execute limit; the only server needs no --server', async () => {

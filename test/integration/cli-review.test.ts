@@ -9,6 +9,7 @@ import { startTestAirlock, type TestAirlock } from '../helpers/airlock-harness.j
 import { runCli, type CliResult } from '../helpers/run-cli.js';
 import { decisionOf } from '../../src/agent/tool-error.js';
 import type { StoredRecord } from '../../src/approval/approval-store.js';
+import { ApiClient } from '../../src/cli/api-client.js';
 
 const ALICE = 'alice-token-0123456789abcdef';
 const BOB = 'bob-token-0123456789abcdefgh';
@@ -56,7 +57,9 @@ function cli(token: string | undefined, ...args: string[]): Promise<CliResult> {
 }
 
 /** Starts an agent call that needs approval and resolves once the gateway holds it. */
-async function holdCall(args: Record<string, unknown>): Promise<{ id: string; call: Promise<CallToolResult> }> {
+async function holdCall(
+  args: Record<string, unknown>,
+): Promise<{ id: string; call: Promise<CallToolResult> }> {
   const created = once(gw.airlock.approvals, 'created') as Promise<[StoredRecord]>;
   const call = agent.callTool({ name: 'start_vm', arguments: args }) as Promise<CallToolResult>;
   const [record] = await created;
@@ -74,9 +77,12 @@ test('pending lists the held call; approve releases it; approving again is refus
   assert.match(header!, /^ID\s+AGE\s+EXPIRES IN\s+AGENT\s+SERVER\/TOOL\s+RULE\s+ARGS$/);
   const row = rows.find((r) => r.startsWith(id));
   assert.ok(row, `${id} in:\n${table.stdout}`);
-  assert.match(row, /ci-bot\s+lab\/start_vm\s+lab\/start_vm\s+vm_name: "kali-01"/);
-  assert.ok(table.stdout.split('\n').every((l) => l.length <= 100), 'fits 100 columns');
-  assert.doesNotMatch(table.stdout, /\x1b\[/, 'no colours when stdout is not a terminal');
+  assert.match(row, /ci-bot\s+lab\/start_vm\s+start_vm\s+vm_name: "kali-01"$/);
+  assert.ok(
+    table.stdout.split('\n').every((l) => l.length <= 100),
+    'fits 100 columns',
+  );
+  assert.ok(!table.stdout.includes('\x1b['), 'no colours when stdout is not a terminal');
 
   const json = await cli(ALICE, 'pending', '--json');
   assert.equal(json.code, 0, json.stderr);
@@ -111,7 +117,10 @@ test('reject needs --reason; the agent sees who rejected and why', async () => {
 
   const reject = await cli(BOB, 'reject', id, '--reason', 'Not during the change freeze');
   assert.equal(reject.code, 0, reject.stderr);
-  assert.equal(reject.stdout, `Rejected ${id} (lab/start_vm): the agent is told "Not during the change freeze".\n`);
+  assert.equal(
+    reject.stdout,
+    `Rejected ${id} (lab/start_vm): the agent is told "Not during the change freeze".\n`,
+  );
   const result = await call;
   assert.equal(result.isError, true);
   assert.match(text(result), /Rejected by bob: Not during the change freeze/);
@@ -119,7 +128,11 @@ test('reject needs --reason; the agent sees who rejected and why', async () => {
 });
 
 test('show prints the fields, pretty arguments, decisions and a timeline; --json is the record', async () => {
-  const { id, call } = await holdCall({ vm_name: 'web-01', note: 'line one\nline two', api_token: 'hunter2' });
+  const { id, call } = await holdCall({
+    vm_name: 'web-01',
+    note: 'line one\nline two',
+    api_token: 'hunter2',
+  });
   const pendingView = await cli(ALICE, 'show', id);
   assert.equal(pendingView.code, 0, pendingView.stderr);
   const out = pendingView.stdout;
@@ -177,7 +190,10 @@ test('the gateway down exits 3 with a clear message', async () => {
   const url = `http://127.0.0.1:${await freePort()}`;
   const r = await runCli(['--url', url, '--token', ALICE, 'pending']);
   assert.equal(r.code, 3);
-  assert.equal(r.stderr, `airlock: Cannot reach the Airlock gateway at ${url}: is \`airlock serve\` running?\n`);
+  assert.equal(
+    r.stderr,
+    `airlock: Cannot reach the Airlock gateway at ${url}: is \`airlock serve\` running?\n`,
+  );
 });
 
 test('history --json parses; the table has the expected columns', async () => {
@@ -205,16 +221,7 @@ test('history option values are checked before anything is sent', async () => {
   assert.equal(both.code, 1);
 });
 
-/** True once the gateway serves history queries beyond status=pending (another change adds them). */
-async function historyQueriesLanded(): Promise<boolean> {
-  const res = await fetch(`${gw.url}/api/requests?status=executed,rejected`, { headers: { authorization: `Bearer ${ALICE}` } });
-  return res.ok;
-}
-
-test('history filters follow the API contract (status, tool, agent, since, until, limit)', async (t) => {
-  if (!(await historyQueriesLanded())) {
-    t.todo('GET /api/requests supports only status=pending until history queries land in src/http/api');
-  }
+test('history filters follow the API contract (status, tool, agent, since, until, limit)', async () => {
   const approved = await holdCall({ vm_name: 'web-01', ticket: 'hist-1' });
   // The agent can have its result a moment before the record says executed: wait for the record.
   const executedEvent = once(gw.airlock.approvals, 'executed');
@@ -227,14 +234,41 @@ test('history filters follow the API contract (status, tool, agent, since, until
 
   const parse = (r: CliResult) => {
     assert.equal(r.code, 0, r.stderr);
-    return JSON.parse(r.stdout) as { id: string; status: string; tool: string; agent: string; createdAt: number }[];
+    return JSON.parse(r.stdout) as {
+      id: string;
+      status: string;
+      tool: string;
+      agent: string;
+      createdAt: number;
+    }[];
   };
   const executed = parse(await cli(ALICE, 'history', '--status', 'executed', '--tool', 'start_vm', '--json'));
   const seen = JSON.stringify(executed.map((r) => [r.id, r.status, r.tool]));
-  assert.ok(executed.some((r) => r.id === approved.id), `${approved.id} in ${seen}`);
-  assert.ok(executed.every((r) => r.status === 'executed' && r.tool === 'start_vm'), seen);
-  const both = parse(await cli(ALICE, 'history', '--status', 'executed,rejected', '--agent', 'ci-bot', '--since', '1h', '--json'));
-  assert.ok(both.some((r) => r.id === rejected.id), JSON.stringify(both.map((r) => [r.id, r.status])) + rejected.id);
+  assert.ok(
+    executed.some((r) => r.id === approved.id),
+    `${approved.id} in ${seen}`,
+  );
+  assert.ok(
+    executed.every((r) => r.status === 'executed' && r.tool === 'start_vm'),
+    seen,
+  );
+  const both = parse(
+    await cli(
+      ALICE,
+      'history',
+      '--status',
+      'executed,rejected',
+      '--agent',
+      'ci-bot',
+      '--since',
+      '1h',
+      '--json',
+    ),
+  );
+  assert.ok(
+    both.some((r) => r.id === rejected.id),
+    JSON.stringify(both.map((r) => [r.id, r.status])) + rejected.id,
+  );
   assert.ok(both.some((r) => r.id === approved.id));
   assert.deepEqual(
     both.map((r) => r.createdAt),
@@ -249,9 +283,21 @@ test('history filters follow the API contract (status, tool, agent, since, until
   assert.deepEqual(other, []);
 });
 
-test('history --csv streams the export endpoint', async (t) => {
-  const probe = await fetch(`${gw.url}/api/requests/export?format=csv`, { headers: { authorization: `Bearer ${ALICE}` } });
-  if (!probe.ok) t.todo('GET /api/requests/export is not served yet (history queries land in src/http/api)');
+test('the client follows cursors until it has --limit records', async () => {
+  // Several records exist by now (earlier tests); pages of 2 make the client walk the cursor.
+  const client = new ApiClient({ url: gw.url, token: ALICE }, { pageSize: 2 });
+  const all = await client.collectRequests({}, 1000);
+  assert.ok(all.length >= 5, `enough history to page through: ${all.length}`);
+  const five = await client.collectRequests({}, 5);
+  assert.deepEqual(
+    five.map((r) => r.id),
+    all.slice(0, 5).map((r) => r.id),
+    'same records, same order, across pages',
+  );
+  assert.equal(new Set(all.map((r) => r.id)).size, all.length, 'no record twice');
+});
+
+test('history --csv streams the export endpoint', async () => {
   const { id, call } = await holdCall({ vm_name: 'web-01', ticket: 'csv' });
   const csv = await cli(ALICE, 'history', '--csv', '--status', 'pending');
   assert.equal(csv.code, 0, csv.stderr);

@@ -16,9 +16,22 @@ import { tmpdir } from 'node:os';
 import { startRedis, freshPrefix, type TestRedis } from '../helpers/redis.js';
 import { startTestAirlock, ROOT, type TestAirlock } from '../helpers/airlock-harness.js';
 
-const EVERYTHING = join(ROOT, 'node_modules', '@modelcontextprotocol', 'server-everything', 'dist', 'index.js');
+const EVERYTHING = join(
+  ROOT,
+  'node_modules',
+  '@modelcontextprotocol',
+  'server-everything',
+  'dist',
+  'index.js',
+);
 const servers = { everything: { command: process.execPath, args: [EVERYTHING, 'stdio'] } };
-const policies = { everything: { version: '1', default: 'allow', tools: { 'get-env': { action: 'deny', reason: 'no env dumps' } } } };
+const policies = {
+  everything: {
+    version: '1',
+    default: 'allow',
+    tools: { 'get-env': { action: 'deny', reason: 'no env dumps' } },
+  },
+};
 
 let redis: TestRedis;
 let gw: TestAirlock;
@@ -44,7 +57,9 @@ async function richClient(): Promise<Client> {
     content: { type: 'text', text: `sampled: ${JSON.stringify(req.params.messages[0]?.content)}` },
   }));
   client.setRequestHandler(ElicitRequestSchema, async () => ({ action: 'accept', content: { name: 'Ada' } }));
-  client.setRequestHandler(ListRootsRequestSchema, async () => ({ roots: [{ uri: 'file:///work/lab', name: 'lab' }] }));
+  client.setRequestHandler(ListRootsRequestSchema, async () => ({
+    roots: [{ uri: 'file:///work/lab', name: 'lab' }],
+  }));
   await client.connect(new StreamableHTTPClientTransport(new URL(`${gw.url}/mcp`)));
   return client;
 }
@@ -95,7 +110,11 @@ test('progress notifications of a long-running tool reach the agent with its own
   );
   assert.match(text(r), /completed/i);
   assert.ok(seen.length >= 3, `progress events: ${seen.join(',')}`);
-  assert.deepEqual([...seen].sort((a, b) => a - b), seen, 'progress increases');
+  assert.deepEqual(
+    [...seen].sort((a, b) => a - b),
+    seen,
+    'progress increases',
+  );
 });
 
 test('cancellation by the agent reaches the upstream call', async () => {
@@ -118,7 +137,10 @@ test("the upstream's sampling, elicitation and roots requests reach the calling 
   // Conditional tools appear after the upstream sees its client's capabilities.
   const names = (await c.listTools()).tools.map((t) => t.name);
   assert.ok(names.includes('trigger-sampling-request'), names.join(','));
-  const sampled = await c.callTool({ name: 'trigger-sampling-request', arguments: { prompt: 'hi there', maxTokens: 10 } });
+  const sampled = await c.callTool({
+    name: 'trigger-sampling-request',
+    arguments: { prompt: 'hi there', maxTokens: 10 },
+  });
   assert.match(JSON.stringify(sampled), /sampled: .*hi there/);
   const elicited = await c.callTool({ name: 'trigger-elicitation-request', arguments: {} });
   assert.match(JSON.stringify(elicited), /Ada|accept/);
@@ -152,14 +174,24 @@ test('airlock stdio serves the same gateway to a client that spawns a command', 
   const client = new Client({ name: 'stdio-agent', version: '1' });
   const transport = new StdioClientTransport({
     command: process.execPath,
-    args: [join(ROOT, 'dist', 'cli', 'main.js'), 'stdio', '--agent', 'cursor', '--config', join(dir, 'airlock.config.json')],
+    args: [
+      join(ROOT, 'dist', 'cli', 'main.js'),
+      'stdio',
+      '--agent',
+      'cursor',
+      '--config',
+      join(dir, 'airlock.config.json'),
+    ],
     stderr: 'pipe',
   });
   await client.connect(transport);
   try {
     const names = (await client.listTools()).tools.map((t) => t.name);
     assert.ok(names.includes('echo') && !names.includes('get-env'));
-    assert.match(text(await client.callTool({ name: 'echo', arguments: { message: 'via stdio' } })), /via stdio/);
+    assert.match(
+      text(await client.callTool({ name: 'echo', arguments: { message: 'via stdio' } })),
+      /via stdio/,
+    );
     const denied = (await client.callTool({ name: 'get-env', arguments: {} })) as CallToolResult;
     assert.equal(denied.isError, true);
   } finally {

@@ -63,7 +63,10 @@ test('lists only the tools policy does not deny outright, per agent', async () =
 
 test('allowed calls return the upstream result unchanged', async () => {
   const c = await gw.connect({ token: CI_TOKEN });
-  const r = (await c.callTool({ name: 'get_vm_console_ticket', arguments: { vm_name: 'web-01' } })) as CallToolResult;
+  const r = (await c.callTool({
+    name: 'get_vm_console_ticket',
+    arguments: { vm_name: 'web-01' },
+  })) as CallToolResult;
   assert.equal(r.isError, undefined);
   assert.match(text(r), /web-01/);
   assert.equal(decisionOf(r), undefined, 'allowed results carry no Airlock meta');
@@ -78,7 +81,10 @@ test('denied calls get one plain sentence and the decision in _meta', async () =
   assert.equal(d.status, 'denied');
   assert.equal(d.rule, 'lab/delete_vm');
   assert.match(d.requestId, /^ar_/);
-  const unlisted = (await c.callTool({ name: 'vm_management', arguments: { vm_name: 'web-01', action: 'snapshot' } })) as CallToolResult;
+  const unlisted = (await c.callTool({
+    name: 'vm_management',
+    arguments: { vm_name: 'web-01', action: 'snapshot' },
+  })) as CallToolResult;
   assert.equal(decisionOf(unlisted)?.status, 'denied');
   assert.equal(decisionOf(unlisted)?.rule, 'lab/default');
 });
@@ -86,7 +92,10 @@ test('denied calls get one plain sentence and the decision in _meta', async () =
 test('rate limits name the limit and when to retry', async () => {
   const c = await gw.connect({ token: OPS_TOKEN });
   for (let i = 0; i < 3; i++) {
-    const ok = (await c.callTool({ name: 'health_checks', arguments: { vm_name: 'web-01' } })) as CallToolResult;
+    const ok = (await c.callTool({
+      name: 'health_checks',
+      arguments: { vm_name: 'web-01' },
+    })) as CallToolResult;
     assert.notEqual(ok.isError, true, `call ${i + 1} is within the limit`);
   }
   const r = (await c.callTool({ name: 'health_checks', arguments: { vm_name: 'web-01' } })) as CallToolResult;
@@ -97,7 +106,10 @@ test('rate limits name the limit and when to retry', async () => {
   assert.match(text(r), /limit "hc" allows 3 per minute.*retry after \d+ s/);
   // scope grant: another agent has its own counter
   const other = await gw.connect({ token: CI_TOKEN });
-  const fresh = (await other.callTool({ name: 'health_checks', arguments: { vm_name: 'web-01' } })) as CallToolResult;
+  const fresh = (await other.callTool({
+    name: 'health_checks',
+    arguments: { vm_name: 'web-01' },
+  })) as CallToolResult;
   assert.notEqual(fresh.isError, true);
 });
 
@@ -146,7 +158,11 @@ test('unknown tools and hostile arguments get clear errors and the gateway keeps
 
   const bad = await fetch(`${gw.url}/mcp`, {
     method: 'POST',
-    headers: { authorization: `Bearer ${CI_TOKEN}`, 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
+    headers: {
+      authorization: `Bearer ${CI_TOKEN}`,
+      'content-type': 'application/json',
+      accept: 'application/json, text/event-stream',
+    },
     body: '{"jsonrpc": "2.0", "id": 1, "method": ',
   });
   assert.equal(bad.status, 400);
@@ -157,9 +173,16 @@ test('unknown tools and hostile arguments get clear errors and the gateway keeps
 });
 
 test('a wrong or missing token gets 401 with a clear message; a session belongs to its agent', async () => {
-  const noToken = await fetch(`${gw.url}/mcp`, { method: 'POST', body: '{}', headers: { 'content-type': 'application/json' } });
+  const noToken = await fetch(`${gw.url}/mcp`, {
+    method: 'POST',
+    body: '{}',
+    headers: { 'content-type': 'application/json' },
+  });
   assert.equal(noToken.status, 401);
-  assert.match(((await noToken.json()) as { error: { message: string } }).error.message, /Missing bearer token/);
+  assert.match(
+    ((await noToken.json()) as { error: { message: string } }).error.message,
+    /Missing bearer token/,
+  );
   const wrong = new Client({ name: 'intruder', version: '1' });
   await assert.rejects(
     wrong.connect(

@@ -3,7 +3,12 @@ import assert from 'node:assert/strict';
 import { Redis } from 'ioredis';
 import { startRedis, freshPrefix, type TestRedis } from '../helpers/redis.js';
 import { HistoryStore } from '../../src/history/history-store.js';
-import type { DecisionRecord, DirectStatus, HistoryRecord, HistoryStatus } from '../../src/history/history-record.js';
+import type {
+  DecisionRecord,
+  DirectStatus,
+  HistoryRecord,
+  HistoryStatus,
+} from '../../src/history/history-record.js';
 import { matches, type HistoryFilter } from '../../src/history/history-query.js';
 import { ApprovalStore } from '../../src/approval/approval-store.js';
 import type { ApprovalRecord } from '../../src/core/approval/types.js';
@@ -54,7 +59,14 @@ function approval(i: number, extra: Partial<ApprovalRecord> = {}): ApprovalRecor
     args: { vm_name: `vm-${i}` },
     argsHash: 'a'.repeat(64),
     rule: `lab/${TOOLS[i % 4]}`,
-    approval: { approvers: [], minApprovals: 1, timeoutMs: 60_000, waitMs: 1000, onTimeout: 'reject', allowSelfApproval: false },
+    approval: {
+      approvers: [],
+      minApprovals: 1,
+      timeoutMs: 60_000,
+      waitMs: 1000,
+      onTimeout: 'reject',
+      allowSelfApproval: false,
+    },
     status: 'pending',
     decisions: [],
     ...extra,
@@ -71,7 +83,11 @@ async function all(store: HistoryStore, filter: HistoryFilter, limit: number, sc
   let cursor: string | undefined;
   let pages = 0;
   do {
-    const page = await store.query(filter, { limit, ...(cursor ? { cursor } : {}), ...(scanBudget ? { scanBudget } : {}) });
+    const page = await store.query(filter, {
+      limit,
+      ...(cursor ? { cursor } : {}),
+      ...(scanBudget ? { scanBudget } : {}),
+    });
     assert.ok(page.records.length <= limit);
     out.push(...page.records);
     cursor = page.nextCursor;
@@ -90,9 +106,14 @@ async function seed(prefix: string, n: number) {
     if (i % 3 === 0) {
       const { record } = await approvals.createOrAttach(approval(i), `d-${prefix}-${i}`);
       let current = record;
-      const path: HistoryStatus[] = [[], ['rejected'], ['approved', 'executing', 'executed'], ['expired']][i % 4] as HistoryStatus[];
+      const path: HistoryStatus[] = [[], ['rejected'], ['approved', 'executing', 'executed'], ['expired']][
+        i % 4
+      ] as HistoryStatus[];
       for (const status of path) {
-        const next = await approvals.compareAndSet(current, { ...current, status: status as ApprovalRecord['status'] });
+        const next = await approvals.compareAndSet(current, {
+          ...current,
+          status: status as ApprovalRecord['status'],
+        });
         assert.ok(next);
         current = next;
       }
@@ -143,13 +164,26 @@ test('a status change moves the record between status indexes atomically', async
   const approvals = new ApprovalStore(client, prefix);
   const { record } = await approvals.createOrAttach(approval(1, { tool: 'start_vm' }), 'dedupe-1');
   const pending = await store.query({ statuses: ['pending'], tool: 'start_vm' }, { limit: 10 });
-  assert.deepEqual(pending.records.map((r) => r.id), [record.id]);
-  const approved = await approvals.compareAndSet(record, { ...record, status: 'approved', decidedAt: T0 + 5000 });
+  assert.deepEqual(
+    pending.records.map((r) => r.id),
+    [record.id],
+  );
+  const approved = await approvals.compareAndSet(record, {
+    ...record,
+    status: 'approved',
+    decidedAt: T0 + 5000,
+  });
   assert.ok(approved);
   assert.equal((await store.query({ statuses: ['pending'] }, { limit: 10 })).records.length, 0);
-  assert.equal((await store.query({ statuses: ['pending'], tool: 'start_vm' }, { limit: 10 })).records.length, 0);
+  assert.equal(
+    (await store.query({ statuses: ['pending'], tool: 'start_vm' }, { limit: 10 })).records.length,
+    0,
+  );
   const now = await store.query({ statuses: ['approved'], tool: 'start_vm' }, { limit: 10 });
-  assert.deepEqual(now.records.map((r) => [r.id, r.status]), [[record.id, 'approved']]);
+  assert.deepEqual(
+    now.records.map((r) => [r.id, r.status]),
+    [[record.id, 'approved']],
+  );
   // A write that does not change the status leaves the indexes alone.
   const again = await approvals.compareAndSet(approved, { ...approved, decisions: [] });
   assert.ok(again);
@@ -202,13 +236,23 @@ test('pages never repeat or skip a record while new records keep arriving', asyn
 test('many records in the same millisecond page correctly', async () => {
   const prefix = freshPrefix('ht');
   const store = new HistoryStore(client, prefix);
-  const same = Array.from({ length: 250 }, (_, i) => direct(i, { createdAt: T0, tool: 'start_vm', status: 'allowed' }));
-  const before = Array.from({ length: 5 }, (_, i) => direct(i, { createdAt: T0 - 1 - i, tool: 'start_vm', status: 'allowed' }));
+  const same = Array.from({ length: 250 }, (_, i) =>
+    direct(i, { createdAt: T0, tool: 'start_vm', status: 'allowed' }),
+  );
+  const before = Array.from({ length: 5 }, (_, i) =>
+    direct(i, { createdAt: T0 - 1 - i, tool: 'start_vm', status: 'allowed' }),
+  );
   await store.writeMany([...same, ...before]);
   const want = [...same, ...before].sort(newestFirst).map((r) => r.id);
   for (const limit of [1, 3, 100]) {
-    assert.deepEqual((await all(store, { tool: 'start_vm', statuses: ['allowed'] }, limit)).map((r) => r.id), want);
-    assert.deepEqual((await all(store, { agent: AGENTS[0]!, tool: 'start_vm' }, limit)).map((r) => r.id), want.filter((id) => [...same, ...before].find((r) => r.id === id)!.agent === AGENTS[0]));
+    assert.deepEqual(
+      (await all(store, { tool: 'start_vm', statuses: ['allowed'] }, limit)).map((r) => r.id),
+      want,
+    );
+    assert.deepEqual(
+      (await all(store, { agent: AGENTS[0]!, tool: 'start_vm' }, limit)).map((r) => r.id),
+      want.filter((id) => [...same, ...before].find((r) => r.id === id)!.agent === AGENTS[0]),
+    );
   }
 });
 
@@ -216,10 +260,18 @@ test('a sparse filter answers within its scan budget and the cursor continues th
   const prefix = freshPrefix('hb');
   const store = new HistoryStore(client, prefix);
   const records = Array.from({ length: 3000 }, (_, i) =>
-    direct(i, { agent: i % 1000 === 7 ? 'rare-agent' : 'busy', server: 'lab', tool: 'list_vms', status: 'allowed' }),
+    direct(i, {
+      agent: i % 1000 === 7 ? 'rare-agent' : 'busy',
+      server: 'lab',
+      tool: 'list_vms',
+      status: 'allowed',
+    }),
   );
   await store.writeMany(records);
-  const first = await store.query({ agent: 'rare-agent', statuses: ['allowed', 'denied'] }, { limit: 50, scanBudget: 10 });
+  const first = await store.query(
+    { agent: 'rare-agent', statuses: ['allowed', 'denied'] },
+    { limit: 50, scanBudget: 10 },
+  );
   // The agent index is the smallest, so even a tiny budget finds these without walking the rest.
   assert.equal(first.records.length, 3);
   // Force the big index: every record matches server and status, rarely agent — a short page with a cursor.
@@ -233,21 +285,44 @@ test('a sparse filter answers within its scan budget and the cursor continues th
 test('hostile filter values are literal: they match only records named exactly so and touch no other key', async () => {
   const prefix = freshPrefix('hh');
   const store = new HistoryStore(client, prefix);
-  const hostile = ['*', "'; DROP TABLE requests; --", `{${prefix}}`, `${prefix}:h:all`, 'a\nb\r\nc', 'x'.repeat(10_000), '\ud800', '%2A', 'tool:denied'];
+  const hostile = [
+    '*',
+    "'; DROP TABLE requests; --",
+    `{${prefix}}`,
+    `${prefix}:h:all`,
+    'a\nb\r\nc',
+    'x'.repeat(10_000),
+    '\ud800',
+    '%2A',
+    'tool:denied',
+  ];
   const normal = direct(1, { tool: 'start_vm' });
   const named = hostile.map((tool, i) => direct(100 + i, { tool, agent: tool, server: tool }));
   await store.writeMany([normal, ...named]);
   for (const [i, value] of hostile.entries()) {
-    for (const f of [{ tool: value }, { agent: value }, { server: value }, { tool: value, statuses: [named[i]!.status] }] as HistoryFilter[]) {
+    for (const f of [
+      { tool: value },
+      { agent: value },
+      { server: value },
+      { tool: value, statuses: [named[i]!.status] },
+    ] as HistoryFilter[]) {
       const got = await all(store, f, 10);
-      assert.deepEqual(got.map((r) => r.id), [named[i]!.id], `filter ${JSON.stringify(f).slice(0, 80)}`);
+      assert.deepEqual(
+        got.map((r) => r.id),
+        [named[i]!.id],
+        `filter ${JSON.stringify(f).slice(0, 80)}`,
+      );
     }
   }
   // Every key written lives under the prefix; values are encoded so they add no separator, hash tag or
   // line break to a key name (a `*` in a key is inert: nothing here uses key patterns).
   const keys = await client.keys('*');
   // (Other tests here share this Redis, each under its own `h?-<hex>` prefix.)
-  assert.deepEqual(keys.filter((k) => !/^h[a-z]-[0-9a-f]{8}:/.test(k)), [], 'nothing outside a prefix');
+  assert.deepEqual(
+    keys.filter((k) => !/^h[a-z]-[0-9a-f]{8}:/.test(k)),
+    [],
+    'nothing outside a prefix',
+  );
   for (const k of keys.filter((k) => k.startsWith(`${prefix}:h:`))) {
     const rest = k.slice(`${prefix}:h:`.length).split(':');
     assert.ok(rest.length <= 3, `key ${k.slice(0, 80)} has no forged separators`);
@@ -267,7 +342,12 @@ test('retention trims old records and index entries in bounded batches; one repl
   const oldOnlyTool = direct(9, { createdAt: now - 95 * day, tool: 'only_old_tool' });
   const fresh = Array.from({ length: 30 }, (_, i) => direct(i, { createdAt: now - 89 * day + i }));
   await store.writeMany([...old, oldOnlyTool, ...fresh]);
-  const oldApproval = (await approvals.createOrAttach(approval(1, { createdAt: now - 92 * day, expiresAt: now - 92 * day + 1000 }), 'old')).record;
+  const oldApproval = (
+    await approvals.createOrAttach(
+      approval(1, { createdAt: now - 92 * day, expiresAt: now - 92 * day + 1000 }),
+      'old',
+    )
+  ).record;
   const retention = new HistoryRetention(client, prefix, {
     retentionMs: 90 * day,
     batchSize: 100,
@@ -286,12 +366,19 @@ test('retention trims old records and index entries in bounded batches; one repl
   assert.equal(await client.exists(`${prefix}:ar:${oldApproval.id}`), 0);
   assert.equal(await client.zscore(`${prefix}:pending`, oldApproval.id), null);
   const left = await all(store, {}, 500);
-  assert.deepEqual(left.map((r) => r.id), [...fresh].sort(newestFirst).map((r) => r.id));
+  assert.deepEqual(
+    left.map((r) => r.id),
+    [...fresh].sort(newestFirst).map((r) => r.id),
+  );
   for (const key of await client.smembers(store.keys.registry)) {
     assert.equal(await client.zcount(key, '-inf', `(${now - 90 * day}`), 0, `${key} trimmed`);
   }
   assert.equal(await client.exists(store.keys.tool('only_old_tool')), 0);
-  assert.equal(await client.sismember(store.keys.registry, store.keys.tool('only_old_tool')), 0, 'empty index forgotten');
+  assert.equal(
+    await client.sismember(store.keys.registry, store.keys.tool('only_old_tool')),
+    0,
+    'empty index forgotten',
+  );
   assert.equal(await client.exists(store.keys.retentionLock), 0, 'lock released');
   // Idempotent: nothing left to do.
   assert.deepEqual(await retention.runOnce(), { records: 0, entries: 0, complete: true });

@@ -40,9 +40,28 @@ test('direct decisions become history records with a redacted display copy, hash
   const writer = new HistoryWriter(store, { logger: silentLogger, now: () => 1_000_000 });
   const args = { vm_name: 'kali-01', password: 'hunter2', nested: { apiKey: 'k' } };
   const allowed = outcome({ args, isError: false, upstreamMs: 8 });
-  const denied = outcome({ outcome: 'denied', code: 'POLICY_DENIED', reason: 'people delete, not agents', tool: 'delete_vm', rule: 'lab/delete_*', args: {} });
-  const limited = outcome({ outcome: 'rate_limited', code: 'RATE_LIMITED', counter: 'hc', retryAfter: 30, reason: 'limit hc' });
-  const unknown = outcome({ outcome: 'denied', code: 'UNKNOWN_TOOL', server: '', rule: '', tool: 'x'.repeat(5000) });
+  const denied = outcome({
+    outcome: 'denied',
+    code: 'POLICY_DENIED',
+    reason: 'people delete, not agents',
+    tool: 'delete_vm',
+    rule: 'lab/delete_*',
+    args: {},
+  });
+  const limited = outcome({
+    outcome: 'rate_limited',
+    code: 'RATE_LIMITED',
+    counter: 'hc',
+    retryAfter: 30,
+    reason: 'limit hc',
+  });
+  const unknown = outcome({
+    outcome: 'denied',
+    code: 'UNKNOWN_TOOL',
+    server: '',
+    rule: '',
+    tool: 'x'.repeat(5000),
+  });
   const held = outcome({ outcome: 'held' });
   const heldAnswer = outcome({ outcome: 'error', code: 'APPROVAL_PENDING', held: true });
   for (const o of [allowed, denied, limited, unknown, held, heldAnswer]) writer.record(o);
@@ -67,7 +86,11 @@ test('direct decisions become history records with a redacted display copy, hash
   assert.deepEqual([l.status, l.counter, l.retryAfter], ['rate_limited', 'hc', 30]);
   const u = (await store.get(unknown.requestId)) as DecisionRecord;
   assert.ok(u.tool.length <= 201, 'an unknown tool name is capped');
-  assert.equal(await store.get(held.requestId), undefined, 'held calls are history through their approval record');
+  assert.equal(
+    await store.get(held.requestId),
+    undefined,
+    'held calls are history through their approval record',
+  );
   assert.equal(await store.get(heldAnswer.requestId), undefined);
 });
 
@@ -87,11 +110,19 @@ test('huge arguments are kept as a capped preview', async () => {
 
 test('record() never throws or waits; Redis failures are counted, and a full buffer drops and counts', async () => {
   const port = await freePort();
-  const dead = createRedis({ url: `redis://127.0.0.1:${port}`, cluster: false, logger: silentLogger, connectTimeoutMs: 200 });
+  const dead = createRedis({
+    url: `redis://127.0.0.1:${port}`,
+    cluster: false,
+    logger: silentLogger,
+    connectTimeoutMs: 200,
+  });
   try {
     const store = new HistoryStore(dead, freshPrefix('w'));
     const warnings: unknown[] = [];
-    const logger = { ...silentLogger, warn: (...a: unknown[]) => void warnings.push(a) } as unknown as typeof silentLogger;
+    const logger = {
+      ...silentLogger,
+      warn: (...a: unknown[]) => void warnings.push(a),
+    } as unknown as typeof silentLogger;
     const writer = new HistoryWriter(store, { logger, maxBuffered: 100, batchSize: 50 });
     for (let i = 0; i < 150; i++) writer.record(outcome());
     await writer.flush();

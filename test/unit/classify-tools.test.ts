@@ -1,6 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { classifyTool, classifyTools, starterPolicy, type ToolInfo } from '../../src/policy/classify-tools.js';
+import {
+  classifyTool,
+  classifyTools,
+  starterPolicy,
+  type ToolInfo,
+} from '../../src/policy/classify-tools.js';
 import { evaluate, parsePolicy } from '../../src/core/policy/index.js';
 
 const classOf = (tool: ToolInfo) => classifyTool(tool).class;
@@ -19,14 +24,21 @@ test('annotations decide first, with the MCP defaults (readOnlyHint false, destr
   const unset = t({ readOnlyHint: false });
   assert.equal(unset.class, 'destructive');
   assert.match(unset.reason, /MCP default: destructive/);
-  assert.equal(t({ idempotentHint: true }).class, 'destructive', 'idempotent alone does not clear the default');
+  assert.equal(
+    t({ idempotentHint: true }).class,
+    'destructive',
+    'idempotent alone does not clear the default',
+  );
   assert.deepEqual(t({ destructiveHint: false, idempotentHint: true }), {
     tool: 'do_thing',
     class: 'execute',
     source: 'annotations',
     reason: 'destructiveHint: false, idempotent',
   });
-  assert.equal(t({ readOnlyHint: false, destructiveHint: false, idempotentHint: false }).reason, 'destructiveHint: false');
+  assert.equal(
+    t({ readOnlyHint: false, destructiveHint: false, idempotentHint: false }).reason,
+    'destructiveHint: false',
+  );
 });
 
 test('annotations without any of the three hints fall through to the name', () => {
@@ -77,14 +89,20 @@ test('names: destructive words anywhere, else the first verb', () => {
 });
 
 test('descriptions, when the name says nothing; else execute', () => {
-  assert.deepEqual(classifyTool({ name: 'vm_tool', description: 'Permanently removes the VM and its disks.' }), {
-    tool: 'vm_tool',
-    class: 'destructive',
-    source: 'description',
-    reason: 'description says "Permanently"',
-  });
+  assert.deepEqual(
+    classifyTool({ name: 'vm_tool', description: 'Permanently removes the VM and its disks.' }),
+    {
+      tool: 'vm_tool',
+      class: 'destructive',
+      source: 'description',
+      reason: 'description says "Permanently"',
+    },
+  );
   assert.equal(classOf({ name: 'accounts', description: 'Deletes an account' }), 'destructive');
-  assert.equal(classOf({ name: 'inventory', description: 'Returns the inventory in JSON format.' }), 'read-only');
+  assert.equal(
+    classOf({ name: 'inventory', description: 'Returns the inventory in JSON format.' }),
+    'read-only',
+  );
   assert.equal(classOf({ name: 'inventory', description: 'Lists hosts' }), 'read-only');
   assert.equal(classOf({ name: 'weather', description: 'Weather for a city' }), 'execute');
   assert.deepEqual(classifyTool({ name: 'frobnicate' }), {
@@ -104,8 +122,15 @@ test('the starter policy parses and decides by class; glob-like names are left t
     { name: '__proto__', annotations: { readOnlyHint: true } },
   ]);
   const doc = starterPolicy(classified, { server: 'lab', executePerMinute: 5 });
-  assert.deepEqual(Object.keys(doc.tools), ['__proto__', 'list_vms', 'start_vm', 'delete_vm'], 'harmless first');
-  assert.match(doc.description, /from 5 tool\(s\): 2 read-only \(allowed\), 1 execute \(rate-limited\), 1 destructive/);
+  assert.deepEqual(
+    Object.keys(doc.tools),
+    ['__proto__', 'list_vms', 'start_vm', 'delete_vm'],
+    'harmless first',
+  );
+  assert.match(
+    doc.description,
+    /from 5 tool\(s\): 2 read-only \(allowed\), 1 execute \(rate-limited\), 1 destructive/,
+  );
   const policy = parsePolicy(JSON.parse(JSON.stringify(doc)), 'lab.json');
   const at = (tool: string) => evaluate(policy, { server: 'lab', tool, agent: 'a', args: {} });
   assert.equal(at('list_vms').action, 'allow');

@@ -11,7 +11,9 @@ export function registerAudit(program: Command): void {
 
   audit
     .command('verify [file]')
-    .description("verify the hash chain (default file: the config's audit.file, else .airlock/audit.jsonl); exit 1 when broken")
+    .description(
+      "verify the hash chain (default file: the config's audit.file, else .airlock/audit.jsonl); exit 1 when broken",
+    )
     .action(async (file: string | undefined) => {
       const target = file ? resolve(file) : defaultAuditFile(program.opts<{ config?: string }>().config);
       // A missing file throws NOT_FOUND, which main turns into exit code 4.

@@ -4,7 +4,13 @@ import { loadConfig } from '../../config/load-config.js';
 import type { ServerConfig } from '../../config/schema.js';
 import { AirlockError } from '../../core/errors.js';
 import { silentLogger } from '../../log.js';
-import { byClassThenName, classifyTools, isGlobName, starterPolicy, type ToolClassification } from '../../policy/classify-tools.js';
+import {
+  byClassThenName,
+  classifyTools,
+  isGlobName,
+  starterPolicy,
+  type ToolClassification,
+} from '../../policy/classify-tools.js';
 import { UpstreamConnection } from '../../upstream/upstream-connection.js';
 import type { UpstreamHooks } from '../../upstream/types.js';
 import { formatTable, outputWidth, styles, useColor } from '../table.js';
@@ -30,13 +36,18 @@ export function registerPolicyInit(policy: Command, program: Command): void {
     .option('--demo', 'with no config file, use the bundled demo (the demo lab as "lab")')
     .option('--per-minute <n>', 'rate limit for execute tools, calls per agent per minute', perMinute, 10)
     .action(async (opts: InitOptions) => {
-      const { config } = loadConfig({ file: opts.config ?? program.opts<{ config?: string }>().config, demo: opts.demo });
+      const { config } = loadConfig({
+        file: opts.config ?? program.opts<{ config?: string }>().config,
+        demo: opts.demo,
+      });
       const names = Object.keys(config.servers);
       const server = opts.server ?? (names.length === 1 ? names[0] : undefined);
       if (!server) {
         throw new AirlockError(
           'BAD_REQUEST',
-          names.length ? `Pass --server: one of ${names.join(', ')}` : 'The config has no servers to write a policy for',
+          names.length
+            ? `Pass --server: one of ${names.join(', ')}`
+            : 'The config has no servers to write a policy for',
         );
       }
       const serverConfig = config.servers[server];
@@ -97,7 +108,8 @@ export function formatClassification(
         : c.class === 'execute'
           ? `limit ${perMinuteLimit}/min`
           : 'approval';
-  const paint = (c: ToolClassification) => (c.class === 'destructive' ? s.red : c.class === 'execute' ? s.yellow : s.green);
+  const paint = (c: ToolClassification) =>
+    c.class === 'destructive' ? s.red : c.class === 'execute' ? s.yellow : s.green;
   const table = formatTable(
     [
       { header: 'TOOL', value: (c) => c.tool, minWidth: 12 },

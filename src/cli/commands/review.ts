@@ -39,15 +39,22 @@ export function registerReview(program: Command): void {
       const s = styles(useColor());
       const columns: Column<RequestRecord>[] = [
         { header: 'ID', value: (r) => r.id, minWidth: 23 },
-        { header: 'AGE', value: (r) => formatDuration(now - r.createdAt), alignRight: true },
+        { header: 'AGE', value: (r) => formatDuration(now - r.createdAt), alignRight: true, priority: 9 },
         {
           header: 'EXPIRES IN',
-          value: (r) => (r.expiresAt === undefined ? '-' : r.expiresAt <= now ? 'expired' : formatDuration(r.expiresAt - now)),
+          value: (r) =>
+            r.expiresAt === undefined
+              ? '-'
+              : r.expiresAt <= now
+                ? 'expired'
+                : formatDuration(r.expiresAt - now),
           alignRight: true,
+          priority: 9,
         },
-        { header: 'AGENT', value: (r) => r.agent, minWidth: 8 },
-        { header: 'SERVER/TOOL', value: (r) => `${r.server}/${r.tool}`, minWidth: 16 },
-        { header: 'RULE', value: (r) => r.rule, minWidth: 8 },
+        { header: 'AGENT', value: (r) => r.agent, minWidth: 9, priority: 2 },
+        { header: 'SERVER/TOOL', value: (r) => `${r.server}/${r.tool}`, minWidth: 16, priority: 3 },
+        // The server is in the column before; `show` has the rule in full.
+        { header: 'RULE', value: (r) => withoutServer(r.rule, r.server), minWidth: 8, priority: 1 },
         { header: 'ARGS', value: (r) => argsPreview(r.args), minWidth: 12, style: (t) => s.dim(t) },
       ];
       process.stdout.write(formatTable(columns, requests) + '\n');
@@ -60,13 +67,20 @@ export function registerReview(program: Command): void {
     .option('--tool <name>', 'only this tool')
     .option('--agent <id>', 'only this agent')
     .option('--status <list>', `comma-separated: ${REQUEST_STATUSES.join(', ')}`, parseStatuses)
-    .option('--since <when>', 'from this time: relative (30m, 1h, 2d, 1w) or an ISO date', (v) => parseWhen(v))
+    .option('--since <when>', 'from this time: relative (30m, 1h, 2d, 1w) or an ISO date', (v) =>
+      parseWhen(v),
+    )
     .option('--until <when>', 'up to this time: relative or an ISO date', (v) => parseWhen(v))
-    .option('--limit <n>', `at most this many (default ${DEFAULT_HISTORY_LIMIT}; with --csv, every match)`, positiveInt)
+    .option(
+      '--limit <n>',
+      `at most this many (default ${DEFAULT_HISTORY_LIMIT}; with --csv, every match)`,
+      positiveInt,
+    )
     .option('--json', 'print the records as JSON')
     .option('--csv', 'stream the matching records as CSV (the export endpoint)')
     .action(async (opts: HistoryOptions) => {
-      if (opts.json && opts.csv) throw new AirlockError('BAD_REQUEST', '--json and --csv cannot be used together');
+      if (opts.json && opts.csv)
+        throw new AirlockError('BAD_REQUEST', '--json and --csv cannot be used together');
       const query: RequestQuery = {
         ...(opts.status ? { status: opts.status } : {}),
         ...(opts.server ? { server: opts.server } : {}),
@@ -86,11 +100,16 @@ export function registerReview(program: Command): void {
       const s = styles(useColor());
       const columns: Column<RequestRecord>[] = [
         { header: 'ID', value: (r) => r.id, minWidth: 23 },
-        { header: 'CREATED', value: (r) => formatTime(r.createdAt).slice(0, 16) },
-        { header: 'STATUS', value: (r) => r.status, style: (t, r) => statusStyle(s, r.status)(t) },
-        { header: 'AGENT', value: (r) => r.agent, minWidth: 8 },
-        { header: 'SERVER/TOOL', value: (r) => `${r.server}/${r.tool}`, minWidth: 16 },
-        { header: 'BY', value: (r) => r.decidedBy ?? '-', minWidth: 6 },
+        { header: 'CREATED', value: (r) => formatTime(r.createdAt).slice(0, 16), priority: 9 },
+        {
+          header: 'STATUS',
+          value: (r) => r.status,
+          priority: 9,
+          style: (t, r) => statusStyle(s, r.status)(t),
+        },
+        { header: 'AGENT', value: (r) => r.agent, minWidth: 9, priority: 2 },
+        { header: 'SERVER/TOOL', value: (r) => `${r.server}/${r.tool}`, minWidth: 16, priority: 3 },
+        { header: 'BY', value: (r) => r.decidedBy ?? '-', minWidth: 6, priority: 1 },
         { header: 'OUTCOME', value: (r) => r.reason ?? r.execution?.summary ?? '', minWidth: 10 },
       ];
       process.stdout.write(formatTable(columns, records) + '\n');
@@ -98,7 +117,7 @@ export function registerReview(program: Command): void {
 
   program
     .command('show <id>')
-    .description("one request in full: arguments, decisions, execution and a timeline")
+    .description('one request in full: arguments, decisions, execution and a timeline')
     .option('--json', 'print the record as JSON')
     .action(async (id: string, opts: { json?: boolean }) => {
       const record = await clientFor(program).getRequest(id);
@@ -114,9 +133,12 @@ export function registerReview(program: Command): void {
       const r = await clientFor(program).approve(id, opts.comment);
       const what = `${r.id} (${safeText(r.server)}/${safeText(r.tool)})`;
       if (r.status === 'pending') {
-        const have = new Set((r.decisions ?? []).filter((d) => d.decision === 'approve').map((d) => d.by)).size;
+        const have = new Set((r.decisions ?? []).filter((d) => d.decision === 'approve').map((d) => d.by))
+          .size;
         const need = r.approval?.minApprovals ?? 1;
-        process.stdout.write(`Approved ${what}: ${have} of ${need} approvals so far; the call stays held until the rest approve.\n`);
+        process.stdout.write(
+          `Approved ${what}: ${have} of ${need} approvals so far; the call stays held until the rest approve.\n`,
+        );
         return;
       }
       process.stdout.write(`Approved ${what}: the call is being released.\n`);
@@ -161,7 +183,9 @@ function clientFor(program: Command): ApiClient {
 export function parseWhen(value: string, now = Date.now()): number {
   const rel = /^(\d+)\s*(s|m|h|d|w)$/i.exec(value.trim());
   if (rel) {
-    const unit = { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 }[rel[2]!.toLowerCase() as 's'];
+    const unit = { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 }[
+      rel[2]!.toLowerCase() as 's'
+    ];
     return now - Number(rel[1]) * unit;
   }
   const at = Date.parse(value);
@@ -195,10 +219,20 @@ function printJson(value: unknown): void {
 
 async function streamToStdout(res: Response): Promise<void> {
   if (!res.body) return;
+  // On a terminal the agent-supplied text is defused like everywhere else; into a file it goes as exported.
+  const decoder = process.stdout.isTTY ? new TextDecoder() : undefined;
+  const write = async (chunk: Uint8Array | string) => {
+    if (!process.stdout.write(chunk)) await once(process.stdout, 'drain');
+  };
   // Written chunk by chunk with backpressure: an export can be far larger than memory wants to hold.
   for await (const chunk of res.body) {
-    if (!process.stdout.write(chunk)) await once(process.stdout, 'drain');
+    await write(decoder ? safeText(decoder.decode(chunk, { stream: true })) : chunk);
   }
+  if (decoder) await write(safeText(decoder.decode()));
+}
+
+function withoutServer(rule: string, server: string): string {
+  return rule.startsWith(`${server}/`) ? rule.slice(server.length + 1) : rule;
 }
 
 /** `key: value, …` with JSON values; enough to tell calls apart in one table cell. */
@@ -219,7 +253,8 @@ function statusStyle(s: Styles, status: string): (t: string) => string {
 /** Everything about one request, as `airlock show` prints it. */
 export function formatRecord(r: RequestRecord, now: number, color: boolean): string {
   const s = styles(color);
-  const when = (ms: number) => `${formatTime(ms)} (${ms <= now ? `${formatDuration(now - ms)} ago` : `in ${formatDuration(ms - now)}`})`;
+  const when = (ms: number) =>
+    `${formatTime(ms)} (${ms <= now ? `${formatDuration(now - ms)} ago` : `in ${formatDuration(ms - now)}`})`;
   const facts: [string, string][] = [
     ['Request', r.id],
     ['Status', statusStyle(s, r.status)(r.status)],
@@ -233,20 +268,29 @@ export function formatRecord(r: RequestRecord, now: number, color: boolean): str
     const who = r.approval.approvers?.length ? r.approval.approvers.join(', ') : 'any reviewer';
     facts.push(['Approvers', `${safeText(who)} (${r.approval.minApprovals ?? 1} needed)`]);
   }
-  if (r.decidedAt !== undefined) facts.push(['Decided', `${when(r.decidedAt)}${r.decidedBy ? ` by ${safeText(r.decidedBy)}` : ''}`]);
+  if (r.decidedAt !== undefined)
+    facts.push(['Decided', `${when(r.decidedAt)}${r.decidedBy ? ` by ${safeText(r.decidedBy)}` : ''}`]);
   if (r.reason) facts.push(['Reason', oneLine(r.reason)]);
   if (r.execution) {
     const e = r.execution;
     const took = e.finishedAt !== undefined ? `${formatMs(e.finishedAt - e.startedAt)}, ` : '';
     const outcome = e.finishedAt === undefined ? 'running' : e.isError ? s.red('error') : 'ok';
-    facts.push(['Execution', `${outcome} (${took}started ${formatTime(e.startedAt)})${e.summary ? `: ${oneLine(e.summary)}` : ''}`]);
+    facts.push([
+      'Execution',
+      `${outcome} (${took}started ${formatTime(e.startedAt)})${e.summary ? `: ${oneLine(e.summary)}` : ''}`,
+    ]);
   }
   if (r.responseMs !== undefined) facts.push(['Response time', formatMs(r.responseMs)]);
   if (r.slack) facts.push(['Slack', `channel ${safeText(r.slack.channel)}, message ${safeText(r.slack.ts)}`]);
   facts.push(['Args hash', r.argsHash]);
 
   const args = safeText(JSON.stringify(r.args, null, 2) ?? 'null');
-  const sections = [formatFacts(facts, color), '', s.bold('Arguments') + s.dim(' (secrets redacted)'), indent(args)];
+  const sections = [
+    formatFacts(facts, color),
+    '',
+    s.bold('Arguments') + s.dim(' (secrets redacted)'),
+    indent(args),
+  ];
   const decisions = r.decisions ?? [];
   if (decisions.length) {
     sections.push('', s.bold('Decisions'));
@@ -254,20 +298,31 @@ export function formatRecord(r: RequestRecord, now: number, color: boolean): str
       const note = d.reason ?? d.comment;
       const name = d.display && d.display !== d.by ? `${d.display} (${d.by})` : d.by;
       sections.push(
-        indent(`${formatTime(d.at)}  ${d.decision === 'approve' ? s.green('approve') : s.red('reject ')}  ${safeText(name)} via ${safeText(d.via)}${note ? `: ${oneLine(note)}` : ''}`),
+        indent(
+          `${formatTime(d.at)}  ${d.decision === 'approve' ? s.green('approve') : s.red('reject ')}  ${safeText(name)} via ${safeText(d.via)}${note ? `: ${oneLine(note)}` : ''}`,
+        ),
       );
     }
   }
-  sections.push('', s.bold('Timeline'), ...timeline(r, now).map(([at, text]) => indent(`${formatTime(at)}  ${text}`)));
+  sections.push(
+    '',
+    s.bold('Timeline'),
+    ...timeline(r, now).map(([at, text]) => indent(`${formatTime(at)}  ${text}`)),
+  );
   return sections.join('\n');
 }
 
 /** What happened to a request, in order; a pending request ends with when it will expire. */
 export function timeline(r: RequestRecord, now: number): [number, string][] {
-  const events: [number, string][] = [[r.createdAt, `requested by agent ${safeText(r.agent)}; rule ${safeText(r.rule)}`]];
+  const events: [number, string][] = [
+    [r.createdAt, `requested by agent ${safeText(r.agent)}; rule ${safeText(r.rule)}`],
+  ];
   for (const d of r.decisions ?? []) {
     const note = d.reason ?? d.comment;
-    events.push([d.at, `${d.decision === 'approve' ? 'approved' : 'rejected'} by ${safeText(d.by)} via ${safeText(d.via)}${note ? `: "${oneLine(note)}"` : ''}`]);
+    events.push([
+      d.at,
+      `${d.decision === 'approve' ? 'approved' : 'rejected'} by ${safeText(d.by)} via ${safeText(d.via)}${note ? `: "${oneLine(note)}"` : ''}`,
+    ]);
   }
   if (r.decidedAt !== undefined && (r.status === 'expired' || r.status === 'cancelled')) {
     events.push([r.decidedAt, `${r.status}${r.reason ? `: ${oneLine(r.reason)}` : ''}`]);
@@ -276,7 +331,10 @@ export function timeline(r: RequestRecord, now: number): [number, string][] {
     events.push([r.execution.startedAt, 'released: the call started upstream']);
     if (r.execution.finishedAt !== undefined) {
       const outcome = r.execution.isError ? 'failed' : 'finished';
-      events.push([r.execution.finishedAt, `${outcome} after ${formatMs(r.execution.finishedAt - r.execution.startedAt)}${r.execution.summary ? `: ${oneLine(r.execution.summary)}` : ''}`]);
+      events.push([
+        r.execution.finishedAt,
+        `${outcome} after ${formatMs(r.execution.finishedAt - r.execution.startedAt)}${r.execution.summary ? `: ${oneLine(r.execution.summary)}` : ''}`,
+      ]);
     }
   }
   if (r.status === 'pending' && r.expiresAt !== undefined) {

@@ -16,9 +16,14 @@ export function registerStdio(program: Command): void {
     .action(async (opts: { agent: string; config?: string; demo?: boolean }) => {
       const { config } = loadConfig({ file: opts.config ?? program.opts().config, demo: opts.demo });
       if (config.agents.length && !config.agents.some((a) => a.id === opts.agent)) {
-        throw new AirlockError('CONFIG_INVALID', `Unknown agent "${opts.agent}": it is not in the config's agents`);
+        throw new AirlockError(
+          'CONFIG_INVALID',
+          `Unknown agent "${opts.agent}": it is not in the config's agents`,
+        );
       }
-      const logger = createLogger(process.env.AIRLOCK_LOG_LEVEL ?? (config.log.level === 'info' ? 'warn' : config.log.level));
+      const logger = createLogger(
+        process.env.AIRLOCK_LOG_LEVEL ?? (config.log.level === 'info' ? 'warn' : config.log.level),
+      );
       const airlock = await startAirlock(config, { logger, listen: false });
       const session = airlock.createSession(opts.agent);
       const transport = new StdioServerTransport();

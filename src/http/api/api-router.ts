@@ -31,6 +31,11 @@ export function apiRouter(deps: ApiDeps): Router {
 /** A JSON 404 for unknown `/api` routes; mount it after every router under `/api`. */
 export function apiNotFound() {
   return (req: Request, _res: Response, next: NextFunction) => {
-    next(new AirlockError('NOT_FOUND', `No API route ${req.method} ${req.path.slice(0, 100)}; see /api/openapi.json`));
+    next(
+      new AirlockError(
+        'NOT_FOUND',
+        `No API route ${req.method} ${req.path.slice(0, 100)}; see /api/openapi.json`,
+      ),
+    );
   };
 }

@@ -7,7 +7,8 @@ const FORMULA_START = /^[=+\-@\t\r]/;
  */
 export function csvCell(value: unknown): string {
   if (value === undefined || value === null) return '';
-  let s = typeof value === 'string' ? value : typeof value === 'object' ? JSON.stringify(value) : String(value);
+  let s =
+    typeof value === 'string' ? value : typeof value === 'object' ? JSON.stringify(value) : String(value);
   if (typeof value === 'string' && FORMULA_START.test(s)) s = `'${s}`;
   return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 }

@@ -29,7 +29,9 @@ export function eventsRouter(events: RequestEvents, logger: Logger, heartbeatMs 
         res.destroy();
       }
     };
-    const unlisten = await events.listen((c: RequestChange) => send(`event: request\ndata: ${JSON.stringify(c)}\n\n`));
+    const unlisten = await events.listen((c: RequestChange) =>
+      send(`event: request\ndata: ${JSON.stringify(c)}\n\n`),
+    );
     const heartbeat = setInterval(() => send(': heartbeat\n\n'), heartbeatMs);
     const cleanup = () => {
       if (closed) return;

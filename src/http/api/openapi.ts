@@ -170,7 +170,9 @@ export const OPENAPI_DOCUMENT = {
     },
   },
   components: {
-    securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer', description: 'A reviewer token from the config.' } },
+    securitySchemes: {
+      bearerAuth: { type: 'http', scheme: 'bearer', description: 'A reviewer token from the config.' },
+    },
     parameters: {
       status: {
         name: 'status',
@@ -178,13 +180,24 @@ export const OPENAPI_DOCUMENT = {
         description: 'One status or a comma-separated list (any of them). May also be repeated.',
         schema: { type: 'string', maxLength: MAX_FILTER_CHARS, examples: ['pending', 'denied,rate_limited'] },
       },
-      server: { name: 'server', in: 'query', description: 'Exact upstream server name.', schema: filterString() },
-      tool: { name: 'tool', in: 'query', description: 'Exact tool name (as the upstream names it).', schema: filterString() },
+      server: {
+        name: 'server',
+        in: 'query',
+        description: 'Exact upstream server name.',
+        schema: filterString(),
+      },
+      tool: {
+        name: 'tool',
+        in: 'query',
+        description: 'Exact tool name (as the upstream names it).',
+        schema: filterString(),
+      },
       agent: { name: 'agent', in: 'query', description: 'Exact agent id.', schema: filterString() },
       since: {
         name: 'since',
         in: 'query',
-        description: 'Oldest createdAt included: epoch ms, ISO-8601 date (UTC midnight) or date-time with zone.',
+        description:
+          'Oldest createdAt included: epoch ms, ISO-8601 date (UTC midnight) or date-time with zone.',
         schema: { type: 'string', examples: ['1735689600000', '2025-01-01', '2025-01-01T09:00:00Z'] },
       },
       until: {
@@ -226,7 +239,9 @@ export const OPENAPI_DOCUMENT = {
     responses: {
       E400: errorResponse('Invalid parameter or body (`code` BAD_REQUEST; `field` names the parameter).'),
       E401: errorResponse('Missing or invalid reviewer token (UNAUTHORIZED).'),
-      E403: errorResponse('Not an approver of this request (NOT_AN_APPROVER), or self-approval (SELF_APPROVAL).'),
+      E403: errorResponse(
+        'Not an approver of this request (NOT_AN_APPROVER), or self-approval (SELF_APPROVAL).',
+      ),
       E404: errorResponse('No such request (NOT_FOUND).'),
       E409: errorResponse(
         'Already decided, expired, or a direct policy decision (ALREADY_DECIDED, APPROVAL_EXPIRED).',
@@ -251,7 +266,10 @@ export const OPENAPI_DOCUMENT = {
         type: 'object',
         required: ['by', 'via', 'at', 'decision'],
         properties: {
-          by: { type: 'string', description: 'Reviewer id, or `slack:<U…>` for a Slack user not in the config.' },
+          by: {
+            type: 'string',
+            description: 'Reviewer id, or `slack:<U…>` for a Slack user not in the config.',
+          },
           display: { type: 'string' },
           via: { type: 'string', enum: ['slack', 'console', 'cli', 'api'] },
           at: epochMs,
@@ -267,7 +285,21 @@ export const OPENAPI_DOCUMENT = {
       },
       ApprovalRecord: {
         type: 'object',
-        required: ['kind', 'id', 'createdAt', 'expiresAt', 'server', 'tool', 'agent', 'args', 'argsHash', 'rule', 'status', 'decisions', 'approval'],
+        required: [
+          'kind',
+          'id',
+          'createdAt',
+          'expiresAt',
+          'server',
+          'tool',
+          'agent',
+          'args',
+          'argsHash',
+          'rule',
+          'status',
+          'decisions',
+          'approval',
+        ],
         properties: {
           kind: { const: 'approval' },
           id: { type: 'string' },
@@ -277,11 +309,29 @@ export const OPENAPI_DOCUMENT = {
           tool: { type: 'string' },
           agent: { type: 'string' },
           agentOwner: { type: 'string' },
-          args: { type: 'object', description: 'Display copy: secrets under secret-looking keys are redacted.' },
+          args: {
+            type: 'object',
+            description: 'Display copy: secrets under secret-looking keys are redacted.',
+          },
           argsHash: { type: 'string', description: 'sha256 of server, tool and canonical arguments (hex).' },
           rule: { type: 'string', examples: ['lab/start_vm'] },
-          approval: { type: 'object', description: 'The approval rule: approvers, minApprovals, timeoutMs, waitMs, …' },
-          status: { type: 'string', enum: ['pending', 'approved', 'rejected', 'expired', 'cancelled', 'executing', 'executed', 'failed'] },
+          approval: {
+            type: 'object',
+            description: 'The approval rule: approvers, minApprovals, timeoutMs, waitMs, …',
+          },
+          status: {
+            type: 'string',
+            enum: [
+              'pending',
+              'approved',
+              'rejected',
+              'expired',
+              'cancelled',
+              'executing',
+              'executed',
+              'failed',
+            ],
+          },
           decisions: { type: 'array', items: ref('Decision') },
           decidedAt: epochMs,
           decidedBy: { type: 'string' },
@@ -301,7 +351,19 @@ export const OPENAPI_DOCUMENT = {
       },
       DirectRecord: {
         type: 'object',
-        required: ['kind', 'id', 'createdAt', 'server', 'tool', 'agent', 'args', 'rule', 'status', 'responseMs', 'decisions'],
+        required: [
+          'kind',
+          'id',
+          'createdAt',
+          'server',
+          'tool',
+          'agent',
+          'args',
+          'rule',
+          'status',
+          'responseMs',
+          'decisions',
+        ],
         properties: {
           kind: { const: 'direct' },
           id: { type: 'string' },
@@ -311,11 +373,15 @@ export const OPENAPI_DOCUMENT = {
           agent: { type: 'string' },
           args: {
             type: 'object',
-            description: 'Redacted display copy, at most 16 KB of JSON; larger ones become {"[truncated]": "<JSON prefix>…"}.',
+            description:
+              'Redacted display copy, at most 16 KB of JSON; larger ones become {"[truncated]": "<JSON prefix>…"}.',
           },
           argsTruncated: { type: 'boolean' },
           argsHash: { type: 'string' },
-          rule: { type: 'string', description: 'Empty when no rule applied (unknown tool, invalid arguments).' },
+          rule: {
+            type: 'string',
+            description: 'Empty when no rule applied (unknown tool, invalid arguments).',
+          },
           status: { type: 'string', enum: ['allowed', 'denied', 'rate_limited', 'invalid', 'error'] },
           code: { type: 'string', description: 'Error code of a refusal or failure, e.g. POLICY_DENIED.' },
           reason: { type: 'string' },

@@ -28,7 +28,10 @@ export function policiesRouter(policies: PolicyView): Router {
   router.post('/policies/explain', (req, res) => {
     const r = explainBody.safeParse(req.body ?? {});
     if (!r.success) {
-      throw new AirlockError('BAD_REQUEST', r.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; '));
+      throw new AirlockError(
+        'BAD_REQUEST',
+        r.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; '),
+      );
     }
     res.json(explainCall(policies, r.data));
   });

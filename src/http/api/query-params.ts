@@ -83,7 +83,8 @@ function parseStatuses(v: unknown): HistoryStatus[] | undefined {
     return x;
   });
   const joined = parts.join(',');
-  if (joined.length > MAX_FILTER_CHARS) throw bad('status', `status is longer than ${MAX_FILTER_CHARS} characters`);
+  if (joined.length > MAX_FILTER_CHARS)
+    throw bad('status', `status is longer than ${MAX_FILTER_CHARS} characters`);
   const out: HistoryStatus[] = [];
   for (const s of joined.split(',').map((x) => x.trim())) {
     if (s === '') continue;

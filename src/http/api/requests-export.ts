@@ -34,7 +34,10 @@ export function exportHandler(history: HistoryStore, logger: Logger) {
     let next = await pages.next();
     const stamp = new Date().toISOString().replace(/[:.]/g, '-');
     res.status(200);
-    res.setHeader('Content-Type', format === 'csv' ? 'text/csv; charset=utf-8' : 'application/json; charset=utf-8');
+    res.setHeader(
+      'Content-Type',
+      format === 'csv' ? 'text/csv; charset=utf-8' : 'application/json; charset=utf-8',
+    );
     res.setHeader('Content-Disposition', `attachment; filename="airlock-requests-${stamp}.${format}"`);
     res.setHeader('Cache-Control', 'no-store');
     res.setHeader('X-Content-Type-Options', 'nosniff');

@@ -53,7 +53,10 @@ export function requestsRouter(deps: RequestsRouterDeps): Router {
   router.get('/requests', async (req, res) => {
     const q = parseListQuery(req.query as Record<string, unknown>);
     const page = await history.query(q.filter, { limit: q.limit, ...(q.cursor ? { cursor: q.cursor } : {}) });
-    res.json({ requests: page.records.map(publicRecord), ...(page.nextCursor ? { nextCursor: page.nextCursor } : {}) });
+    res.json({
+      requests: page.records.map(publicRecord),
+      ...(page.nextCursor ? { nextCursor: page.nextCursor } : {}),
+    });
   });
 
   // Registered before /requests/:id, which would otherwise take "export" for an id.
@@ -125,7 +128,10 @@ function viaOf(req: Request): 'api' | 'cli' | 'console' {
 function parse<T>(schema: z.ZodType<T>, value: unknown): T {
   const r = schema.safeParse(value);
   if (!r.success) {
-    throw new AirlockError('BAD_REQUEST', r.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; '));
+    throw new AirlockError(
+      'BAD_REQUEST',
+      r.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; '),
+    );
   }
   return r.data;
 }

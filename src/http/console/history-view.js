@@ -4,7 +4,7 @@
 import { api, query, ApiError } from './api.js';
 import { h, statusBadge, timeEl, requestHref, STATUSES } from './dom.js';
 
-const PAGE = 50;
+const DEFAULT_PAGE = 50;
 const TEXT_FILTERS = ['server', 'tool', 'agent'];
 
 /** The API's filters from the hash's (what the form shows): datetimes become epoch milliseconds. */
@@ -24,6 +24,9 @@ export function apiFilters(params) {
 /** Mounts the history for the filters in `params` (URLSearchParams from the hash). */
 export function mountHistory(view, params) {
   const filters = apiFilters(params);
+  // `limit` in the hash sets the page size (not in the form: a power-user and test knob).
+  const asked = Number(params.get('limit'));
+  const pageSize = Number.isInteger(asked) && asked >= 1 && asked <= 500 ? asked : DEFAULT_PAGE;
   let cursor;
   let destroyed = false;
   const rows = new Map();
@@ -83,7 +86,7 @@ export function mountHistory(view, params) {
     more.textContent = 'Loading…';
     message.replaceChildren(cursor ? '' : h('p', { class: 'muted' }, 'Loading…'));
     try {
-      const page = await api(`requests${query({ ...filters, limit: PAGE, cursor })}`);
+      const page = await api(`requests${query({ ...filters, limit: pageSize, cursor })}`);
       if (destroyed) return;
       const list = Array.isArray(page.requests) ? page.requests : [];
       for (const r of list) {

@@ -11,3 +11,5 @@ export { riskLabel } from './risk.js';
 export { escapeSlack } from './text.js';
 export { BLOCK_KIT_LIMITS } from './limits.js';
 export * from './ids.js';
+export { homeView, HOME_VIEW_MAX_BLOCKS, HOME_VIEW_CALLBACK_ID, type HomeViewOptions } from './home-view.js';
+export * from './request-summary.js';
