@@ -3,8 +3,11 @@ import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { Redis } from 'ioredis';
 import { startRedis } from '../test/helpers/redis.js';
 import { closeClients, connectClient, connectClients, resultText } from './mcp-load.js';
-import { adopt, rssKiB, startAirlockProcess, startEchoProcess } from './procs.js';
+import { adopt, GC_PROBE_ARGS, gcProbe, rssKiB, startAirlockProcess, startEchoProcess } from './procs.js';
 import { fmt, round, sleep, table, type Row } from './stats.js';
+
+/** Calls sent but not yet pending, at most (keeps the gateway's accept queue from overflowing). */
+const MAX_UNCONFIRMED = 200;
 
 /** What section 4 reports. */
 export interface HeldResult {
@@ -20,6 +23,14 @@ export interface HeldResult {
   rssGrowthMiB: number;
   /** RSS growth per held call, KiB. */
   rssPerCallKiB: number;
+  /** VmRSS after a forced full GC (bench/gc-probe.mjs), all calls still held. */
+  rssAfterFullGcMiB: number;
+  /** V8 heap retained per held call (heapUsed after full GC, delta / held). */
+  heapUsedAfterGcPerCallKiB: number;
+  /** Memory outside the V8 heap (buffers) retained per held call after full GC. */
+  externalAfterGcPerCallKiB: number;
+  /** Growth of the V8 heap's reserved size (heapTotal) over the held calls. */
+  heapTotalGrowthMiB: number;
   redisUsedBeforeBytes: number;
   redisUsedAfterBytes: number;
   redisBytesPerPending: number;
@@ -66,6 +77,7 @@ export async function benchHeld(o: HeldOptions = {}): Promise<{ result: HeldResu
         tools: { echo: { action: 'require_approval', approval: { wait: '5m', timeout: '10m' } } },
       },
     },
+    nodeArgs: GC_PROBE_ARGS,
   });
   let clients: Client[] = [];
   let warm: Client | undefined;
@@ -94,31 +106,46 @@ export async function benchHeld(o: HeldOptions = {}): Promise<{ result: HeldResu
     await sleep(1000);
     const rssBefore = rssKiB(airlock.pid);
     const usedBefore = await usedMemory(admin);
+    const gcBefore = await gcProbe(airlock);
 
     let earlyFailures = 0;
+    let earlyAnswers = 0;
     const failureKinds = new Map<string, number>();
     const fillCurve: [number, number][] = [];
     firing = true;
     const t0 = performance.now();
-    clients.forEach((c, ci) => {
-      for (let j = 0; j < perClient; j++) {
-        c.callTool({ name: 'echo', arguments: { message: `held-${ci}-${j}` } }, undefined, { timeout: 900_000 }).catch(
-          (err: unknown) => {
-            if (!firing) return;
-            earlyFailures++;
-            const m = String((err as Error)?.message ?? err).slice(0, 160);
-            failureKinds.set(m, (failureKinds.get(m) ?? 0) + 1);
-          },
-        );
-      }
-    });
+    // Paced firing: at most MAX_UNCONFIRMED calls sent but not yet pending, so the gateway's accept
+    // queue (Node's default listen backlog is 511) never overflows; each held call holds its own
+    // HTTP connection open (its SSE response), so 5,000 held calls are 5,000 connections.
+    let fired = 0;
     let pending = 0;
     let rssPeak = rssBefore;
     const deadline = t0 + (o.fillTimeoutMs ?? 150_000);
-    while (pending < total && performance.now() < deadline) {
-      await sleep(200);
+    const fire = (ci: number, j: number) => {
+      fired++;
+      clients[ci]!.callTool({ name: 'echo', arguments: { message: `held-${ci}-${j}` } }, undefined, { timeout: 900_000 }).then(
+        () => {
+          if (firing) earlyAnswers++;
+        },
+        (err: unknown) => {
+          if (!firing) return;
+          earlyFailures++;
+          const e = err as Error & { cause?: { code?: string; message?: string } };
+          const m = `${String(e?.message ?? err)}${e?.cause ? ` (${e.cause.code ?? ''} ${e.cause.message ?? ''})` : ''}`;
+          failureKinds.set(m.slice(0, 200), (failureKinds.get(m.slice(0, 200)) ?? 0) + 1);
+        },
+      );
+    };
+    let lastRss = 0;
+    while (pending + earlyFailures + earlyAnswers < total && performance.now() < deadline) {
+      const room = MAX_UNCONFIRMED - (fired - pending - earlyFailures - earlyAnswers);
+      for (let k = 0; k < room && fired < total; k++) fire(fired % nClients, Math.floor(fired / nClients));
+      await sleep(50);
       pending = await admin.zcard(`${prefix}:pending`);
-      rssPeak = Math.max(rssPeak, rssKiB(airlock.pid));
+      if (performance.now() - lastRss > 250) {
+        lastRss = performance.now();
+        rssPeak = Math.max(rssPeak, rssKiB(airlock.pid));
+      }
       const s = Math.floor((performance.now() - t0) / 1000);
       if (fillCurve.length === 0 || fillCurve[fillCurve.length - 1]![0] !== s) fillCurve.push([s, pending]);
     }
@@ -132,6 +159,8 @@ export async function benchHeld(o: HeldOptions = {}): Promise<{ result: HeldResu
     rssPeak = Math.max(rssPeak, rssAfter);
     const usedAfter = await usedMemory(admin);
     pending = await admin.zcard(`${prefix}:pending`);
+    const gcAfter = await gcProbe(airlock);
+    const rssAfterGc = rssKiB(airlock.pid);
     firing = false;
 
     const mib = (kib: number) => round(kib / 1024, 1);
@@ -146,6 +175,10 @@ export async function benchHeld(o: HeldOptions = {}): Promise<{ result: HeldResu
       rssPeakMiB: mib(rssPeak),
       rssGrowthMiB: mib(rssAfter - rssBefore),
       rssPerCallKiB: round((rssAfter - rssBefore) / Math.max(1, pending), 1),
+      rssAfterFullGcMiB: mib(rssAfterGc),
+      heapUsedAfterGcPerCallKiB: round((gcAfter.heapUsed - gcBefore.heapUsed) / 1024 / Math.max(1, pending), 1),
+      externalAfterGcPerCallKiB: round((gcAfter.external - gcBefore.external) / 1024 / Math.max(1, pending), 1),
+      heapTotalGrowthMiB: round((gcAfter.heapTotal - gcBefore.heapTotal) / 1048576, 1),
       redisUsedBeforeBytes: usedBefore,
       redisUsedAfterBytes: usedAfter,
       redisBytesPerPending: Math.round((usedAfter - usedBefore) / Math.max(1, pending)),
@@ -169,6 +202,10 @@ export async function benchHeld(o: HeldOptions = {}): Promise<{ result: HeldResu
         value: `${fmt(result.rssGrowthMiB, 1)} MiB (${fmt(result.rssPerCallKiB, 1)} KiB/call)`,
         target: '<= 200 MiB',
         pass: result.targets.rssGrowthAtMost200MiB,
+      },
+      {
+        label: 'after a forced full GC: live heap / external',
+        value: `${fmt(result.heapUsedAfterGcPerCallKiB, 1)} / ${fmt(result.externalAfterGcPerCallKiB, 1)} KiB per call; RSS ${fmt(result.rssAfterFullGcMiB, 1)} MiB`,
       },
       {
         label: 'Redis used_memory per pending request',

@@ -4,6 +4,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
+import { pathToFileURL } from 'node:url';
 import { freePort } from '../test/helpers/redis.js';
 import { sleep } from './stats.js';
 
@@ -43,6 +44,8 @@ export interface BenchProcess {
   child: ChildProcess;
   /** The last lines the child wrote to stderr, for error messages. */
   stderrTail(): string;
+  /** Resolves with the next stderr line matching `re` (rejects after `timeoutMs`). */
+  nextStderrLine(re: RegExp, timeoutMs?: number): Promise<string>;
   /** Kills the child (SIGKILL) and waits for it to exit. */
   stop(): Promise<void>;
 }
@@ -50,8 +53,10 @@ export interface BenchProcess {
 function track(child: ChildProcess, label: string): BenchProcess {
   children.add(child);
   const tail: string[] = [];
+  const watchers = new Set<(line: string) => void>();
   if (child.stderr) {
     createInterface({ input: child.stderr }).on('line', (line) => {
+      for (const w of watchers) w(line);
       tail.push(line);
       if (tail.length > 40) tail.shift();
       if (process.env.BENCH_VERBOSE) process.stderr.write(`[${label}] ${line}\n`);
@@ -61,6 +66,20 @@ function track(child: ChildProcess, label: string): BenchProcess {
     pid: child.pid!,
     child,
     stderrTail: () => tail.join('\n'),
+    nextStderrLine: (re, timeoutMs = 30_000) =>
+      new Promise((resolveLine, reject) => {
+        const timer = setTimeout(() => {
+          watchers.delete(watch);
+          reject(new Error(`${label}: no stderr line matching ${re} within ${timeoutMs} ms`));
+        }, timeoutMs);
+        const watch = (line: string) => {
+          if (!re.test(line)) return;
+          clearTimeout(timer);
+          watchers.delete(watch);
+          resolveLine(line);
+        };
+        watchers.add(watch);
+      }),
     stop: async () => {
       children.delete(child);
       if (child.exitCode !== null || child.signalCode !== null) return;
@@ -184,6 +203,16 @@ export async function startAirlockProcess(o: AirlockProcessOptions): Promise<Air
       clearTimeout(t);
     },
   };
+}
+
+/** Node flags that preload bench/gc-probe.mjs (full GC + memoryUsage on SIGUSR2) into a gateway. */
+export const GC_PROBE_ARGS = ['--expose-gc', '--import', pathToFileURL(join(ROOT, 'bench', 'gc-probe.mjs')).href];
+
+/** Asks a gateway started with {@link GC_PROBE_ARGS} for a full GC; resolves with its memoryUsage() afterwards. */
+export async function gcProbe(proc: BenchProcess): Promise<NodeJS.MemoryUsage> {
+  const line = proc.nextStderrLine(/^GCPROBE /, 60_000);
+  proc.child.kill('SIGUSR2');
+  return JSON.parse((await line).slice('GCPROBE '.length)) as NodeJS.MemoryUsage;
 }
 
 /** Resident set size of a process in KiB, from `/proc/<pid>/status` (VmRSS). */

@@ -3,6 +3,7 @@
 import { existsSync } from 'node:fs';
 import { CONFIG_FILE_NAMES, loadConfig } from '../config/load-config.js';
 import { AirlockError, type AirlockErrorCode } from '../core/errors.js';
+import { HISTORY_STATUSES, type HistoryStatus } from '../history/history-record.js';
 
 /** The most records the API returns per page; longer listings follow its cursors. */
 const MAX_PAGE = 500;
@@ -10,34 +11,11 @@ const MAX_PAGE = 500;
 /** Where the gateway listens when there is no flag, no env and no config. */
 export const DEFAULT_GATEWAY_URL = 'http://127.0.0.1:7420';
 
-/** A request's status as the API reports it (approval lifecycle plus calls that never needed approval). */
-export type RequestStatus =
-  | 'pending'
-  | 'approved'
-  | 'rejected'
-  | 'expired'
-  | 'cancelled'
-  | 'executing'
-  | 'executed'
-  | 'failed'
-  | 'allowed'
-  | 'denied'
-  | 'rate_limited';
+/** A request's status as the API reports it (approval lifecycle plus calls policy decided alone). */
+export type RequestStatus = HistoryStatus;
 
-/** Every status value `--status` accepts. */
-export const REQUEST_STATUSES: readonly RequestStatus[] = [
-  'pending',
-  'approved',
-  'rejected',
-  'expired',
-  'cancelled',
-  'executing',
-  'executed',
-  'failed',
-  'allowed',
-  'denied',
-  'rate_limited',
-];
+/** Every status value `--status` accepts: the history's own list, so the two cannot drift apart. */
+export const REQUEST_STATUSES: readonly RequestStatus[] = HISTORY_STATUSES;
 
 /** One reviewer's vote, as the API shows it. */
 export interface RequestDecision {
@@ -52,6 +30,8 @@ export interface RequestDecision {
 
 /** A request record as `GET /api/requests/:id` returns it; times are epoch milliseconds. */
 export interface RequestRecord {
+  /** `approval`: held for a reviewer; `direct`: policy decided on its own (allowed, denied, ...). */
+  kind?: 'approval' | 'direct';
   id: string;
   createdAt: number;
   expiresAt?: number;
@@ -60,9 +40,16 @@ export interface RequestRecord {
   agent: string;
   status: RequestStatus;
   rule: string;
-  argsHash: string;
+  argsHash?: string;
   /** Display copy: secrets already redacted by the gateway. */
   args: unknown;
+  /** Set when `args` is only a preview of a large display copy. */
+  argsTruncated?: boolean;
+  /** AirlockError code of a direct refusal or failure (POLICY_DENIED, RATE_LIMITED, ...). */
+  code?: string;
+  /** The rate-limit counter that refused a call, and the seconds the agent was told to wait. */
+  counter?: string;
+  retryAfter?: number;
   approval?: {
     approvers?: string[];
     minApprovals?: number;
@@ -217,22 +204,25 @@ export class ApiClient {
   async collectRequests(query: RequestQuery, max: number): Promise<RequestRecord[]> {
     const out: RequestRecord[] = [];
     let cursor = query.cursor;
-    do {
+    // A page may be short or empty and still carry a cursor (the server bounds the work per page);
+    // follow cursors until none is left, with a cap so a misbehaving server cannot loop us forever.
+    for (let pages = 0; pages < 10_000; pages++) {
       const page = await this.listRequests({
         ...query,
         limit: Math.min(max - out.length, this.pageSize),
         cursor,
       });
       out.push(...page.requests.slice(0, max - out.length));
-      // A page with nothing in it cannot move the cursor forward; stop rather than loop.
-      cursor = page.requests.length ? page.nextCursor : undefined;
-    } while (cursor && out.length < max);
+      if (!page.nextCursor || page.nextCursor === cursor || out.length >= max) break;
+      cursor = page.nextCursor;
+    }
     return out;
   }
 
   /** The export endpoint's response, for streaming as it arrives. */
   async exportRequests(query: RequestQuery, format: 'csv' | 'json'): Promise<Response> {
-    const { cursor: _c, ...filters } = query;
+    // The export is every match: paging parameters do not apply to it.
+    const { cursor: _c, limit: _l, ...filters } = query;
     const qs = queryString(filters);
     return this.send('GET', `/api/requests/export${qs ? `${qs}&` : '?'}format=${format}`, undefined, false);
   }

@@ -3,7 +3,7 @@ import { AirlockError, type AirlockErrorCode } from '../core/errors.js';
 /** Process exit codes, documented in the README. */
 export const EXIT = {
   OK: 0,
-  /** Invalid input: config, policy, arguments; or a check that found problems. */
+  /** Invalid input (config, policy, arguments), a check that found problems, or a gateway that could not start. */
   INVALID: 1,
   /** Usage error (unknown command or option). */
   USAGE: 2,
@@ -33,3 +33,6 @@ const BY_CODE: Partial<Record<AirlockErrorCode, number>> = {
 export function exitCodeOf(err: unknown): number {
   return err instanceof AirlockError ? (BY_CODE[err.code] ?? EXIT.INVALID) : EXIT.UNAVAILABLE;
 }
+
+/** Startup failures (`serve`, `stdio`) always exit 1, whatever their cause, so service managers see one code. */
+export class StartupError extends AirlockError {}

@@ -2,7 +2,7 @@
 import { Command, CommanderError } from 'commander';
 import { AirlockError } from '../core/errors.js';
 import { AIRLOCK_VERSION } from '../agent/agent-session.js';
-import { EXIT, exitCodeOf } from './exit-codes.js';
+import { EXIT, StartupError, exitCodeOf } from './exit-codes.js';
 import { registerServe } from './commands/serve.js';
 import { registerStdio } from './commands/stdio.js';
 import { registerPolicy } from './commands/policy.js';
@@ -42,5 +42,5 @@ try {
         ? (err.stack ?? err.message)
         : String(err);
   process.stderr.write(`airlock: ${message}\n`);
-  process.exit(exitCodeOf(err));
+  process.exit(err instanceof StartupError ? EXIT.INVALID : exitCodeOf(err));
 }

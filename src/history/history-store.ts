@@ -77,7 +77,9 @@ export class HistoryStore {
   /** Writes direct-decision records in one pipeline; returns how many were new. */
   async writeMany(records: readonly DecisionRecord[]): Promise<number> {
     if (!records.length) return 0;
-    const pipe = this.redis.pipeline() as unknown as WithWrite & { exec(): Promise<[Error | null, unknown][] | null> };
+    const pipe = this.redis.pipeline() as unknown as WithWrite & {
+      exec(): Promise<[Error | null, unknown][] | null>;
+    };
     for (let at = 0; at < records.length; at += RECORDS_PER_CALL) {
       const chunk = records.slice(at, at + RECORDS_PER_CALL);
       const keys: string[] = [this.keys.registry, this.events];
@@ -91,7 +93,13 @@ export class HistoryStore {
     const replies = await this.run(() => pipe.exec());
     let written = 0;
     for (const [err, n] of replies ?? []) {
-      if (err) throw new AirlockError('REDIS_UNAVAILABLE', `History write failed: ${err.message}`, {}, { cause: err });
+      if (err)
+        throw new AirlockError(
+          'REDIS_UNAVAILABLE',
+          `History write failed: ${err.message}`,
+          {},
+          { cause: err },
+        );
       written += Number(n);
     }
     return written;

@@ -20,6 +20,9 @@ export interface HistoryWriterStats {
   dropped: number;
 }
 
+/** At most one failure warning per this interval. */
+const WARN_INTERVAL_MS = 10_000;
+
 interface Pending {
   outcome: CallOutcome;
   at: number;
@@ -28,7 +31,7 @@ interface Pending {
 /**
  * Writes direct-decision records off the call path: `record()` only queues the outcome; redaction,
  * hashing and the pipelined Redis write happen on a later tick, one batch at a time. A failed write is
- * logged (at most once per batch) and counted; it never reaches the agent.
+ * counted and logged (at most once per 10 s); it never reaches the agent.
  */
 export class HistoryWriter {
   /** What happened to the outcomes handed over so far. */
@@ -39,6 +42,8 @@ export class HistoryWriter {
   private readonly batchSize: number;
   private readonly maxBuffered: number;
   private readonly now: () => number;
+  private lastWarnAt = -Infinity;
+  private unlogged = 0;
 
   constructor(
     private readonly store: HistoryStore,
@@ -104,10 +109,17 @@ export class HistoryWriter {
       this.stats.written += records.length;
     } catch (err) {
       this.stats.failed += records.length;
-      this.options.logger.warn(
-        { err: (err as Error).message, records: records.length },
-        'history write failed; these direct decisions are missing from history (the audit log has them)',
-      );
+      this.unlogged += records.length;
+      // During an outage every batch fails; one line per interval says how many, not one per batch.
+      const now = this.now();
+      if (now - this.lastWarnAt >= WARN_INTERVAL_MS) {
+        this.lastWarnAt = now;
+        this.options.logger.warn(
+          { err: (err as Error).message, records: this.unlogged, failedTotal: this.stats.failed },
+          'history write failed; these direct decisions are missing from history (the audit log has them)',
+        );
+        this.unlogged = 0;
+      }
     }
   }
 }

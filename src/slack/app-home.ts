@@ -147,7 +147,7 @@ export class AppHome {
   // The first change starts the clock and later ones ride along: a steady stream of changes still
   // refreshes every `refreshDelayMs`, where a plain debounce could wait forever.
   private refreshSoon(): void {
-    return;
+    if (this.closed || this.timer || this.viewers.size === 0) return;
     this.timer = setTimeout(() => {
       this.timer = undefined;
       void this.refresh();
@@ -167,7 +167,10 @@ export class AppHome {
       });
       await this.o.client.views.publish({ user_id: userId, view });
     } catch (err) {
-      this.o.logger.warn({ user: userId, err: (err as Error).message }, 'could not publish the Slack Home tab');
+      this.o.logger.warn(
+        { user: userId, err: (err as Error).message },
+        'could not publish the Slack Home tab',
+      );
     }
   }
 }

@@ -77,7 +77,9 @@ export class ReviewerQueue {
   /** Reads the pending requests and the members of every user group they name. */
   async snapshot(): Promise<PendingSnapshot> {
     const records = await this.o.approvals.pending(this.readLimit);
-    const groups = [...new Set(records.flatMap((r) => r.approval.approvers.filter((a) => SLACK_GROUP_ID.test(a))))];
+    const groups = [
+      ...new Set(records.flatMap((r) => r.approval.approvers.filter((a) => SLACK_GROUP_ID.test(a)))),
+    ];
     const groupMembers = groups.length > 0 ? await this.o.groupMembers(groups) : {};
     return { records, groupMembers, complete: records.length < this.readLimit, at: this.now() };
   }

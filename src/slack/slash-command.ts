@@ -80,9 +80,10 @@ export function registerSlashCommand(app: App, deps: SlashCommandDeps): void {
       return;
     }
     // Redis or Slack's group lookup is slow: answer in time, then follow up where Slack said to.
-    await ack({ response_type: 'ephemeral', text: 'Looking that up…' });
+    await ack({ response_type: 'ephemeral', text: 'Looking that up… the answer follows in a moment.' });
     try {
-      await respond({ ...(await answer), replace_original: true });
+      // A second ephemeral: Slack keeps the first, so it says the answer follows.
+      await respond(await answer);
     } catch (err) {
       deps.logger.warn({ err: (err as Error).message }, 'could not answer /airlock through response_url');
     }
@@ -123,7 +124,10 @@ export async function answerCommand(deps: SlashCommandDeps, userId: string, text
 }
 
 async function show(deps: SlashCommandDeps, userId: string, id: string | undefined): Promise<Answer> {
-  if (id === undefined) return ephemeral(`Say which request: \`${SLASH_COMMAND} show ar_…\` (the id is on every request message).`);
+  if (id === undefined)
+    return ephemeral(
+      `Say which request: \`${SLASH_COMMAND} show ar_…\` (the id is on every request message).`,
+    );
   const typed = id.slice(0, 100);
   if (!isRequestId(id)) {
     return ephemeral(

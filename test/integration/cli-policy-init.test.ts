@@ -7,6 +7,8 @@ import { join } from 'node:path';
 import { parsePolicy, evaluate } from '../../src/core/policy/index.js';
 import { ROOT, labServerCommand } from '../helpers/airlock-harness.js';
 import { runCli } from '../helpers/run-cli.js';
+import { freePort } from '../helpers/redis.js';
+import { spawnServer } from '../fixtures/upstreams/harness.js';
 
 const EVERYTHING = join(
   ROOT,
@@ -90,6 +92,27 @@ test('server-everything: every tool is listed and the policy parses', async () =
   // Registered only for clients that can sample; Airlock declares that, so it is in the starter policy.
   assert.ok('trigger-sampling-request' in doc.tools);
   assert.ok(Object.keys(doc.tools).length >= 10);
+});
+
+test('server-everything over Streamable HTTP: the same policy', async () => {
+  const port = await freePort();
+  const server = await spawnServer(
+    process.execPath,
+    [EVERYTHING, 'streamableHttp'],
+    { PORT: String(port) },
+    /listening on port/,
+  );
+  try {
+    const dir = await configDir({ everything: { url: `http://127.0.0.1:${port}/mcp` } });
+    const r = await runCli(['policy', 'init', '--server', 'everything'], { cwd: dir });
+    assert.equal(r.code, 0, r.stderr);
+    const doc = JSON.parse(r.stdout);
+    parsePolicy(doc, 'everything.json');
+    assert.deepEqual(doc.tools.echo, {});
+    assert.ok('toggle-simulated-logging' in doc.tools);
+  } finally {
+    await server.kill();
+  }
 });
 
 test('unknown server, ambiguous server, unreachable upstream', async () => {

@@ -2,6 +2,9 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { freePort, startRedis, type TestRedis } from '../helpers/redis.js';
@@ -186,6 +189,34 @@ test('a wrong or missing token exits 5 and says what to do', async () => {
   assert.equal(fromEnv.code, 0, `AIRLOCK_URL and AIRLOCK_TOKEN work too: ${fromEnv.stderr}`);
 });
 
+test('without --url or AIRLOCK_URL the config says where the gateway is', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'airlock-cli-url-'));
+  const env = { AIRLOCK_TOKEN: ALICE };
+  const port = Number(new URL(gw.url).port);
+  await writeFile(
+    join(dir, 'airlock.config.json'),
+    JSON.stringify({
+      listen: { host: '0.0.0.0', port },
+      agents: [{ id: 'a', token: 'agent-token-for-the-config-file' }],
+      reviewers: [{ id: 'r', token: 'reviewer-token-for-the-config' }],
+    }),
+  );
+  const fromListen = await runCli(['pending', '--json'], { cwd: dir, env });
+  assert.equal(fromListen.code, 0, `listen address (0.0.0.0 → loopback): ${fromListen.stderr}`);
+  await writeFile(
+    join(dir, 'airlock.config.json'),
+    JSON.stringify({ publicUrl: `${gw.url}/`, listen: { port: 1 } }),
+  );
+  const fromPublicUrl = await runCli(['pending', '--json'], { cwd: dir, env });
+  assert.equal(fromPublicUrl.code, 0, `publicUrl first: ${fromPublicUrl.stderr}`);
+  await writeFile(join(dir, 'airlock.config.json'), JSON.stringify({ listen: { prt: 1 } }));
+  const broken = await runCli(['pending'], { cwd: dir, env });
+  assert.equal(broken.code, 1);
+  assert.match(broken.stderr, /\$\.listen\.prt: unknown key/);
+  assert.match(broken.stderr, /pass --url or set AIRLOCK_URL to skip it/);
+  await rm(dir, { recursive: true, force: true });
+});
+
 test('the gateway down exits 3 with a clear message', async () => {
   const url = `http://127.0.0.1:${await freePort()}`;
   const r = await runCli(['--url', url, '--token', ALICE, 'pending']);
@@ -219,6 +250,9 @@ test('history option values are checked before anything is sent', async () => {
   assert.match(badSince.stderr, /relative time \(30m, 1h, 2d\) or an ISO date/);
   const both = await cli(ALICE, 'history', '--json', '--csv');
   assert.equal(both.code, 1);
+  const csvLimit = await cli(ALICE, 'history', '--csv', '--limit', '5');
+  assert.equal(csvLimit.code, 1);
+  assert.match(csvLimit.stderr, /--csv exports every match/);
 });
 
 test('history filters follow the API contract (status, tool, agent, since, until, limit)', async () => {

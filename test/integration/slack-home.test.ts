@@ -4,9 +4,13 @@
 import { after, afterEach, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
+import type { App } from '@slack/bolt';
 import { argumentHash, dedupeKey } from '../../src/core/approval/canonical.js';
 import { newRequestId } from '../../src/core/approval/request-id.js';
 import type { ApprovalRecord } from '../../src/core/approval/types.js';
+import { silentLogger } from '../../src/log.js';
+import type { ReviewerQueue } from '../../src/slack/reviewer-queue.js';
+import { registerSlashCommand } from '../../src/slack/slash-command.js';
 import type { SlackCall } from '../helpers/fake-slack.js';
 import { startRedis, type TestRedis } from '../helpers/redis.js';
 import {
@@ -51,7 +55,13 @@ async function postEvent(r: SlackRig, event: Record<string, unknown>): Promise<n
     event_id: `Ev${randomBytes(5).toString('hex').toUpperCase()}`,
     event_time: Math.floor(Date.now() / 1000),
     authorizations: [
-      { enterprise_id: null, team_id: TEAM.id, user_id: 'U0AIRLOCK', is_bot: true, is_enterprise_install: false },
+      {
+        enterprise_id: null,
+        team_id: TEAM.id,
+        user_id: 'U0AIRLOCK',
+        is_bot: true,
+        is_enterprise_install: false,
+      },
     ],
     is_ext_shared_channel: false,
   });
@@ -355,7 +365,8 @@ describe('/airlock', () => {
     const body = await slash(r, 'U0ALICE', 'pending');
     assert.match(body.text, /^1 request waiting for your approval/);
     const json = JSON.stringify(body.blocks);
-    for (const fact of [a.id, 'start_vm', 'ci-bot', '<!date^', 'web-01']) assert.ok(json.includes(fact), fact);
+    for (const fact of [a.id, 'start_vm', 'ci-bot', '<!date^', 'web-01'])
+      assert.ok(json.includes(fact), fact);
     assert.ok(!json.includes(b.id));
     assert.deepEqual(
       buttonsOf({ blocks: body.blocks ?? [] }).map((x) => [x.action_id, x.value]),
@@ -423,6 +434,46 @@ describe('/airlock', () => {
     const word = await slash(r, 'U0ALICE', 'frobnicate now');
     assert.match(word.text, /Unknown `\/airlock` command `frobnicate`/);
     assert.match(word.text, /\/airlock pending/);
+  });
+
+  test('an answer slower than the ack budget is acked at once and follows through response_url', async () => {
+    // Redis cannot be made slow on demand, so the command runs on a stand-in Bolt app whose lookup
+    // resolves only when the test says so; the ack must not wait for it.
+    let handler: ((args: Record<string, unknown>) => Promise<void>) | undefined;
+    const app = { command: (_name: string, fn: typeof handler) => (handler = fn) } as unknown as App;
+    let release: () => void = () => {};
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const queue = {
+      pendingFor: async () => {
+        await gate;
+        return { identity: 'alice', isReviewer: true, records: [], moreUnread: false };
+      },
+    } as unknown as ReviewerQueue;
+    registerSlashCommand(app, {
+      queue,
+      approvals: { get: async () => undefined },
+      logger: silentLogger,
+      ackBudgetMs: 20,
+    });
+    const acked: unknown[] = [];
+    const responded: { text: string }[] = [];
+    let ackedOnce: () => void = () => {};
+    const ackSeen = new Promise<void>((resolve) => (ackedOnce = resolve));
+    const done = handler!({
+      command: { user_id: 'U0ALICE', text: 'pending' },
+      ack: async (m: unknown) => {
+        acked.push(m);
+        ackedOnce();
+      },
+      respond: async (m: { text: string }) => void responded.push(m),
+    });
+    await ackSeen;
+    assert.equal(responded.length, 0, 'acked before the answer exists');
+    assert.match(JSON.stringify(acked[0]), /Looking that up/);
+    release();
+    await done;
+    assert.equal(acked.length, 1);
+    assert.match(String(responded[0]?.text), /^Nothing waiting for you/);
   });
 
   test('help and the bare command give the usage, the channel and the console', async () => {

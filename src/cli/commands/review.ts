@@ -28,7 +28,7 @@ const DEFAULT_HISTORY_LIMIT = 50;
 export function registerReview(program: Command): void {
   program
     .command('pending')
-    .description('list requests waiting for a decision, oldest first')
+    .description('list requests waiting for a decision, newest first')
     .option('--limit <n>', 'at most this many', positiveInt, 200)
     .option('--json', 'print the records as JSON')
     .action(async (opts: { limit: number; json?: boolean }) => {
@@ -73,14 +73,21 @@ export function registerReview(program: Command): void {
     .option('--until <when>', 'up to this time: relative or an ISO date', (v) => parseWhen(v))
     .option(
       '--limit <n>',
-      `at most this many (default ${DEFAULT_HISTORY_LIMIT}; with --csv, every match)`,
+      `at most this many (default ${DEFAULT_HISTORY_LIMIT}; --csv always exports every match)`,
       positiveInt,
     )
     .option('--json', 'print the records as JSON')
     .option('--csv', 'stream the matching records as CSV (the export endpoint)')
     .action(async (opts: HistoryOptions) => {
-      if (opts.json && opts.csv)
+      if (opts.json && opts.csv) {
         throw new AirlockError('BAD_REQUEST', '--json and --csv cannot be used together');
+      }
+      if (opts.csv && opts.limit !== undefined) {
+        throw new AirlockError(
+          'BAD_REQUEST',
+          '--csv exports every match; narrow it with --since/--until instead of --limit',
+        );
+      }
       const query: RequestQuery = {
         ...(opts.status ? { status: opts.status } : {}),
         ...(opts.server ? { server: opts.server } : {}),
@@ -91,7 +98,7 @@ export function registerReview(program: Command): void {
       };
       const client = clientFor(program);
       if (opts.csv) {
-        const res = await client.exportRequests(opts.limit ? { ...query, limit: opts.limit } : query, 'csv');
+        const res = await client.exportRequests(query, 'csv');
         return streamToStdout(res);
       }
       const records = await client.collectRequests(query, opts.limit ?? DEFAULT_HISTORY_LIMIT);
@@ -255,12 +262,13 @@ export function formatRecord(r: RequestRecord, now: number, color: boolean): str
   const s = styles(color);
   const when = (ms: number) =>
     `${formatTime(ms)} (${ms <= now ? `${formatDuration(now - ms)} ago` : `in ${formatDuration(ms - now)}`})`;
+  const direct = isDirect(r);
   const facts: [string, string][] = [
     ['Request', r.id],
-    ['Status', statusStyle(s, r.status)(r.status)],
+    ['Status', statusStyle(s, r.status)(r.status) + (direct ? ' (decided by policy, no review)' : '')],
     ['Server/tool', safeText(`${r.server}/${r.tool}`)],
     ['Agent', safeText(r.agent)],
-    ['Rule', safeText(r.rule)],
+    ['Rule', r.rule ? safeText(r.rule) : '(none)'],
     ['Created', when(r.createdAt)],
   ];
   if (r.expiresAt !== undefined && r.status === 'pending') facts.push(['Expires', when(r.expiresAt)]);
@@ -271,6 +279,11 @@ export function formatRecord(r: RequestRecord, now: number, color: boolean): str
   if (r.decidedAt !== undefined)
     facts.push(['Decided', `${when(r.decidedAt)}${r.decidedBy ? ` by ${safeText(r.decidedBy)}` : ''}`]);
   if (r.reason) facts.push(['Reason', oneLine(r.reason)]);
+  if (r.code) facts.push(['Code', safeText(r.code)]);
+  if (r.counter) {
+    const retry = r.retryAfter !== undefined ? `, retry after ${r.retryAfter}s` : '';
+    facts.push(['Rate limit', `${safeText(r.counter)}${retry}`]);
+  }
   if (r.execution) {
     const e = r.execution;
     const took = e.finishedAt !== undefined ? `${formatMs(e.finishedAt - e.startedAt)}, ` : '';
@@ -282,13 +295,14 @@ export function formatRecord(r: RequestRecord, now: number, color: boolean): str
   }
   if (r.responseMs !== undefined) facts.push(['Response time', formatMs(r.responseMs)]);
   if (r.slack) facts.push(['Slack', `channel ${safeText(r.slack.channel)}, message ${safeText(r.slack.ts)}`]);
-  facts.push(['Args hash', r.argsHash]);
+  if (r.argsHash) facts.push(['Args hash', r.argsHash]);
 
   const args = safeText(JSON.stringify(r.args, null, 2) ?? 'null');
   const sections = [
     formatFacts(facts, color),
     '',
-    s.bold('Arguments') + s.dim(' (secrets redacted)'),
+    s.bold('Arguments') +
+      s.dim(r.argsTruncated ? ' (secrets redacted; a preview, cut short)' : ' (secrets redacted)'),
     indent(args),
   ];
   const decisions = r.decisions ?? [];
@@ -315,8 +329,15 @@ export function formatRecord(r: RequestRecord, now: number, color: boolean): str
 /** What happened to a request, in order; a pending request ends with when it will expire. */
 export function timeline(r: RequestRecord, now: number): [number, string][] {
   const events: [number, string][] = [
-    [r.createdAt, `requested by agent ${safeText(r.agent)}; rule ${safeText(r.rule)}`],
+    [r.createdAt, `requested by agent ${safeText(r.agent)}${r.rule ? `; rule ${safeText(r.rule)}` : ''}`],
   ];
+  if (isDirect(r)) {
+    // Policy decides as the call arrives; for an allowed call the upstream run comes after.
+    events.push([
+      r.createdAt,
+      `${r.status.replace('_', '-')} by policy${r.reason ? `: ${oneLine(r.reason)}` : ''}`,
+    ]);
+  }
   for (const d of r.decisions ?? []) {
     const note = d.reason ?? d.comment;
     events.push([
@@ -328,7 +349,8 @@ export function timeline(r: RequestRecord, now: number): [number, string][] {
     events.push([r.decidedAt, `${r.status}${r.reason ? `: ${oneLine(r.reason)}` : ''}`]);
   }
   if (r.execution) {
-    events.push([r.execution.startedAt, 'released: the call started upstream']);
+    const start = isDirect(r) ? 'the call started upstream' : 'released: the call started upstream';
+    events.push([r.execution.startedAt, start]);
     if (r.execution.finishedAt !== undefined) {
       const outcome = r.execution.isError ? 'failed' : 'finished';
       events.push([
@@ -342,6 +364,11 @@ export function timeline(r: RequestRecord, now: number): [number, string][] {
   }
   // Stable sort: events recorded at the same millisecond keep their causal order.
   return events.sort((a, b) => a[0] - b[0]);
+}
+
+/** A call policy decided on its own: there was nothing to review. */
+function isDirect(r: RequestRecord): boolean {
+  return r.kind ? r.kind === 'direct' : !r.approval;
 }
 
 function formatMs(ms: number): string {

@@ -1,7 +1,8 @@
 import type { Command } from 'commander';
 import { loadConfig } from '../../config/load-config.js';
 import { createLogger } from '../../log.js';
-import { startAirlock } from '../../app.js';
+import { AirlockError } from '../../core/errors.js';
+import { StartupError } from '../exit-codes.js';
 import { BIN_PATH } from '../paths.js';
 
 /** `airlock serve`: the gateway over HTTP. */
@@ -15,7 +16,9 @@ export function registerServe(program: Command): void {
       const { config, file } = loadConfig({ file: opts.config ?? program.opts().config, demo: opts.demo });
       const logger = createLogger(process.env.AIRLOCK_LOG_LEVEL ?? config.log.level);
       logger.info({ config: file ?? '(built-in demo)' }, 'starting airlock');
-      const airlock = await startAirlock(config, { logger });
+      // Loaded on demand so review commands start without loading the whole gateway.
+      const { startAirlock } = await import('../../app.js');
+      const airlock = await startAirlock(config, { logger }).catch(startupFailed);
       const servers = airlock.upstreams
         .list()
         .map((u) => `${u.name} (${u.state}, ${u.tools().length} tools)`)
@@ -50,4 +53,9 @@ export function registerServe(program: Command): void {
       process.on('SIGINT', () => void shutdown('SIGINT'));
       process.on('SIGTERM', () => void shutdown('SIGTERM'));
     });
+}
+
+function startupFailed(err: unknown): never {
+  const message = err instanceof Error ? err.message : String(err);
+  throw new StartupError(err instanceof AirlockError ? err.code : 'INTERNAL', `could not start: ${message}`);
 }

@@ -1,9 +1,9 @@
 import type { Command } from 'commander';
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
 import { loadConfig } from '../../config/load-config.js';
-import { AirlockError } from '../../core/errors.js';
 import { createLogger } from '../../log.js';
-import { startAirlock } from '../../app.js';
+import { AirlockError } from '../../core/errors.js';
+import { StartupError } from '../exit-codes.js';
 
 /** `airlock stdio --agent ID`: the agent-facing MCP over stdin/stdout; logs go to stderr only. */
 export function registerStdio(program: Command): void {
@@ -24,7 +24,9 @@ export function registerStdio(program: Command): void {
       const logger = createLogger(
         process.env.AIRLOCK_LOG_LEVEL ?? (config.log.level === 'info' ? 'warn' : config.log.level),
       );
-      const airlock = await startAirlock(config, { logger, listen: false });
+      // Loaded on demand so review commands start without loading the whole gateway.
+      const { startAirlock } = await import('../../app.js');
+      const airlock = await startAirlock(config, { logger, listen: false }).catch(startupFailed);
       const session = airlock.createSession(opts.agent);
       const transport = new StdioServerTransport();
       let stopping = false;
@@ -40,4 +42,9 @@ export function registerStdio(program: Command): void {
       process.on('SIGTERM', () => void shutdown());
       await session.connect(transport);
     });
+}
+
+function startupFailed(err: unknown): never {
+  const message = err instanceof Error ? err.message : String(err);
+  throw new StartupError(err instanceof AirlockError ? err.code : 'INTERNAL', `could not start: ${message}`);
 }

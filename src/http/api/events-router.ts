@@ -1,4 +1,5 @@
 import express, { type Router } from 'express';
+import { AirlockError } from '../../core/errors.js';
 import type { RequestEvents, RequestChange } from '../../history/request-events.js';
 import type { Logger } from '../../log.js';
 
@@ -29,9 +30,17 @@ export function eventsRouter(events: RequestEvents, logger: Logger, heartbeatMs 
         res.destroy();
       }
     };
-    const unlisten = await events.listen((c: RequestChange) =>
-      send(`event: request\ndata: ${JSON.stringify(c)}\n\n`),
-    );
+    const unlisten = await events
+      .listen((c: RequestChange) => send(`event: request\ndata: ${JSON.stringify(c)}\n\n`))
+      .catch((err: unknown) => {
+        const why = `Live events unavailable: ${(err as Error).message}`;
+        throw new AirlockError('REDIS_UNAVAILABLE', why, {}, { cause: err });
+      });
+    if (res.destroyed) {
+      // The client left while the subscription was being set up.
+      unlisten();
+      return;
+    }
     const heartbeat = setInterval(() => send(': heartbeat\n\n'), heartbeatMs);
     const cleanup = () => {
       if (closed) return;

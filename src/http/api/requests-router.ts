@@ -11,8 +11,6 @@ import { publicRecord } from './public-record.js';
 import { parseListQuery } from './query-params.js';
 import { exportHandler } from './requests-export.js';
 
-export { publicRecord } from './public-record.js';
-
 /** Request bodies are small JSON documents; anything bigger is refused before parsing. */
 const JSON_LIMIT = '64kb';
 
@@ -27,7 +25,10 @@ export function reviewerOf(res: Response): string {
 /** Bearer-token authentication for reviewers; 401 with a clear message otherwise. */
 export function reviewerAuth(auth: TokenAuth) {
   return (req: Request, res: Response, next: NextFunction) => {
-    const who = auth.authenticate(req.headers.authorization);
+    // EventSource cannot send headers, so the live stream alone may carry the token in its query.
+    const queryToken = req.method === 'GET' && req.path === '/events' ? req.query.token : undefined;
+    const header = req.headers.authorization ?? (typeof queryToken === 'string' ? `Bearer ${queryToken}` : undefined);
+    const who = auth.authenticate(header);
     if (!who.ok) {
       res.setHeader('WWW-Authenticate', 'Bearer realm="airlock"');
       return next(new AirlockError('UNAUTHORIZED', who.message));

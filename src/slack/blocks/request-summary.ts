@@ -90,9 +90,7 @@ export function argumentPreview(args: unknown, max = ARGUMENT_PREVIEW_CHARS): st
  */
 export function requestButtons(record: ApprovalRecord): types.ActionsBlock {
   // Taken from the channel message itself so the two surfaces can never drift apart.
-  const actions = requestMessage(record).blocks.find(
-    (b): b is types.ActionsBlock => b.type === 'actions',
-  );
+  const actions = requestMessage(record).blocks.find((b): b is types.ActionsBlock => b.type === 'actions');
   if (!actions) throw new Error(`the request message of ${record.id} has no buttons`);
   return { ...actions, block_id: `${ACTIONS_BLOCK_ID}:${record.id}`.slice(0, BLOCK_KIT_LIMITS.id) };
 }
@@ -126,7 +124,10 @@ export function summaryList(
 ): { blocks: types.KnownBlock[]; shown: number } {
   const fit = Math.max(0, Math.floor(maxBlocks / SUMMARY_ITEM_BLOCKS));
   const shown = records.slice(0, fit);
-  const blocks = shown.flatMap((r): types.KnownBlock[] => [{ type: 'divider' }, ...requestSummaryBlocks(r, opts)]);
+  const blocks = shown.flatMap((r): types.KnownBlock[] => [
+    { type: 'divider' },
+    ...requestSummaryBlocks(r, opts),
+  ]);
   return { blocks, shown: shown.length };
 }
 
@@ -222,7 +223,8 @@ function decisionsText(record: ApprovalRecord): string {
   const lines = record.decisions.map(voteLine);
   if (record.status === 'cancelled')
     lines.push(`:no_entry_sign: Cancelled${record.reason ? `: ${clip(record.reason, 500)}` : ''}`);
-  if (record.status === 'expired') lines.push(':hourglass: Expired without a decision; the call was not run.');
+  if (record.status === 'expired')
+    lines.push(':hourglass: Expired without a decision; the call was not run.');
   if (lines.length === 0) {
     const needed = Math.max(1, record.approval.minApprovals);
     return `_None yet_ (needs ${needed} approval${needed === 1 ? '' : 's'})`;
@@ -253,7 +255,8 @@ function voteLine(d: ReviewerDecision): string {
 function executionText(record: ApprovalRecord): string | undefined {
   const exec = record.execution;
   if (!exec) return record.status === 'approved' ? 'Approved; about to run.' : undefined;
-  if (exec.finishedAt === undefined) return `:hourglass_flowing_sand: Running since ${slackDate(exec.startedAt)}`;
+  if (exec.finishedAt === undefined)
+    return `:hourglass_flowing_sand: Running since ${slackDate(exec.startedAt)}`;
   const took = formatDuration(exec.finishedAt - exec.startedAt);
   const head = exec.isError ? `:warning: Failed after ${took}` : `:white_check_mark: Ran in ${took}`;
   const summary = exec.summary ? `\n\`\`\`\n${clip(neutraliseFences(exec.summary), 1500)}\n\`\`\`` : '';
