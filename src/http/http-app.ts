@@ -46,10 +46,8 @@ export function errorHandler(logger: Logger) {
     const status = httpStatusOf(e.code);
     if (status >= 500) logger.error({ err }, 'http request failed');
     if (res.headersSent) return;
-    res
-      .status(status)
-      .json({
-        error: { code: e.code, message: status === 500 ? 'Internal error' : e.message, ...e.details },
-      });
+    res.status(status).json({
+      error: { code: e.code, message: status === 500 ? 'Internal error' : e.message, ...e.details },
+    });
   };
 }

@@ -10,7 +10,8 @@ import { AirlockError } from '../../src/core/errors.js';
 const fails = (raw: unknown, pattern: RegExp, env: NodeJS.ProcessEnv = {}) =>
   assert.throws(
     () => parseConfig(raw, '/base', env),
-    (err: unknown) => err instanceof AirlockError && err.code === 'CONFIG_INVALID' && pattern.test(err.message),
+    (err: unknown) =>
+      err instanceof AirlockError && err.code === 'CONFIG_INVALID' && pattern.test(err.message),
   );
 
 test('every key has a default; the result is frozen and paths are absolute', () => {
@@ -35,7 +36,10 @@ test('unknown keys are errors naming their path', () => {
 test('wrong types name the path', () => {
   fails({ listen: { port: 'eighty' } }, /\$\.listen\.port/);
   fails({ servers: { lab: { url: 'not a url' } } }, /\$\.servers\.lab\.url/);
-  fails({ agents: [{ id: 'a', token: 'short' }] }, /\$\.agents\[0\]\.token: agent tokens must be at least 16/);
+  fails(
+    { agents: [{ id: 'a', token: 'short' }] },
+    /\$\.agents\[0\]\.token: agent tokens must be at least 16/,
+  );
   fails({ servers: { 'bad name!': { command: 'x' } } }, /servers/);
 });
 
@@ -47,19 +51,29 @@ test('${VAR} and ${VAR:-default} expand; an unset whole-value variable leaves th
     c: ['k'],
   });
   const c = parseConfig(
-    { listen: { host: '${PORT_HOST}' }, agents: [{ id: 'ci', token: '${TOKEN}' }], slack: { botToken: '${SLACK_BOT_TOKEN}' } },
+    {
+      listen: { host: '${PORT_HOST}' },
+      agents: [{ id: 'ci', token: '${TOKEN}' }],
+      slack: { botToken: '${SLACK_BOT_TOKEN}' },
+    },
     '/base',
     env,
   );
   assert.equal(c.listen.host, 'localhost');
   assert.equal(c.agents[0]!.token, 'tok-0123456789abcdef');
   assert.equal(c.slack.botToken, undefined);
-  fails({ publicUrl: 'https://${HOST_MISSING}/x' }, /\$\.publicUrl: environment variable HOST_MISSING is not set/);
+  fails(
+    { publicUrl: 'https://${HOST_MISSING}/x' },
+    /\$\.publicUrl: environment variable HOST_MISSING is not set/,
+  );
 });
 
 test('secure defaults: off loopback, agent and reviewer tokens are required', () => {
   fails({ listen: { host: '0.0.0.0' } }, /requires agent tokens/);
-  fails({ listen: { host: '10.1.2.3' }, agents: [{ id: 'a', token: 'a'.repeat(16) }] }, /requires reviewer tokens/);
+  fails(
+    { listen: { host: '10.1.2.3' }, agents: [{ id: 'a', token: 'a'.repeat(16) }] },
+    /requires reviewer tokens/,
+  );
   const ok = parseConfig(
     {
       listen: { host: '0.0.0.0' },
@@ -80,13 +94,22 @@ test('secure defaults: off loopback, agent and reviewer tokens are required', ()
 
 test('YAML and JSON files load; syntax errors name the file', () => {
   const dir = mkdtempSync(join(tmpdir(), 'airlock-config-'));
-  writeFileSync(join(dir, 'airlock.config.yaml'), 'listen:\n  port: 9999\nservers:\n  lab:\n    command: node\n');
+  writeFileSync(
+    join(dir, 'airlock.config.yaml'),
+    'listen:\n  port: 9999\nservers:\n  lab:\n    command: node\n',
+  );
   const { config, file } = loadConfig({ cwd: dir, env: {} });
   assert.equal(file, join(dir, 'airlock.config.yaml'));
   assert.equal(config.listen.port, 9999);
   assert.equal(config.servers.lab!.kind, 'stdio');
   writeFileSync(join(dir, 'broken.json'), '{ "listen": ');
   assert.throws(() => loadConfig({ cwd: dir, file: 'broken.json', env: {} }), /broken\.json/);
-  assert.throws(() => loadConfig({ cwd: mkdtempSync(join(tmpdir(), 'empty-')), env: {} }), /No config file found/);
-  assert.equal(loadConfig({ cwd: mkdtempSync(join(tmpdir(), 'empty-')), env: {}, demo: true }).file, undefined);
+  assert.throws(
+    () => loadConfig({ cwd: mkdtempSync(join(tmpdir(), 'empty-')), env: {} }),
+    /No config file found/,
+  );
+  assert.equal(
+    loadConfig({ cwd: mkdtempSync(join(tmpdir(), 'empty-')), env: {}, demo: true }).file,
+    undefined,
+  );
 });

@@ -27,7 +27,8 @@ export function reviewerAuth(auth: TokenAuth) {
   return (req: Request, res: Response, next: NextFunction) => {
     // EventSource cannot send headers, so the live stream alone may carry the token in its query.
     const queryToken = req.method === 'GET' && req.path === '/events' ? req.query.token : undefined;
-    const header = req.headers.authorization ?? (typeof queryToken === 'string' ? `Bearer ${queryToken}` : undefined);
+    const header =
+      req.headers.authorization ?? (typeof queryToken === 'string' ? `Bearer ${queryToken}` : undefined);
     const who = auth.authenticate(header);
     if (!who.ok) {
       res.setHeader('WWW-Authenticate', 'Bearer realm="airlock"');
