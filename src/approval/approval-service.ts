@@ -18,6 +18,8 @@ import { refusalToError } from '../core/approval/refusal.js';
 import type { ApprovalGate, CallHooks, HeldCall } from '../gateway/gateway.js';
 import type { Logger } from '../log.js';
 import type { ApprovalStore, StoredRecord } from './approval-store.js';
+import { outcomeOf, errorResult, summarize, formatDuration } from './outcome.js';
+import { ReleaseWaiters } from './release-waiters.js';
 
 /** Who is deciding, as each surface knows them. */
 export interface DecisionInput {
@@ -80,7 +82,7 @@ export class ApprovalService extends EventEmitter<ApprovalEvents> implements App
   private readonly queue: Queue;
   private worker?: Worker;
   private subscriber?: Redis | Cluster;
-  private readonly waiters = new Map<string, Set<() => void>>();
+  private readonly waiters = new ReleaseWaiters();
   private readonly now: () => number;
   private closed = false;
 
@@ -94,7 +96,7 @@ export class ApprovalService extends EventEmitter<ApprovalEvents> implements App
   /** Starts this replica's worker and its release listener. */
   async start(): Promise<void> {
     this.subscriber = this.o.blockingConnection('airlock-sub');
-    this.subscriber.on('message', (_channel: string, id: string) => this.wake(id));
+    this.subscriber.on('message', (_channel: string, id: string) => this.waiters.wake(id));
     await this.subscriber.subscribe(this.o.store.keys.events);
     this.worker = new Worker(APPROVAL_QUEUE, (job) => this.process(job), {
       connection: this.o.blockingConnection('airlock-worker'),
@@ -110,7 +112,7 @@ export class ApprovalService extends EventEmitter<ApprovalEvents> implements App
   /** Stops the worker and listener; held calls on this replica answer "pending". */
   async close(): Promise<void> {
     this.closed = true;
-    for (const set of this.waiters.values()) for (const fn of set) fn();
+    this.waiters.wakeAll();
     await this.worker?.close().catch(() => {});
     await this.queue.close().catch(() => {});
     this.subscriber?.disconnect();
@@ -366,11 +368,11 @@ export class ApprovalService extends EventEmitter<ApprovalEvents> implements App
     };
     progress();
     while (record) {
-      const outcome = await this.outcome(record);
+      const outcome = await outcomeOf(record, this.o.store);
       if (outcome) return outcome;
       const left = waitUntil - this.now();
       if (left <= 0 || this.closed) break;
-      const woke = await this.sleep(id, Math.min(left, PROGRESS_INTERVAL_MS), hooks.signal);
+      const woke = await this.waiters.sleep(id, Math.min(left, PROGRESS_INTERVAL_MS), hooks.signal);
       if (hooks.signal.aborted) {
         // A closed session is a disconnect (the call still runs if approved); a cancel withdraws it.
         await new Promise((r) => setImmediate(r));
@@ -381,7 +383,7 @@ export class ApprovalService extends EventEmitter<ApprovalEvents> implements App
       record = await this.o.store.get(id);
     }
     if (record && !hooks.signal.aborted) {
-      const outcome = await this.outcome(record);
+      const outcome = await outcomeOf(record, this.o.store);
       if (outcome) return outcome;
     }
     throw new AirlockError(
@@ -390,101 +392,4 @@ export class ApprovalService extends EventEmitter<ApprovalEvents> implements App
       { requestId: id, rule: initial.rule },
     );
   }
-
-  /** The answer for a request that has one, or undefined while it is still open. */
-  private async outcome(r: StoredRecord): Promise<CallToolResult | undefined> {
-    switch (r.status) {
-      case 'executed':
-      case 'failed': {
-        const result = await this.o.store.result(r.id);
-        if (result) return result;
-        throw new AirlockError(
-          'UPSTREAM_ERROR',
-          `Approved call ${r.id} ran (${r.status}), but its result is no longer kept.`,
-          { requestId: r.id, rule: r.rule },
-        );
-      }
-      case 'rejected': {
-        await this.markDelivered(r);
-        const last = r.decisions.filter((d) => d.decision === 'reject').pop();
-        const who = last?.display ?? r.decidedBy ?? 'a reviewer';
-        const reason = last?.reason ?? r.reason;
-        throw new AirlockError(
-          'APPROVAL_REJECTED',
-          `Rejected by ${who}${reason ? `: ${reason.trim().replace(/[.!?]?$/, '.')}` : '.'} The call to ${r.server}/${r.tool} was not run (request ${r.id}).`,
-          { requestId: r.id, rule: r.rule, reviewer: r.decidedBy, reason },
-        );
-      }
-      case 'expired':
-        await this.markDelivered(r);
-        throw new AirlockError(
-          'APPROVAL_EXPIRED',
-          `Approval request ${r.id} expired: no reviewer decided within ${formatDuration(r.approval.timeoutMs)}. The call to ${r.server}/${r.tool} was not run.`,
-          { requestId: r.id, rule: r.rule },
-        );
-      case 'cancelled':
-        await this.markDelivered(r);
-        throw new AirlockError(
-          'APPROVAL_CANCELLED',
-          `Approval request ${r.id} was cancelled${r.reason ? ` (${r.reason})` : ''}. The call to ${r.server}/${r.tool} was not run.`,
-          { requestId: r.id, rule: r.rule, reason: r.reason },
-        );
-      default:
-        return undefined;
-    }
-  }
-
-  private async markDelivered(r: StoredRecord): Promise<void> {
-    if (!r.delivered) await this.o.store.compareAndSet(r, { ...r, delivered: true }).catch(() => {});
-  }
-
-  private wake(id: string): void {
-    const set = this.waiters.get(id);
-    if (set) for (const fn of set) fn();
-  }
-
-  /** Resolves true when the request changed, false on timeout or abort. */
-  private sleep(id: string, ms: number, signal: AbortSignal): Promise<boolean> {
-    return new Promise((resolve) => {
-      let set = this.waiters.get(id);
-      if (!set) this.waiters.set(id, (set = new Set()));
-      const done = (v: boolean) => {
-        clearTimeout(timer);
-        signal.removeEventListener('abort', onAbort);
-        set!.delete(wake);
-        if (!set!.size) this.waiters.delete(id);
-        resolve(v);
-      };
-      const wake = () => done(true);
-      const onAbort = () => done(false);
-      const timer = setTimeout(() => done(false), ms);
-      set.add(wake);
-      if (signal.aborted) return done(false);
-      signal.addEventListener('abort', onAbort, { once: true });
-    });
-  }
-}
-
-function errorResult(text: string): CallToolResult {
-  return { isError: true, content: [{ type: 'text', text }] };
-}
-
-/** A short, single-line summary of a tool result for history and Slack. */
-export function summarize(result: CallToolResult): string {
-  const text = (result.content ?? [])
-    .map((c) => (c.type === 'text' ? c.text : `[${c.type}]`))
-    .join(' ')
-    .replace(/\s+/g, ' ')
-    .trim();
-  return text.length > 300 ? `${text.slice(0, 300)}…` : text || (result.isError ? 'error' : 'ok');
-}
-
-/** 14m, 50s, 1h 5m. */
-export function formatDuration(ms: number): string {
-  const s = Math.round(ms / 1000);
-  if (s < 60) return `${s}s`;
-  const m = Math.floor(s / 60);
-  if (m < 60) return `${m}m`;
-  const h = Math.floor(m / 60);
-  return m % 60 ? `${h}h ${m % 60}m` : `${h}h`;
 }
