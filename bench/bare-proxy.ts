@@ -22,7 +22,10 @@ export async function startBareProxy(
   const sessionServer = (): Server => {
     const server = new Server({ name: 'bare-proxy', version: '1.0.0' }, { capabilities: { tools: {} } });
     server.setRequestHandler(ListToolsRequestSchema, (req) => upstream.listTools(req.params));
-    server.setRequestHandler(CallToolRequestSchema, (req) => upstream.callTool(req.params));
+    // A pass-through must let slow tools run: 10 minutes instead of the SDK's 60 s default.
+    server.setRequestHandler(CallToolRequestSchema, (req) =>
+      upstream.callTool(req.params, undefined, { timeout: 600_000 }),
+    );
     return server;
   };
 
@@ -32,7 +35,9 @@ export async function startBareProxy(
     let transport = typeof id === 'string' ? sessions.get(id) : undefined;
     if (typeof id === 'string' && !transport) {
       res.writeHead(404, { 'content-type': 'application/json' });
-      res.end(JSON.stringify({ jsonrpc: '2.0', error: { code: -32001, message: 'Session not found' }, id: null }));
+      res.end(
+        JSON.stringify({ jsonrpc: '2.0', error: { code: -32001, message: 'Session not found' }, id: null }),
+      );
       return;
     }
     if (!transport) {

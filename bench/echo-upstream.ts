@@ -7,7 +7,10 @@ import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import { z } from 'zod';
 
-/** Builds the MCP server of one session: the `echo` tool returns its `message` argument as text. */
+/** Calls of the `hold` tool currently held (they never answer). */
+let holding = 0;
+
+/** Builds the MCP server of one session: `echo` returns its `message` at once; `hold` never answers. */
 export function createEchoServer(): McpServer {
   const server = new McpServer({ name: 'bench-echo', version: '1.0.0' });
   server.registerTool(
@@ -15,13 +18,28 @@ export function createEchoServer(): McpServer {
     { description: 'Returns its message', inputSchema: { message: z.string() } },
     ({ message }) => ({ content: [{ type: 'text', text: message }] }),
   );
+  server.registerTool(
+    'hold',
+    {
+      description: 'Never answers (for memory baselines of held calls)',
+      inputSchema: { message: z.string() },
+    },
+    () => {
+      holding++;
+      return new Promise<never>(() => {});
+    },
+  );
   return server;
 }
 
-/** Serves `/mcp` (stateful sessions, JSON responses) on 127.0.0.1:`port`; resolves with the bound port. */
+/** Serves `/mcp` (stateful sessions, JSON responses) and `GET /holding` on 127.0.0.1:`port`; resolves with the bound port. */
 export async function startEchoUpstream(port: number): Promise<{ port: number; close(): Promise<void> }> {
   const sessions = new Map<string, StreamableHTTPServerTransport>();
   const handle = async (req: IncomingMessage, res: ServerResponse) => {
+    if (req.url === '/holding') {
+      res.writeHead(200, { 'content-type': 'text/plain' }).end(String(holding));
+      return;
+    }
     if (!req.url?.startsWith('/mcp')) {
       res.writeHead(404).end();
       return;
@@ -30,7 +48,9 @@ export async function startEchoUpstream(port: number): Promise<{ port: number; c
     let transport = typeof id === 'string' ? sessions.get(id) : undefined;
     if (typeof id === 'string' && !transport) {
       res.writeHead(404, { 'content-type': 'application/json' });
-      res.end(JSON.stringify({ jsonrpc: '2.0', error: { code: -32001, message: 'Session not found' }, id: null }));
+      res.end(
+        JSON.stringify({ jsonrpc: '2.0', error: { code: -32001, message: 'Session not found' }, id: null }),
+      );
       return;
     }
     if (!transport) {

@@ -1,41 +1,57 @@
-// Section 4: 5,000 calls held at once. Gateway RSS growth and Redis memory per pending request.
+// Section 4: 5,000 calls held at once over HTTP. Airlock's RSS growth and Redis memory per pending
+// request; baseline: the bare SDK proxy holding as many calls (to an upstream tool that never answers).
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { Redis } from 'ioredis';
 import { startRedis } from '../test/helpers/redis.js';
 import { closeClients, connectClient, connectClients, resultText } from './mcp-load.js';
-import { adopt, GC_PROBE_ARGS, gcProbe, rssKiB, startAirlockProcess, startEchoProcess } from './procs.js';
+import {
+  adopt,
+  GC_PROBE_ARGS,
+  gcProbe,
+  rssKiB,
+  startAirlockProcess,
+  startBareProxyProcess,
+  startEchoProcess,
+  type BenchProcess,
+} from './procs.js';
 import { fmt, round, sleep, table, type Row } from './stats.js';
 
-/** Calls sent but not yet pending, at most (keeps the gateway's accept queue from overflowing). */
+/** Calls sent but not yet held, at most: keeps the server's accept queue (Node default backlog 511) from overflowing. */
 const MAX_UNCONFIRMED = 200;
 
-/** What section 4 reports. */
-export interface HeldResult {
-  clients: number;
-  callsPerClient: number;
+/** Memory of one process holding many calls. */
+export interface HoldFigures {
   held: number;
-  /** Seconds from firing the calls until all of them were pending in Redis. */
-  secondsToAllPending: number;
+  /** Calls that failed before the measurement (should be 0). */
+  failures: number;
+  /** Failure messages and counts. */
+  failureKinds: Record<string, number>;
+  secondsToAllHeld: number;
   rssIdleMiB: number;
   rssBeforeMiB: number;
   rssAfterMiB: number;
   rssPeakMiB: number;
   rssGrowthMiB: number;
-  /** RSS growth per held call, KiB. */
   rssPerCallKiB: number;
   /** VmRSS after a forced full GC (bench/gc-probe.mjs), all calls still held. */
   rssAfterFullGcMiB: number;
-  /** V8 heap retained per held call (heapUsed after full GC, delta / held). */
-  heapUsedAfterGcPerCallKiB: number;
-  /** Memory outside the V8 heap (buffers) retained per held call after full GC. */
-  externalAfterGcPerCallKiB: number;
-  /** Growth of the V8 heap's reserved size (heapTotal) over the held calls. */
-  heapTotalGrowthMiB: number;
+  /** V8 heap retained per held call: heapUsed after full GC, delta / held. */
+  heapUsedPerCallKiB: number;
+  /** Memory outside the V8 heap (Buffers) retained per held call after full GC. */
+  externalPerCallKiB: number;
+}
+
+/** What section 4 reports. */
+export interface HeldResult {
+  clients: number;
+  callsPerClient: number;
+  airlock: HoldFigures;
+  bareProxy: HoldFigures;
+  /** Airlock RSS growth / bare proxy RSS growth. */
+  rssGrowthVsBare: number;
   redisUsedBeforeBytes: number;
   redisUsedAfterBytes: number;
   redisBytesPerPending: number;
-  /** Calls that failed before being measured (should be 0). */
-  earlyFailures: number;
   targets: { rssGrowthAtMost200MiB: boolean; redisAtMost4KiBPerPending: boolean };
 }
 
@@ -45,8 +61,109 @@ export interface HeldOptions {
   clients?: number;
   /** @defaultValue 100 */
   callsPerClient?: number;
-  /** Give up waiting for all calls to be pending after this long. @defaultValue 150000 */
+  /** Give up waiting for all calls to be held after this long. @defaultValue 120000 */
   fillTimeoutMs?: number;
+}
+
+interface HoldTarget {
+  proc: BenchProcess;
+  mcpUrl: string;
+  tool: string;
+  /** How many calls the server holds right now. */
+  countHeld(): Promise<number>;
+}
+
+/**
+ * Opens `nClients` sessions, measures, then holds `nClients × perClient` calls (paced so that at most
+ * MAX_UNCONFIRMED are in transit) and measures again. The clients stay open; the caller kills the server.
+ */
+async function holdMany(
+  t: HoldTarget,
+  nClients: number,
+  perClient: number,
+  fillTimeoutMs: number,
+  between?: { before(): Promise<void>; after(): Promise<void> },
+): Promise<{ figures: HoldFigures; clients: Client[]; stop(): void }> {
+  const total = nClients * perClient;
+  const rssIdle = rssKiB(t.proc.pid);
+  const clients = await connectClients(t.mcpUrl, nClients);
+  await sleep(1000);
+  const rssBefore = rssKiB(t.proc.pid);
+  await between?.before();
+  const gcBefore = await gcProbe(t.proc);
+
+  let firing = true; // held calls reject once the server is killed; only earlier failures count
+  let failures = 0;
+  let answers = 0;
+  const failureKinds: Record<string, number> = {};
+  let fired = 0;
+  let held = 0;
+  let rssPeak = rssBefore;
+  let lastRss = 0;
+  const fire = (ci: number, j: number) => {
+    fired++;
+    clients[ci]!.callTool({ name: t.tool, arguments: { message: `held-${ci}-${j}` } }, undefined, {
+      timeout: 900_000,
+    }).then(
+      () => {
+        if (firing) answers++;
+      },
+      (err: unknown) => {
+        if (!firing) return;
+        failures++;
+        const e = err as Error & { cause?: { code?: string; message?: string } };
+        const m =
+          `${String(e?.message ?? err)}${e?.cause ? ` (${e.cause.code ?? ''} ${e.cause.message ?? ''})` : ''}`.slice(
+            0,
+            200,
+          );
+        failureKinds[m] = (failureKinds[m] ?? 0) + 1;
+      },
+    );
+  };
+  const t0 = performance.now();
+  const deadline = t0 + fillTimeoutMs;
+  while (held + failures + answers < total && performance.now() < deadline) {
+    const room = MAX_UNCONFIRMED - (fired - held - failures - answers);
+    for (let k = 0; k < room && fired < total; k++) fire(fired % nClients, Math.floor(fired / nClients));
+    await sleep(50);
+    held = await t.countHeld();
+    if (performance.now() - lastRss > 250) {
+      lastRss = performance.now();
+      rssPeak = Math.max(rssPeak, rssKiB(t.proc.pid));
+    }
+  }
+  const secondsToAllHeld = (performance.now() - t0) / 1000;
+  await sleep(2000); // let the held calls settle (buffers flushed, no work in flight)
+  const rssAfter = rssKiB(t.proc.pid);
+  rssPeak = Math.max(rssPeak, rssAfter);
+  held = await t.countHeld();
+  await between?.after();
+  const gcAfter = await gcProbe(t.proc);
+  const rssAfterGc = rssKiB(t.proc.pid);
+  const mib = (kib: number) => round(kib / 1024, 1);
+  const n = Math.max(1, held);
+  return {
+    clients,
+    stop: () => {
+      firing = false;
+    },
+    figures: {
+      held,
+      failures,
+      failureKinds,
+      secondsToAllHeld: round(secondsToAllHeld, 1),
+      rssIdleMiB: mib(rssIdle),
+      rssBeforeMiB: mib(rssBefore),
+      rssAfterMiB: mib(rssAfter),
+      rssPeakMiB: mib(rssPeak),
+      rssGrowthMiB: mib(rssAfter - rssBefore),
+      rssPerCallKiB: round((rssAfter - rssBefore) / n, 1),
+      rssAfterFullGcMiB: mib(rssAfterGc),
+      heapUsedPerCallKiB: round((gcAfter.heapUsed - gcBefore.heapUsed) / 1024 / n, 1),
+      externalPerCallKiB: round((gcAfter.external - gcBefore.external) / 1024 / n, 1),
+    },
+  };
 }
 
 async function usedMemory(redis: Redis): Promise<number> {
@@ -54,13 +171,13 @@ async function usedMemory(redis: Redis): Promise<number> {
   return Number(/^used_memory:(\d+)/m.exec(info)?.[1] ?? NaN);
 }
 
-/** Runs section 4 (its own redis-server, upstream and gateway) and returns its figures and table. */
-export async function benchHeld(o: HeldOptions = {}): Promise<{ result: HeldResult; text: string }> {
-  const nClients = o.clients ?? 50;
-  const perClient = o.callsPerClient ?? 100;
-  const total = nClients * perClient;
+async function airlockHeld(
+  nClients: number,
+  perClient: number,
+  fillTimeoutMs: number,
+): Promise<{ figures: HoldFigures; usedBefore: number; usedAfter: number }> {
   const prefix = 'bench-held';
-  const redis = await startRedis();
+  const redis = await startRedis(); // dedicated: its used_memory is only this gateway's
   adopt(redis.process);
   const admin = new Redis(redis.url, { maxRetriesPerRequest: 1 });
   admin.on('error', () => {});
@@ -79,9 +196,8 @@ export async function benchHeld(o: HeldOptions = {}): Promise<{ result: HeldResu
     },
     nodeArgs: GC_PROBE_ARGS,
   });
-  let clients: Client[] = [];
+  let run: Awaited<ReturnType<typeof holdMany>> | undefined;
   let warm: Client | undefined;
-  let firing = false; // held calls reject once the gateway is killed; only earlier failures count
   try {
     // Warm up the hold and release paths so lazily loaded code is in the "before" figures.
     warm = await connectClient(airlock.mcpUrl);
@@ -92,140 +208,142 @@ export async function benchHeld(o: HeldOptions = {}): Promise<{ result: HeldResu
       const res = await fetch(`${airlock.url}/api/requests?status=pending`);
       const { requests } = (await res.json()) as { requests: { id: string }[] };
       if (requests.length === 20) {
-        for (const r of requests) await fetch(`${airlock.url}/api/requests/${r.id}/approve`, { method: 'POST' });
+        for (const r of requests)
+          await fetch(`${airlock.url}/api/requests/${r.id}/approve`, { method: 'POST' });
         break;
       }
       await sleep(20);
     }
     const warmResults = await Promise.all(warmCalls);
-    if (warmResults.some((r, i) => resultText(r) !== `warm-${i}`)) throw new Error('held: warm-up calls gave wrong results');
-    await sleep(1000);
-    const rssIdle = rssKiB(airlock.pid);
-
-    clients = await connectClients(airlock.mcpUrl, nClients);
-    await sleep(1000);
-    const rssBefore = rssKiB(airlock.pid);
-    const usedBefore = await usedMemory(admin);
-    const gcBefore = await gcProbe(airlock);
-
-    let earlyFailures = 0;
-    let earlyAnswers = 0;
-    const failureKinds = new Map<string, number>();
-    const fillCurve: [number, number][] = [];
-    firing = true;
-    const t0 = performance.now();
-    // Paced firing: at most MAX_UNCONFIRMED calls sent but not yet pending, so the gateway's accept
-    // queue (Node's default listen backlog is 511) never overflows; each held call holds its own
-    // HTTP connection open (its SSE response), so 5,000 held calls are 5,000 connections.
-    let fired = 0;
-    let pending = 0;
-    let rssPeak = rssBefore;
-    const deadline = t0 + (o.fillTimeoutMs ?? 150_000);
-    const fire = (ci: number, j: number) => {
-      fired++;
-      clients[ci]!.callTool({ name: 'echo', arguments: { message: `held-${ci}-${j}` } }, undefined, { timeout: 900_000 }).then(
-        () => {
-          if (firing) earlyAnswers++;
-        },
-        (err: unknown) => {
-          if (!firing) return;
-          earlyFailures++;
-          const e = err as Error & { cause?: { code?: string; message?: string } };
-          const m = `${String(e?.message ?? err)}${e?.cause ? ` (${e.cause.code ?? ''} ${e.cause.message ?? ''})` : ''}`;
-          failureKinds.set(m.slice(0, 200), (failureKinds.get(m.slice(0, 200)) ?? 0) + 1);
-        },
-      );
-    };
-    let lastRss = 0;
-    while (pending + earlyFailures + earlyAnswers < total && performance.now() < deadline) {
-      const room = MAX_UNCONFIRMED - (fired - pending - earlyFailures - earlyAnswers);
-      for (let k = 0; k < room && fired < total; k++) fire(fired % nClients, Math.floor(fired / nClients));
-      await sleep(50);
-      pending = await admin.zcard(`${prefix}:pending`);
-      if (performance.now() - lastRss > 250) {
-        lastRss = performance.now();
-        rssPeak = Math.max(rssPeak, rssKiB(airlock.pid));
-      }
-      const s = Math.floor((performance.now() - t0) / 1000);
-      if (fillCurve.length === 0 || fillCurve[fillCurve.length - 1]![0] !== s) fillCurve.push([s, pending]);
-    }
-    if (process.env.BENCH_VERBOSE) {
-      process.stderr.write(`held fill curve [s, pending]: ${JSON.stringify(fillCurve)}\n`);
-      process.stderr.write(`held failures: ${JSON.stringify([...failureKinds])}\n`);
-    }
-    const secondsToAllPending = (performance.now() - t0) / 1000;
-    await sleep(2000); // let the held calls settle (buffers flushed, no work in flight)
-    const rssAfter = rssKiB(airlock.pid);
-    rssPeak = Math.max(rssPeak, rssAfter);
-    const usedAfter = await usedMemory(admin);
-    pending = await admin.zcard(`${prefix}:pending`);
-    const gcAfter = await gcProbe(airlock);
-    const rssAfterGc = rssKiB(airlock.pid);
-    firing = false;
-
-    const mib = (kib: number) => round(kib / 1024, 1);
-    const result: HeldResult = {
-      clients: nClients,
-      callsPerClient: perClient,
-      held: pending,
-      secondsToAllPending: round(secondsToAllPending, 1),
-      rssIdleMiB: mib(rssIdle),
-      rssBeforeMiB: mib(rssBefore),
-      rssAfterMiB: mib(rssAfter),
-      rssPeakMiB: mib(rssPeak),
-      rssGrowthMiB: mib(rssAfter - rssBefore),
-      rssPerCallKiB: round((rssAfter - rssBefore) / Math.max(1, pending), 1),
-      rssAfterFullGcMiB: mib(rssAfterGc),
-      heapUsedAfterGcPerCallKiB: round((gcAfter.heapUsed - gcBefore.heapUsed) / 1024 / Math.max(1, pending), 1),
-      externalAfterGcPerCallKiB: round((gcAfter.external - gcBefore.external) / 1024 / Math.max(1, pending), 1),
-      heapTotalGrowthMiB: round((gcAfter.heapTotal - gcBefore.heapTotal) / 1048576, 1),
-      redisUsedBeforeBytes: usedBefore,
-      redisUsedAfterBytes: usedAfter,
-      redisBytesPerPending: Math.round((usedAfter - usedBefore) / Math.max(1, pending)),
-      earlyFailures,
-      targets: { rssGrowthAtMost200MiB: false, redisAtMost4KiBPerPending: false },
-    };
-    result.targets = {
-      rssGrowthAtMost200MiB: pending === total && result.rssGrowthMiB <= 200,
-      redisAtMost4KiBPerPending: pending === total && result.redisBytesPerPending <= 4096,
-    };
-    const rows: Row[] = [
+    if (warmResults.some((r, i) => resultText(r) !== `warm-${i}`))
+      throw new Error('held: warm-up calls gave wrong results');
+    await sleep(500);
+    let usedBefore = 0;
+    let usedAfter = 0;
+    run = await holdMany(
       {
-        label: 'calls held at once',
-        value: `${pending} of ${total} (${nClients} clients x ${perClient})${earlyFailures ? `, ${earlyFailures} failed` : ''}`,
+        proc: airlock,
+        mcpUrl: airlock.mcpUrl,
+        tool: 'echo',
+        countHeld: () => admin.zcard(`${prefix}:pending`),
       },
-      { label: 'time until all pending', value: fmt(result.secondsToAllPending, 1, 's') },
-      { label: 'gateway RSS idle / sessions open', value: `${fmt(result.rssIdleMiB, 1)} / ${fmt(result.rssBeforeMiB, 1)} MiB` },
-      { label: 'gateway RSS held / peak', value: `${fmt(result.rssAfterMiB, 1)} / ${fmt(result.rssPeakMiB, 1)} MiB` },
+      nClients,
+      perClient,
+      fillTimeoutMs,
       {
-        label: 'gateway RSS growth for the held calls',
-        value: `${fmt(result.rssGrowthMiB, 1)} MiB (${fmt(result.rssPerCallKiB, 1)} KiB/call)`,
-        target: '<= 200 MiB',
-        pass: result.targets.rssGrowthAtMost200MiB,
+        before: async () => void (usedBefore = await usedMemory(admin)),
+        after: async () => void (usedAfter = await usedMemory(admin)),
       },
-      {
-        label: 'after a forced full GC: live heap / external',
-        value: `${fmt(result.heapUsedAfterGcPerCallKiB, 1)} / ${fmt(result.externalAfterGcPerCallKiB, 1)} KiB per call; RSS ${fmt(result.rssAfterFullGcMiB, 1)} MiB`,
-      },
-      {
-        label: 'Redis used_memory per pending request',
-        value: `${result.redisBytesPerPending} B`,
-        target: '<= 4096 B',
-        pass: result.targets.redisAtMost4KiBPerPending,
-      },
-    ];
-    const notes = [
-      `RSS growth = VmRSS with all calls held - VmRSS with the ${nClients} sessions open and idle`,
-      'Redis: dedicated redis-server, INFO memory used_memory delta / pending requests (records, indexes and BullMQ deadline jobs)',
-    ];
-    if (pending < total) notes.push(`only ${pending} of ${total} became pending within the time limit`);
-    return { result, text: table(`4. ${total} calls held at once (HTTP)`, rows, notes) };
+    );
+    return { figures: run.figures, usedBefore, usedAfter };
   } finally {
-    firing = false;
+    run?.stop();
     await airlock.stop();
-    await closeClients(warm ? [warm, ...clients] : clients);
+    await closeClients([...(warm ? [warm] : []), ...(run?.clients ?? [])]);
     admin.disconnect();
     await echo.stop();
     await redis.stop();
   }
+}
+
+async function bareHeld(nClients: number, perClient: number, fillTimeoutMs: number): Promise<HoldFigures> {
+  const echo = await startEchoProcess();
+  const bare = await startBareProxyProcess(echo.url, GC_PROBE_ARGS);
+  const holdingUrl = echo.url.replace(/\/mcp$/, '/holding');
+  let run: Awaited<ReturnType<typeof holdMany>> | undefined;
+  try {
+    const warm = await connectClients(bare.url, 4);
+    for (let i = 0; i < 200; i++) await warm[i % 4]!.callTool({ name: 'echo', arguments: { message: 'w' } });
+    await closeClients(warm);
+    await sleep(500);
+    run = await holdMany(
+      {
+        proc: bare,
+        mcpUrl: bare.url,
+        tool: 'hold',
+        countHeld: async () => Number(await (await fetch(holdingUrl)).text()),
+      },
+      nClients,
+      perClient,
+      fillTimeoutMs,
+    );
+    return run.figures;
+  } finally {
+    run?.stop();
+    await bare.stop();
+    await closeClients(run?.clients ?? []);
+    await echo.stop();
+  }
+}
+
+/** Runs section 4 (Airlock with its own redis-server, then the bare-proxy baseline) and returns figures and table. */
+export async function benchHeld(o: HeldOptions = {}): Promise<{ result: HeldResult; text: string }> {
+  const nClients = o.clients ?? 50;
+  const perClient = o.callsPerClient ?? 100;
+  const total = nClients * perClient;
+  const fillTimeoutMs = o.fillTimeoutMs ?? 120_000;
+  const a = await airlockHeld(nClients, perClient, fillTimeoutMs);
+  const bare = await bareHeld(nClients, perClient, fillTimeoutMs);
+  const pending = a.figures.held;
+  const result: HeldResult = {
+    clients: nClients,
+    callsPerClient: perClient,
+    airlock: a.figures,
+    bareProxy: bare,
+    rssGrowthVsBare: round(a.figures.rssGrowthMiB / bare.rssGrowthMiB, 2),
+    redisUsedBeforeBytes: a.usedBefore,
+    redisUsedAfterBytes: a.usedAfter,
+    redisBytesPerPending: Math.round((a.usedAfter - a.usedBefore) / Math.max(1, pending)),
+    targets: { rssGrowthAtMost200MiB: false, redisAtMost4KiBPerPending: false },
+  };
+  result.targets = {
+    rssGrowthAtMost200MiB: pending === total && a.figures.rssGrowthMiB <= 200,
+    redisAtMost4KiBPerPending: pending === total && result.redisBytesPerPending <= 4096,
+  };
+  const rowsFor = (name: string, f: HoldFigures, target: boolean): Row[] => [
+    {
+      label: `${name}: calls held at once`,
+      value: `${f.held} of ${total} in ${fmt(f.secondsToAllHeld, 1)} s${f.failures ? `, ${f.failures} failed` : ''}`,
+    },
+    {
+      label: `${name}: RSS idle / sessions open / held`,
+      value: `${fmt(f.rssIdleMiB, 1)} / ${fmt(f.rssBeforeMiB, 1)} / ${fmt(f.rssAfterMiB, 1)} MiB (peak ${fmt(f.rssPeakMiB, 1)})`,
+    },
+    {
+      label: `${name}: RSS growth for the held calls`,
+      value: `${fmt(f.rssGrowthMiB, 1)} MiB (${fmt(f.rssPerCallKiB, 1)} KiB/call)`,
+      ...(target ? { target: '<= 200 MiB', pass: result.targets.rssGrowthAtMost200MiB } : {}),
+    },
+    {
+      label: `${name}: live after full GC`,
+      value: `heap ${fmt(f.heapUsedPerCallKiB, 1)} KiB/call, external ${fmt(f.externalPerCallKiB, 1)} KiB/call; RSS ${fmt(f.rssAfterFullGcMiB, 1)} MiB`,
+    },
+  ];
+  const rows: Row[] = [
+    ...rowsFor('airlock', a.figures, true),
+    {
+      label: 'Redis used_memory per pending request',
+      value: `${result.redisBytesPerPending} B`,
+      target: '<= 4096 B',
+      pass: result.targets.redisAtMost4KiBPerPending,
+    },
+    ...rowsFor('bare proxy', bare, false),
+    { label: 'RSS growth airlock / bare proxy', value: fmt(result.rssGrowthVsBare, 2) },
+  ];
+  const notes = [
+    `${nClients} MCP clients x ${perClient} concurrent tools/call each; every held call keeps its own HTTP connection (SSE response) open`,
+    `calls are paced (at most ${MAX_UNCONFIRMED} sent but not yet held): an unpaced burst of 5,000 connects overflows the gateway's listen backlog (511) and some fail with ECONNRESET`,
+    'RSS growth = VmRSS with all calls held - VmRSS with the sessions open and idle; "live after full GC" from bench/gc-probe.mjs (--expose-gc, SIGUSR2)',
+    'Redis: dedicated redis-server, INFO used_memory delta / pending requests (record, indexes, BullMQ deadline job)',
+    'bare proxy baseline: the same calls to an upstream tool that never answers, so the proxy also holds an upstream request per call',
+  ];
+  for (const [name, f] of [
+    ['airlock', a.figures],
+    ['bare proxy', bare],
+  ] as const) {
+    if (f.held < total)
+      notes.push(`${name}: only ${f.held} of ${total} calls were held within ${fillTimeoutMs / 1000}s`);
+    for (const [m, c] of Object.entries(f.failureKinds)) notes.push(`${name}: ${c} x ${m}`);
+  }
+  return { result, text: table(`4. ${total} calls held at once (HTTP)`, rows, notes) };
 }

@@ -15,7 +15,9 @@ export async function connectClients(url: string, n: number): Promise<Client[]> 
   const out: Client[] = [];
   for (let i = 0; i < n; i += 10) {
     const batch = Math.min(10, n - i);
-    out.push(...(await Promise.all(Array.from({ length: batch }, (_, j) => connectClient(url, `bench-${i + j}`)))));
+    out.push(
+      ...(await Promise.all(Array.from({ length: batch }, (_, j) => connectClient(url, `bench-${i + j}`)))),
+    );
   }
   return out;
 }

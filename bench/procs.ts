@@ -91,14 +91,22 @@ function track(child: ChildProcess, label: string): BenchProcess {
 }
 
 /** Runs `node --import tsx <script> ...args` and resolves once it prints `listening PORT`. */
-export async function spawnListening(label: string, script: string, args: string[]): Promise<BenchProcess & { port: number }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, script), ...args], {
+export async function spawnListening(
+  label: string,
+  script: string,
+  args: string[],
+  nodeArgs: string[] = [],
+): Promise<BenchProcess & { port: number }> {
+  const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', join(ROOT, script), ...args], {
     cwd: ROOT,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const proc = track(child, label);
   const port = await new Promise<number>((resolvePort, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${label} did not start within 30s:\n${proc.stderrTail()}`)), 30_000);
+    const timer = setTimeout(
+      () => reject(new Error(`${label} did not start within 30s:\n${proc.stderrTail()}`)),
+      30_000,
+    );
     createInterface({ input: child.stdout! }).on('line', (line) => {
       const m = /^listening (\d+)$/.exec(line);
       if (m) {
@@ -121,8 +129,16 @@ export async function startEchoProcess(): Promise<BenchProcess & { url: string }
 }
 
 /** Starts the bare SDK pass-through proxy (bench/bare-proxy.ts) in front of `upstreamUrl`. */
-export async function startBareProxyProcess(upstreamUrl: string): Promise<BenchProcess & { url: string }> {
-  const p = await spawnListening('bare-proxy', 'bench/bare-proxy.ts', [String(await freePort()), upstreamUrl]);
+export async function startBareProxyProcess(
+  upstreamUrl: string,
+  nodeArgs: string[] = [],
+): Promise<BenchProcess & { url: string }> {
+  const p = await spawnListening(
+    'bare-proxy',
+    'bench/bare-proxy.ts',
+    [String(await freePort()), upstreamUrl],
+    nodeArgs,
+  );
   return { ...p, url: `http://127.0.0.1:${p.port}/mcp` };
 }
 
@@ -181,12 +197,14 @@ export async function startAirlockProcess(o: AirlockProcessOptions): Promise<Air
   const url = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + 30_000;
   for (;;) {
-    if (child.exitCode !== null) throw new Error(`airlock (${o.label}) exited with ${child.exitCode}:\n${proc.stderrTail()}`);
+    if (child.exitCode !== null)
+      throw new Error(`airlock (${o.label}) exited with ${child.exitCode}:\n${proc.stderrTail()}`);
     const ok = await fetch(`${url}/readyz`)
       .then((r) => r.ok)
       .catch(() => false);
     if (ok) break;
-    if (Date.now() > deadline) throw new Error(`airlock (${o.label}) not ready within 30s:\n${proc.stderrTail()}`);
+    if (Date.now() > deadline)
+      throw new Error(`airlock (${o.label}) not ready within 30s:\n${proc.stderrTail()}`);
     await sleep(50);
   }
   return {
@@ -206,7 +224,11 @@ export async function startAirlockProcess(o: AirlockProcessOptions): Promise<Air
 }
 
 /** Node flags that preload bench/gc-probe.mjs (full GC + memoryUsage on SIGUSR2) into a gateway. */
-export const GC_PROBE_ARGS = ['--expose-gc', '--import', pathToFileURL(join(ROOT, 'bench', 'gc-probe.mjs')).href];
+export const GC_PROBE_ARGS = [
+  '--expose-gc',
+  '--import',
+  pathToFileURL(join(ROOT, 'bench', 'gc-probe.mjs')).href,
+];
 
 /** Asks a gateway started with {@link GC_PROBE_ARGS} for a full GC; resolves with its memoryUsage() afterwards. */
 export async function gcProbe(proc: BenchProcess): Promise<NodeJS.MemoryUsage> {
@@ -214,6 +236,18 @@ export async function gcProbe(proc: BenchProcess): Promise<NodeJS.MemoryUsage> {
   proc.child.kill('SIGUSR2');
   return JSON.parse((await line).slice('GCPROBE '.length)) as NodeJS.MemoryUsage;
 }
+
+/** CPU time (user + system) a process has used so far, in ms, from `/proc/<pid>/stat` (10 ms resolution). */
+export function cpuMs(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  // Fields after the command name (which may contain spaces) start after the last ')'.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const ticks = Number(fields[11]) + Number(fields[12]); // utime, stime (fields 14 and 15 of the line)
+  return ticks * (1000 / CLOCK_TICKS);
+}
+
+/** Kernel clock ticks per second (`getconf CLK_TCK`); 100 on Linux. */
+const CLOCK_TICKS = 100;
 
 /** Resident set size of a process in KiB, from `/proc/<pid>/status` (VmRSS). */
 export function rssKiB(pid: number): number {

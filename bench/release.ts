@@ -157,7 +157,8 @@ export async function benchRelease(o: ReleaseOptions): Promise<{ result: Release
       body: '{}',
     });
     const tApproved = performance.now();
-    if (!approve.ok) throw new Error(`release: approve ${id} answered ${approve.status}: ${await approve.text()}`);
+    if (!approve.ok)
+      throw new Error(`release: approve ${id} answered ${approve.status}: ${await approve.text()}`);
     await approve.arrayBuffer().catch(() => {});
     const result = await call;
     const t1 = performance.now();
@@ -220,7 +221,13 @@ export async function benchRelease(o: ReleaseOptions): Promise<{ result: Release
       approveRttP50Ms: round(quantile(rtt, 0.5), 3),
       holdVisibleP50Ms: round(quantile(visible, 0.5), 3),
       stalledOver1s: released.length - fast.length,
-      stalledP50Ms: round(quantile(released.filter((x) => x >= STALL_MS), 0.5), 0),
+      stalledP50Ms: round(
+        quantile(
+          released.filter((x) => x >= STALL_MS),
+          0.5,
+        ),
+        0,
+      ),
       fastP50Ms: round(quantile(fast, 0.5), 3),
       fastP99Ms: round(quantile(fast, 0.99), 3),
       workers,
@@ -230,10 +237,23 @@ export async function benchRelease(o: ReleaseOptions): Promise<{ result: Release
     };
     result.targets = { p50AtMost15ms: result.p50Ms <= 15, p99AtMost50ms: result.p99Ms <= 50 };
     const rows: Row[] = [
-      { label: 'requests approved', value: `${result.measured} of ${n}${result.truncated ? ' (time budget reached)' : ''}` },
+      {
+        label: 'requests approved',
+        value: `${result.measured} of ${n}${result.truncated ? ' (time budget reached)' : ''}`,
+      },
       { label: 'upstream echo p50 (direct)', value: fmt(result.upstreamP50Ms, 3, 'ms') },
-      { label: 'release p50', value: fmt(result.p50Ms, 2, 'ms'), target: '<= 15 ms', pass: result.targets.p50AtMost15ms },
-      { label: 'release p99', value: fmt(result.p99Ms, 2, 'ms'), target: '<= 50 ms', pass: result.targets.p99AtMost50ms },
+      {
+        label: 'release p50',
+        value: fmt(result.p50Ms, 2, 'ms'),
+        target: '<= 15 ms',
+        pass: result.targets.p50AtMost15ms,
+      },
+      {
+        label: 'release p99',
+        value: fmt(result.p99Ms, 2, 'ms'),
+        target: '<= 50 ms',
+        pass: result.targets.p99AtMost50ms,
+      },
       { label: 'raw t1-t0 p50 / p99', value: `${fmt(result.rawP50Ms, 2)} / ${fmt(result.rawP99Ms, 2)} ms` },
       { label: 'approve POST round trip p50', value: fmt(result.approveRttP50Ms, 2, 'ms') },
       { label: 'call -> visible as pending p50', value: fmt(result.holdVisibleP50Ms, 2, 'ms') },
@@ -241,14 +261,18 @@ export async function benchRelease(o: ReleaseOptions): Promise<{ result: Release
         label: 'releases taking > 1 s',
         value: `${result.stalledOver1s} of ${result.measured} (${fmt((100 * result.stalledOver1s) / Math.max(1, result.measured), 1)}%)${result.stalledOver1s ? `, median ${fmt(result.stalledP50Ms, 0)} ms` : ''}`,
       },
-      { label: 'release p50 / p99 without those', value: `${fmt(result.fastP50Ms, 2)} / ${fmt(result.fastP99Ms, 2)} ms` },
+      {
+        label: 'release p50 / p99 without those',
+        value: `${fmt(result.fastP50Ms, 2)} / ${fmt(result.fastP99Ms, 2)} ms`,
+      },
       { label: 'wrong or failed results', value: String(errors) },
     ];
     const notes = [
       'release = t1 (callTool resolved) - t0 (just before POST approve) - upstream p50 (echo called directly)',
       `one call held and released at a time; a call unanswered after ${LOCK_HOLD_MS} ms lets the next start (${workers} workers, ${fmt(elapsedS, 1)} s)`,
     ];
-    if (result.truncated) notes.push(`stopped after ${result.measured} requests: the ${budgetMs / 1000}s time budget ran out`);
+    if (result.truncated)
+      notes.push(`stopped after ${result.measured} requests: the ${budgetMs / 1000}s time budget ran out`);
     return { result, text: table('3. Release latency (approve -> agent has the result)', rows, notes) };
   } finally {
     await watcher.stop();

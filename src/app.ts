@@ -81,7 +81,12 @@ export async function startAirlock(config: AirlockConfig, options: StartOptions)
     cleanups.push(() => void redis.disconnect());
     await checkRedis(redis, logger);
 
-    const audit = new AuditLog({ file: config.audit.file!, replica: `${hostname()}:${process.pid}`, logger });
+    const audit = new AuditLog({
+      file: config.audit.file!,
+      replica: `${hostname()}:${process.pid}`,
+      logger,
+      lingerMs: AUDIT_LINGER_MS,
+    });
     void audit
       .append({ event: 'airlock.started', version: AIRLOCK_VERSION, pid: process.pid })
       .catch(() => {});
@@ -281,9 +286,18 @@ export async function startAirlock(config: AirlockConfig, options: StartOptions)
   }
 }
 
+/** Audit lines from concurrent calls share one lock and fsync within this window. @defaultValue 5 ms */
+const AUDIT_LINGER_MS = 5;
+
+/** Pending-connection queue length for the HTTP listener. @defaultValue 4096 */
+const LISTEN_BACKLOG = 4096;
+
 function listen(app: ReturnType<typeof createHttpApp>, host: string, port: number): Promise<HttpServer> {
   return new Promise((resolve, reject) => {
-    const server = app.listen(port, host, (err?: Error) => (err ? reject(err) : resolve(server)));
+    // Every held call keeps a connection open; a deep backlog absorbs bursts of agents connecting at once.
+    const server = app.listen(port, host, LISTEN_BACKLOG, (err?: Error) =>
+      err ? reject(err) : resolve(server),
+    );
     server.on('error', reject);
   });
 }

@@ -367,20 +367,29 @@ export class ApprovalService extends EventEmitter<ApprovalEvents> implements App
       });
     };
     progress();
-    while (record) {
-      const outcome = await outcomeOf(record, this.o.store);
-      if (outcome) return outcome;
-      const left = waitUntil - this.now();
-      if (left <= 0 || this.closed) break;
-      const woke = await this.waiters.sleep(id, Math.min(left, PROGRESS_INTERVAL_MS), hooks.signal);
-      if (hooks.signal.aborted) {
-        // A closed session is a disconnect (the call still runs if approved); a cancel withdraws it.
-        await new Promise((r) => setImmediate(r));
-        if (!hooks.disconnected?.()) await this.cancel(id, 'cancelled by the agent').catch(() => {});
-        break;
-      }
-      if (!woke) progress();
+    // Watch before the first read, so a decision landing in between is seen.
+    const watch = this.waiters.watch(id);
+    try {
+      let seen = watch.changes;
       record = await this.o.store.get(id);
+      while (record) {
+        const outcome = await outcomeOf(record, this.o.store);
+        if (outcome) return outcome;
+        const left = waitUntil - this.now();
+        if (left <= 0 || this.closed) break;
+        const woke = await watch.wait(seen, Math.min(left, PROGRESS_INTERVAL_MS), hooks.signal);
+        if (hooks.signal.aborted) {
+          // A closed session is a disconnect (the call still runs if approved); a cancel withdraws it.
+          await new Promise((r) => setImmediate(r));
+          if (!hooks.disconnected?.()) await this.cancel(id, 'cancelled by the agent').catch(() => {});
+          break;
+        }
+        if (!woke) progress();
+        seen = watch.changes;
+        record = await this.o.store.get(id);
+      }
+    } finally {
+      watch.close();
     }
     if (record && !hooks.signal.aborted) {
       const outcome = await outcomeOf(record, this.o.store);

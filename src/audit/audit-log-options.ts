@@ -16,6 +16,8 @@ export interface AuditLogOptions {
    * so one huge summary cannot bloat every later tail read. @defaultValue 16_384
    */
   maxStringBytes?: number;
+  /** How long a first queued line waits for others to join its batch. @defaultValue 0 */
+  lingerMs?: number;
   /** Lines written under one lock acquisition. @defaultValue 1_000 */
   maxBatchLines?: number;
   /** Approximate bytes written under one lock acquisition. @defaultValue 4_194_304 */
@@ -41,6 +43,7 @@ export function auditLogOptionsWithDefaults(options: AuditLogOptions): AuditLogO
     logger: silentLogger,
     fsync: true,
     maxStringBytes: 16_384,
+    lingerMs: 0,
     maxBatchLines: 1_000,
     maxBatchBytes: 4 * 1024 * 1024,
     staleLockMs: 10_000,

@@ -116,11 +116,15 @@ export class AuditLog {
   }
 
   private kick(): void {
-    this.draining ??= this.drain().finally(() => {
-      this.draining = undefined;
-      // An append that landed after the loop's last check but before this callback.
-      if (this.queue.length > 0) this.kick();
-    });
+    // Lingering a few ms lets appends from concurrent calls share one lock, write and fsync.
+    const linger = this.closing ? 0 : this.options.lingerMs;
+    this.draining ??= (linger > 0 ? new Promise<void>((r) => setTimeout(r, linger)) : Promise.resolve())
+      .then(() => this.drain())
+      .finally(() => {
+        this.draining = undefined;
+        // An append that landed after the loop's last check but before this callback.
+        if (this.queue.length > 0) this.kick();
+      });
   }
 
   private async drain(): Promise<void> {

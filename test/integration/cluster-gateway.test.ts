@@ -46,7 +46,7 @@ test('rate limits, approvals, release and history work on Redis Cluster with a h
   const call = agent.callTool({ name: 'start_vm', arguments: { vm_name: 'kali-01' } });
   let pending: any;
   for (let i = 0; i < 200 && !pending; i++) {
-    const list = await (await fetch(`${gw.url}/api/requests?status=pending`)).json();
+    const list: any = await (await fetch(`${gw.url}/api/requests?status=pending`)).json();
     pending = list.requests?.[0];
     if (!pending) await new Promise((r) => setTimeout(r, 25));
   }
@@ -60,6 +60,6 @@ test('rate limits, approvals, release and history work on Redis Cluster with a h
   const result = (await call) as CallToolResult;
   assert.notEqual(result.isError, true);
   assert.match(JSON.stringify(result.content), /kali-01/);
-  const history = await (await fetch(`${gw.url}/api/requests?tool=start_vm`)).json();
+  const history: any = await (await fetch(`${gw.url}/api/requests?tool=start_vm`)).json();
   assert.equal(history.requests[0].status, 'executed');
 });
