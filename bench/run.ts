@@ -13,10 +13,11 @@ import { benchAuditAppend } from './audit-append.js';
 import { benchAllowPath } from './allow-path.js';
 import { benchRelease } from './release.js';
 import { benchHeld } from './held.js';
+import { benchHistoryQuery } from './history-query.js';
 import { adopt, killAll } from './procs.js';
 import { fmt, round, table } from './stats.js';
 
-const WATCHDOG_MS = 8 * 60 * 1000;
+const WATCHDOG_MS = 12 * 60 * 1000;
 
 // This process is the load generator. The MCP SDK client passes its transport's AbortSignal to every
 // fetch, and undici drops a fetch's abort listener only when the request is garbage-collected, so at
@@ -114,6 +115,37 @@ async function main(): Promise<void> {
       ),
     );
 
+    // 1,000,000 records take ~1.5 GB of Redis and ~100 s to load; BENCH_HISTORY_RECORDS=0 skips it.
+    const historyRecords = Number(process.env.BENCH_HISTORY_RECORDS ?? 1_000_000);
+    const history = historyRecords > 0 ? await benchHistoryQuery({ records: historyRecords }) : undefined;
+    if (history) {
+      console.log(
+        table(
+          '6. History query (tool + status, newest first, page of 50)',
+          [
+            { label: 'records loaded', value: `${history.records} in ${fmt(history.loadSeconds, 1)} s` },
+            {
+              label: 'first page p50 / p99',
+              value: `${fmt(history.p50Ms, 2)} / ${fmt(history.p99Ms, 2)} ms`,
+              target: '<= 20 ms p50',
+              pass: history.p50Ms <= 20,
+            },
+            {
+              label: 'next page (cursor) p50 / p99',
+              value: `${fmt(history.nextPageP50Ms, 2)} / ${fmt(history.nextPageP99Ms, 2)} ms`,
+            },
+            {
+              label: 'redis memory',
+              value: `${fmt(history.redisUsedMemoryMb, 0)} MB (${fmt(history.bytesPerRecord, 0)} B/record)`,
+            },
+          ],
+          [
+            "records written through the history store's own write path; BENCH_HISTORY_RECORDS sets the count",
+          ],
+        ),
+      );
+    }
+
     meta.loadavgEnd = loadavg().map((x) => round(x, 2));
     meta.totalSeconds = round((performance.now() - started) / 1000, 1);
     const doc = {
@@ -122,6 +154,7 @@ async function main(): Promise<void> {
       release: release.result,
       held: held.result,
       audit,
+      ...(history ? { history } : {}),
       meta,
     };
     const json = compactJson(doc);
