@@ -3,6 +3,7 @@ import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { AirlockError } from '../core/errors.js';
 import type { ApprovalRecord } from '../core/approval/types.js';
 import { historyKeys, indexKeysOf, statusKeysOf, type HistoryKeys } from '../history/history-keys.js';
+import { guardRedis } from '../redis/guard.js';
 
 /** A record as stored: the pure record plus bookkeeping the store owns. */
 export interface StoredRecord extends ApprovalRecord {
@@ -205,18 +206,8 @@ export class ApprovalStore {
     return this.run(() => this.redis.zrange(this.keys.pending, 0, limit - 1));
   }
 
-  private async run<T>(fn: () => Promise<T>): Promise<T> {
-    try {
-      return await fn();
-    } catch (err) {
-      if (err instanceof AirlockError) throw err;
-      throw new AirlockError(
-        'QUEUE_UNAVAILABLE',
-        `Approval store unavailable: ${(err as Error).message}`,
-        {},
-        { cause: err },
-      );
-    }
+  private run<T>(fn: () => Promise<T>): Promise<T> {
+    return guardRedis('QUEUE_UNAVAILABLE', 'Approval store', fn);
   }
 }
 

@@ -3,6 +3,7 @@ import { AirlockError } from '../core/errors.js';
 import { approvalKeys } from '../approval/approval-store.js';
 import { historyKeys, indexKeysOf, INDEXES_PER_RECORD, type HistoryKeys } from './history-keys.js';
 import type { DecisionRecord, HistoryRecord } from './history-record.js';
+import { guardRedis } from '../redis/guard.js';
 import {
   queryHistory,
   readRecords,
@@ -129,17 +130,8 @@ export class HistoryStore {
     } while (cursor);
   }
 
-  private async run<T>(fn: () => Promise<T>): Promise<T> {
-    try {
-      return await fn();
-    } catch (err) {
-      if (err instanceof AirlockError) throw err;
-      throw new AirlockError(
-        'REDIS_UNAVAILABLE',
-        `History unavailable: ${(err as Error).message}`,
-        {},
-        { cause: err },
-      );
-    }
+  private run<T>(fn: () => Promise<T>): Promise<T> {
+    return guardRedis('REDIS_UNAVAILABLE', 'History', fn);
   }
+
 }
