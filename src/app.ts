@@ -17,6 +17,7 @@ import { ResourceRouter } from './agent/resource-router.js';
 import { mcpEndpoint } from './agent/http-endpoint.js';
 import { TokenAuth } from './http/auth.js';
 import { createHttpApp, errorHandler } from './http/http-app.js';
+import { hostGuard, hostnameOf, sameOriginWrites } from './http/host-guard.js';
 import { ApprovalStore } from './approval/approval-store.js';
 import { ApprovalService } from './approval/approval-service.js';
 import { createQueueConnection } from './approval/queue-connection.js';
@@ -122,6 +123,14 @@ export async function startAirlock(config: AirlockConfig, options: StartOptions)
       for (const s of sessions.all()) s.notify({ method: 'notifications/tools/list_changed' });
     });
 
+    // Open review (no tokens) only for the demo shape: nobody configured at all, on loopback. Once agents
+    // authenticate, an open API would let an agent approve its own calls, so it stays closed.
+    const openReview = config.reviewers.length === 0 && config.agents.length === 0;
+    if (!config.reviewers.length && config.agents.length) {
+      logger.warn(
+        'agents are configured but no reviewers: the API, console and CLI cannot decide; approvals come only from Slack approvers named in policies',
+      );
+    }
     const store = new ApprovalStore(redis, config.redis.prefix, {
       recordTtlMs: config.history.retentionDays * 24 * 60 * 60 * 1000,
     });
@@ -141,7 +150,7 @@ export async function startAirlock(config: AirlockConfig, options: StartOptions)
       prefix: config.redis.prefix,
       reviewers: config.reviewers,
       agents: config.agents,
-      openAccess: config.reviewers.length === 0,
+      openAccess: openReview,
       logger,
       groupMembers: (ids) => late.slack?.groupMembers(ids) ?? Promise.resolve({}),
       channelLabel: (record) => late.slack?.channelLabel(record) ?? 'the Airlock console',
@@ -230,21 +239,27 @@ export async function startAirlock(config: AirlockConfig, options: StartOptions)
 
     if (options.listen !== false) {
       const app = createHttpApp();
+      if (isLoopback(config.listen.host)) {
+        // Loopback names, plus the public name a reverse proxy in front of Airlock forwards.
+        const names = ['127.0.0.1', 'localhost', '[::1]'];
+        if (config.publicUrl) names.push(hostnameOf(new URL(config.publicUrl).host));
+        app.use(hostGuard(names));
+      }
       const agentAuth = new TokenAuth(config.agents, config.agents.length ? undefined : 'anonymous');
       const mcp = mcpEndpoint({
         auth: agentAuth,
         createSession,
         logger,
-        allowedHostnames: isLoopback(config.listen.host) ? ['127.0.0.1', 'localhost', '[::1]'] : undefined,
       });
       cleanups.push(() => mcp.close());
       // Bolt verifies Slack's signature over the raw body, so its router comes before any body parser.
       if (late.slack?.router) app.use(late.slack.router);
       app.use('/mcp', mcp.router);
-      const reviewerTokens = new TokenAuth(config.reviewers, config.reviewers.length ? undefined : 'local');
+      const reviewerTokens = new TokenAuth(config.reviewers, openReview ? 'local' : undefined);
       app.use(
         '/api',
         reviewerAuth(reviewerTokens),
+        sameOriginWrites(),
         apiRouter({ approvals, history: history.store, events: history.events, policies, logger }),
         apiNotFound(),
       );

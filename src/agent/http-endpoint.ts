@@ -18,8 +18,6 @@ export interface McpEndpointOptions {
   auth: TokenAuth;
   createSession: (agent: string) => AgentSession;
   logger: Logger;
-  /** When set, requests whose Host is another name are refused (DNS-rebinding protection on loopback). */
-  allowedHostnames?: string[];
 }
 
 interface Entry {
@@ -43,9 +41,6 @@ export function mcpEndpoint(options: McpEndpointOptions): {
   };
 
   router.all('/', async (req: Request, res: Response) => {
-    if (options.allowedHostnames && !options.allowedHostnames.includes(hostnameOf(req.headers.host))) {
-      return rpcError(res, 403, -32000, `Forbidden: Host "${req.headers.host ?? ''}" is not allowed`);
-    }
     const who = auth.authenticate(req.headers.authorization);
     if (!who.ok) {
       res.setHeader('WWW-Authenticate', 'Bearer realm="airlock"');
@@ -135,10 +130,4 @@ async function readJson(req: Request): Promise<JsonBody> {
   } catch {
     return { ok: false, status: 400, message: 'Parse error: body is not valid JSON' };
   }
-}
-
-function hostnameOf(host: string | undefined): string {
-  if (!host) return '';
-  if (host.startsWith('[')) return host.slice(0, host.indexOf(']') + 1);
-  return host.replace(/:\d+$/, '');
 }

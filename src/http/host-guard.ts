@@ -1,0 +1,59 @@
+import type { NextFunction, Request, Response } from 'express';
+
+/** The host name of a Host header, without its port (`[::1]:7420` → `[::1]`). */
+export function hostnameOf(host: string | undefined): string {
+  if (!host) return '';
+  if (host.startsWith('[')) return host.slice(0, host.indexOf(']') + 1).toLowerCase();
+  return host.replace(/:\d+$/, '').toLowerCase();
+}
+
+/**
+ * DNS-rebinding protection for a listener on loopback: a page on another site that re-resolves its
+ * name to 127.0.0.1 sends its own Host, so every request whose Host is not an expected name is refused
+ * before it reaches the MCP endpoint, the API, the console or Slack.
+ */
+export function hostGuard(allowed: readonly string[]) {
+  const names = new Set(allowed.map((h) => h.toLowerCase()));
+  return (req: Request, res: Response, next: NextFunction): void => {
+    if (names.has(hostnameOf(req.headers.host))) return next();
+    const message = `Forbidden: Host "${String(req.headers.host ?? '').slice(0, 200)}" is not allowed`;
+    res.status(403);
+    if (req.path.startsWith('/mcp')) res.json({ jsonrpc: '2.0', error: { code: -32000, message }, id: null });
+    else res.json({ error: { code: 'FORBIDDEN', message } });
+  };
+}
+
+/**
+ * Cross-site request forgery guard for state-changing API calls: they must be JSON (a cross-site form
+ * or `text/plain` POST cannot be, without a CORS preflight Airlock never grants), and a browser's
+ * `Origin`, when sent, must be this server's own.
+ */
+export function sameOriginWrites() {
+  return (req: Request, res: Response, next: NextFunction): void => {
+    if (req.method === 'GET' || req.method === 'HEAD' || req.method === 'OPTIONS') return next();
+    const origin = req.headers.origin;
+    if (origin !== undefined) {
+      if (originHost(origin) !== req.headers.host) {
+        res
+          .status(403)
+          .json({ error: { code: 'FORBIDDEN', message: 'Cross-origin requests are not allowed' } });
+        return;
+      }
+    }
+    if (!req.is('application/json')) {
+      res
+        .status(415)
+        .json({ error: { code: 'BAD_REQUEST', message: 'Content-Type must be application/json' } });
+      return;
+    }
+    next();
+  };
+}
+
+function originHost(origin: string): string | undefined {
+  try {
+    return new URL(origin).host;
+  } catch {
+    return undefined;
+  }
+}
