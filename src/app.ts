@@ -107,7 +107,9 @@ export async function startAirlock(config: AirlockConfig, options: StartOptions)
     const upstreams = new UpstreamPool(config.servers, sessions, logger);
     cleanups.push(() => upstreams.close());
     await upstreams.start();
-    const resources = new ResourceRouter(upstreams);
+    // A server without a policy file fails closed: no tools, and no resources or prompts either.
+    const governed = (server: string) => policies.get(server) !== undefined;
+    const resources = new ResourceRouter(upstreams, governed);
     sessions.resources = resources;
     upstreams.on('tools-changed', () => {
       for (const s of sessions.all()) s.notify({ method: 'notifications/tools/list_changed' });
@@ -219,7 +221,7 @@ export async function startAirlock(config: AirlockConfig, options: StartOptions)
       auditFailures: () => audit.failures,
     });
     const createSession = (agent: string) => {
-      const session = new AgentSession(agent, { gateway, upstreams, resources, logger });
+      const session = new AgentSession(agent, { gateway, upstreams, resources, logger, governed });
       sessions.add(session);
       return session;
     };

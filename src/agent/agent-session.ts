@@ -44,6 +44,8 @@ export interface AgentSessionDeps {
   upstreams: UpstreamPool;
   resources: ResourceRouter;
   logger: Logger;
+  /** False for servers with no policy file: their prompts are hidden too (fail closed). */
+  governed?: (server: string) => boolean;
 }
 
 /**
@@ -206,11 +208,18 @@ export class AgentSession {
 
     s.setRequestHandler(ListPromptsRequestSchema, async () => {
       this.touch();
-      return { prompts: upstreams.exposedPrompts().map((p) => p.prompt) };
+      const governed = this.deps.governed ?? (() => true);
+      return {
+        prompts: upstreams
+          .exposedPrompts()
+          .filter((p) => governed(p.server))
+          .map((p) => p.prompt),
+      };
     });
     s.setRequestHandler(GetPromptRequestSchema, async (req, extra) => {
       this.touch();
-      const target = upstreams.resolvePrompt(req.params.name);
+      const found = upstreams.resolvePrompt(req.params.name);
+      const target = found && (this.deps.governed ?? (() => true))(found.server) ? found : undefined;
       if (!target) throw new McpError(ErrorCode.InvalidParams, `Unknown prompt "${req.params.name}"`);
       const params = { ...req.params, name: target.prompt };
       return (await upstreams
@@ -222,7 +231,8 @@ export class AgentSession {
       this.touch();
       const ref = req.params.ref;
       if (ref.type === 'ref/prompt') {
-        const target = upstreams.resolvePrompt(ref.name);
+        const found = upstreams.resolvePrompt(ref.name);
+        const target = found && (this.deps.governed ?? (() => true))(found.server) ? found : undefined;
         if (!target) throw new McpError(ErrorCode.InvalidParams, `Unknown prompt "${ref.name}"`);
         const params = { ...req.params, ref: { ...ref, name: target.prompt } };
         return (await upstreams

@@ -15,7 +15,11 @@ export class ResourceRouter {
   private readonly owners = new Map<string, string>();
   private templates: { server: string; pattern: RegExp; template: string }[] = [];
 
-  constructor(private readonly upstreams: UpstreamPool) {}
+  constructor(
+    private readonly upstreams: UpstreamPool,
+    /** False for servers with no policy file: they fail closed for resources too. */
+    private readonly governed: (server: string) => boolean = () => true,
+  ) {}
 
   /** resources/list across every upstream that has resources, all pages. */
   async listResources(signal?: AbortSignal): Promise<{ resources: Resource[] }> {
@@ -53,7 +57,7 @@ export class ResourceRouter {
   /** Sends a resource request to the upstream that owns `uri`. */
   async forward(uri: string, req: RpcMessage, signal?: AbortSignal): Promise<Record<string, unknown>> {
     const server = await this.ownerOf(uri, signal);
-    const u = this.upstreams.get(server);
+    const u = this.governed(server) ? this.upstreams.get(server) : undefined;
     if (!u) throw new McpError(ErrorCode.InvalidParams, `Unknown resource "${uri}"`);
     return u.request({ method: req.method, params: req.params }, { signal });
   }
@@ -80,7 +84,9 @@ export class ResourceRouter {
   }
 
   private withResources(): Upstream[] {
-    return this.upstreams.list().filter((u) => u.state === 'ready' && u.capabilities?.resources);
+    return this.upstreams
+      .list()
+      .filter((u) => u.state === 'ready' && u.capabilities?.resources && this.governed(u.name));
   }
 
   private async paginate<T>(u: Upstream, method: string, key: string, signal?: AbortSignal): Promise<T[]> {

@@ -198,3 +198,19 @@ test('airlock stdio serves the same gateway to a client that spawns a command', 
     await client.close();
   }
 });
+
+test('a server with no policy file fails closed: no tools, resources or prompts', async () => {
+  const bare = await startTestAirlock({ redisUrl: redis.url, config: { servers }, policies: {} });
+  try {
+    const c = await bare.connect();
+    assert.deepEqual((await c.listTools()).tools, []);
+    assert.deepEqual((await c.listResources()).resources, []);
+    assert.deepEqual((await c.listPrompts()).prompts, []);
+    await assert.rejects(c.getPrompt({ name: 'simple-prompt' }), /Unknown prompt/);
+    const denied = (await c.callTool({ name: 'echo', arguments: { message: 'x' } })) as CallToolResult;
+    assert.equal(denied.isError, true);
+    assert.match(text(denied), /No policy file/);
+  } finally {
+    await bare.stop();
+  }
+});
