@@ -219,3 +219,25 @@ test('DNS rebinding: a foreign Host header is refused on loopback', async () => 
   });
   assert.equal(status, 403);
 });
+
+test('a policy edit applies without restart and agents get tools/list_changed', async () => {
+  const { ToolListChangedNotificationSchema } = await import('@modelcontextprotocol/sdk/types.js');
+  const { writeFileSync, readFileSync } = await import('node:fs');
+  const { join } = await import('node:path');
+  const c = await gw.connect({ token: CI_TOKEN });
+  assert.ok(!(await c.listTools()).tools.some((t) => t.name === 'vm_management'));
+  const changed = new Promise<void>((resolve) =>
+    c.setNotificationHandler(ToolListChangedNotificationSchema, () => resolve()),
+  );
+  const file = join(gw.airlock.config.policies, 'lab.json');
+  const policy = JSON.parse(readFileSync(file, 'utf8'));
+  policy.tools.vm_management = {};
+  writeFileSync(file, JSON.stringify(policy));
+  await changed;
+  assert.ok((await c.listTools()).tools.some((t) => t.name === 'vm_management'));
+  const r = (await c.callTool({
+    name: 'vm_management',
+    arguments: { vm_name: 'web-01', action: 'snapshot' },
+  })) as CallToolResult;
+  assert.equal(decisionOf(r), undefined, 'now allowed');
+});
