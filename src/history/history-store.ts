@@ -133,5 +133,4 @@ export class HistoryStore {
   private run<T>(fn: () => Promise<T>): Promise<T> {
     return guardRedis('REDIS_UNAVAILABLE', 'History', fn);
   }
-
 }
