@@ -4,12 +4,14 @@ import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { startRedis, freshPrefix, type TestRedis } from '../helpers/redis.js';
 import { startServe, writeDeployment, type ServeProcess } from '../helpers/serve-process.js';
 import { decisionOf } from '../../src/agent/tool-error.js';
+import { untilChanged } from '../helpers/changes.js';
 
 const REVIEWER = 'alice-token-0123456789abcdef';
 let redis: TestRedis;
 let a: ServeProcess;
 let b: ServeProcess;
 let deployment: ReturnType<typeof writeDeployment>;
+const prefix = freshPrefix('{e2e}');
 
 const approval = (timeout: string, wait: string) => ({
   action: 'require_approval',
@@ -20,7 +22,7 @@ before(async () => {
   redis = await startRedis();
   deployment = writeDeployment({
     redisUrl: redis.url,
-    prefix: freshPrefix('{e2e}'),
+    prefix,
     config: { reviewers: [{ id: 'alice', token: REVIEWER }] },
     policies: {
       lab: {
@@ -52,15 +54,9 @@ async function api(gw: ServeProcess, path: string, body?: unknown): Promise<{ st
   return { status: res.status, json: await res.json() };
 }
 
-async function until<T>(fn: () => Promise<T | undefined>, what: string, ms = 15_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await fn();
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
+/** Waits on the change channel every replica publishes to, re-checking `fn` after each change. */
+const until = <T>(fn: () => Promise<T | undefined>, what: string, ms = 20_000): Promise<T> =>
+  untilChanged({ redisUrl: redis.url, prefix }, fn, what, ms);
 
 const pendingFor = (gw: ServeProcess, tool: string) =>
   until(

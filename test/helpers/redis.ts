@@ -1,7 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
 import { randomBytes } from 'node:crypto';
-import { Redis } from 'ioredis';
 
 /** Finds a free TCP port on 127.0.0.1. */
 export async function freePort(): Promise<number> {
@@ -41,25 +40,32 @@ export async function startRedis(): Promise<TestRedis> {
       '--maxmemory-policy',
       'noeviction',
     ],
-    { stdio: 'ignore' },
+    { stdio: ['ignore', 'pipe', 'ignore'] },
   );
   const url = `redis://127.0.0.1:${port}`;
-  const deadline = Date.now() + 10_000;
-  for (;;) {
-    const probe = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
-    probe.on('error', () => {});
-    try {
-      await probe.connect();
-      await probe.ping();
-      probe.disconnect();
-      break;
-    } catch {
-      probe.disconnect();
-      if (child.exitCode !== null) throw new Error(`redis-server on ${port} exited with ${child.exitCode}`);
-      if (Date.now() > deadline) throw new Error(`redis-server on ${port} did not start`);
-      await new Promise((r) => setTimeout(r, 30));
-    }
-  }
+  // redis-server logs this line once it accepts connections: wait on it rather than retrying connects.
+  await new Promise<void>((resolve, reject) => {
+    let out = '';
+    const onExit = (code: number | null) => {
+      clearTimeout(timer);
+      reject(new Error(`redis-server on ${port} exited with ${code}: ${out}`));
+    };
+    const onData = (d: Buffer) => {
+      out += d.toString();
+      if (!out.includes('Ready to accept connections')) return;
+      clearTimeout(timer);
+      child.off('exit', onExit);
+      child.stdout!.off('data', onData);
+      child.stdout!.resume();
+      resolve();
+    };
+    const timer = setTimeout(
+      () => reject(new Error(`redis-server on ${port} did not start: ${out}`)),
+      10_000,
+    );
+    child.once('exit', onExit);
+    child.stdout!.on('data', onData);
+  });
   return {
     url,
     port,

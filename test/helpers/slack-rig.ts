@@ -38,6 +38,8 @@ export interface SlackRigOptions {
 export interface SlackRig {
   /** Base URL serving `/slack/events` (HTTP mode). */
   url: string;
+  /** Redis key prefix of this rig (for waiting on its change channel). */
+  prefix: string;
   fake: FakeSlack;
   approvals: ApprovalService;
   store: ApprovalStore;
@@ -140,6 +142,7 @@ export async function startSlackRig(o: SlackRigOptions): Promise<SlackRig> {
     );
   return {
     url,
+    prefix,
     fake,
     approvals,
     store,

@@ -19,6 +19,7 @@ import {
   slackSignatureHeaders,
   viewSubmissionPayload,
 } from '../helpers/slack-signing.js';
+import { untilChanged } from '../helpers/changes.js';
 import { decisionOf } from '../../src/agent/tool-error.js';
 
 const CI = 'ci-bot-token-0123456789abcdef';
@@ -99,7 +100,9 @@ after(async () => {
 
 const text = (r: unknown) =>
   ((r as CallToolResult).content?.[0] as { text?: string } | undefined)?.text ?? '';
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** Re-checks after every record change Airlock publishes (no timed polling). */
+const changed = <T>(check: () => Promise<T | undefined>, what: string) =>
+  untilChanged({ redisUrl: redis.url, prefix: gw.prefix }, check, what);
 
 async function api(
   path: string,
@@ -435,7 +438,7 @@ describe('a malicious agent: running a held call without an approval', () => {
     const stopId = await holdCall(agent, 'stop_vm', { vm_name: 'kali-01' });
     await api(`/requests/${stopId}/approve`, ALICE, {});
     await api(`/requests/${stopId}/approve`, BOB, {});
-    for (let i = 0; i < 100 && (await record(stopId)).status !== 'executed'; i++) await sleep(20);
+    await changed(async () => ((await record(stopId)).status === 'executed' ? true : undefined), 'stop run');
     assert.equal(await vmPower(agent, 'kali-01'), 'stopped');
   });
 });
@@ -497,11 +500,10 @@ describe("a malicious agent: another agent's result or decision", () => {
     const agent = await gw.connect({ token: CI });
     const allowed = (await agent.callTool({ name: 'list_vms', arguments: {} })) as CallToolResult;
     assert.notEqual(allowed.isError, true);
-    let direct: any;
-    for (let i = 0; i < 100 && !direct; i++) {
-      direct = (await requestsFor('list_vms'))[0];
-      if (!direct) await sleep(20);
-    }
+    const direct = await changed(
+      async () => (await requestsFor('list_vms'))[0],
+      'the allowed call in history',
+    );
     assert.ok(direct, 'the allowed call is in history');
     const r = await api(`/requests/${direct.id}/approve`, ALICE, {});
     assert.equal(r.status, 409);
@@ -635,7 +637,7 @@ describe('forged Slack requests', () => {
     });
     assert.equal(none.status, 401);
     await none.text();
-    await sleep(200);
+    // Refused before any listener ran: there is nothing to wait for.
     const r = await record(id);
     assert.equal(r.status, 'pending');
     assert.equal(r.decisions.length, 0);
@@ -647,7 +649,7 @@ describe('forged Slack requests', () => {
     const id = await holdCall(agent, 'stop_vm', { vm_name: 'web-01', force: true });
     const payload = blockActionPayload({ user: { id: 'UALICE' }, actionId: 'airlock_approve', value: id });
     assert.equal((await postInteraction(gw.url, SECRET, payload)).status, 200);
-    for (let i = 0; i < 100 && (await record(id)).decisions.length === 0; i++) await sleep(20);
+    await changed(async () => ((await record(id)).decisions.length ? true : undefined), 'the first vote');
     assert.equal((await postInteraction(gw.url, SECRET, payload)).status, 200);
     await ephemeralTo('UALICE', new RegExp(`already approved request ${id}`));
     const r = await record(id);
@@ -680,7 +682,7 @@ describe('forged Slack requests', () => {
         viewSubmissionPayload({ user: { id: 'UALICE' }, requestId: meta, reason: 'x' }),
       );
     }
-    await sleep(200);
+    // Junk metadata is refused synchronously right after the ack, before the response reaches us.
     const r = await record(id);
     assert.equal(r.status, 'pending');
     assert.equal(r.decisions.length, 0);
@@ -768,7 +770,10 @@ describe('injection into what reviewers and auditors read', () => {
       const r = (await agent.callTool({ name, arguments: {} })) as CallToolResult;
       assert.equal(decisionOf(r)?.status, 'denied');
     }
-    await sleep(300);
+    await changed(
+      async () => ((await requestsFor('@SUM(A1)')).length ? true : undefined),
+      'the denied calls in history',
+    );
     const res = await fetch(`${gw.url}/api/requests/export?format=csv`, {
       headers: { authorization: `Bearer ${ALICE}` },
     });
@@ -840,14 +845,16 @@ describe('deny by default: policy files missing, broken, deleted or without `def
   let gw2: TestAirlock;
   const write = (doc: unknown) =>
     writeFileSync(join(dir, 'lab.json'), typeof doc === 'string' ? doc : JSON.stringify(doc));
-  const until = async (fn: () => Promise<boolean>, ms = 5000) => {
-    const end = Date.now() + ms;
-    while (Date.now() < end) {
-      if (await fn()) return true;
-      await sleep(50);
-    }
-    return false;
-  };
+  /** Runs `act` and waits for the policy store's event about it (reload, invalid edit, removal). */
+  const policyEvent = (event: 'reload' | 'invalid' | 'removed', act: () => void) =>
+    new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`no policy ${event} event`)), 10_000);
+      gw2.airlock.policies.once(event, () => {
+        clearTimeout(timer);
+        resolve();
+      });
+      act();
+    });
 
   before(async () => {
     dir = join(mkdtempSync(join(tmpdir(), 'airlock-adv-')), 'policies');
@@ -880,8 +887,8 @@ describe('deny by default: policy files missing, broken, deleted or without `def
 
   test('a policy without `default` denies unlisted tools; a broken edit keeps the last good policy; deletion fails closed', async () => {
     const agent = await gw2.connect({ token: CI });
-    write({ version: '1', tools: { list_vms: {} } });
-    assert.ok(await until(async () => (await status(agent, 'list_vms', {})) === 'allowed'), 'policy loaded');
+    await policyEvent('reload', () => write({ version: '1', tools: { list_vms: {} } }));
+    assert.equal(await status(agent, 'list_vms', {}), 'allowed', 'policy loaded');
     assert.equal(await status(agent, 'stop_vm'), 'denied', 'no default means deny');
     assert.equal(await status(agent, 'delete_vm'), 'denied');
 
@@ -894,8 +901,7 @@ describe('deny by default: policy files missing, broken, deleted or without `def
       'null',
       '[]',
     ]) {
-      write(broken);
-      await sleep(400);
+      await policyEvent('invalid', () => write(broken));
       assert.equal(await status(agent, 'stop_vm'), 'denied', `after ${JSON.stringify(broken)}`);
       assert.equal(await status(agent, 'list_vms', {}), 'allowed', 'last good policy still in force');
     }
@@ -905,19 +911,15 @@ describe('deny by default: policy files missing, broken, deleted or without `def
     assert.equal(await status(agent, 'two_stop_vm'), 'denied');
     assert.ok(!(await agent.listTools()).tools.some((t) => t.name.startsWith('two_')), 'lab2 tools hidden');
 
-    rmSync(join(dir, 'lab.json'));
-    assert.ok(
-      await until(async () => (await status(agent, 'list_vms', {})) === 'denied'),
-      'deleted → deny all',
-    );
+    await policyEvent('removed', () => rmSync(join(dir, 'lab.json')));
+    assert.equal(await status(agent, 'list_vms', {}), 'denied', 'deleted → deny all');
     assert.equal(await vmPower2(), 'running');
   });
 
   async function vmPower2() {
     // web-01 must never have been stopped by any of the above.
-    write({ version: '1', default: 'deny', tools: { list_vms: {} } });
+    await policyEvent('reload', () => write({ version: '1', default: 'deny', tools: { list_vms: {} } }));
     const agent = await gw2.connect({ token: CI });
-    await until(async () => (await status(agent, 'list_vms', {})) === 'allowed');
     return vmPower(agent, 'web-01');
   }
 });

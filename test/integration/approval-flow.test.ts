@@ -4,6 +4,7 @@ import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { startRedis, type TestRedis } from '../helpers/redis.js';
 import { startTestAirlock, type TestAirlock } from '../helpers/airlock-harness.js';
 import { decisionOf } from '../../src/agent/tool-error.js';
+import { untilChanged, untilFile } from '../helpers/changes.js';
 
 const ALICE = 'alice-token-0123456789abcdef';
 const BOB = 'bob-token-0123456789abcdefgh';
@@ -63,14 +64,25 @@ async function api(path: string, token: string, body?: unknown): Promise<{ statu
 }
 
 /** Waits until a pending request for the tool shows up (the agent's call is being held). */
-async function pendingFor(tool: string): Promise<any> {
-  for (let i = 0; i < 200; i++) {
-    const { json } = await api('/requests?status=pending', ALICE);
-    const r = json.requests.find((x: any) => x.tool === tool);
-    if (r) return r;
-    await new Promise((r) => setTimeout(r, 25));
-  }
-  throw new Error(`no pending request for ${tool}`);
+function pendingFor(tool: string): Promise<any> {
+  return untilChanged(
+    { redisUrl: redis.url, prefix: gw.prefix },
+    async () =>
+      (await api('/requests?status=pending', ALICE)).json.requests.find((x: any) => x.tool === tool),
+    `a pending request for ${tool}`,
+  );
+}
+
+/** Waits until the request's status satisfies `done`, woken by Airlock's own change channel. */
+function recordWhen(id: string, done: (status: string) => boolean): Promise<any> {
+  return untilChanged(
+    { redisUrl: redis.url, prefix: gw.prefix },
+    async () => {
+      const r = (await api(`/requests/${id}`, ALICE)).json;
+      return done(r.status) ? r : undefined;
+    },
+    `request ${id}`,
+  );
 }
 
 const text = (r: unknown) => ((r as CallToolResult).content[0] as { text: string }).text;
@@ -151,11 +163,7 @@ test('still pending after wait: "pending" answer; the identical retry re-attache
   assert.equal(pending.json.requests.filter((r: any) => r.tool === 'capture_network_traffic').length, 1);
   await api(`/requests/${id}/approve`, ALICE, {});
   // The agent is gone (no call open); the approved call runs anyway and the retry reads its result.
-  let done: any;
-  for (let i = 0; i < 200 && done?.status !== 'executed'; i++) {
-    done = (await api(`/requests/${id}`, ALICE)).json;
-    await new Promise((r) => setTimeout(r, 25));
-  }
+  const done = await recordWhen(id, (s) => s === 'executed' || s === 'failed');
   assert.equal(done.status, 'executed');
   const got = (await agent.callTool({ name: 'capture_network_traffic', arguments: args })) as CallToolResult;
   assert.notEqual(got.isError, true, text(got));
@@ -235,11 +243,7 @@ test('cancellation by the agent before a decision cancels the request', async ()
   const req = await pendingFor('start_vm');
   controller.abort('no longer needed');
   await assert.rejects(call);
-  let status = 'pending';
-  for (let i = 0; i < 200 && status === 'pending'; i++) {
-    status = (await api(`/requests/${req.id}`, ALICE)).json.status;
-    await new Promise((r) => setTimeout(r, 25));
-  }
+  const { status } = await recordWhen(req.id, (s) => s !== 'pending');
   assert.equal(status, 'cancelled');
   const late = await api(`/requests/${req.id}/approve`, ALICE, {});
   assert.equal(late.status, 409);
@@ -258,16 +262,7 @@ test('every decision is in the hash-chained audit log, and /metrics counts outco
   const { verifyAuditFile } = await import('../../src/audit/index.js');
   const { readFileSync } = await import('node:fs');
   const file = gw.airlock.config.audit.file!;
-  let events: string[] = [];
-  for (let i = 0; i < 100; i++) {
-    events = readFileSync(file, 'utf8')
-      .trim()
-      .split('\n')
-      .map((l) => JSON.parse(l).event);
-    if (events.includes('execution.finished') && events.includes('decision.refused')) break;
-    await new Promise((r) => setTimeout(r, 25));
-  }
-  for (const e of [
+  const expected = [
     'airlock.started',
     'request.created',
     'decision',
@@ -276,9 +271,20 @@ test('every decision is in the hash-chained audit log, and /metrics counts outco
     'request.cancelled',
     'execution.started',
     'execution.finished',
-  ]) {
-    assert.ok(events.includes(e), `audit has ${e}`);
-  }
+  ];
+  // Audit lines are appended after the events that cause them; wait on the file until all are there.
+  const events = await untilFile(
+    file,
+    () => {
+      const names = readFileSync(file, 'utf8')
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l).event as string);
+      return expected.every((e) => names.includes(e)) ? names : undefined;
+    },
+    `audit lines ${expected.join(', ')}`,
+  );
+  for (const e of expected) assert.ok(events.includes(e), `audit has ${e}`);
   const verdict = await verifyAuditFile(file);
   assert.equal(verdict.ok, true, JSON.stringify(verdict));
   const metrics = await (await fetch(`${gw.url}/metrics`)).text();

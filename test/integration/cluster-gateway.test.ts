@@ -4,18 +4,20 @@ import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { startRedisCluster, type TestRedisCluster } from '../helpers/redis-cluster.js';
 import { freshPrefix } from '../helpers/redis.js';
 import { startTestAirlock, type TestAirlock } from '../helpers/airlock-harness.js';
+import { untilChanged } from '../helpers/changes.js';
 
 // A one-node Redis Cluster still refuses multi-key commands across slots (CROSSSLOT), so this proves
 // that every multi-key script and BullMQ queue Airlock uses stays inside the prefix's hash tag.
 let cluster: TestRedisCluster;
 let gw: TestAirlock;
+const prefix = `{${freshPrefix('cl')}}`;
 
 before(async () => {
   cluster = await startRedisCluster();
   gw = await startTestAirlock({
     redisUrl: cluster.url,
-    prefix: `{${freshPrefix('cl')}}`,
-    config: { redis: { url: cluster.url, cluster: true, prefix: `{${freshPrefix('cl')}}` } },
+    prefix,
+    config: { redis: { url: cluster.url, cluster: true, prefix } },
     policies: {
       lab: {
         version: '1',
@@ -44,12 +46,11 @@ test('rate limits, approvals, release and history work on Redis Cluster with a h
   assert.equal(limited.isError, true);
 
   const call = agent.callTool({ name: 'start_vm', arguments: { vm_name: 'kali-01' } });
-  let pending: any;
-  for (let i = 0; i < 200 && !pending; i++) {
-    const list: any = await (await fetch(`${gw.url}/api/requests?status=pending`)).json();
-    pending = list.requests?.[0];
-    if (!pending) await new Promise((r) => setTimeout(r, 25));
-  }
+  const pending = await untilChanged(
+    { redisUrl: cluster.url, prefix },
+    async () => ((await (await fetch(`${gw.url}/api/requests?status=pending`)).json()) as any).requests?.[0],
+    'the held call',
+  );
   assert.ok(pending, 'the held call is listed');
   const res = await fetch(`${gw.url}/api/requests/${pending.id}/approve`, {
     method: 'POST',

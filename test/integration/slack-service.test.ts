@@ -21,6 +21,7 @@ import {
   postSlashCommand,
   viewSubmissionPayload,
 } from '../helpers/slack-signing.js';
+import { untilChanged } from '../helpers/changes.js';
 
 let redis: TestRedis;
 const rigs: SlackRig[] = [];
@@ -258,7 +259,11 @@ describe('Slack approvals', () => {
     const attempts = r.fake.callsOf('chat.postMessage');
     assert.equal(attempts.filter((c) => c.status === 500).length, 3);
     assert.equal(r.fake.okCallsOf('chat.postMessage').length, 1);
-    const ref = await eventually(async () => (await r.approvals.get(id))?.slack);
+    const ref = await untilChanged(
+      { redisUrl: redis.url, prefix: r.prefix },
+      async () => (await r.approvals.get(id))?.slack,
+      'the stored Slack reference',
+    );
     assert.equal(ref.ts, post.response?.ts, 'the reference of the one posted message is stored');
   });
 
