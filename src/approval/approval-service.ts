@@ -18,7 +18,8 @@ import { refusalToError } from '../core/approval/refusal.js';
 import type { ApprovalGate, CallHooks, HeldCall } from '../gateway/gateway.js';
 import type { Logger } from '../log.js';
 import type { ApprovalStore, StoredRecord } from './approval-store.js';
-import { outcomeOf, errorResult, summarize, formatDuration } from './outcome.js';
+import { outcomeOf, errorResult, summarize } from './outcome.js';
+import { humanDuration } from '../core/human-duration.js';
 import { ReleaseWaiters } from './release-waiters.js';
 
 /** Who is deciding, as each surface knows them. */
@@ -363,7 +364,7 @@ export class ApprovalService extends EventEmitter<ApprovalEvents> implements App
       const left = Math.max(0, record.expiresAt - this.now());
       hooks.onProgress({
         progress: ++ticks,
-        message: `waiting for approval in ${this.o.channelLabel?.(record) ?? 'the Airlock console'}, request ${id}, expires in ${formatDuration(left)}`,
+        message: `waiting for approval in ${this.o.channelLabel?.(record) ?? 'the Airlock console'}, request ${id}, expires in ${humanDuration(left)}`,
       });
     };
     progress();

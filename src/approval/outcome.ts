@@ -1,5 +1,6 @@
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { AirlockError } from '../core/errors.js';
+import { humanDuration } from '../core/human-duration.js';
 import type { ApprovalStore, StoredRecord } from './approval-store.js';
 
 /** The answer for a request that has one, or undefined while it is still open. */
@@ -30,7 +31,7 @@ export async function outcomeOf(r: StoredRecord, store: ApprovalStore): Promise<
       await markDelivered(r, store);
       throw new AirlockError(
         'APPROVAL_EXPIRED',
-        `Approval request ${r.id} expired: no reviewer decided within ${formatDuration(r.approval.timeoutMs)}. The call to ${r.server}/${r.tool} was not run.`,
+        `Approval request ${r.id} expired: no reviewer decided within ${humanDuration(r.approval.timeoutMs)}. The call to ${r.server}/${r.tool} was not run.`,
         { requestId: r.id, rule: r.rule },
       );
     case 'cancelled':
@@ -63,14 +64,4 @@ export function summarize(result: CallToolResult): string {
     .replace(/\s+/g, ' ')
     .trim();
   return text.length > 300 ? `${text.slice(0, 300)}…` : text || (result.isError ? 'error' : 'ok');
-}
-
-/** 14m, 50s, 1h 5m. */
-export function formatDuration(ms: number): string {
-  const s = Math.round(ms / 1000);
-  if (s < 60) return `${s}s`;
-  const m = Math.floor(s / 60);
-  if (m < 60) return `${m}m`;
-  const h = Math.floor(m / 60);
-  return m % 60 ? `${h}h ${m % 60}m` : `${h}h`;
 }

@@ -152,18 +152,6 @@ function len(text: string): number {
   return [...text].length;
 }
 
-/** A duration for people: `45s`, `12m`, `3h 5m`, `2d 4h`. */
-export function formatDuration(ms: number): string {
-  const s = Math.max(0, Math.round(ms / 1000));
-  if (s < 60) return `${s}s`;
-  const m = Math.floor(s / 60);
-  if (m < 60) return `${m}m`;
-  const h = Math.floor(m / 60);
-  if (h < 24) return m % 60 ? `${h}h ${m % 60}m` : `${h}h`;
-  const d = Math.floor(h / 24);
-  return h % 24 ? `${d}d ${h % 24}h` : `${d}d`;
-}
-
 /** A local date and time with its UTC offset, so a pasted timeline is unambiguous: `2025-05-01 14:03:09 +02:00`. */
 export function formatTime(ms: number): string {
   const d = new Date(ms);

@@ -1,3 +1,5 @@
+import { keyPart } from '../redis/keys.js';
+
 /**
  * Key names of the history indexes, under the same prefix (and so the same Redis Cluster hash tag) as
  * the records they point at, so one Lua script can write a record and all its index entries atomically.
@@ -12,12 +14,12 @@ export function historyKeys(prefix: string) {
     /** Every record. */
     all: k('all'),
     /** Records in one status. */
-    status: (status: string) => k('status', part(status)),
-    server: (server: string) => k('server', part(server)),
-    tool: (tool: string) => k('tool', part(tool)),
-    agent: (agent: string) => k('agent', part(agent)),
+    status: (status: string) => k('status', keyPart(status)),
+    server: (server: string) => k('server', keyPart(server)),
+    tool: (tool: string) => k('tool', keyPart(tool)),
+    agent: (agent: string) => k('agent', keyPart(agent)),
     /** The composite index that answers "tool X in status Y, newest first" without filtering. */
-    toolStatus: (tool: string, status: string) => k('tool-status', part(tool), part(status)),
+    toolStatus: (tool: string, status: string) => k('tool-status', keyPart(tool), keyPart(status)),
     /** Set of every index key in use, so retention can trim them without KEYS/SCAN. */
     registry: k('indexes'),
     /** Held by the replica currently trimming, so replicas do not repeat each other's work. */
@@ -47,13 +49,4 @@ export function indexKeysOf(keys: HistoryKeys, r: IndexedFields): string[] {
 /** The two index keys that change when a record's status changes. */
 export function statusKeysOf(keys: HistoryKeys, r: { tool: string; status: string }): [string, string] {
   return [keys.status(r.status), keys.toolStatus(r.tool, r.status)];
-}
-
-/**
- * Percent-encodes one key part. encodeURIComponent throws on lone UTF-16 surrogates (which JSON can
- * carry), so they become U+FFFD first; the rare collision that makes is harmless because queries
- * re-check every field against the record itself.
- */
-function part(value: string): string {
-  return encodeURIComponent(value.replace(/\p{Surrogate}/gu, '\ufffd'));
 }

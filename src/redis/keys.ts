@@ -22,35 +22,26 @@ export function assertClusterPrefix(prefix: string, cluster: boolean): void {
   );
 }
 
-/** Escapes one user-supplied key part so `:` cannot forge another key and `{}` cannot move its slot. */
-function part(value: string): string {
-  return encodeURIComponent(value);
+/**
+ * Escapes one user-supplied key part so `:` cannot forge another key and `{}` cannot move its slot.
+ * encodeURIComponent throws on lone UTF-16 surrogates (which JSON can carry), so they become U+FFFD
+ * first; the rare collision that makes is harmless because readers re-check the stored fields.
+ */
+export function keyPart(value: string): string {
+  return encodeURIComponent(value.replace(/\p{Surrogate}/gu, '\ufffd'));
 }
 
-/** Every key Airlock stores, built under one prefix. */
+/**
+ * Rate-limit keys under one prefix. Approval records (`approval-store.ts`) and history indexes
+ * (`history-keys.ts`) build theirs under the same prefix, escaping user-supplied parts with keyPart.
+ */
 export interface Keyspace {
   /** The prefix itself (e.g. `airlock` or `{airlock}`). */
   readonly prefix: string;
-  /** BullMQ's `prefix` option, so queue keys share the prefix and its hash tag. */
-  readonly bullPrefix: string;
   /** Sliding-window log (sorted set of call timestamps) of one rate-limit counter; parts are scope then ids. */
   rate(...parts: string[]): string;
   /** The longest window any limit has used on that counter, so no shorter limit trims what a longer one needs. */
   rateRetention(...parts: string[]): string;
-  /** One approval request record. */
-  request(id: string): string;
-  /** Pending/recent request id for an agent+server+tool+arguments hash, so an identical retry re-attaches. */
-  requestByCall(callHash: string): string;
-  /** Sorted set of all request ids by creation time, for history listings. */
-  requestsByTime(): string;
-  /** Sorted set of request ids in one status (e.g. `pending`), by creation time. */
-  requestsByStatus(status: string): string;
-  /** The stored upstream result of an approved request, for the agent's identical retry. */
-  result(id: string): string;
-  /** Pub/sub channel on which replicas announce decisions and results. */
-  events(): string;
-  /** Any other key: `prefix:` plus escaped parts; prefer adding a named builder here. */
-  custom(...parts: string[]): string;
 }
 
 /**
@@ -63,15 +54,7 @@ export function keyspace(prefix: string): Keyspace {
   const k = (...parts: string[]): string => [prefix, ...parts].join(':');
   return {
     prefix,
-    bullPrefix: k('bull'),
-    rate: (...parts) => k('rate', ...parts.map(part)),
-    rateRetention: (...parts) => k('rate-retention', ...parts.map(part)),
-    request: (id) => k('request', part(id)),
-    requestByCall: (callHash) => k('request-by-call', part(callHash)),
-    requestsByTime: () => k('requests', 'by-time'),
-    requestsByStatus: (status) => k('requests', 'by-status', part(status)),
-    result: (id) => k('result', part(id)),
-    events: () => k('events'),
-    custom: (...parts) => k(...parts.map(part)),
+    rate: (...parts) => k('rate', ...parts.map(keyPart)),
+    rateRetention: (...parts) => k('rate-retention', ...parts.map(keyPart)),
   };
 }

@@ -4,6 +4,8 @@ import type { LimitSpec } from '../../src/core/policy/types.js';
 import { silentLogger } from '../../src/log.js';
 import { checkRedis, createRedis, type RedisClient } from '../../src/redis/connection.js';
 import { hashTagOf, keyspace } from '../../src/redis/keys.js';
+import { approvalKeys } from '../../src/approval/approval-store.js';
+import { historyKeys } from '../../src/history/history-keys.js';
 import { RateLimiter } from '../../src/redis/rate-limiter.js';
 import { freshPrefix } from '../helpers/redis.js';
 import { startRedisCluster, type TestRedisCluster } from '../helpers/redis-cluster.js';
@@ -27,16 +29,20 @@ describe('hash tags', () => {
 
   test('every key built under a tagged prefix carries the same tag first', () => {
     const ks = keyspace('{airlock}');
+    const ak = approvalKeys('{airlock}');
+    const hk = historyKeys('{airlock}');
     const keys = [
       ks.rate('grant', 'agent{x}', 'lab', 'tool', 'c'),
       ks.rateRetention('global', 'c'),
-      ks.request('ar_1'),
-      ks.requestByCall('abc'),
-      ks.requestsByTime(),
-      ks.requestsByStatus('pending'),
-      ks.result('ar_1'),
-      ks.custom('anything', '{else}'),
-      `${ks.bullPrefix}:approvals:wait`,
+      ak.record('ar_1'),
+      ak.result('ar_1'),
+      ak.dedupe('abc'),
+      ak.pending,
+      ak.events,
+      hk.all,
+      hk.toolStatus('{evil}', 'pending'),
+      hk.agent('a:b{c}'),
+      hk.registry,
     ];
     for (const key of keys) assert.equal(hashTagOf(key), 'airlock', key);
   });

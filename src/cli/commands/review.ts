@@ -9,7 +9,6 @@ import {
   type RequestRecord,
 } from '../api-client.js';
 import {
-  formatDuration,
   formatFacts,
   formatTable,
   formatTime,
@@ -20,6 +19,7 @@ import {
   type Column,
   type Styles,
 } from '../table.js';
+import { humanDuration } from '../../core/human-duration.js';
 
 /** Rows `airlock history` shows when --limit is not given. */
 const DEFAULT_HISTORY_LIMIT = 50;
@@ -39,7 +39,7 @@ export function registerReview(program: Command): void {
       const s = styles(useColor());
       const columns: Column<RequestRecord>[] = [
         { header: 'ID', value: (r) => r.id, minWidth: 23 },
-        { header: 'AGE', value: (r) => formatDuration(now - r.createdAt), alignRight: true, priority: 9 },
+        { header: 'AGE', value: (r) => humanDuration(now - r.createdAt), alignRight: true, priority: 9 },
         {
           header: 'EXPIRES IN',
           value: (r) =>
@@ -47,7 +47,7 @@ export function registerReview(program: Command): void {
               ? '-'
               : r.expiresAt <= now
                 ? 'expired'
-                : formatDuration(r.expiresAt - now),
+                : humanDuration(r.expiresAt - now),
           alignRight: true,
           priority: 9,
         },
@@ -261,7 +261,7 @@ function statusStyle(s: Styles, status: string): (t: string) => string {
 export function formatRecord(r: RequestRecord, now: number, color: boolean): string {
   const s = styles(color);
   const when = (ms: number) =>
-    `${formatTime(ms)} (${ms <= now ? `${formatDuration(now - ms)} ago` : `in ${formatDuration(ms - now)}`})`;
+    `${formatTime(ms)} (${ms <= now ? `${humanDuration(now - ms)} ago` : `in ${humanDuration(ms - now)}`})`;
   const direct = isDirect(r);
   const facts: [string, string][] = [
     ['Request', r.id],
