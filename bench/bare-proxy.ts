@@ -2,14 +2,12 @@
 // Agent side: Streamable HTTP with stateful sessions (SSE responses, the SDK default, as Airlock's /mcp);
 // each session gets a low-level `Server` whose tools/list and tools/call forward to ONE shared SDK
 // `Client` connected to the upstream. Run: `node --import tsx bench/bare-proxy.ts PORT UPSTREAM_URL`.
-import { randomUUID } from 'node:crypto';
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { pathToFileURL } from 'node:url';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { Server } from '@modelcontextprotocol/sdk/server/index.js';
-import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import { CallToolRequestSchema, ListToolsRequestSchema } from '@modelcontextprotocol/sdk/types.js';
+import { serveMcpSessions } from './mcp-http-server.js';
 
 /** Starts the pass-through proxy on 127.0.0.1:`port` in front of `upstreamUrl`; resolves with the bound port. */
 export async function startBareProxy(
@@ -29,50 +27,12 @@ export async function startBareProxy(
     return server;
   };
 
-  const sessions = new Map<string, StreamableHTTPServerTransport>();
-  const handle = async (req: IncomingMessage, res: ServerResponse) => {
-    const id = req.headers['mcp-session-id'];
-    let transport = typeof id === 'string' ? sessions.get(id) : undefined;
-    if (typeof id === 'string' && !transport) {
-      res.writeHead(404, { 'content-type': 'application/json' });
-      res.end(
-        JSON.stringify({ jsonrpc: '2.0', error: { code: -32001, message: 'Session not found' }, id: null }),
-      );
-      return;
-    }
-    if (!transport) {
-      const t: StreamableHTTPServerTransport = new StreamableHTTPServerTransport({
-        sessionIdGenerator: () => randomUUID(),
-        onsessioninitialized: (sid) => void sessions.set(sid, t),
-        onsessionclosed: (sid) => void sessions.delete(sid),
-      });
-      t.onclose = () => {
-        if (t.sessionId) sessions.delete(t.sessionId);
-      };
-      await sessionServer().connect(t);
-      transport = t;
-    }
-    await transport.handleRequest(req, res);
-  };
-  const server = createServer((req, res) => {
-    handle(req, res).catch(() => {
-      if (!res.headersSent) res.writeHead(500).end();
-    });
-  });
-  server.keepAliveTimeout = 60_000;
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, '127.0.0.1', () => resolve());
-  });
-  const addr = server.address();
+  const served = await serveMcpSessions(port, { sessionServer });
   return {
-    port: typeof addr === 'object' && addr ? addr.port : port,
+    port: served.port,
     close: async () => {
       await upstream.close();
-      await new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      });
+      await served.close();
     },
   };
 }
