@@ -81,6 +81,8 @@ export function createMetrics(s: MetricSources): Registry {
   }
 
   s.outcomes.on('outcome', (o) => {
+    // A held call is counted once, as `held`; how its approval ended is counted by the approval metrics.
+    if (o.held) return;
     calls.inc({ outcome: o.outcome, server: o.server || 'unknown' });
     if (o.outcome === 'rate_limited' && o.counter) rateLimited.inc({ counter: o.counter });
     if (o.outcome === 'allowed') upstreamLatency.observe({ server: o.server }, o.durationMs / 1000);

@@ -289,6 +289,8 @@ test('every decision is in the hash-chained audit log, and /metrics counts outco
   assert.equal(verdict.ok, true, JSON.stringify(verdict));
   const metrics = await (await fetch(`${gw.url}/metrics`)).text();
   assert.match(metrics, /airlock_tool_calls_total\{outcome="held",server="lab"\} \d+/);
+  // Rejected, expired and pending answers are approval outcomes, not failed calls.
+  assert.doesNotMatch(metrics, /airlock_tool_calls_total\{outcome="error",server="lab"\}/);
   assert.match(metrics, /airlock_approval_outcomes_total\{status="rejected"\} \d+/);
   assert.match(metrics, /airlock_pending_requests \d+/);
   assert.match(metrics, /airlock_time_to_decision_seconds_bucket/);
