@@ -1,0 +1,156 @@
+import { AirlockError, toAirlockError } from '../core/errors.js';
+import type { ApprovalRecord, DecisionVia, ReviewerDecision } from '../core/approval/types.js';
+import { dedupeKey, argumentHash } from '../core/approval/canonical.js';
+import {
+  applyDecision,
+  cancel as cancelTransition,
+  type DecisionContext,
+} from '../core/approval/state-machine.js';
+import { resolveIdentity, type ReviewerRef } from '../core/approval/identity.js';
+import { refusalToError } from '../core/approval/refusal.js';
+import type { HeldCall } from '../gateway/gateway.js';
+import type { ApprovalStore, StoredRecord } from './approval-store.js';
+import type { ApprovalEmitter, DecisionInput } from './approval-events.js';
+import type { ApprovalJobs } from './approval-jobs.js';
+import type { RecordTransitions } from './record-transitions.js';
+
+/** Options for {@link ApprovalCommands}. */
+export interface ApprovalCommandsOptions {
+  store: ApprovalStore;
+  transitions: RecordTransitions;
+  /** Deadline jobs to add, promote on approval and drop when a request ends without running. */
+  jobs: Pick<ApprovalJobs, 'schedule' | 'release' | 'drop'>;
+  /** Receives `created`, `decided`, `refused` and `cancelled`. */
+  events: ApprovalEmitter;
+  reviewers: readonly ReviewerRef[];
+  agents: readonly { id: string; owner?: string }[];
+  /** Resolves Slack user groups to their members (cached by the caller). @defaultValue no groups */
+  groupMembers?: (groupIds: string[]) => Promise<Record<string, string[]>>;
+  /** Anyone may decide when no reviewers are configured (loopback-only open mode). */
+  openAccess: boolean;
+  /** The clock. @defaultValue Date.now */
+  now?: () => number;
+}
+
+/** What changes a request from outside the worker: submitting it, a reviewer's decision, a withdrawal. */
+export class ApprovalCommands {
+  private readonly now: () => number;
+
+  constructor(private readonly o: ApprovalCommandsOptions) {
+    this.now = o.now ?? Date.now;
+  }
+
+  /** The record of a request. */
+  async get(id: string): Promise<StoredRecord | undefined> {
+    return this.o.store.get(id);
+  }
+
+  /** Pending requests, oldest first. */
+  async pending(limit = 200): Promise<StoredRecord[]> {
+    return this.o.store.getMany(await this.o.store.pendingIds(limit));
+  }
+
+  /** Stores the request for a held call with its deadline job, or attaches an identical retry to its request. */
+  async submit(call: HeldCall): Promise<StoredRecord> {
+    const spec = call.decision.approval!;
+    const now = this.now();
+    const owner = this.o.agents.find((a) => a.id === call.agent)?.owner;
+    const record: ApprovalRecord = {
+      id: call.requestId,
+      createdAt: now,
+      expiresAt: now + spec.timeoutMs,
+      server: call.server,
+      tool: call.tool,
+      agent: call.agent,
+      ...(owner ? { agentOwner: owner } : {}),
+      args: call.args,
+      argsHash: argumentHash(call.server, call.tool, call.args),
+      rule: call.decision.rule,
+      approval: spec,
+      status: 'pending',
+      decisions: [],
+    };
+    try {
+      const res = await this.o.store.createOrAttach(
+        record,
+        dedupeKey(call.agent, call.server, call.tool, call.args),
+      );
+      const stored = res.record;
+      if (res.created) {
+        await this.o.jobs.schedule(stored).catch(async (err) => {
+          // Without its deadline job the request could hang forever; withdraw it and fail closed.
+          const withdraw = (r: StoredRecord) => cancelTransition(r, this.now(), 'approval queue unavailable');
+          await this.o.transitions.apply(stored.id, withdraw, stored).catch(() => {});
+          throw err;
+        });
+        this.o.events.emit('created', stored);
+      }
+      return stored;
+    } catch (err) {
+      const e = toAirlockError(err, 'QUEUE_UNAVAILABLE');
+      throw new AirlockError(
+        'QUEUE_UNAVAILABLE',
+        `Call to ${call.server}/${call.tool} needs approval, but the approval queue is unreachable (${e.message}); it was not run.`,
+        { rule: call.decision.rule },
+      );
+    }
+  }
+
+  /** Records a reviewer's decision (first decision wins across replicas) and releases an approved call. */
+  async decide(id: string, input: DecisionInput): Promise<StoredRecord> {
+    try {
+      const by = resolveIdentity(this.o.reviewers, {
+        reviewerId: input.reviewerId,
+        slackUserId: input.slackUserId,
+      });
+      // Each attempt votes anew, so the emitted decision is the one in the record that was written.
+      let decision: ReviewerDecision | undefined;
+      const outcome = await this.o.transitions.apply(id, async (current) => {
+        decision = {
+          by,
+          via: input.via,
+          at: this.now(),
+          decision: input.decision,
+          ...(input.display ? { display: input.display } : {}),
+          ...(input.reason ? { reason: input.reason } : {}),
+          ...(input.comment ? { comment: input.comment } : {}),
+        };
+        return applyDecision(current, decision, await this.context(current, input.via));
+      });
+      if (outcome.kind === 'missing') throw new AirlockError('NOT_FOUND', `Request ${id} not found`);
+      if (outcome.kind === 'refused') throw refusalToError(outcome.refusal);
+      if (outcome.kind !== 'written' || !decision) {
+        throw new AirlockError('INTERNAL', `Request ${id}: the decision was neither written nor refused`);
+      }
+      const written = outcome.record;
+      this.o.events.emit('decided', written, decision);
+      if (written.status === 'approved') await this.o.jobs.release(id);
+      else if (written.status === 'rejected') void this.o.jobs.drop(id);
+      return written;
+    } catch (err) {
+      const e = toAirlockError(err, 'QUEUE_UNAVAILABLE');
+      if (!['QUEUE_UNAVAILABLE', 'INTERNAL', 'NOT_FOUND', 'BAD_REQUEST'].includes(e.code))
+        this.o.events.emit('refused', id, input, e);
+      throw e;
+    }
+  }
+
+  /** Withdraws a pending request (the agent cancelled, or an operator did); undefined if it was not pending. */
+  async cancel(id: string, reason: string): Promise<StoredRecord | undefined> {
+    const outcome = await this.o.transitions.apply(id, (current) =>
+      cancelTransition(current, this.now(), reason),
+    );
+    if (outcome.kind !== 'written') return undefined;
+    this.o.events.emit('cancelled', outcome.record);
+    void this.o.jobs.drop(id);
+    return outcome.record;
+  }
+
+  private async context(record: StoredRecord, via: DecisionVia): Promise<DecisionContext> {
+    const groups = record.approval.approvers.filter((a) => /^S[A-Z0-9]{2,}$/.test(a));
+    const groupMembers = groups.length && this.o.groupMembers ? await this.o.groupMembers(groups) : {};
+    // Open mode trusts whoever reaches the loopback console/API/CLI; it never extends to a Slack channel.
+    const openAccess = this.o.openAccess && via !== 'slack';
+    return { reviewers: this.o.reviewers, groupMembers, openAccess, now: this.now() };
+  }
+}

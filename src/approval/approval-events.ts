@@ -1,0 +1,30 @@
+import type { EventEmitter } from 'node:events';
+import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import type { AirlockError } from '../core/errors.js';
+import type { DecisionVia, ReviewerDecision } from '../core/approval/types.js';
+import type { StoredRecord } from './approval-store.js';
+
+/** Who is deciding, as each surface knows them. */
+export interface DecisionInput {
+  reviewerId?: string;
+  slackUserId?: string;
+  display?: string;
+  via: DecisionVia;
+  decision: 'approve' | 'reject';
+  reason?: string;
+  comment?: string;
+}
+
+/** Events for Slack, audit, history and metrics, emitted on the replica where the change happened. */
+export interface ApprovalEvents {
+  created: [record: StoredRecord];
+  decided: [record: StoredRecord, decision: ReviewerDecision];
+  refused: [id: string, input: DecisionInput, error: AirlockError];
+  expired: [record: StoredRecord];
+  cancelled: [record: StoredRecord];
+  executing: [record: StoredRecord];
+  executed: [record: StoredRecord, result: CallToolResult];
+}
+
+/** What the approval parts emit on; the service is one, so listeners see a single emitter. */
+export type ApprovalEmitter = Pick<EventEmitter<ApprovalEvents>, 'emit'>;

@@ -1,0 +1,175 @@
+import { Queue, Worker, DelayedError, type Job } from 'bullmq';
+import type { Redis, Cluster } from 'ioredis';
+import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import { toAirlockError } from '../core/errors.js';
+import { expire, finishExecution, startExecution } from '../core/approval/state-machine.js';
+import type { Logger } from '../log.js';
+import type { ApprovalStore, StoredRecord } from './approval-store.js';
+import type { ApprovalEmitter } from './approval-events.js';
+import type { RecordTransitions } from './record-transitions.js';
+import { errorResult, summarize } from './outcome.js';
+
+/** Queue name under the configured prefix. */
+export const APPROVAL_QUEUE = 'approvals';
+
+/** Options for {@link ApprovalJobs}. */
+export interface ApprovalJobsOptions {
+  store: ApprovalStore;
+  transitions: RecordTransitions;
+  /** Receives `expired`, `executing` and `executed`. */
+  events: ApprovalEmitter;
+  /** Fail-fast connection used by the queue for adds (fails closed when Redis is down). */
+  queueConnection: Redis | Cluster;
+  /** Opens a blocking connection; the worker's is opened on start and closed on close. */
+  blockingConnection: (name: string) => Redis | Cluster;
+  prefix: string;
+  /** Runs an approved call upstream; called at most once per request, on any replica. */
+  execute: (record: StoredRecord) => Promise<CallToolResult>;
+  logger: Logger;
+  /** Worker concurrency for deadlines and releases. @defaultValue 64 */
+  concurrency?: number;
+  /** The clock. @defaultValue Date.now */
+  now?: () => number;
+}
+
+/**
+ * One BullMQ job per request: it sits delayed until the deadline (so expiry survives any replica's
+ * death) and is promoted when the request is approved, so whichever replica's worker takes it runs the
+ * call exactly once and stores the result.
+ */
+export class ApprovalJobs {
+  private readonly queue: Queue;
+  private worker?: Worker;
+  private workerConnection?: Redis | Cluster;
+  private readonly now: () => number;
+
+  constructor(private readonly o: ApprovalJobsOptions) {
+    this.now = o.now ?? Date.now;
+    this.queue = new Queue(APPROVAL_QUEUE, { connection: o.queueConnection, prefix: o.prefix });
+    this.queue.on('error', (err) => o.logger.warn({ err: err.message }, 'approval queue error'));
+  }
+
+  /** Starts this replica's worker. */
+  async start(): Promise<void> {
+    this.workerConnection = this.o.blockingConnection('airlock-worker');
+    this.worker = new Worker(APPROVAL_QUEUE, (job) => this.process(job), {
+      connection: this.workerConnection,
+      prefix: this.o.prefix,
+      concurrency: this.o.concurrency ?? 64,
+      // A stalled job means its replica died mid-run: process() turns that into "interrupted", not a rerun.
+      maxStalledCount: 1,
+    });
+    this.worker.on('error', (err) => this.o.logger.warn({ err: err.message }, 'approval worker error'));
+    await this.worker.waitUntilReady();
+  }
+
+  /** Stops the worker (letting running calls finish) and the queue. */
+  async close(): Promise<void> {
+    await this.worker?.close().catch(() => {});
+    await this.queue.close().catch(() => {});
+    this.workerConnection?.disconnect();
+  }
+
+  /** Adds the request's deadline job; a request without one must not stay pending. */
+  async schedule(record: StoredRecord): Promise<void> {
+    await this.queue.add(
+      'request',
+      { id: record.id },
+      {
+        jobId: record.id,
+        delay: Math.max(0, record.expiresAt - this.now()),
+        removeOnComplete: true,
+        removeOnFail: { age: 7 * 24 * 3600 },
+        attempts: 5,
+        backoff: { type: 'exponential', delay: 500 },
+      },
+    );
+  }
+
+  /** Makes the request's job run now; if it is running already, its worker sees the approval. */
+  async release(id: string): Promise<void> {
+    const job = await this.queue.getJob(id);
+    if (job) {
+      try {
+        await job.promote();
+        return;
+      } catch (err) {
+        const state = await job.getState().catch(() => 'unknown');
+        if (state === 'active' || state === 'waiting' || state === 'prioritized') return;
+        this.o.logger.warn({ err: (err as Error).message, id, state }, 'could not promote approval job');
+      }
+    }
+    // The job is gone (completed early or removed): a fresh one runs the release.
+    await this.queue.add('request', { id }, { jobId: `${id}-release`, removeOnComplete: true, attempts: 5 });
+  }
+
+  /** Removes the deadline job of a request that ended without running. */
+  async drop(id: string): Promise<void> {
+    try {
+      const job = await this.queue.getJob(id);
+      if (job && (await job.isDelayed())) await job.remove();
+    } catch {
+      // The deadline job finds a final record and does nothing; removing it only saves memory.
+    }
+  }
+
+  /** The worker: expire at the deadline, or run an approved call once. */
+  private async process(job: Job<{ id: string }>): Promise<void> {
+    const id = job.data.id;
+    let interrupted: CallToolResult | undefined;
+    const outcome = await this.o.transitions.apply(id, async (r) => {
+      const now = this.now();
+      switch (r.status) {
+        case 'pending':
+          if (now < r.expiresAt) {
+            // Promoted early by a race with a decision that then lost: wait for the real deadline.
+            await job.moveToDelayed(r.expiresAt, job.token);
+            throw new DelayedError();
+          }
+          return expire(r, now);
+        case 'approved':
+          return startExecution(r, now);
+        case 'executing': {
+          // Its worker died mid-run: whether the upstream ran is unknown, so it is never run again.
+          const summary =
+            'Interrupted: the gateway running this call stopped before it finished; not retried.';
+          interrupted = errorResult(
+            `Approved call ${id} was interrupted before it finished; it was not retried.`,
+          );
+          const t = finishExecution(r, now, { isError: true, summary });
+          return t.ok ? { ...t, result: interrupted } : t;
+        }
+        default:
+          return undefined;
+      }
+    });
+    if (outcome.kind !== 'written') return;
+    const written = outcome.record;
+    if (written.status === 'expired') this.o.events.emit('expired', written);
+    else if (written.status === 'executing') {
+      this.o.events.emit('executing', written);
+      await this.run(written);
+    } else if (interrupted) this.o.events.emit('executed', written, interrupted);
+  }
+
+  /** Runs a claimed call upstream and stores how it ended. */
+  private async run(claimed: StoredRecord): Promise<void> {
+    let result: CallToolResult;
+    try {
+      result = await this.o.execute(claimed);
+    } catch (err) {
+      const e = toAirlockError(err, 'UPSTREAM_ERROR');
+      result = errorResult(`The approved call ran into an error: ${e.message}`);
+    }
+    const ended = { isError: Boolean(result.isError), summary: summarize(result) };
+    const outcome = await this.o.transitions.apply(
+      claimed.id,
+      (current) => {
+        const t = finishExecution(current, this.now(), ended);
+        return t.ok ? { ...t, result } : t;
+      },
+      claimed,
+    );
+    if (outcome.kind === 'written') this.o.events.emit('executed', outcome.record, result);
+  }
+}
