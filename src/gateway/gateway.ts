@@ -4,7 +4,7 @@ import type { CallContext, Decision, LimitSpec } from '../core/policy/types.js';
 import { newRequestId } from '../core/approval/request-id.js';
 import type { UpstreamPool } from '../upstream/upstream-pool.js';
 import type { Logger } from '../log.js';
-import { refusal, sentence, toToolError } from '../agent/tool-error.js';
+import { refusal, sentence, toToolError } from './tool-error.js';
 import { validateArguments } from './arguments.js';
 
 /** Where decisions come from: the policy store (hot-reloaded) in production. */
