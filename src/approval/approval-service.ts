@@ -14,7 +14,7 @@ import {
   type DecisionContext,
 } from '../core/approval/state-machine.js';
 import { resolveIdentity, type ReviewerRef } from '../core/approval/identity.js';
-import { refusalToError } from '../core/approval/refusal.js';
+import { isRefusalError, refusalToError } from '../core/approval/refusal.js';
 import type { ApprovalGate, CallHooks, HeldCall } from '../gateway/gateway.js';
 import type { Logger } from '../log.js';
 import type { ApprovalStore, StoredRecord } from './approval-store.js';
@@ -208,8 +208,7 @@ export class ApprovalService extends EventEmitter<ApprovalEvents> implements App
       throw new AirlockError('QUEUE_UNAVAILABLE', `Request ${id} is too contended; try again`);
     } catch (err) {
       const e = toAirlockError(err, 'QUEUE_UNAVAILABLE');
-      if (!['QUEUE_UNAVAILABLE', 'INTERNAL', 'NOT_FOUND', 'BAD_REQUEST'].includes(e.code))
-        this.emit('refused', id, input, e);
+      if (isRefusalError(e)) this.emit('refused', id, input, e);
       throw e;
     }
   }
