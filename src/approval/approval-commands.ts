@@ -7,7 +7,7 @@ import {
   type DecisionContext,
 } from '../core/approval/state-machine.js';
 import { resolveIdentity, type ReviewerRef } from '../core/approval/identity.js';
-import { refusalToError } from '../core/approval/refusal.js';
+import { isRefusalError, refusalToError } from '../core/approval/refusal.js';
 import type { HeldCall } from '../gateway/gateway.js';
 import type { ApprovalStore, StoredRecord } from './approval-store.js';
 import type { ApprovalEmitter, DecisionInput } from './approval-events.js';
@@ -129,8 +129,7 @@ export class ApprovalCommands {
       return written;
     } catch (err) {
       const e = toAirlockError(err, 'QUEUE_UNAVAILABLE');
-      if (!['QUEUE_UNAVAILABLE', 'INTERNAL', 'NOT_FOUND', 'BAD_REQUEST'].includes(e.code))
-        this.o.events.emit('refused', id, input, e);
+      if (isRefusalError(e)) this.o.events.emit('refused', id, input, e);
       throw e;
     }
   }

@@ -2,7 +2,7 @@
 // and every HTTP failure turned into an AirlockError so exit-codes.ts can give it its exit code.
 import { existsSync } from 'node:fs';
 import { CONFIG_FILE_NAMES, loadConfig } from '../config/load-config.js';
-import { AirlockError, type AirlockErrorCode } from '../core/errors.js';
+import { AirlockError, codeOfHttpStatus, isAirlockErrorCode } from '../core/errors.js';
 import { HISTORY_STATUSES, type HistoryStatus } from '../history/history-record.js';
 
 /** The most records the API returns per page; longer listings follow its cursors. */
@@ -162,22 +162,6 @@ export interface ApiClientOptions {
   fetch?: typeof fetch;
 }
 
-const KNOWN_CODES: ReadonlySet<string> = new Set<AirlockErrorCode>([
-  'NOT_FOUND',
-  'ALREADY_DECIDED',
-  'NOT_AN_APPROVER',
-  'SELF_APPROVAL',
-  'UNAUTHORIZED',
-  'APPROVAL_EXPIRED',
-  'BAD_REQUEST',
-  'RATE_LIMITED',
-  'UPSTREAM_UNAVAILABLE',
-  'QUEUE_UNAVAILABLE',
-  'REDIS_UNAVAILABLE',
-  'APPROVAL_UNAVAILABLE',
-  'INTERNAL',
-]);
-
 /** Calls the gateway's reviewer API as one reviewer (or anonymously on an open loopback gateway). */
 export class ApiClient {
   private readonly timeoutMs: number;
@@ -307,7 +291,7 @@ export class ApiClient {
     } catch {
       // Not our JSON (a proxy's HTML page, say): fall back to the status below.
     }
-    const errorCode = (code && KNOWN_CODES.has(code) ? code : codeOfStatus(res.status)) as AirlockErrorCode;
+    const errorCode = code && isAirlockErrorCode(code) ? code : codeOfHttpStatus(res.status);
     const { url, token } = this.target;
     if (errorCode === 'UNAUTHORIZED') {
       return new AirlockError(
@@ -325,18 +309,6 @@ export class ApiClient {
       },
     );
   }
-}
-
-/** Maps a status to a code when the body does not carry one of ours. */
-function codeOfStatus(status: number): AirlockErrorCode {
-  if (status === 400 || status === 422) return 'BAD_REQUEST';
-  if (status === 401) return 'UNAUTHORIZED';
-  if (status === 403) return 'NOT_AN_APPROVER';
-  if (status === 404) return 'NOT_FOUND';
-  if (status === 409) return 'ALREADY_DECIDED';
-  if (status === 429) return 'RATE_LIMITED';
-  if (status >= 500) return 'APPROVAL_UNAVAILABLE';
-  return 'BAD_REQUEST';
 }
 
 function queryString(q: RequestQuery): string {

@@ -1,10 +1,16 @@
 import type { CallToolResult, Progress } from '@modelcontextprotocol/sdk/types.js';
-import { AirlockError, toAirlockError } from '../core/errors.js';
+import {
+  AirlockError,
+  ERROR_CODES,
+  toAirlockError,
+  type AirlockErrorCode,
+  type DecisionStatus,
+} from '../core/errors.js';
 import type { CallContext, Decision, LimitSpec } from '../core/policy/types.js';
 import { newRequestId } from '../core/approval/request-id.js';
 import type { UpstreamPool } from '../upstream/upstream-pool.js';
 import type { Logger } from '../log.js';
-import { refusal, sentence, toToolError } from '../agent/tool-error.js';
+import { refusal, sentence, toToolError } from './tool-error.js';
 import { validateArguments } from './arguments.js';
 
 /** Where decisions come from: the policy store (hot-reloaded) in production. */
@@ -199,11 +205,21 @@ export class Gateway {
   }
 }
 
-function outcomeOf(code: string): CallOutcome['outcome'] {
-  if (code === 'POLICY_DENIED' || code === 'UNKNOWN_TOOL') return 'denied';
-  if (code === 'RATE_LIMITED') return 'rate_limited';
-  if (code === 'BAD_REQUEST') return 'invalid';
-  return 'error';
+// A call is counted the way the agent was told of it: approval answers and failures are errors of the call.
+const OUTCOME_BY_DECISION: Record<DecisionStatus, CallOutcome['outcome']> = {
+  denied: 'denied',
+  rate_limited: 'rate_limited',
+  invalid: 'invalid',
+  pending: 'error',
+  rejected: 'error',
+  expired: 'error',
+  cancelled: 'error',
+  failed: 'error',
+  unavailable: 'error',
+};
+
+function outcomeOf(code: AirlockErrorCode): CallOutcome['outcome'] {
+  return OUTCOME_BY_DECISION[ERROR_CODES[code].decision];
 }
 
 /** The agent's progressToken is Airlock's to map; the upstream gets its own from the SDK. */

@@ -1,10 +1,5 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 
-/** Who a bearer token belongs to. */
-export interface Principal {
-  id: string;
-}
-
 /**
  * Maps bearer tokens to ids in constant time per candidate; tokens are kept only as hashes in memory.
  * With no tokens configured, every caller is `anonymousId` (the config refuses that off loopback).

@@ -1,4 +1,5 @@
 import type { NextFunction, Request, Response } from 'express';
+import { httpStatusOf } from './http-app.js';
 
 /** The host name of a Host header, without its port (`[::1]:7420` → `[::1]`). */
 export function hostnameOf(host: string | undefined): string {
@@ -17,7 +18,7 @@ export function hostGuard(allowed: readonly string[]) {
   return (req: Request, res: Response, next: NextFunction): void => {
     if (names.has(hostnameOf(req.headers.host))) return next();
     const message = `Forbidden: Host "${String(req.headers.host ?? '').slice(0, 200)}" is not allowed`;
-    res.status(403);
+    res.status(httpStatusOf('FORBIDDEN'));
     if (req.path.startsWith('/mcp')) res.json({ jsonrpc: '2.0', error: { code: -32000, message }, id: null });
     else res.json({ error: { code: 'FORBIDDEN', message } });
   };
@@ -35,7 +36,7 @@ export function sameOriginWrites() {
     if (origin !== undefined) {
       if (originHost(origin) !== req.headers.host) {
         res
-          .status(403)
+          .status(httpStatusOf('FORBIDDEN'))
           .json({ error: { code: 'FORBIDDEN', message: 'Cross-origin requests are not allowed' } });
         return;
       }

@@ -1,29 +1,10 @@
 import express, { type Express, type NextFunction, type Request, type Response } from 'express';
-import { AirlockError, toAirlockError, type AirlockErrorCode } from '../core/errors.js';
+import { AirlockError, ERROR_CODES, toAirlockError, type AirlockErrorCode } from '../core/errors.js';
 import type { Logger } from '../log.js';
-
-const HTTP_STATUS: Partial<Record<AirlockErrorCode, number>> = {
-  BAD_REQUEST: 400,
-  CONFIG_INVALID: 400,
-  POLICY_INVALID: 400,
-  UNAUTHORIZED: 401,
-  NOT_AN_APPROVER: 403,
-  SELF_APPROVAL: 403,
-  NOT_FOUND: 404,
-  UNKNOWN_TOOL: 404,
-  ALREADY_DECIDED: 409,
-  APPROVAL_EXPIRED: 409,
-  RATE_LIMITED: 429,
-  UPSTREAM_UNAVAILABLE: 503,
-  QUEUE_UNAVAILABLE: 503,
-  REDIS_UNAVAILABLE: 503,
-  APPROVAL_UNAVAILABLE: 503,
-  UPSTREAM_ERROR: 502,
-};
 
 /** The one place an AirlockError becomes an HTTP status. */
 export function httpStatusOf(code: AirlockErrorCode): number {
-  return HTTP_STATUS[code] ?? 500;
+  return ERROR_CODES[code].http;
 }
 
 /** The Express app every HTTP surface mounts on, with JSON errors rendered in one handler. */

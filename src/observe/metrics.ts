@@ -85,7 +85,10 @@ export function createMetrics(s: MetricSources): Registry {
     if (o.held) return;
     calls.inc({ outcome: o.outcome, server: o.server || 'unknown' });
     if (o.outcome === 'rate_limited' && o.counter) rateLimited.inc({ counter: o.counter });
-    if (o.outcome === 'allowed') upstreamLatency.observe({ server: o.server }, o.durationMs / 1000);
+    // The upstream's own time: policy, limits and argument checks are Airlock's, not the upstream's.
+    if (o.outcome === 'allowed' && o.upstreamMs !== undefined) {
+      upstreamLatency.observe({ server: o.server }, o.upstreamMs / 1000);
+    }
   });
   s.approvals.on('decided', (r) => {
     if (r.status === 'pending') return;

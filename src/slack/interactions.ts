@@ -1,7 +1,7 @@
 import type { App, BlockAction, ButtonAction, ViewSubmitAction, webApi } from '@slack/bolt';
 import type { ApprovalService } from '../approval/approval-service.js';
 import { isRequestId } from '../core/approval/request-id.js';
-import { toAirlockError, type AirlockErrorCode } from '../core/errors.js';
+import { toAirlockError } from '../core/errors.js';
 import type { Logger } from '../log.js';
 import {
   APPROVE_ACTION_ID,
@@ -34,15 +34,6 @@ interface Click {
   /** Where the click came from, for the ephemeral answer; the record's channel otherwise. */
   channel?: string;
 }
-
-// Refusals are the reviewer's to read as they are; anything else is Airlock's failure, said as such.
-const REFUSALS: ReadonlySet<AirlockErrorCode> = new Set([
-  'ALREADY_DECIDED',
-  'NOT_AN_APPROVER',
-  'SELF_APPROVAL',
-  'APPROVAL_EXPIRED',
-  'NOT_FOUND',
-]);
 
 /**
  * Registers the request message's buttons and the reject-reason modal on a Bolt app. Every handler
@@ -128,13 +119,13 @@ export async function decideFromSlack(deps: InteractionDeps, click: Click): Prom
     });
   } catch (err) {
     const e = toAirlockError(err);
-    const text = REFUSALS.has(e.code)
-      ? refusalText(e.message)
-      : refusalText(
+    // Refusals are the reviewer's to read as they are; Airlock's own failure is said as such.
+    const text = e.internal
+      ? refusalText(
           `Airlock could not record your decision on ${click.requestId} (${e.message}). Nothing was decided; try again in a moment, or use the console.`,
-        );
-    if (!REFUSALS.has(e.code))
-      deps.logger.error({ id: click.requestId, err: e.message }, 'Slack decision failed');
+        )
+      : refusalText(e.message);
+    if (e.internal) deps.logger.error({ id: click.requestId, err: e.message }, 'Slack decision failed');
     await tell(deps, click, text);
   }
 }

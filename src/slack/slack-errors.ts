@@ -52,13 +52,6 @@ export function classifySlackError(err: unknown): SlackFailure {
   return { kind: 'transient', message };
 }
 
-/** The Slack `error` string of a platform error (`channel_not_found`), or undefined for other failures. */
-export function slackErrorCode(err: unknown): string | undefined {
-  return hasCode(err, webApi.ErrorCode.PlatformError)
-    ? (err as { data?: { error?: string } }).data?.error
-    : undefined;
-}
-
 function hasCode(err: unknown, code: string): boolean {
   return typeof err === 'object' && err !== null && (err as { code?: unknown }).code === code;
 }

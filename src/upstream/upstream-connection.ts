@@ -260,7 +260,7 @@ export class UpstreamConnection extends EventEmitter<UpstreamConnectionEvents> i
       clientInfo: this.options.clientInfo ?? { name: 'airlock', version: '0.1.0' },
       capabilities: this.options.capabilities ?? DEFAULT_CAPABILITIES,
     };
-    const session: UpstreamSession = new UpstreamSession(this.name, this.config, this.log, identity, {
+    const session: UpstreamSession = new UpstreamSession(this.config, this.log, identity, {
       // Requests the upstream makes of its client go to the agent whose call is in flight, via the hooks.
       onRequest: (request, signal) => this.hooks.onRequest(this.name, request, signal),
       onNotification: (notification) => this.onNotification(notification),

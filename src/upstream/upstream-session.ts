@@ -52,14 +52,8 @@ export class UpstreamSession {
   /** Closed, or given up on; nothing it reports matters any more. */
   lost = false;
 
-  constructor(
-    name: string,
-    config: ServerConfig,
-    logger: Logger,
-    identity: SessionIdentity,
-    callbacks: SessionCallbacks,
-  ) {
-    this.upstream = createUpstreamTransport(name, config, logger);
+  constructor(config: ServerConfig, logger: Logger, identity: SessionIdentity, callbacks: SessionCallbacks) {
+    this.upstream = createUpstreamTransport(config, logger);
     this.client = new Client(identity.clientInfo, { capabilities: identity.capabilities });
     const client = this.client;
 

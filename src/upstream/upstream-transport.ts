@@ -44,7 +44,7 @@ class ObservedStdioTransport extends StdioClientTransport {
   }
 }
 
-function stdioTransport(name: string, config: StdioServerConfig, logger: Logger): UpstreamTransport {
+function stdioTransport(config: StdioServerConfig, logger: Logger): UpstreamTransport {
   const transport = new ObservedStdioTransport({
     command: config.command,
     args: config.args,
@@ -56,7 +56,8 @@ function stdioTransport(name: string, config: StdioServerConfig, logger: Logger)
   });
   const stderr = transport.stderr as Readable | null;
   if (stderr) {
-    const log = logger.child({ server: name, stream: 'stderr' });
+    // The logger names the server already; binding it again would write the key twice on every line.
+    const log = logger.child({ stream: 'stderr' });
     createInterface({ input: stderr, crlfDelay: Infinity }).on('line', (raw) => {
       const line =
         raw.length > MAX_STDERR_LINE ? `${raw.slice(0, MAX_STDERR_LINE)}… (${raw.length} chars)` : raw;
@@ -90,11 +91,7 @@ function httpTransport(config: HttpServerConfig): UpstreamTransport {
   return { kind: 'http', transport, pid: undefined, describeEnd: () => undefined };
 }
 
-/** Creates the SDK client transport for a configured upstream server (not yet started). */
-export function createUpstreamTransport(
-  name: string,
-  config: ServerConfig,
-  logger: Logger,
-): UpstreamTransport {
-  return config.kind === 'stdio' ? stdioTransport(name, config, logger) : httpTransport(config);
+/** Creates the SDK client transport for a configured upstream server (not yet started); `logger` is the server's own. */
+export function createUpstreamTransport(config: ServerConfig, logger: Logger): UpstreamTransport {
+  return config.kind === 'stdio' ? stdioTransport(config, logger) : httpTransport(config);
 }

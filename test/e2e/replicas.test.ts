@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { startRedis, freshPrefix, type TestRedis } from '../helpers/redis.js';
 import { startServe, writeDeployment, type ServeProcess } from '../helpers/serve-process.js';
-import { decisionOf } from '../../src/agent/tool-error.js';
+import { decisionOf } from '../../src/gateway/tool-error.js';
 import { untilChanged } from '../helpers/changes.js';
 
 const REVIEWER = 'alice-token-0123456789abcdef';

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { startRedis, type TestRedis } from '../helpers/redis.js';
 import { ROOT, labServerCommand, startTestAirlock, type TestAirlock } from '../helpers/airlock-harness.js';
-import { decisionOf } from '../../src/agent/tool-error.js';
+import { decisionOf } from '../../src/gateway/tool-error.js';
 
 let redis: TestRedis;
 let open: TestAirlock;

@@ -20,7 +20,7 @@ import {
   viewSubmissionPayload,
 } from '../helpers/slack-signing.js';
 import { untilChanged } from '../helpers/changes.js';
-import { decisionOf } from '../../src/agent/tool-error.js';
+import { decisionOf } from '../../src/gateway/tool-error.js';
 
 const CI = 'ci-bot-token-0123456789abcdef';
 const OPS = 'ops-bot-token-0123456789abcdef';

@@ -10,7 +10,7 @@ import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { freePort, startRedis, type TestRedis } from '../helpers/redis.js';
 import { startTestAirlock, type TestAirlock } from '../helpers/airlock-harness.js';
 import { runCli, type CliResult } from '../helpers/run-cli.js';
-import { decisionOf } from '../../src/agent/tool-error.js';
+import { decisionOf } from '../../src/gateway/tool-error.js';
 import type { StoredRecord } from '../../src/approval/approval-store.js';
 import { ApiClient } from '../../src/cli/api-client.js';
 

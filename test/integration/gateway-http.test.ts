@@ -5,7 +5,7 @@ import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { startRedis, type TestRedis } from '../helpers/redis.js';
 import { startTestAirlock, type TestAirlock } from '../helpers/airlock-harness.js';
-import { decisionOf } from '../../src/agent/tool-error.js';
+import { decisionOf } from '../../src/gateway/tool-error.js';
 
 const CI_TOKEN = 'ci-bot-token-0123456789abcdef';
 const OPS_TOKEN = 'ops-bot-token-0123456789abcdef';

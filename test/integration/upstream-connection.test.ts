@@ -56,6 +56,11 @@ describe('upstream connection to the demo lab over stdio', () => {
     assert.equal(line.level, 30);
   });
 
+  it('names the server once on each log line of the child stderr', async () => {
+    const line = await log.waitFor((l) => l.server === 'lab' && l.stream === 'stderr');
+    assert.equal(log.rawOf(line).match(/"server":/g)?.length, 1, log.rawOf(line));
+  });
+
   it('calls tools and passes tool errors through as results', async () => {
     const ok = await lab.callTool({ name: 'list_vms', arguments: { power: 'running' } });
     assert.match(textOf(ok), /3 VM\(s\)/);

@@ -16,3 +16,8 @@ const ERROR_CODE: Record<RefusalCode, AirlockErrorCode> = {
 export function refusalToError(refusal: Refusal): AirlockError {
   return new AirlockError(ERROR_CODE[refusal.code], refusal.message, { refusal: refusal.code });
 }
+
+/** True for an error {@link refusalToError} made of a rule's refusal (who may decide, and when), not of a broken invariant. */
+export function isRefusalError(err: AirlockError): boolean {
+  return typeof err.details.refusal === 'string' && !err.internal;
+}

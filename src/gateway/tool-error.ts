@@ -1,17 +1,5 @@
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
-import { AirlockError, type AirlockErrorCode } from '../core/errors.js';
-
-/** Machine-readable status in `_meta["airlock/decision"]`. */
-export type DecisionStatus =
-  | 'denied'
-  | 'rate_limited'
-  | 'pending'
-  | 'rejected'
-  | 'expired'
-  | 'cancelled'
-  | 'failed'
-  | 'unavailable'
-  | 'invalid';
+import { AirlockError, ERROR_CODES, type AirlockErrorCode, type DecisionStatus } from '../core/errors.js';
 
 /** What an agent reads in `_meta["airlock/decision"]`. */
 export interface DecisionMeta {
@@ -26,25 +14,13 @@ export interface DecisionMeta {
 /** The `_meta` key carrying Airlock's decision on refusals. */
 export const DECISION_META_KEY = 'airlock/decision';
 
-const STATUS_BY_CODE: Partial<Record<AirlockErrorCode, DecisionStatus>> = {
-  POLICY_DENIED: 'denied',
-  UNKNOWN_TOOL: 'denied',
-  RATE_LIMITED: 'rate_limited',
-  APPROVAL_PENDING: 'pending',
-  APPROVAL_REJECTED: 'rejected',
-  APPROVAL_EXPIRED: 'expired',
-  APPROVAL_CANCELLED: 'cancelled',
-  BAD_REQUEST: 'invalid',
-  UPSTREAM_ERROR: 'failed',
-};
-
 /**
  * The one place an AirlockError becomes what the agent sees: a tool result with `isError: true`,
  * one plain sentence, and the decision in `_meta`.
  */
 export function toToolError(err: AirlockError, requestId: string): CallToolResult {
   const d = err.details;
-  const meta: DecisionMeta = { status: STATUS_BY_CODE[err.code] ?? 'unavailable', requestId };
+  const meta: DecisionMeta = { status: ERROR_CODES[err.code].decision, requestId };
   if (typeof d.rule === 'string') meta.rule = d.rule;
   if (typeof d.reviewer === 'string') meta.reviewer = d.reviewer;
   if (typeof d.reason === 'string') meta.reason = d.reason;
