@@ -1,17 +1,18 @@
 import type { Redis, Cluster } from 'ioredis';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { AirlockError } from '../core/errors.js';
-import type { ApprovalRecord } from '../core/approval/types.js';
-import { historyKeys, indexKeysOf, statusKeysOf, type HistoryKeys } from '../history/history-keys.js';
+import type { ApprovalRecord, StoredRecord } from '../core/approval/types.js';
 import { guardRedis } from '../redis/guard.js';
+import {
+  indexKeysOf,
+  keyspace,
+  statusKeysOf,
+  type ApprovalKeys,
+  type HistoryKeys,
+} from '../redis/keyspace.js';
 
-/** A record as stored: the pure record plus bookkeeping the store owns. */
-export interface StoredRecord extends ApprovalRecord {
-  /** Compare-and-set version; every write bumps it. */
-  version: number;
-  /** Set once a rejection, expiry or cancellation reached the agent, so its next identical call asks anew. */
-  delivered?: boolean;
-}
+// Approval records are what this store is about, so the record type is also importable from here.
+export type { StoredRecord } from '../core/approval/types.js';
 
 /** Outcome of {@link ApprovalStore.createOrAttach}. */
 export interface CreateOrAttach {
@@ -69,18 +70,6 @@ redis.call('PUBLISH', KEYS[4], ARGV[6])
 return 1
 `;
 
-/** Key layout under the configured prefix (which may carry a `{hash tag}` for Redis Cluster). */
-export function approvalKeys(prefix: string) {
-  return {
-    record: (id: string) => `${prefix}:ar:${id}`,
-    recordPrefix: `${prefix}:ar:`,
-    result: (id: string) => `${prefix}:ar:${id}:result`,
-    dedupe: (key: string) => `${prefix}:dedupe:${key}`,
-    pending: `${prefix}:pending`,
-    events: `${prefix}:released`,
-  };
-}
-
 /** Options for {@link ApprovalStore}. */
 export interface ApprovalStoreOptions {
   /** How long an executed result is kept for the agent's identical retry. @defaultValue 1 hour */
@@ -93,7 +82,7 @@ type Redisish = Redis | Cluster;
 
 /** Approval records in Redis, with atomic create-or-attach and compare-and-set updates. */
 export class ApprovalStore {
-  readonly keys: ReturnType<typeof approvalKeys>;
+  readonly keys: ApprovalKeys;
   readonly resultTtlMs: number;
   private readonly recordTtlMs: number;
   private readonly history: HistoryKeys;
@@ -103,8 +92,9 @@ export class ApprovalStore {
     prefix: string,
     options: ApprovalStoreOptions = {},
   ) {
-    this.keys = approvalKeys(prefix);
-    this.history = historyKeys(prefix);
+    const ks = keyspace(prefix);
+    this.keys = ks.approval;
+    this.history = ks.history;
     this.resultTtlMs = options.resultTtlMs ?? 60 * 60 * 1000;
     this.recordTtlMs = options.recordTtlMs ?? 90 * 24 * 60 * 60 * 1000;
   }

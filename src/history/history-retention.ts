@@ -1,8 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Redis, Cluster } from 'ioredis';
 import type { Logger } from '../log.js';
-import { approvalKeys } from '../approval/approval-store.js';
-import { historyKeys } from './history-keys.js';
+import { keyspace, type ApprovalKeys, type HistoryKeys } from '../redis/keyspace.js';
 
 // Deletes up to ARGV[2] records older than the cutoff (exclusive), oldest first, with their stored
 // results and their entries in the all-records and pending indexes; the other indexes are trimmed by
@@ -67,8 +66,8 @@ export class HistoryRetention {
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<unknown> | undefined;
   private stopped = false;
-  private readonly keys: ReturnType<typeof historyKeys>;
-  private readonly approval: ReturnType<typeof approvalKeys>;
+  private readonly keys: HistoryKeys;
+  private readonly approval: ApprovalKeys;
   private readonly now: () => number;
 
   constructor(
@@ -76,8 +75,9 @@ export class HistoryRetention {
     prefix: string,
     private readonly options: HistoryRetentionOptions,
   ) {
-    this.keys = historyKeys(prefix);
-    this.approval = approvalKeys(prefix);
+    const ks = keyspace(prefix);
+    this.keys = ks.history;
+    this.approval = ks.approval;
     this.now = options.now ?? Date.now;
   }
 

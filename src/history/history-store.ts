@@ -1,7 +1,6 @@
 import type { Redis, Cluster } from 'ioredis';
 import { AirlockError } from '../core/errors.js';
-import { approvalKeys } from '../approval/approval-store.js';
-import { historyKeys, indexKeysOf, INDEXES_PER_RECORD, type HistoryKeys } from './history-keys.js';
+import { indexKeysOf, INDEXES_PER_RECORD, keyspace, type HistoryKeys } from '../redis/keyspace.js';
 import type { DecisionRecord, HistoryRecord } from './history-record.js';
 import { guardRedis } from '../redis/guard.js';
 import {
@@ -66,10 +65,10 @@ export class HistoryStore {
     prefix: string,
     options: HistoryStoreOptions = {},
   ) {
-    this.keys = historyKeys(prefix);
-    const ak = approvalKeys(prefix);
-    this.record = ak.record;
-    this.events = ak.events;
+    const ks = keyspace(prefix);
+    this.keys = ks.history;
+    this.record = ks.approval.record;
+    this.events = ks.approval.events;
     this.recordTtlMs = options.recordTtlMs ?? 90 * 24 * 60 * 60 * 1000;
     // EVALSHA with a transparent reload, so a million pipelined writes do not resend the script each time.
     if (!(WRITE_COMMAND in redis)) redis.defineCommand(WRITE_COMMAND, { lua: WRITE });

@@ -3,7 +3,7 @@ import { Cluster } from 'ioredis';
 import { AirlockError } from '../core/errors.js';
 import type { LimitSpec } from '../core/policy/types.js';
 import type { RedisClient } from './connection.js';
-import { assertClusterPrefix, keyspace, type Keyspace } from './keys.js';
+import { assertClusterPrefix, keyspace, type RateKeys } from './keyspace.js';
 
 /** Who is calling what; picks the counter a limit's scope refers to. */
 export interface RateLimitContext {
@@ -80,14 +80,14 @@ const SCRIPT_SHA = createHash('sha1').update(SCRIPT).digest('hex');
  * by every rule and tool naming the counter); `global` → counter.
  */
 export class RateLimiter {
-  private readonly keys: Keyspace;
+  private readonly keys: RateKeys;
 
   constructor(
     private readonly redis: RedisClient,
     prefix: string,
   ) {
     assertClusterPrefix(prefix, redis instanceof Cluster);
-    this.keys = keyspace(prefix);
+    this.keys = keyspace(prefix).rate;
   }
 
   /** Consumes one call from every limit, or from none when any is full; Redis failures throw REDIS_UNAVAILABLE. */
@@ -97,7 +97,7 @@ export class RateLimiter {
     const args: string[] = [`${Date.now()}-${randomBytes(8).toString('hex')}`];
     for (const limit of limits) {
       const parts = counterParts(limit, ctx);
-      keys.push(this.keys.rate(...parts), this.keys.rateRetention(...parts));
+      keys.push(this.keys.log(...parts), this.keys.retention(...parts));
       args.push(String(Math.max(1, Math.round(limit.windowMs))), String(limit.max));
     }
     const [index, retryMs] = await this.run(keys, args);
