@@ -1,84 +1,24 @@
 import type { Redis, Cluster } from 'ioredis';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { AirlockError } from '../core/errors.js';
-import type { ApprovalRecord } from '../core/approval/types.js';
-import { historyKeys, indexKeysOf, statusKeysOf, type HistoryKeys } from '../history/history-keys.js';
+import type { ApprovalRecord, StoredRecord } from '../core/approval/types.js';
 import { guardRedis } from '../redis/guard.js';
+import { loadScripts, runScript } from '../redis/lua-scripts.js';
+import {
+  indexKeysOf,
+  keyspace,
+  statusKeysOf,
+  type ApprovalKeys,
+  type HistoryKeys,
+} from '../redis/keyspace.js';
 
-/** A record as stored: the pure record plus bookkeeping the store owns. */
-export interface StoredRecord extends ApprovalRecord {
-  /** Compare-and-set version; every write bumps it. */
-  version: number;
-  /** Set once a rejection, expiry or cancellation reached the agent, so its next identical call asks anew. */
-  delivered?: boolean;
-}
+/** A stored approval record (defined in core, where history can use it without importing this store). */
+export type { StoredRecord } from '../core/approval/types.js';
 
 /** Outcome of {@link ApprovalStore.createOrAttach}. */
 export interface CreateOrAttach {
   created: boolean;
   record: StoredRecord;
-}
-
-// Attaches an identical retry to the request it repeats, or stores a new one, atomically, with its
-// history index entries (KEYS[4] is the index registry, KEYS[5..] the indexes, scored by createdAt),
-// and announces a new request on the events channel (ARGV[7]) for live views.
-// A request that ended in rejection/expiry/cancellation attaches only until that outcome was delivered.
-const CREATE_OR_ATTACH = `
-local existing = redis.call('GET', KEYS[1])
-if existing then
-  local raw = redis.call('HGET', ARGV[5] .. existing, 'json')
-  if raw then
-    local r = cjson.decode(raw)
-    local s = r.status
-    if s == 'pending' or s == 'approved' or s == 'executing' or s == 'executed' or s == 'failed' or not r.delivered then
-      return {0, raw}
-    end
-  end
-end
-redis.call('HSET', KEYS[2], 'json', ARGV[2], 'v', '1')
-redis.call('PEXPIRE', KEYS[2], ARGV[6])
-redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[3])
-redis.call('ZADD', KEYS[3], ARGV[4], ARGV[1])
-for i = 5, #KEYS do
-  redis.call('ZADD', KEYS[i], ARGV[4], ARGV[1])
-  redis.call('SADD', KEYS[4], KEYS[i])
-end
-redis.call('PUBLISH', ARGV[7], ARGV[1])
-return {1, ARGV[2]}
-`;
-
-// Compare-and-set on the record version; on success also maintains the pending index, moves the record
-// between the history status indexes when its status changed (KEYS[5] registry, KEYS[6..7] old status
-// and tool+status indexes, KEYS[8..9] new ones, ARGV[7] the createdAt score), stores the result when
-// given, and announces the change to every replica.
-const CAS = `
-local v = redis.call('HGET', KEYS[1], 'v')
-if not v then return -1 end
-if v ~= ARGV[1] then return 0 end
-redis.call('HSET', KEYS[1], 'json', ARGV[2], 'v', tostring(tonumber(v) + 1))
-if ARGV[3] == '1' then redis.call('ZREM', KEYS[2], ARGV[6]) end
-if #KEYS > 4 then
-  redis.call('ZREM', KEYS[6], ARGV[6])
-  redis.call('ZREM', KEYS[7], ARGV[6])
-  redis.call('ZADD', KEYS[8], ARGV[7], ARGV[6])
-  redis.call('ZADD', KEYS[9], ARGV[7], ARGV[6])
-  redis.call('SADD', KEYS[5], KEYS[8], KEYS[9])
-end
-if ARGV[4] ~= '' then redis.call('SET', KEYS[3], ARGV[4], 'PX', ARGV[5]) end
-redis.call('PUBLISH', KEYS[4], ARGV[6])
-return 1
-`;
-
-/** Key layout under the configured prefix (which may carry a `{hash tag}` for Redis Cluster). */
-export function approvalKeys(prefix: string) {
-  return {
-    record: (id: string) => `${prefix}:ar:${id}`,
-    recordPrefix: `${prefix}:ar:`,
-    result: (id: string) => `${prefix}:ar:${id}:result`,
-    dedupe: (key: string) => `${prefix}:dedupe:${key}`,
-    pending: `${prefix}:pending`,
-    events: `${prefix}:released`,
-  };
 }
 
 /** Options for {@link ApprovalStore}. */
@@ -91,9 +31,13 @@ export interface ApprovalStoreOptions {
 
 type Redisish = Redis | Cluster;
 
-/** Approval records in Redis, with atomic create-or-attach and compare-and-set updates. */
+/**
+ * Approval records in Redis, with atomic create-or-attach and compare-and-set updates (the scripts
+ * `redis/scripts/create-or-attach.lua` and `compare-and-set.lua`, which also keep the history indexes).
+ */
 export class ApprovalStore {
-  readonly keys: ReturnType<typeof approvalKeys>;
+  /** Where this store's records, pending index and events channel live. */
+  readonly keys: ApprovalKeys;
   readonly resultTtlMs: number;
   private readonly recordTtlMs: number;
   private readonly history: HistoryKeys;
@@ -103,10 +47,12 @@ export class ApprovalStore {
     prefix: string,
     options: ApprovalStoreOptions = {},
   ) {
-    this.keys = approvalKeys(prefix);
-    this.history = historyKeys(prefix);
+    const ks = keyspace(prefix);
+    this.keys = ks.approval;
+    this.history = ks.history;
     this.resultTtlMs = options.resultTtlMs ?? 60 * 60 * 1000;
     this.recordTtlMs = options.recordTtlMs ?? 90 * 24 * 60 * 60 * 1000;
+    loadScripts(redis);
   }
 
   /** Stores a new request, or returns the one an identical earlier call created. */
@@ -115,21 +61,25 @@ export class ApprovalStore {
     const dedupeTtl = Math.max(1000, record.expiresAt - record.createdAt) + this.resultTtlMs;
     const indexes = indexKeysOf(this.history, record);
     const res = (await this.run(() =>
-      this.redis.eval(
-        CREATE_OR_ATTACH,
-        4 + indexes.length,
-        this.keys.dedupe(dedupe),
-        this.keys.record(record.id),
-        this.keys.pending,
-        this.history.registry,
-        ...indexes,
-        record.id,
-        JSON.stringify(stored),
-        String(dedupeTtl),
-        String(record.createdAt),
-        this.keys.recordPrefix,
-        String(this.recordTtlMs),
-        this.keys.events,
+      runScript(
+        this.redis,
+        'create-or-attach',
+        [
+          this.keys.dedupe(dedupe),
+          this.keys.record(record.id),
+          this.keys.pending,
+          this.history.registry,
+          ...indexes,
+        ],
+        [
+          record.id,
+          JSON.stringify(stored),
+          dedupeTtl,
+          record.createdAt,
+          this.keys.recordPrefix,
+          this.recordTtlMs,
+          this.keys.events,
+        ],
       ),
     )) as [number, string];
     return { created: res[0] === 1, record: JSON.parse(res[1]) as StoredRecord };
@@ -174,21 +124,25 @@ export class ApprovalStore {
             ...statusKeysOf(this.history, next),
           ];
     const res = await this.run(() =>
-      this.redis.eval(
-        CAS,
-        4 + moved.length,
-        this.keys.record(current.id),
-        this.keys.pending,
-        this.keys.result(current.id),
-        this.keys.events,
-        ...moved,
-        String(current.version),
-        JSON.stringify(written),
-        leftPending ? '1' : '0',
-        result ? JSON.stringify(result) : '',
-        String(this.resultTtlMs),
-        current.id,
-        String(current.createdAt),
+      runScript(
+        this.redis,
+        'compare-and-set',
+        [
+          this.keys.record(current.id),
+          this.keys.pending,
+          this.keys.result(current.id),
+          this.keys.events,
+          ...moved,
+        ],
+        [
+          current.version,
+          JSON.stringify(written),
+          leftPending ? '1' : '0',
+          result ? JSON.stringify(result) : '',
+          this.resultTtlMs,
+          current.id,
+          current.createdAt,
+        ],
       ),
     );
     if (res === -1) throw new AirlockError('NOT_FOUND', `Request ${current.id} not found`);

@@ -1,5 +1,5 @@
 import type { Redis, Cluster } from 'ioredis';
-import type { HistoryKeys } from './history-keys.js';
+import type { HistoryKeys } from '../redis/keyspace.js';
 import type { HistoryRecord, HistoryStatus } from './history-record.js';
 import { decodeCursor, encodeCursor, type Position } from './history-cursor.js';
 import { IndexWalk } from './index-walk.js';

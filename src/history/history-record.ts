@@ -1,5 +1,4 @@
-import type { ApprovalStatus } from '../core/approval/types.js';
-import type { StoredRecord } from '../approval/approval-store.js';
+import type { ApprovalStatus, StoredRecord } from '../core/approval/types.js';
 
 /** Statuses of calls that policy decided on its own, without a human. */
 export type DirectStatus = 'allowed' | 'denied' | 'rate_limited' | 'invalid' | 'error';

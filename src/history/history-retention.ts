@@ -1,37 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import type { Redis, Cluster } from 'ioredis';
 import type { Logger } from '../log.js';
-import { approvalKeys } from '../approval/approval-store.js';
-import { historyKeys } from './history-keys.js';
-
-// Deletes up to ARGV[2] records older than the cutoff (exclusive), oldest first, with their stored
-// results and their entries in the all-records and pending indexes; the other indexes are trimmed by
-// TRIM_INDEX. KEYS: all index, pending index. ARGV: cutoff, batch, record key prefix.
-const TRIM_RECORDS = `
-local ids = redis.call('ZRANGE', KEYS[1], '-inf', '(' .. ARGV[1], 'BYSCORE', 'LIMIT', 0, tonumber(ARGV[2]))
-for _, id in ipairs(ids) do
-  redis.call('DEL', ARGV[3] .. id, ARGV[3] .. id .. ':result')
-  redis.call('ZREM', KEYS[2], id)
-end
-if #ids > 0 then redis.call('ZREM', KEYS[1], unpack(ids)) end
-return #ids
-`;
-
-// Removes up to ARGV[2] entries older than the cutoff from one index (they are its lowest ranks), and
-// forgets the index once it is empty. KEYS: index, registry. ARGV: cutoff, batch.
-const TRIM_INDEX = `
-local n = redis.call('ZCOUNT', KEYS[1], '-inf', '(' .. ARGV[1])
-local cap = tonumber(ARGV[2])
-if n > cap then n = cap end
-if n > 0 then redis.call('ZREMRANGEBYRANK', KEYS[1], 0, n - 1) end
-if redis.call('EXISTS', KEYS[1]) == 0 then redis.call('SREM', KEYS[2], KEYS[1]) end
-return n
-`;
-
-const RELEASE = `
-if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
-return 0
-`;
+import { keyspace, type ApprovalKeys, type HistoryKeys } from '../redis/keyspace.js';
+import { loadScripts, runScript } from '../redis/lua-scripts.js';
 
 /** Options for {@link HistoryRetention}. */
 export interface HistoryRetentionOptions {
@@ -67,8 +38,8 @@ export class HistoryRetention {
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<unknown> | undefined;
   private stopped = false;
-  private readonly keys: ReturnType<typeof historyKeys>;
-  private readonly approval: ReturnType<typeof approvalKeys>;
+  private readonly keys: HistoryKeys;
+  private readonly approval: ApprovalKeys;
   private readonly now: () => number;
 
   constructor(
@@ -76,9 +47,11 @@ export class HistoryRetention {
     prefix: string,
     private readonly options: HistoryRetentionOptions,
   ) {
-    this.keys = historyKeys(prefix);
-    this.approval = approvalKeys(prefix);
+    const ks = keyspace(prefix);
+    this.keys = ks.history;
+    this.approval = ks.approval;
     this.now = options.now ?? Date.now;
+    loadScripts(redis);
   }
 
   /** Runs soon after start (jittered, so replicas started together do not collide), then every interval. */
@@ -126,14 +99,11 @@ export class HistoryRetention {
       for (;;) {
         if (overBudget()) return run;
         const n = Number(
-          await this.redis.eval(
-            TRIM_RECORDS,
-            2,
-            this.keys.all,
-            this.approval.pending,
-            cutoff,
-            batch,
-            this.approval.recordPrefix,
+          await runScript(
+            this.redis,
+            'trim-records-2',
+            [this.keys.all, this.approval.pending],
+            [cutoff, batch, this.approval.recordPrefix],
           ),
         );
         run.records += n;
@@ -146,7 +116,9 @@ export class HistoryRetention {
         for (const index of indexes) {
           for (;;) {
             if (overBudget()) return run;
-            const n = Number(await this.redis.eval(TRIM_INDEX, 2, index, this.keys.registry, cutoff, batch));
+            const n = Number(
+              await runScript(this.redis, 'trim-index-2', [index, this.keys.registry], [cutoff, batch]),
+            );
             run.entries += n;
             if (n < Number(batch)) break;
           }
@@ -156,7 +128,7 @@ export class HistoryRetention {
       if (run.records || run.entries) this.options.logger.info(run, 'history retention trimmed old records');
       return run;
     } finally {
-      await this.redis.eval(RELEASE, 1, this.keys.retentionLock, token).catch(() => {});
+      await runScript(this.redis, 'release-lock-1', [this.keys.retentionLock], [token]).catch(() => {});
     }
   }
 }

@@ -1,9 +1,9 @@
 import type { Redis, Cluster } from 'ioredis';
 import { AirlockError } from '../core/errors.js';
-import { approvalKeys } from '../approval/approval-store.js';
-import { historyKeys, indexKeysOf, INDEXES_PER_RECORD, type HistoryKeys } from './history-keys.js';
+import { indexKeysOf, INDEXES_PER_RECORD, keyspace, type HistoryKeys } from '../redis/keyspace.js';
 import type { DecisionRecord, HistoryRecord } from './history-record.js';
 import { guardRedis } from '../redis/guard.js';
+import { loadScripts, queueScript, scriptPipeline, type ScriptArg } from '../redis/lua-scripts.js';
 import {
   queryHistory,
   readRecords,
@@ -12,38 +12,8 @@ import {
   type PageRequest,
 } from './history-query.js';
 
-// Stores direct-decision records with their index entries, atomically per record. Never overwrites:
-// an id that already has a record (an approval request) keeps it. Several records per call, so a busy
-// gateway's history costs one script run per batch rather than one per call.
-// KEYS: index registry, events channel, then per record its key and its INDEXES_PER_RECORD indexes.
-// ARGV: ttl ms, then per record json, score, id. Returns how many records were new.
-const WRITE = `
-local per = 1 + tonumber(ARGV[1])
-local n = (#KEYS - 2) / per
-local written = 0
-for i = 0, n - 1 do
-  local k = 3 + i * per
-  local a = 3 + i * 3
-  if redis.call('EXISTS', KEYS[k]) == 0 then
-    redis.call('HSET', KEYS[k], 'json', ARGV[a], 'v', '1')
-    redis.call('PEXPIRE', KEYS[k], ARGV[2])
-    for j = k + 1, k + per - 1 do
-      redis.call('ZADD', KEYS[j], ARGV[a + 1], ARGV[a + 2])
-      redis.call('SADD', KEYS[1], KEYS[j])
-    end
-    redis.call('PUBLISH', KEYS[2], ARGV[a + 2])
-    written = written + 1
-  end
-end
-return written
-`;
-
 /** Records per script run: large enough to amortize the call, small enough to keep Redis responsive. */
 const RECORDS_PER_CALL = 64;
-
-const WRITE_COMMAND = 'airlockHistoryWrite';
-
-type WithWrite = { [WRITE_COMMAND](numKeys: number, ...args: string[]): Promise<number> };
 
 /** Options for {@link HistoryStore}. */
 export interface HistoryStoreOptions {
@@ -66,30 +36,28 @@ export class HistoryStore {
     prefix: string,
     options: HistoryStoreOptions = {},
   ) {
-    this.keys = historyKeys(prefix);
-    const ak = approvalKeys(prefix);
-    this.record = ak.record;
-    this.events = ak.events;
+    const ks = keyspace(prefix);
+    this.keys = ks.history;
+    this.record = ks.approval.record;
+    this.events = ks.approval.events;
     this.recordTtlMs = options.recordTtlMs ?? 90 * 24 * 60 * 60 * 1000;
-    // EVALSHA with a transparent reload, so a million pipelined writes do not resend the script each time.
-    if (!(WRITE_COMMAND in redis)) redis.defineCommand(WRITE_COMMAND, { lua: WRITE });
+    loadScripts(redis);
   }
 
   /** Writes direct-decision records in one pipeline; returns how many were new. */
   async writeMany(records: readonly DecisionRecord[]): Promise<number> {
     if (!records.length) return 0;
-    const pipe = this.redis.pipeline() as unknown as WithWrite & {
-      exec(): Promise<[Error | null, unknown][] | null>;
-    };
+    // One script run per chunk, all in one round trip; EVALSHA, so the script is not resent each time.
+    const pipe = scriptPipeline(this.redis);
     for (let at = 0; at < records.length; at += RECORDS_PER_CALL) {
       const chunk = records.slice(at, at + RECORDS_PER_CALL);
       const keys: string[] = [this.keys.registry, this.events];
-      const args: string[] = [String(INDEXES_PER_RECORD), String(this.recordTtlMs)];
+      const args: ScriptArg[] = [INDEXES_PER_RECORD, this.recordTtlMs];
       for (const r of chunk) {
         keys.push(this.record(r.id), ...indexKeysOf(this.keys, r));
         args.push(JSON.stringify(r), String(r.createdAt), r.id);
       }
-      void pipe[WRITE_COMMAND](keys.length, ...keys, ...args);
+      queueScript(pipe, 'write-decisions', keys, args);
     }
     const replies = await this.run(() => pipe.exec());
     let written = 0;

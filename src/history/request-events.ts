@@ -1,6 +1,6 @@
 import type { Redis, Cluster } from 'ioredis';
 import type { Logger } from '../log.js';
-import { approvalKeys } from '../approval/approval-store.js';
+import { keyspace, type ApprovalKeys } from '../redis/keyspace.js';
 
 /** One change to a request, as pushed to live views. */
 export interface RequestChange {
@@ -31,10 +31,10 @@ export class RequestEvents {
   private subscribed: Promise<void> | undefined;
   private readonly queued = new Set<string>();
   private flushing = false;
-  private readonly keys: ReturnType<typeof approvalKeys>;
+  private readonly keys: ApprovalKeys;
 
   constructor(private readonly o: RequestEventsOptions) {
-    this.keys = approvalKeys(o.prefix);
+    this.keys = keyspace(o.prefix).approval;
   }
 
   /** Adds a listener; resolves once the subscription is live, so no change after that is missed. */

@@ -1,6 +1,6 @@
 import { watch } from 'node:fs';
 import { Redis } from 'ioredis';
-import { approvalKeys } from '../../src/approval/approval-store.js';
+import { keyspace } from '../../src/redis/keyspace.js';
 
 /**
  * Waits on Airlock's own change channel (`{prefix}:released`, published by every replica on every
@@ -17,7 +17,7 @@ export async function untilChanged<T>(
   sub.on('error', () => {});
   try {
     await sub.connect();
-    await sub.subscribe(approvalKeys(where.prefix).events);
+    await sub.subscribe(keyspace(where.prefix).approval.events);
     return await new Promise<T>((resolve, reject) => {
       let running = false;
       let again = false;

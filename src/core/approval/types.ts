@@ -73,3 +73,11 @@ export interface ApprovalRecord {
   slack?: SlackMessageRef;
   execution?: ExecutionInfo;
 }
+
+/** A record as stored: the pure record plus the bookkeeping its store keeps with it. */
+export interface StoredRecord extends ApprovalRecord {
+  /** Compare-and-set version; every write bumps it. */
+  version: number;
+  /** Set once a rejection, expiry or cancellation reached the agent, so its next identical call asks anew. */
+  delivered?: boolean;
+}
