@@ -1,5 +1,5 @@
 import { HISTORY_STATUSES } from '../../history/history-record.js';
-import { DEFAULT_LIMIT, MAX_FILTER_CHARS, MAX_LIMIT } from './query-params.js';
+import { DEFAULT_LIMIT, MAX_FILTER_CHARS, MAX_LIMIT } from './api-schemas.js';
 
 const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
 const param = (name: string) => ({ $ref: `#/components/parameters/${name}` });
