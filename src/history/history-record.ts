@@ -1,4 +1,4 @@
-import type { ApprovalStatus, StoredRecord } from '../core/approval/types.js';
+import { APPROVAL_STATUSES, type ApprovalStatus, type StoredRecord } from '../core/approval/types.js';
 
 /** Statuses of calls that policy decided on its own, without a human. */
 export type DirectStatus = 'allowed' | 'denied' | 'rate_limited' | 'invalid' | 'error';
@@ -16,17 +16,7 @@ export const DIRECT_STATUSES: readonly DirectStatus[] = [
 ];
 
 /** Every status, approval lifecycle first; filters are checked against this list. */
-export const HISTORY_STATUSES: readonly HistoryStatus[] = [
-  'pending',
-  'approved',
-  'rejected',
-  'expired',
-  'cancelled',
-  'executing',
-  'executed',
-  'failed',
-  ...DIRECT_STATUSES,
-];
+export const HISTORY_STATUSES: readonly HistoryStatus[] = [...APPROVAL_STATUSES, ...DIRECT_STATUSES];
 
 /** What happened upstream for an allowed call. */
 export interface DirectExecution {

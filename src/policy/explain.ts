@@ -13,6 +13,9 @@ export interface PolicySource {
   get(server: string): CompiledPolicy | undefined;
 }
 
+/** How explain found the rule that decides a call. */
+export const MATCHED_BY = ['exact', 'glob', 'default', 'hide', 'no policy'] as const;
+
 /** Why a call gets its decision, for `airlock policy explain` and POST /api/policies/explain. */
 export interface Explanation {
   server: string;
@@ -25,7 +28,7 @@ export interface Explanation {
   /** The `tools` key that matched (exact name or glob); undefined for default, hide or no policy. */
   matchedKey?: string;
   /** How the key was chosen. */
-  matchedBy: 'exact' | 'glob' | 'default' | 'hide' | 'no policy';
+  matchedBy: (typeof MATCHED_BY)[number];
 }
 
 /** The agent id explain uses when none is given. */

@@ -1,22 +1,20 @@
 import { EventEmitter } from 'node:events';
-import {
-  CompatibilityCallToolResultSchema,
-  ErrorCode,
-  McpError,
-  ResultSchema,
-  type CallToolResult,
-  type ClientCapabilities,
-  type Implementation,
-  type Prompt,
-  type ServerCapabilities,
-  type Tool,
+import type {
+  CallToolResult,
+  ClientCapabilities,
+  Implementation,
+  Prompt,
+  ServerCapabilities,
+  Tool,
 } from '@modelcontextprotocol/sdk/types.js';
 import { AirlockError } from '../core/errors.js';
 import type { ServerConfig } from '../config/schema.js';
 import type { Logger } from '../log.js';
-import { Backoff, type BackoffOptions } from './backoff.js';
-import { CoalescedTask } from './coalesced-task.js';
-import { describeError, formatSeconds, isHttpConnectionFailure, isLocalTimeout } from './upstream-errors.js';
+import { LivenessProbe } from './liveness-probe.js';
+import { ReconnectSupervisor, type ReconnectOptions } from './reconnect-supervisor.js';
+import { UpstreamCatalog } from './upstream-catalog.js';
+import { describeError } from './upstream-errors.js';
+import { UpstreamForwarder } from './upstream-forwarder.js';
 import { UpstreamSession, type SessionIdentity } from './upstream-session.js';
 import type { RpcMessage, Upstream, UpstreamHooks, UpstreamRequestOptions, UpstreamState } from './types.js';
 
@@ -30,12 +28,8 @@ export interface UpstreamConnectionEvents {
   'prompts-changed': [];
 }
 
-/** Options of UpstreamConnection. */
-export interface UpstreamConnectionOptions {
-  /** Delays between reconnect attempts. @defaultValue 250 ms doubling to 30 s, ±20% jitter */
-  reconnect?: BackoffOptions;
-  /** After this many ms of being ready, a failure starts the backoff from its first delay again. @defaultValue 60000 */
-  healthyMs?: number;
+/** Options of UpstreamConnection; `reconnect` and `healthyMs` are the ReconnectSupervisor's. */
+export interface UpstreamConnectionOptions extends ReconnectOptions {
   /** How Airlock introduces itself to the upstream. @defaultValue `{ name: 'airlock', version: '0.1.0' }` */
   clientInfo?: Implementation;
   /** Capabilities declared to the upstream. @defaultValue sampling, elicitation (form and url), roots with listChanged */
@@ -60,21 +54,16 @@ export class UpstreamConnection extends EventEmitter<UpstreamConnectionEvents> i
   private session: UpstreamSession | undefined;
   private connecting: UpstreamSession | undefined;
   private downReason = 'still starting';
-  private toolList: Tool[] = [];
-  private promptList: Prompt[] = [];
   private serverCapabilities: ServerCapabilities | undefined;
   private implementation: Implementation | undefined;
   private serverInstructions: string | undefined;
-  private readonly backoff: Backoff;
-  private readonly healthyMs: number;
   private readonly connectTimeoutMs: number;
-  private reconnectTimer: NodeJS.Timeout | undefined;
-  private readyAt = 0;
   private startPromise: Promise<void> | undefined;
-  private probing = false;
   private readonly log: Logger;
-  private readonly toolsRefresh = new CoalescedTask(() => this.loadTools());
-  private readonly promptsRefresh = new CoalescedTask(() => this.loadPrompts());
+  private readonly supervisor: ReconnectSupervisor;
+  private readonly catalog: UpstreamCatalog;
+  private readonly forwarder: UpstreamForwarder;
+  private readonly probe: LivenessProbe;
 
   constructor(
     readonly name: string,
@@ -85,9 +74,26 @@ export class UpstreamConnection extends EventEmitter<UpstreamConnectionEvents> i
   ) {
     super();
     this.log = logger.child({ server: name });
-    this.backoff = new Backoff(options.reconnect);
-    this.healthyMs = options.healthyMs ?? 60_000;
     this.connectTimeoutMs = options.connectTimeoutMs ?? Math.max(30_000, config.timeoutMs);
+    this.supervisor = new ReconnectSupervisor(
+      { connectOnce: () => this.connectOnce(), downReason: () => this.downReason },
+      this.log,
+      options,
+    );
+    this.catalog = new UpstreamCatalog(
+      { current: () => this.session, timeoutMs: config.timeoutMs, connectTimeoutMs: this.connectTimeoutMs },
+      (event) => this.emit(event),
+    );
+    this.forwarder = new UpstreamForwarder({
+      name,
+      timeoutMs: config.timeoutMs,
+      session: () => this.requireSession(),
+      unavailable: (cause) => this.unavailableError(cause),
+      lost: (session, reason) => this.connectionLost(session, reason),
+    });
+    this.probe = new LivenessProbe(config.timeoutMs, (session, reason) =>
+      this.connectionLost(session, reason),
+    );
   }
 
   /** Current connection state. */
@@ -117,18 +123,18 @@ export class UpstreamConnection extends EventEmitter<UpstreamConnectionEvents> i
 
   /** Cached tools; kept while down so agents still see them and get a clear "unavailable" on call. */
   tools(): Tool[] {
-    return this.toolList;
+    return this.catalog.tools();
   }
 
   /** Cached prompts, like tools(). */
   prompts(): Prompt[] {
-    return this.promptList;
+    return this.catalog.prompts();
   }
 
   /** Connects once; resolves whether or not that worked, and keeps retrying in the background if not. */
   start(): Promise<void> {
     this.startPromise ??= (async () => {
-      if (!(await this.connectOnce())) this.scheduleReconnect();
+      if (!(await this.connectOnce())) this.supervisor.schedule();
     })();
     return this.startPromise;
   }
@@ -137,7 +143,7 @@ export class UpstreamConnection extends EventEmitter<UpstreamConnectionEvents> i
   async close(): Promise<void> {
     if (this.stateValue === 'closed') return;
     this.setState('closed');
-    clearTimeout(this.reconnectTimer);
+    this.supervisor.stop();
     const sessions = [this.session, this.connecting].filter((s): s is UpstreamSession => s !== undefined);
     this.session = undefined;
     this.connecting = undefined;
@@ -145,63 +151,21 @@ export class UpstreamConnection extends EventEmitter<UpstreamConnectionEvents> i
   }
 
   /** Calls a tool upstream; see Upstream.callTool. */
-  async callTool(
+  callTool(
     params: { name: string; arguments?: Record<string, unknown>; _meta?: Record<string, unknown> },
     options: UpstreamRequestOptions = {},
   ): Promise<CallToolResult> {
-    const session = this.requireSession();
-    const timeout = options.timeoutMs ?? this.config.timeoutMs;
-    try {
-      // client.request rather than client.callTool: a proxy passes results through as they are, without
-      // the SDK's output-schema checks (the agent's own client does those).
-      const result = await session.client.request(
-        { method: 'tools/call', params },
-        CompatibilityCallToolResultSchema,
-        {
-          timeout,
-          resetTimeoutOnProgress: true,
-          ...(options.signal ? { signal: options.signal } : {}),
-          // Always ask for progress: the token lets the upstream report it, and each report keeps the timeout alive.
-          onprogress: (progress) => options.onprogress?.(progress),
-        },
-      );
-      return toCallToolResult(result);
-    } catch (err) {
-      throw this.translate(err, session, 'tools/call', timeout, options.signal);
-    }
+    return this.forwarder.callTool(params, options);
   }
 
   /** Sends any other request upstream and returns its result unchanged; see Upstream.request. */
-  async request(message: RpcMessage, options: UpstreamRequestOptions = {}): Promise<Record<string, unknown>> {
-    const session = this.requireSession();
-    const timeout = options.timeoutMs ?? this.config.timeoutMs;
-    try {
-      return await session.client.request(
-        { method: message.method, ...(message.params ? { params: message.params } : {}) },
-        ResultSchema,
-        {
-          timeout,
-          resetTimeoutOnProgress: true,
-          ...(options.signal ? { signal: options.signal } : {}),
-          ...(options.onprogress ? { onprogress: options.onprogress } : {}),
-        },
-      );
-    } catch (err) {
-      throw this.translate(err, session, message.method, timeout, options.signal);
-    }
+  request(message: RpcMessage, options: UpstreamRequestOptions = {}): Promise<Record<string, unknown>> {
+    return this.forwarder.request(message, options);
   }
 
   /** Sends a notification upstream; see Upstream.notify. */
-  async notify(message: RpcMessage): Promise<void> {
-    const session = this.requireSession();
-    try {
-      await session.client.notification({
-        method: message.method,
-        ...(message.params ? { params: message.params } : {}),
-      });
-    } catch (err) {
-      throw this.translate(err, session, message.method, this.config.timeoutMs, undefined);
-    }
+  notify(message: RpcMessage): Promise<void> {
+    return this.forwarder.notify(message);
   }
 
   /** The error callers get while no session is usable, saying why and that retrying will help. */
@@ -235,22 +199,8 @@ export class UpstreamConnection extends EventEmitter<UpstreamConnectionEvents> i
   private markDown(reason: string): void {
     if (this.stateValue === 'closed') return;
     this.downReason = reason;
-    if (this.readyAt && Date.now() - this.readyAt >= this.healthyMs) this.backoff.reset();
-    this.readyAt = 0;
+    this.supervisor.down();
     this.setState('down');
-  }
-
-  private scheduleReconnect(): void {
-    if (this.stateValue === 'closed') return;
-    clearTimeout(this.reconnectTimer);
-    const delay = this.backoff.next();
-    this.log.warn({ reason: this.downReason, retryInMs: delay }, 'upstream unavailable; will reconnect');
-    this.reconnectTimer = setTimeout(() => {
-      this.reconnectTimer = undefined;
-      void this.connectOnce().then((ok) => {
-        if (!ok) this.scheduleReconnect();
-      });
-    }, delay);
   }
 
   /** One connect attempt: initialize, load tools and prompts, go ready. Never throws. */
@@ -272,16 +222,16 @@ export class UpstreamConnection extends EventEmitter<UpstreamConnectionEvents> i
       await session.connect(this.connectTimeoutMs);
       if (session.lost) throw new Error('the connection closed during initialization');
       this.session = session;
-      await Promise.all([this.toolsRefresh.run(), this.promptsRefresh.run()]);
+      await this.catalog.refreshAll();
       if (session.lost) throw new Error('the connection closed while listing tools');
       this.serverCapabilities = session.client.getServerCapabilities();
       this.implementation = session.client.getServerVersion();
       this.serverInstructions = session.client.getInstructions();
       session.ready = true;
-      this.readyAt = Date.now();
+      this.supervisor.ready();
       this.setState('ready');
       this.log.info(
-        { upstream: this.implementation, tools: this.toolList.length, pid: session.upstream.pid },
+        { upstream: this.implementation, tools: this.catalog.tools().length, pid: session.upstream.pid },
         'upstream connected',
       );
       return true;
@@ -301,8 +251,7 @@ export class UpstreamConnection extends EventEmitter<UpstreamConnectionEvents> i
     if (this.isClosed()) return;
     try {
       // Refresh first, so whoever reacts to the forwarded notification already sees the new list.
-      if (notification.method === 'notifications/tools/list_changed') await this.toolsRefresh.run();
-      if (notification.method === 'notifications/prompts/list_changed') await this.promptsRefresh.run();
+      await this.catalog.refreshFor(notification.method);
     } catch (err) {
       this.log.warn(
         { err: describeError(err), method: notification.method },
@@ -324,7 +273,7 @@ export class UpstreamConnection extends EventEmitter<UpstreamConnectionEvents> i
     if (!session.ready || this.session !== session) return;
     this.session = undefined;
     this.markDown(`restarting after ${session.upstream.describeEnd() ?? 'its connection closed'}`);
-    this.scheduleReconnect();
+    this.supervisor.schedule();
   }
 
   private onSessionError(session: UpstreamSession, err: Error): void {
@@ -338,28 +287,7 @@ export class UpstreamConnection extends EventEmitter<UpstreamConnectionEvents> i
       return;
     }
     this.log.debug({ err: describeError(err) }, 'upstream HTTP transport error; checking the connection');
-    void this.probe(session, err);
-  }
-
-  /**
-   * HTTP transports report stream errors but never close by themselves; a ping tells a dead or restarted
-   * server (reconnect, which re-initializes) from a stream that merely dropped and recovered.
-   */
-  private async probe(session: UpstreamSession, trigger: Error): Promise<void> {
-    if (this.probing || !session.ready) return;
-    this.probing = true;
-    try {
-      await session.client.ping({ timeout: Math.min(5_000, this.config.timeoutMs) });
-    } catch (err) {
-      if (!(err instanceof McpError) || err.code === ErrorCode.RequestTimeout) {
-        this.connectionLost(
-          session,
-          `reconnecting after ${describeError(isHttpConnectionFailure(err) ? err : trigger)}`,
-        );
-      }
-    } finally {
-      this.probing = false;
-    }
+    void this.probe.check(session, err);
   }
 
   private connectionLost(session: UpstreamSession, reason: string): void {
@@ -368,77 +296,9 @@ export class UpstreamConnection extends EventEmitter<UpstreamConnectionEvents> i
     if (this.session === session) {
       this.session = undefined;
       this.markDown(reason);
-      this.scheduleReconnect();
+      this.supervisor.schedule();
     }
     // Closing rejects the session's calls in flight at once instead of leaving them to time out.
     void session.end(false);
   }
-
-  private translate(
-    err: unknown,
-    session: UpstreamSession,
-    method: string,
-    timeoutMs: number,
-    signal: AbortSignal | undefined,
-  ): unknown {
-    // The caller cancelled: give them their own reason back, nothing went wrong upstream.
-    if (signal?.aborted) return signal.reason ?? err;
-    if (err instanceof AirlockError) return err;
-    if (isLocalTimeout(err, timeoutMs)) {
-      return new AirlockError(
-        'UPSTREAM_ERROR',
-        `Upstream server "${this.name}" did not answer ${method} within ${formatSeconds(timeoutMs)}`,
-        { server: this.name, method, timeoutMs },
-        { cause: err },
-      );
-    }
-    if (session.lost) return this.unavailableError(err);
-    // A JSON-RPC error the upstream answered with: the proxy forwards its code and message as they are.
-    if (err instanceof McpError) return err;
-    if (session.upstream.kind === 'http' && isHttpConnectionFailure(err)) {
-      this.connectionLost(session, `reconnecting after ${describeError(err)}`);
-      return this.unavailableError(err);
-    }
-    return new AirlockError(
-      'UPSTREAM_ERROR',
-      `Upstream server "${this.name}" failed ${method}: ${describeError(err)}`,
-      { server: this.name, method },
-      { cause: err },
-    );
-  }
-
-  // Listing during connect shares the connect budget; later refreshes are ordinary requests.
-  private listTimeoutMs(session: UpstreamSession): number {
-    return session.ready ? this.config.timeoutMs : this.connectTimeoutMs;
-  }
-
-  private async loadTools(): Promise<void> {
-    const session = this.session;
-    if (!session || session.lost) return;
-    const tools = await session.listTools(this.listTimeoutMs(session));
-    if (session !== this.session) return; // a reconnect replaced this session meanwhile
-    if (JSON.stringify(tools) === JSON.stringify(this.toolList)) return;
-    this.toolList = tools;
-    this.emit('tools-changed');
-  }
-
-  private async loadPrompts(): Promise<void> {
-    const session = this.session;
-    if (!session || session.lost) return;
-    const prompts = await session.listPrompts(this.listTimeoutMs(session));
-    if (session !== this.session) return;
-    if (JSON.stringify(prompts) === JSON.stringify(this.promptList)) return;
-    this.promptList = prompts;
-    this.emit('prompts-changed');
-  }
-}
-
-/** Accepts pre-2025 `{ toolResult }` answers too, presenting them as ordinary text content. */
-function toCallToolResult(result: Record<string, unknown>): CallToolResult {
-  const content = result.content;
-  if ('toolResult' in result && (!Array.isArray(content) || content.length === 0)) {
-    const { toolResult, ...rest } = result;
-    return { ...rest, content: [{ type: 'text', text: JSON.stringify(toolResult) }] };
-  }
-  return result as CallToolResult;
 }

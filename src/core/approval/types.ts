@@ -1,14 +1,31 @@
 import type { ApprovalSpec } from '../policy/types.js';
 
+/** Every approval status, in lifecycle order. */
+export const APPROVAL_STATUSES = [
+  'pending',
+  'approved',
+  'rejected',
+  'expired',
+  'cancelled',
+  'executing',
+  'executed',
+  'failed',
+] as const;
+
 /**
  * Where a request is in its life: `pending → approved | rejected | expired | cancelled`, then for
  * approved `executing → executed | failed`.
  */
-export type ApprovalStatus =
-  'pending' | 'approved' | 'rejected' | 'expired' | 'cancelled' | 'executing' | 'executed' | 'failed';
+export type ApprovalStatus = (typeof APPROVAL_STATUSES)[number];
+
+/** Every surface a reviewer can decide from. */
+export const DECISION_VIAS = ['slack', 'console', 'cli', 'api'] as const;
 
 /** The surface a reviewer decided from. */
-export type DecisionVia = 'slack' | 'console' | 'cli' | 'api';
+export type DecisionVia = (typeof DECISION_VIAS)[number];
+
+/** The two votes a reviewer can cast. */
+export const REVIEWER_VOTES = ['approve', 'reject'] as const;
 
 /** One reviewer's vote on a request. */
 export interface ReviewerDecision {
@@ -19,7 +36,7 @@ export interface ReviewerDecision {
   via: DecisionVia;
   /** Epoch milliseconds. */
   at: number;
-  decision: 'approve' | 'reject';
+  decision: (typeof REVIEWER_VOTES)[number];
   /** Why it was rejected; shown to the agent. */
   reason?: string;
   /** A note left with an approval; kept in history. */

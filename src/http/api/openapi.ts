@@ -1,5 +1,11 @@
-import { HISTORY_STATUSES } from '../../history/history-record.js';
-import { DEFAULT_LIMIT, MAX_FILTER_CHARS, MAX_LIMIT } from './query-params.js';
+import { z } from 'zod';
+import { REQUEST_ID_PATTERN } from '../../core/approval/request-id.js';
+import { APPROVAL_STATUSES, DECISION_VIAS, REVIEWER_VOTES } from '../../core/approval/types.js';
+import { DIRECT_STATUSES, HISTORY_STATUSES } from '../../history/history-record.js';
+import { MATCHED_BY } from '../../policy/explain.js';
+import { approveBody, clientHeader, explainBody, exportQuery, listQuery, rejectBody } from './api-schemas.js';
+
+type Json = Record<string, unknown>;
 
 const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
 const param = (name: string) => ({ $ref: `#/components/parameters/${name}` });
@@ -7,13 +13,96 @@ const errors = (...codes: number[]) =>
   Object.fromEntries(codes.map((c) => [String(c), { $ref: `#/components/responses/E${c}` }]));
 const json = (schema: unknown) => ({ content: { 'application/json': { schema } } });
 
-const filterParams = ['status', 'server', 'tool', 'agent', 'since', 'until'].map(param);
+/** A zod schema in OpenAPI 3.1's dialect (JSON Schema 2020-12), as the client sends it. */
+function jsonSchema(schema: z.ZodType): Json {
+  const { $schema: _dialect, ...rest } = z.toJSONSchema(schema, { io: 'input' });
+  return rest;
+}
 
+/** The body a route validates with `schema`; routes read a missing body as `{}`, so `{}` failing means required. */
+function body(schema: z.ZodType) {
+  return { required: !schema.safeParse({}).success, ...json(jsonSchema(schema)) };
+}
+
+function parameter(name: string, where: 'query' | 'header', field: z.ZodType) {
+  const { description, ...schema } = jsonSchema(field);
+  return { name, in: where, ...(description === undefined ? {} : { description }), schema };
+}
+
+/** References to every parameter of a route's query schema, in its order. */
+const queryOf = (schema: z.ZodObject) => Object.keys(schema.shape).map(param);
+
+const queryParameters = Object.fromEntries(
+  Object.entries({ ...listQuery.shape, ...exportQuery.shape }).map(([name, field]) => [
+    name,
+    parameter(name, 'query', field),
+  ]),
+);
+
+const str = { type: 'string' };
 const epochMs = { type: 'integer', description: 'Epoch milliseconds.' };
+const object = (description: string) => ({ type: 'object', description });
+const execution = { startedAt: epochMs, finishedAt: epochMs, isError: { type: 'boolean' } };
+
+const RECORD_REQUIRED = [
+  'kind',
+  'id',
+  'createdAt',
+  'server',
+  'tool',
+  'agent',
+  'args',
+  'rule',
+  'status',
+  'decisions',
+];
+
+/** A history record of one kind: the fields both kinds share, then the kind's own. */
+function recordSchema(kind: string, statuses: readonly string[], required: string[], own: Json) {
+  return {
+    type: 'object',
+    required: [...RECORD_REQUIRED, ...required],
+    properties: {
+      kind: { const: kind },
+      id: str,
+      createdAt: epochMs,
+      server: str,
+      tool: str,
+      agent: str,
+      args: object('Display copy: secrets under secret-looking keys are redacted.'),
+      argsHash: { type: 'string', description: 'sha256 of server, tool and canonical arguments (hex).' },
+      rule: { type: 'string', examples: ['lab/start_vm'] },
+      status: { type: 'string', enum: [...statuses] },
+      reason: str,
+      responseMs: {
+        type: 'integer',
+        description:
+          'Ms from the call to its answer; for approval requests decidedAt − createdAt, once decided.',
+      },
+      decisions: { type: 'array', items: ref('Decision') },
+      ...own,
+    },
+  };
+}
+
+/** An approve or reject: the same parameters and outcomes, each with its own body. */
+function decide(operationId: string, summary: string, schema: z.ZodType) {
+  return {
+    operationId,
+    summary,
+    parameters: [param('id'), param('client')],
+    requestBody: body(schema),
+    responses: { '200': json(ref('Record')), ...errors(400, 401, 403, 404, 409, 503) },
+  };
+}
+
+function errorResponse(description: string) {
+  return { description, ...json(ref('Error')) };
+}
 
 /**
- * The OpenAPI 3.1 description of `/api`, written by hand next to the routes it describes; a test fails
- * when a route exists that it does not list.
+ * The OpenAPI 3.1 description of `/api`. Bodies and query parameters are generated from the zod schemas
+ * the routes validate with, enums from the shared const arrays; responses are described here.
  */
 export const OPENAPI_DOCUMENT = {
   openapi: '3.1.0',
@@ -36,7 +125,7 @@ export const OPENAPI_DOCUMENT = {
           'page; there is no more when it is absent. A page can hold fewer than `limit` records (even none) and ' +
           'still carry a `nextCursor` when the filters match little of what had to be examined; keep following it. ' +
           'Records created while paging are newer than the cursor, so paging never repeats or skips a record.',
-        parameters: [...filterParams, param('limit'), param('cursor')],
+        parameters: queryOf(listQuery),
         responses: {
           '200': json({
             type: 'object',
@@ -58,12 +147,12 @@ export const OPENAPI_DOCUMENT = {
           'Streamed page by page; the download is cut off (incomplete transfer) if the server fails midway. ' +
           'CSV follows RFC 4180 (CRLF lines, quoted cells) and prefixes cells that begin with = + - @ tab or CR ' +
           "with ' so spreadsheets do not evaluate them.",
-        parameters: [...filterParams, param('format')],
+        parameters: queryOf(exportQuery),
         responses: {
           '200': {
             description: 'The export, as an attachment.',
             content: {
-              'text/csv': { schema: { type: 'string' } },
+              'text/csv': { schema: str },
               'application/json': { schema: { type: 'array', items: ref('Record') } },
             },
           },
@@ -80,34 +169,14 @@ export const OPENAPI_DOCUMENT = {
       },
     },
     '/requests/{id}/approve': {
-      post: {
-        operationId: 'approveRequest',
-        summary: 'Approve a pending request; first decision wins across replicas.',
-        parameters: [param('id'), param('client')],
-        requestBody: json({
-          type: 'object',
-          additionalProperties: false,
-          properties: { comment: { type: 'string', maxLength: 3000 } },
-        }),
-        responses: { '200': json(ref('Record')), ...errors(400, 401, 403, 404, 409, 503) },
-      },
+      post: decide(
+        'approveRequest',
+        'Approve a pending request; first decision wins across replicas.',
+        approveBody,
+      ),
     },
     '/requests/{id}/reject': {
-      post: {
-        operationId: 'rejectRequest',
-        summary: 'Reject a pending request with a reason the agent will see.',
-        parameters: [param('id'), param('client')],
-        requestBody: {
-          required: true,
-          ...json({
-            type: 'object',
-            additionalProperties: false,
-            required: ['reason'],
-            properties: { reason: { type: 'string', minLength: 1, maxLength: 3000 } },
-          }),
-        },
-        responses: { '200': json(ref('Record')), ...errors(400, 401, 403, 404, 409, 503) },
-      },
+      post: decide('rejectRequest', 'Reject a pending request with a reason the agent will see.', rejectBody),
     },
     '/policies': {
       get: {
@@ -127,20 +196,7 @@ export const OPENAPI_DOCUMENT = {
       post: {
         operationId: 'explainPolicy',
         summary: 'Which rule decides a call, and what it decides.',
-        requestBody: {
-          required: true,
-          ...json({
-            type: 'object',
-            additionalProperties: false,
-            required: ['server', 'tool'],
-            properties: {
-              server: { type: 'string', minLength: 1, maxLength: 200 },
-              tool: { type: 'string', minLength: 1, maxLength: 200 },
-              args: { type: 'object', default: {} },
-              agent: { type: 'string', minLength: 1, maxLength: 200, description: 'Default `anonymous`.' },
-            },
-          }),
-        },
+        requestBody: body(explainBody),
         responses: { '200': json(ref('Explanation')), ...errors(400, 401) },
       },
     },
@@ -155,7 +211,7 @@ export const OPENAPI_DOCUMENT = {
         responses: {
           '200': {
             description: 'An endless event stream.',
-            content: { 'text/event-stream': { schema: { type: 'string' } } },
+            content: { 'text/event-stream': { schema: str } },
           },
           ...errors(401, 503),
         },
@@ -174,67 +230,14 @@ export const OPENAPI_DOCUMENT = {
       bearerAuth: { type: 'http', scheme: 'bearer', description: 'A reviewer token from the config.' },
     },
     parameters: {
-      status: {
-        name: 'status',
-        in: 'query',
-        description: 'One status or a comma-separated list (any of them). May also be repeated.',
-        schema: { type: 'string', maxLength: MAX_FILTER_CHARS, examples: ['pending', 'denied,rate_limited'] },
-      },
-      server: {
-        name: 'server',
-        in: 'query',
-        description: 'Exact upstream server name.',
-        schema: filterString(),
-      },
-      tool: {
-        name: 'tool',
-        in: 'query',
-        description: 'Exact tool name (as the upstream names it).',
-        schema: filterString(),
-      },
-      agent: { name: 'agent', in: 'query', description: 'Exact agent id.', schema: filterString() },
-      since: {
-        name: 'since',
-        in: 'query',
-        description:
-          'Oldest createdAt included: epoch ms, ISO-8601 date (UTC midnight) or date-time with zone.',
-        schema: { type: 'string', examples: ['1735689600000', '2025-01-01', '2025-01-01T09:00:00Z'] },
-      },
-      until: {
-        name: 'until',
-        in: 'query',
-        description: 'Newest createdAt included; same formats as `since`.',
-        schema: { type: 'string' },
-      },
-      limit: {
-        name: 'limit',
-        in: 'query',
-        description: 'Records per page.',
-        schema: { type: 'integer', minimum: 1, maximum: MAX_LIMIT, default: DEFAULT_LIMIT },
-      },
-      cursor: {
-        name: 'cursor',
-        in: 'query',
-        description: '`nextCursor` of the previous page, unchanged.',
-        schema: { type: 'string' },
-      },
-      format: {
-        name: 'format',
-        in: 'query',
-        schema: { type: 'string', enum: ['json', 'csv'], default: 'json' },
-      },
+      ...queryParameters,
       id: {
         name: 'id',
         in: 'path',
         required: true,
-        schema: { type: 'string', pattern: '^ar_[A-Za-z0-9_-]{20}$' },
+        schema: { type: 'string', pattern: REQUEST_ID_PATTERN.source },
       },
-      client: {
-        name: 'X-Airlock-Client',
-        in: 'header',
-        description: 'The surface deciding, recorded in history as `via`.',
-        schema: { type: 'string', enum: ['api', 'cli', 'console'], default: 'api' },
-      },
+      client: parameter('X-Airlock-Client', 'header', clientHeader),
     },
     responses: {
       E400: errorResponse('Invalid parameter or body (`code` BAD_REQUEST; `field` names the parameter).'),
@@ -256,7 +259,7 @@ export const OPENAPI_DOCUMENT = {
           error: {
             type: 'object',
             required: ['code', 'message'],
-            properties: { code: { type: 'string' }, message: { type: 'string' }, field: { type: 'string' } },
+            properties: { code: str, message: str, field: str },
             additionalProperties: true,
           },
         },
@@ -270,12 +273,12 @@ export const OPENAPI_DOCUMENT = {
             type: 'string',
             description: 'Reviewer id, or `slack:<U…>` for a Slack user not in the config.',
           },
-          display: { type: 'string' },
-          via: { type: 'string', enum: ['slack', 'console', 'cli', 'api'] },
+          display: str,
+          via: { type: 'string', enum: [...DECISION_VIAS] },
           at: epochMs,
-          decision: { type: 'string', enum: ['approve', 'reject'] },
-          reason: { type: 'string' },
-          comment: { type: 'string' },
+          decision: { type: 'string', enum: [...REVIEWER_VOTES] },
+          reason: str,
+          comment: str,
         },
       },
       Record: {
@@ -283,154 +286,56 @@ export const OPENAPI_DOCUMENT = {
         oneOf: [ref('ApprovalRecord'), ref('DirectRecord')],
         discriminator: { propertyName: 'kind' },
       },
-      ApprovalRecord: {
-        type: 'object',
-        required: [
-          'kind',
-          'id',
-          'createdAt',
-          'expiresAt',
-          'server',
-          'tool',
-          'agent',
-          'args',
-          'argsHash',
-          'rule',
-          'status',
-          'decisions',
-          'approval',
-        ],
-        properties: {
-          kind: { const: 'approval' },
-          id: { type: 'string' },
-          createdAt: epochMs,
-          expiresAt: epochMs,
-          server: { type: 'string' },
-          tool: { type: 'string' },
-          agent: { type: 'string' },
-          agentOwner: { type: 'string' },
-          args: {
-            type: 'object',
-            description: 'Display copy: secrets under secret-looking keys are redacted.',
-          },
-          argsHash: { type: 'string', description: 'sha256 of server, tool and canonical arguments (hex).' },
-          rule: { type: 'string', examples: ['lab/start_vm'] },
-          approval: {
-            type: 'object',
-            description: 'The approval rule: approvers, minApprovals, timeoutMs, waitMs, …',
-          },
-          status: {
-            type: 'string',
-            enum: [
-              'pending',
-              'approved',
-              'rejected',
-              'expired',
-              'cancelled',
-              'executing',
-              'executed',
-              'failed',
-            ],
-          },
-          decisions: { type: 'array', items: ref('Decision') },
-          decidedAt: epochMs,
-          decidedBy: { type: 'string' },
-          reason: { type: 'string' },
-          responseMs: { type: 'integer', description: 'decidedAt − createdAt, once decided.' },
-          slack: { type: 'object', properties: { channel: { type: 'string' }, ts: { type: 'string' } } },
-          execution: {
-            type: 'object',
-            properties: {
-              startedAt: epochMs,
-              finishedAt: epochMs,
-              isError: { type: 'boolean' },
-              summary: { type: 'string' },
-            },
-          },
+      ApprovalRecord: recordSchema('approval', APPROVAL_STATUSES, ['expiresAt', 'argsHash', 'approval'], {
+        expiresAt: epochMs,
+        agentOwner: str,
+        approval: object('The approval rule: approvers, minApprovals, timeoutMs, waitMs, …'),
+        decidedAt: epochMs,
+        decidedBy: str,
+        slack: { type: 'object', properties: { channel: str, ts: str } },
+        execution: { type: 'object', properties: { ...execution, summary: str } },
+      }),
+      DirectRecord: recordSchema('direct', DIRECT_STATUSES, ['responseMs'], {
+        server: { type: 'string', description: 'Empty when the tool was unknown.' },
+        args: object(
+          'Redacted display copy, at most 16 KB of JSON; larger ones become {"[truncated]": "<JSON prefix>…"}.',
+        ),
+        argsTruncated: { type: 'boolean' },
+        rule: {
+          type: 'string',
+          description: 'Empty when no rule applied (unknown tool, invalid arguments).',
         },
-      },
-      DirectRecord: {
-        type: 'object',
-        required: [
-          'kind',
-          'id',
-          'createdAt',
-          'server',
-          'tool',
-          'agent',
-          'args',
-          'rule',
-          'status',
-          'responseMs',
-          'decisions',
-        ],
-        properties: {
-          kind: { const: 'direct' },
-          id: { type: 'string' },
-          createdAt: epochMs,
-          server: { type: 'string', description: 'Empty when the tool was unknown.' },
-          tool: { type: 'string' },
-          agent: { type: 'string' },
-          args: {
-            type: 'object',
-            description:
-              'Redacted display copy, at most 16 KB of JSON; larger ones become {"[truncated]": "<JSON prefix>…"}.',
-          },
-          argsTruncated: { type: 'boolean' },
-          argsHash: { type: 'string' },
-          rule: {
-            type: 'string',
-            description: 'Empty when no rule applied (unknown tool, invalid arguments).',
-          },
-          status: { type: 'string', enum: ['allowed', 'denied', 'rate_limited', 'invalid', 'error'] },
-          code: { type: 'string', description: 'Error code of a refusal or failure, e.g. POLICY_DENIED.' },
-          reason: { type: 'string' },
-          counter: { type: 'string' },
-          retryAfter: { type: 'integer', description: 'Seconds (rate limited).' },
-          responseMs: { type: 'integer' },
-          decisions: { type: 'array', maxItems: 0, items: ref('Decision') },
-          execution: {
-            type: 'object',
-            description: 'Allowed calls: the upstream call.',
-            properties: { startedAt: epochMs, finishedAt: epochMs, isError: { type: 'boolean' } },
-          },
+        code: { type: 'string', description: 'Error code of a refusal or failure, e.g. POLICY_DENIED.' },
+        counter: str,
+        retryAfter: { type: 'integer', description: 'Seconds (rate limited).' },
+        decisions: { type: 'array', maxItems: 0, items: ref('Decision') },
+        execution: {
+          type: 'object',
+          description: 'Allowed calls: the upstream call.',
+          properties: execution,
         },
-      },
+      }),
       PolicyFile: {
         type: 'object',
         required: ['server', 'file', 'sha256', 'policy'],
-        properties: {
-          server: { type: 'string' },
-          file: { type: 'string' },
-          sha256: { type: 'string' },
-          policy: { type: 'object', description: 'The file content as parsed.' },
-        },
+        properties: { server: str, file: str, sha256: str, policy: object('The file content as parsed.') },
       },
       Explanation: {
         type: 'object',
         required: ['server', 'tool', 'agent', 'args', 'decision', 'matchedBy'],
         properties: {
-          server: { type: 'string' },
-          tool: { type: 'string' },
-          agent: { type: 'string' },
+          server: str,
+          tool: str,
+          agent: str,
           args: { type: 'object' },
-          decision: {
-            type: 'object',
-            description: '`action` (allow, deny, require_approval), `rule`, `reason`, `limits`, `approval`.',
-          },
-          file: { type: 'string' },
-          matchedKey: { type: 'string' },
-          matchedBy: { type: 'string', enum: ['exact', 'glob', 'default', 'hide', 'no policy'] },
+          decision: object(
+            '`action` (allow, deny, require_approval), `rule`, `reason`, `limits`, `approval`.',
+          ),
+          file: str,
+          matchedKey: str,
+          matchedBy: { type: 'string', enum: [...MATCHED_BY] },
         },
       },
     },
   },
-} as const;
-
-function filterString() {
-  return { type: 'string', maxLength: MAX_FILTER_CHARS, description: 'Compared literally (no wildcards).' };
-}
-
-function errorResponse(description: string) {
-  return { description, ...json(ref('Error')) };
-}
+};

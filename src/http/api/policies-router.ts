@@ -1,20 +1,13 @@
 import express, { type Router } from 'express';
-import { z } from 'zod';
 import { AirlockError } from '../../core/errors.js';
 import { explainCall, type PolicySource } from '../../policy/explain.js';
 import type { PolicyFileInfo } from '../../policy/policy-store.js';
+import { explainBody } from './api-schemas.js';
 
 /** What the policy routes read: the PolicyStore in production. */
 export interface PolicyView extends PolicySource {
   files(): PolicyFileInfo[];
 }
-
-const explainBody = z.strictObject({
-  server: z.string().min(1).max(200),
-  tool: z.string().min(1).max(200),
-  args: z.record(z.string(), z.unknown()).default({}),
-  agent: z.string().min(1).max(200).optional(),
-});
 
 /** `/policies`: the loaded policy files, and which rule decides a given call. */
 export function policiesRouter(policies: PolicyView): Router {

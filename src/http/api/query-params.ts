@@ -1,17 +1,9 @@
+import type { z } from 'zod';
 import { AirlockError } from '../../core/errors.js';
 import { decodeCursor } from '../../history/history-cursor.js';
 import { HISTORY_STATUSES, isHistoryStatus, type HistoryStatus } from '../../history/history-record.js';
 import type { HistoryFilter } from '../../history/history-query.js';
-
-/** Records per page when `limit` is not given. */
-export const DEFAULT_LIMIT = 50;
-/** Largest `limit` accepted. */
-export const MAX_LIMIT = 500;
-/** Longest filter value accepted; names in history are shorter. */
-export const MAX_FILTER_CHARS = 256;
-
-/** The filter parameters shared by the list and export routes. */
-export const FILTER_PARAMS = ['status', 'server', 'tool', 'agent', 'since', 'until'] as const;
+import { MAX_FILTER_CHARS, MAX_LIMIT, filterQuery, listQuery } from './api-schemas.js';
 
 /** A validated list query. */
 export interface ListQuery {
@@ -23,12 +15,13 @@ export interface ListQuery {
 type Query = Record<string, unknown>;
 
 /**
- * Validates `status, server, tool, agent, since, until` (plus the `extra` names the route allows) and
- * turns them into a HistoryFilter. Values are only ever compared for equality or percent-encoded into a
- * key name, never used as patterns or code; anything malformed is a BAD_REQUEST naming the parameter.
+ * Validates the filters `status, server, tool, agent, since, until` and turns them into a HistoryFilter;
+ * the route's query schema (the filters plus its own) names every parameter allowed. Values are only
+ * ever compared for equality or percent-encoded into a key name, never used as patterns or code;
+ * anything malformed is a BAD_REQUEST naming the parameter.
  */
-export function parseFilter(query: Query, extra: readonly string[] = []): HistoryFilter {
-  const allowed = new Set<string>([...FILTER_PARAMS, ...extra]);
+export function parseFilter(query: Query, schema: z.ZodObject = filterQuery): HistoryFilter {
+  const allowed = new Set(Object.keys(schema.shape));
   for (const name of Object.keys(query)) {
     if (!allowed.has(name)) {
       throw bad(name, `unknown query parameter ${quote(name)}; use ${[...allowed].join(', ')}`);
@@ -53,18 +46,15 @@ export function parseFilter(query: Query, extra: readonly string[] = []): Histor
 
 /** Validates a list query: the filters plus `limit` and `cursor`. */
 export function parseListQuery(query: Query): ListQuery {
-  const filter = parseFilter(query, ['limit', 'cursor']);
+  const filter = parseFilter(query, listQuery);
   const limitText = single(query, 'limit');
-  let limit = DEFAULT_LIMIT;
-  if (limitText !== undefined) {
-    if (!/^\d{1,4}$/.test(limitText) || Number(limitText) < 1 || Number(limitText) > MAX_LIMIT) {
-      throw bad('limit', `limit must be a whole number from 1 to ${MAX_LIMIT}`);
-    }
-    limit = Number(limitText);
-  }
+  // Digits only: Number() would also take "1e2", " 5" or "0x10".
+  const digits = limitText === undefined || /^\d{1,4}$/.test(limitText);
+  const limit = listQuery.shape.limit.safeParse(limitText === undefined ? undefined : Number(limitText));
+  if (!digits || !limit.success) throw bad('limit', `limit must be a whole number from 1 to ${MAX_LIMIT}`);
   const cursor = single(query, 'cursor');
   if (cursor !== undefined) decodeCursor(cursor); // a bad cursor fails here, as a 400, not mid-query
-  return { filter, limit, ...(cursor !== undefined ? { cursor } : {}) };
+  return { filter, limit: limit.data, ...(cursor !== undefined ? { cursor } : {}) };
 }
 
 /** One string parameter; empty means not given, and it may be given only once. */

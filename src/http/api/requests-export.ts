@@ -4,6 +4,7 @@ import { AirlockError } from '../../core/errors.js';
 import type { HistoryStore } from '../../history/history-store.js';
 import type { HistoryRecord } from '../../history/history-record.js';
 import type { Logger } from '../../log.js';
+import { EXPORT_FORMATS, exportQuery } from './api-schemas.js';
 import { csvRow } from './csv.js';
 import { EXPORT_COLUMNS, exportRow } from './export-columns.js';
 import { publicRecord } from './public-record.js';
@@ -20,11 +21,13 @@ export const EXPORT_PAGE_SIZE = 500;
  */
 export function exportHandler(history: HistoryStore, logger: Logger) {
   return async (req: Request, res: Response): Promise<void> => {
-    const filter = parseFilter(req.query as Record<string, unknown>, ['format']);
-    const format = single(req.query as Record<string, unknown>, 'format') ?? 'json';
-    if (format !== 'csv' && format !== 'json') {
-      throw new AirlockError('BAD_REQUEST', 'format must be csv or json', { field: 'format' });
+    const filter = parseFilter(req.query as Record<string, unknown>, exportQuery);
+    const parsed = exportQuery.shape.format.safeParse(single(req.query as Record<string, unknown>, 'format'));
+    if (!parsed.success) {
+      const formats = EXPORT_FORMATS.join(' or ');
+      throw new AirlockError('BAD_REQUEST', `format must be ${formats}`, { field: 'format' });
     }
+    const format = parsed.data;
     let gone = false;
     res.on('close', () => {
       gone = true;

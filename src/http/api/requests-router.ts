@@ -7,15 +7,13 @@ import type { HistoryStore } from '../../history/history-store.js';
 import { isDecisionRecord } from '../../history/history-record.js';
 import type { Logger } from '../../log.js';
 import type { TokenAuth } from '../auth.js';
+import { approveBody, clientHeader, rejectBody } from './api-schemas.js';
 import { publicRecord } from './public-record.js';
 import { parseListQuery } from './query-params.js';
 import { exportHandler } from './requests-export.js';
 
 /** Request bodies are small JSON documents; anything bigger is refused before parsing. */
 const JSON_LIMIT = '64kb';
-
-const approveBody = z.strictObject({ comment: z.string().max(3000).optional() }).prefault({});
-const rejectBody = z.strictObject({ reason: z.string().trim().min(1, 'a reason is required').max(3000) });
 
 /** The reviewer a request was authenticated as (set by {@link reviewerAuth}). */
 export function reviewerOf(res: Response): string {
@@ -123,8 +121,8 @@ function notFound(id: string): AirlockError {
 
 /** The CLI and the console say who they are, so history records the surface; default is the API. */
 function viaOf(req: Request): 'api' | 'cli' | 'console' {
-  const v = req.headers['x-airlock-client'];
-  return v === 'cli' || v === 'console' ? v : 'api';
+  const r = clientHeader.safeParse(req.headers['x-airlock-client']);
+  return r.success ? r.data : 'api';
 }
 
 function parse<T>(schema: z.ZodType<T>, value: unknown): T {

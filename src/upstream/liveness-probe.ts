@@ -1,0 +1,34 @@
+import { ErrorCode, McpError } from '@modelcontextprotocol/sdk/types.js';
+import { describeError, isHttpConnectionFailure } from './upstream-errors.js';
+import type { UpstreamSession } from './upstream-session.js';
+
+/**
+ * HTTP transports report stream errors but never close by themselves; a ping tells a dead or restarted
+ * server (reconnect, which re-initializes) from a stream that merely dropped and recovered.
+ */
+export class LivenessProbe {
+  private probing = false;
+
+  constructor(
+    private readonly timeoutMs: number,
+    private readonly onDead: (session: UpstreamSession, reason: string) => void,
+  ) {}
+
+  /** Pings a ready session after the transport error `trigger`; one probe runs at a time. */
+  async check(session: UpstreamSession, trigger: Error): Promise<void> {
+    if (this.probing || !session.ready) return;
+    this.probing = true;
+    try {
+      await session.client.ping({ timeout: Math.min(5_000, this.timeoutMs) });
+    } catch (err) {
+      if (!(err instanceof McpError) || err.code === ErrorCode.RequestTimeout) {
+        this.onDead(
+          session,
+          `reconnecting after ${describeError(isHttpConnectionFailure(err) ? err : trigger)}`,
+        );
+      }
+    } finally {
+      this.probing = false;
+    }
+  }
+}

@@ -1,0 +1,140 @@
+import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import type { RequestOptions } from '@modelcontextprotocol/sdk/shared/protocol.js';
+import {
+  CompatibilityCallToolResultSchema,
+  McpError,
+  ResultSchema,
+  type CallToolResult,
+  type Progress,
+} from '@modelcontextprotocol/sdk/types.js';
+import { AirlockError } from '../core/errors.js';
+import { describeError, formatSeconds, isHttpConnectionFailure, isLocalTimeout } from './upstream-errors.js';
+import type { UpstreamSession } from './upstream-session.js';
+import type { RpcMessage, UpstreamRequestOptions } from './types.js';
+
+/** What forwarding needs of the connection that owns the sessions. */
+export interface ForwardingTarget {
+  readonly name: string;
+  /** The server's configured timeout, used unless a call sets its own. */
+  readonly timeoutMs: number;
+  /** The ready session; throws the unavailable error while there is none. */
+  session(): UpstreamSession;
+  /** The error callers get while no session is usable. */
+  unavailable(cause: unknown): AirlockError;
+  /** Gives up on a session whose connection failed, so that the connection reconnects. */
+  lost(session: UpstreamSession, reason: string): void;
+}
+
+type Send<T> = (client: Client, options: RequestOptions) => Promise<T>;
+
+/** Sends calls, requests and notifications to the ready session, and says what went wrong in terms callers can act on. */
+export class UpstreamForwarder {
+  constructor(private readonly target: ForwardingTarget) {}
+
+  /** Calls a tool; see Upstream.callTool. */
+  async callTool(
+    params: { name: string; arguments?: Record<string, unknown>; _meta?: Record<string, unknown> },
+    options: UpstreamRequestOptions,
+  ): Promise<CallToolResult> {
+    // Always ask for progress: the token lets the upstream report it, and each report keeps the timeout alive.
+    const onprogress = (progress: Progress) => options.onprogress?.(progress);
+    // client.request rather than client.callTool: a proxy passes results through as they are, without
+    // the SDK's output-schema checks (the agent's own client does those).
+    const result = await this.send('tools/call', options, onprogress, (client, sdkOptions) =>
+      client.request({ method: 'tools/call', params }, CompatibilityCallToolResultSchema, sdkOptions),
+    );
+    return toCallToolResult(result);
+  }
+
+  /** Sends any other request and returns its result unchanged; see Upstream.request. */
+  request(message: RpcMessage, options: UpstreamRequestOptions): Promise<Record<string, unknown>> {
+    return this.send(message.method, options, options.onprogress, (client, sdkOptions) =>
+      client.request(toSdkMessage(message), ResultSchema, sdkOptions),
+    );
+  }
+
+  /** Sends a notification; see Upstream.notify. */
+  async notify(message: RpcMessage): Promise<void> {
+    await this.send(message.method, {}, undefined, (client) => client.notification(toSdkMessage(message)));
+  }
+
+  private async send<T>(
+    method: string,
+    options: UpstreamRequestOptions,
+    onprogress: ((progress: Progress) => void) | undefined,
+    send: Send<T>,
+  ): Promise<T> {
+    const session = this.target.session();
+    const timeout = options.timeoutMs ?? this.target.timeoutMs;
+    try {
+      return await send(session.client, requestOptions(timeout, options.signal, onprogress));
+    } catch (err) {
+      throw this.translate(err, session, method, timeout, options.signal);
+    }
+  }
+
+  private translate(
+    err: unknown,
+    session: UpstreamSession,
+    method: string,
+    timeoutMs: number,
+    signal: AbortSignal | undefined,
+  ): unknown {
+    const name = this.target.name;
+    // The caller cancelled: give them their own reason back, nothing went wrong upstream.
+    if (signal?.aborted) return signal.reason ?? err;
+    if (err instanceof AirlockError) return err;
+    if (isLocalTimeout(err, timeoutMs)) {
+      return new AirlockError(
+        'UPSTREAM_ERROR',
+        `Upstream server "${name}" did not answer ${method} within ${formatSeconds(timeoutMs)}`,
+        { server: name, method, timeoutMs },
+        { cause: err },
+      );
+    }
+    if (session.lost) return this.target.unavailable(err);
+    // A JSON-RPC error the upstream answered with: the proxy forwards its code and message as they are.
+    if (err instanceof McpError) return err;
+    if (session.upstream.kind === 'http' && isHttpConnectionFailure(err)) {
+      this.target.lost(session, `reconnecting after ${describeError(err)}`);
+      return this.target.unavailable(err);
+    }
+    return new AirlockError(
+      'UPSTREAM_ERROR',
+      `Upstream server "${name}" failed ${method}: ${describeError(err)}`,
+      { server: name, method },
+      { cause: err },
+    );
+  }
+}
+
+/**
+ * The SDK options of every forwarded request. With resetTimeoutOnProgress the timeout bounds the silence
+ * between progress reports, not the whole call: a long tool that keeps reporting is alive.
+ */
+function requestOptions(
+  timeout: number,
+  signal: AbortSignal | undefined,
+  onprogress: ((progress: Progress) => void) | undefined,
+): RequestOptions {
+  return {
+    timeout,
+    resetTimeoutOnProgress: true,
+    ...(signal ? { signal } : {}),
+    ...(onprogress ? { onprogress } : {}),
+  };
+}
+
+function toSdkMessage(message: RpcMessage): { method: string; params?: Record<string, unknown> } {
+  return { method: message.method, ...(message.params ? { params: message.params } : {}) };
+}
+
+/** Accepts pre-2025 `{ toolResult }` answers too, presenting them as ordinary text content. */
+function toCallToolResult(result: Record<string, unknown>): CallToolResult {
+  const content = result.content;
+  if ('toolResult' in result && (!Array.isArray(content) || content.length === 0)) {
+    const { toolResult, ...rest } = result;
+    return { ...rest, content: [{ type: 'text', text: JSON.stringify(toolResult) }] };
+  }
+  return result as CallToolResult;
+}
