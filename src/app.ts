@@ -32,7 +32,8 @@ import { AuditLog } from './audit/index.js';
 import { subscribeAudit } from './observe/audit-subscriber.js';
 import { createMetrics } from './observe/metrics.js';
 import type { CallOutcome } from './gateway/gateway.js';
-import { AIRLOCK_VERSION } from './agent/agent-session.js';
+import { AIRLOCK_VERSION } from './version.js';
+import { retentionMs } from './core/retention.js';
 
 /** Options for {@link startAirlock}. */
 export interface StartOptions {
@@ -134,7 +135,7 @@ export async function startAirlock(config: AirlockConfig, options: StartOptions)
       );
     }
     const store = new ApprovalStore(redis, config.redis.prefix, {
-      recordTtlMs: config.history.retentionDays * 24 * 60 * 60 * 1000,
+      recordTtlMs: retentionMs(config.history.retentionDays),
     });
     const blocking: (Redis | Cluster)[] = [];
     const url = redisUrl;

@@ -25,6 +25,7 @@ import type { UpstreamPool } from '../upstream/upstream-pool.js';
 import type { RpcMessage } from '../upstream/types.js';
 import type { Logger } from '../log.js';
 import type { ResourceRouter } from './resource-router.js';
+import { AIRLOCK_VERSION } from '../version.js';
 
 type Extra = RequestHandlerExtra<ServerRequest, ServerNotification>;
 
@@ -34,9 +35,6 @@ interface InFlight {
   extra: Extra;
   startedAt: number;
 }
-
-/** Version reported to agents in `initialize`. */
-export const AIRLOCK_VERSION = '0.1.0';
 
 /** What a session needs from the rest of Airlock. */
 export interface AgentSessionDeps {

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { AirlockError } from '../core/errors.js';
-import { canonicalJson } from './canonical-json.js';
+import { canonicalJson } from '../core/canonical-json.js';
 import type { AuditLine, AuditLineEvent } from './audit-events.js';
 
 /** `prev` of the first line of a chain. */
@@ -50,8 +50,17 @@ export function prepareEvent(event: AuditLineEvent, options: PrepareOptions): Pr
     }
   }
   let text: string;
+  let plain: Record<string, unknown>;
+  const members: Array<[string, string]> = [
+    ['at', JSON.stringify(options.at)],
+    ['event', JSON.stringify(name)],
+    ['replica', JSON.stringify(options.replica)],
+  ];
   try {
     text = JSON.stringify(capStrings(fields, options.maxStringBytes));
+    // Hash what a verifier will parse back, so toJSON, undefined and NaN are settled once, here.
+    plain = JSON.parse(text) as Record<string, unknown>;
+    for (const key of Object.keys(plain)) members.push([key, canonicalJson(plain[key])]);
   } catch (err) {
     throw new AirlockError(
       'INTERNAL',
@@ -60,14 +69,6 @@ export function prepareEvent(event: AuditLineEvent, options: PrepareOptions): Pr
       { cause: err },
     );
   }
-  // Hash what a verifier will parse back, so toJSON, undefined and NaN are settled once, here.
-  const plain = JSON.parse(text) as Record<string, unknown>;
-  const members: Array<[string, string]> = [
-    ['at', JSON.stringify(options.at)],
-    ['event', JSON.stringify(name)],
-    ['replica', JSON.stringify(options.replica)],
-  ];
-  for (const key of Object.keys(plain)) members.push([key, canonicalJson(plain[key])]);
   members.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
   const fieldText = text.slice(1, -1);
   const head =
@@ -124,8 +125,14 @@ export function checkLine(text: string, full: boolean): LineCheck {
   }
   if (full) {
     const { hash, ...rest } = parsed;
-    if (sha256Hex(canonicalJson(rest)) !== hash)
-      return { ok: false, reason: 'hash mismatch: line was edited' };
+    let canonical: string;
+    try {
+      canonical = canonicalJson(rest);
+    } catch {
+      // Airlock never writes what canonicalJson refuses (nesting past its depth cap).
+      return { ok: false, reason: 'cannot be hashed (nested too deep): line was edited' };
+    }
+    if (sha256Hex(canonical) !== hash) return { ok: false, reason: 'hash mismatch: line was edited' };
     // Same parsed content, different bytes (duplicate keys, escapes, spacing) can mislead a reader that is not JSON.parse.
     if (JSON.stringify(parsed) !== text) {
       return {

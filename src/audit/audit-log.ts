@@ -12,7 +12,7 @@ import {
   type AuditLogOptions,
   type AuditLogOptionsWithDefaults,
 } from './audit-log-options.js';
-import { acquireFileLock, type HeldLock } from './file-lock.js';
+import { acquireFileLock, type HeldLock } from '../host/file-lock.js';
 import { readTailAnchor, type TailAnchor } from './tail-anchor.js';
 
 interface PendingLine {

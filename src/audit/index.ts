@@ -2,6 +2,5 @@
 export { AuditLog } from './audit-log.js';
 export { resolveAuditFile, type AuditLogOptions } from './audit-log-options.js';
 export { verifyAuditFile, formatVerifyResult, type VerifyResult } from './verify.js';
-export { canonicalJson } from './canonical-json.js';
 export { GENESIS_HASH } from './audit-chain.js';
 export type * from './audit-events.js';

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 import { Command, CommanderError } from 'commander';
 import { AirlockError } from '../core/errors.js';
-import { AIRLOCK_VERSION } from '../agent/agent-session.js';
+import { AIRLOCK_VERSION } from '../version.js';
 import { EXIT, StartupError, exitCodeOf } from './exit-codes.js';
 import { registerServe } from './commands/serve.js';
 import { registerStdio } from './commands/stdio.js';

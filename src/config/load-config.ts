@@ -2,8 +2,8 @@ import { readFileSync, existsSync } from 'node:fs';
 import { dirname, resolve, isAbsolute, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import YAML from 'yaml';
-import type { z } from 'zod';
 import { AirlockError } from '../core/errors.js';
+import { describeZodIssues } from '../core/zod-issues.js';
 import { configSchema, type AirlockConfig } from './schema.js';
 import { expandEnv } from './expand-env.js';
 
@@ -71,8 +71,9 @@ export function parseConfig(
   const expanded = expandEnv(raw, env);
   const result = configSchema.safeParse(expanded);
   if (!result.success) {
-    throw new AirlockError('CONFIG_INVALID', formatZodIssues(result.error.issues), {
-      issues: result.error.issues.map((i) => ({ path: jsonPath(i.path), message: i.message })),
+    const issues = describeZodIssues(result.error.issues, expanded);
+    throw new AirlockError('CONFIG_INVALID', issues.map((i) => `${i.path}: ${i.message}`).join('\n'), {
+      issues,
     });
   }
   const c = result.data;
@@ -147,39 +148,6 @@ export function demoConfig(): Record<string, unknown> {
       lab: { command: process.execPath, args: [join(PACKAGE_ROOT, 'dist', 'demo', 'lab-server.js')] },
     },
   };
-}
-
-/** Formats zod issues as one `$.json.path: message` line each. */
-export function formatZodIssues(issues: readonly z.core.$ZodIssue[]): string {
-  return issues
-    .flatMap((i) => {
-      if (i.code === 'invalid_union' && 'errors' in i && i.errors.length) {
-        // Both server shapes failed: report the shape the user most likely meant.
-        const best = [...i.errors].sort((a, b) => a.length - b.length)[0] ?? [];
-        return best.map((sub) => `${jsonPath([...i.path, ...sub.path])}: ${sub.message}`);
-      }
-      if (i.code === 'unrecognized_keys') {
-        return i.keys.map((k) => `${jsonPath([...i.path, k])}: unknown key`);
-      }
-      return [`${jsonPath(i.path)}: ${i.message}`];
-    })
-    .join('\n');
-}
-
-/** `['servers','lab','args',0]` → `$.servers.lab.args[0]`. */
-export function jsonPath(path: readonly PropertyKey[]): string {
-  return (
-    '$' +
-    path
-      .map((p) =>
-        typeof p === 'number'
-          ? `[${p}]`
-          : /^[A-Za-z_][\w-]*$/.test(String(p))
-            ? `.${String(p)}`
-            : `[${JSON.stringify(String(p))}]`,
-      )
-      .join('')
-  );
 }
 
 function deepFreeze<T>(v: T): T {

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { DEFAULT_RETENTION_DAYS } from '../core/retention.js';
 
 const serverCommon = {
   /** Prefix added to this server's tool names, to resolve name collisions. */
@@ -83,8 +84,8 @@ export const configSchema = z.strictObject({
     .prefault({}),
   history: z
     .strictObject({
-      /** Days a finished request is kept. @defaultValue 90 */
-      retentionDays: z.number().positive().default(90),
+      /** Days a finished request is kept. @defaultValue DEFAULT_RETENTION_DAYS (90) */
+      retentionDays: z.number().positive().default(DEFAULT_RETENTION_DAYS),
     })
     .prefault({}),
   log: z

@@ -1,3 +1,5 @@
+import { MAX_JSON_DEPTH } from './canonical-json.js';
+
 /** What replaces a secret in a display copy. */
 export const REDACTED = '[REDACTED]';
 
@@ -19,7 +21,7 @@ export const SECRET_KEY_PATTERN =
 export interface RedactOptions {
   /** Extra key names to hide, matched like SECRET_KEY_PATTERN. */
   extraKeys?: RegExp;
-  /** Containers deeper than this become TOO_DEEP. @defaultValue 64 */
+  /** Containers deeper than this become TOO_DEEP. @defaultValue MAX_JSON_DEPTH */
   maxDepth?: number;
 }
 
@@ -29,7 +31,7 @@ export interface RedactOptions {
  * never modified. Display only: what runs upstream is always the exact original.
  */
 export function redactForDisplay(value: unknown, opts: RedactOptions = {}): unknown {
-  const maxDepth = opts.maxDepth ?? 64;
+  const maxDepth = opts.maxDepth ?? MAX_JSON_DEPTH;
   // search() ignores lastIndex, so a caller's /g pattern cannot make matches alternate.
   const isSecret = (key: string): boolean =>
     SECRET_KEY_PATTERN.test(key) || (opts.extraKeys !== undefined && key.search(opts.extraKeys) !== -1);

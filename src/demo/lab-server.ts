@@ -4,6 +4,7 @@ import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
 import { registerLabTools } from './lab-tools.js';
 import { Lab, type Vm } from './lab-state.js';
+import { AIRLOCK_VERSION } from '../version.js';
 
 /** Options of createLabServer. */
 export interface LabServerOptions {
@@ -26,7 +27,7 @@ function envTimeScale(): number {
 /** Creates the demo lab MCP server with fresh in-memory state; connect it to any transport. */
 export function createLabServer(options: LabServerOptions = {}): McpServer {
   const server = new McpServer(
-    { name: 'airlock-demo-lab', title: 'Airlock demo VM lab', version: '0.1.0' },
+    { name: 'airlock-demo-lab', title: 'Airlock demo VM lab', version: AIRLOCK_VERSION },
     {
       capabilities: { logging: {} },
       instructions:

@@ -1,7 +1,5 @@
+import { MAX_JSON_DEPTH } from '../core/canonical-json.js';
 import { AirlockError } from '../core/errors.js';
-
-/** Deepest nesting accepted in tool arguments; deeper input is refused before it reaches policy or upstream. */
-export const MAX_ARGUMENT_DEPTH = 64;
 
 /** Largest serialized arguments accepted (the HTTP transport refuses larger bodies first). */
 export const MAX_ARGUMENT_BYTES = 4 * 1024 * 1024;
@@ -25,10 +23,10 @@ export function validateArguments(args: unknown): Record<string, unknown> {
       throw new AirlockError('BAD_REQUEST', `Tool arguments exceed ${MAX_ARGUMENT_BYTES} bytes.`);
     }
     if (v && typeof v === 'object') {
-      if (depth > MAX_ARGUMENT_DEPTH) {
+      if (depth > MAX_JSON_DEPTH) {
         throw new AirlockError(
           'BAD_REQUEST',
-          `Tool arguments are nested deeper than ${MAX_ARGUMENT_DEPTH} levels.`,
+          `Tool arguments are nested deeper than ${MAX_JSON_DEPTH} levels.`,
         );
       }
       for (const [k, x] of Object.entries(v)) {

@@ -3,6 +3,7 @@ import type { Logger } from '../log.js';
 import { HistoryStore } from './history-store.js';
 import { HistoryWriter } from './history-writer.js';
 import { HistoryRetention } from './history-retention.js';
+import { retentionMs } from '../core/retention.js';
 import { RequestEvents } from './request-events.js';
 
 /** What {@link startHistory} needs from the composition root. */
@@ -27,10 +28,10 @@ export interface History {
 
 /** Wires the history parts and starts retention. */
 export function startHistory(o: HistoryOptions): History {
-  const retentionMs = o.retentionDays * 24 * 60 * 60 * 1000;
-  const store = new HistoryStore(o.redis, o.prefix, { recordTtlMs: retentionMs });
+  const retainMs = retentionMs(o.retentionDays);
+  const store = new HistoryStore(o.redis, o.prefix, { recordTtlMs: retainMs });
   const writer = new HistoryWriter(store, { logger: o.logger });
-  const retention = new HistoryRetention(o.redis, o.prefix, { retentionMs, logger: o.logger });
+  const retention = new HistoryRetention(o.redis, o.prefix, { retentionMs: retainMs, logger: o.logger });
   const events = new RequestEvents({
     redis: o.redis,
     subscriber: o.subscriber,

@@ -1,7 +1,7 @@
+import { humanDuration } from '../core/human-duration.js';
 import {
   evaluate,
   findEntry,
-  formatDuration,
   type CallContext,
   type CompiledPolicy,
   type Decision,
@@ -77,8 +77,8 @@ export function formatExplanation(e: Explanation): string {
       ['approvers', a.approvers.length === 0 ? 'any configured reviewer' : a.approvers.join(', ')],
       ['approvals', `${a.minApprovals} needed; any one reject rejects`],
       ['channel', a.channel ?? 'the default Slack channel'],
-      ['timeout', `${formatDuration(a.timeoutMs)} (then ${a.onTimeout})`],
-      ['wait', `${formatDuration(a.waitMs)} per tools/call before answering "pending"`],
+      ['timeout', `${humanDuration(a.timeoutMs)} (then ${a.onTimeout})`],
+      ['wait', `${humanDuration(a.waitMs)} per tools/call before answering "pending"`],
       ['self-approval', a.allowSelfApproval ? 'allowed' : "not allowed (the agent's owner cannot approve)"],
     );
   }

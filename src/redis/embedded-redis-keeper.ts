@@ -9,11 +9,12 @@ import { createLogger } from '../log.js';
 import {
   embeddedRedisLayout,
   liveLeases,
+  LOCK_STALE_MS,
   readKeeperPid,
   type EmbeddedRedisLayout,
   type KeeperArgs,
 } from './embedded-redis-layout.js';
-import { tryAcquireFileLock, type FileLock } from './file-lock.js';
+import { tryAcquireFileLock, type HeldLock } from '../host/file-lock.js';
 
 /** redis-server flags: unix socket only, AOF every second, never evict (approvals must not vanish). */
 function redisServerArgs(layout: EmbeddedRedisLayout): string[] {
@@ -41,7 +42,8 @@ function main(): void {
   // so a Ctrl-C aimed at one Airlock process never reaches the server others still use.
   const server = spawn(args.redisServer, redisServerArgs(layout), { stdio: 'ignore', cwd: layout.dir });
   let stopping = false;
-  let lock: FileLock | undefined;
+  let sweeping = false;
+  let lock: HeldLock | undefined;
 
   const finish = (code: number): void => {
     if (readKeeperPid(layout) === process.pid) {
@@ -51,8 +53,9 @@ function main(): void {
         // Already gone; nothing to clean.
       }
     }
-    lock?.release();
-    process.exit(code);
+    void Promise.resolve(lock?.release())
+      .catch((err: unknown) => logger.warn({ err: String(err) }, 'cannot release the lock'))
+      .finally(() => process.exit(code));
   };
   const stop = (why: string): void => {
     if (stopping) return;
@@ -61,17 +64,26 @@ function main(): void {
     // SIGTERM makes redis-server shut down as on SHUTDOWN: the AOF is flushed and the socket removed.
     server.kill('SIGTERM');
   };
-  const sweep = (): void => {
-    if (stopping || liveLeases(layout).length > 0) return;
-    // Users attach while holding the lock, so with it held no one can attach before the server stops.
-    const held = tryAcquireFileLock(layout.lockPath);
-    if (!held) return;
-    if (liveLeases(layout).length > 0) {
-      held.release();
-      return;
+  const sweep = async (): Promise<void> => {
+    if (stopping || sweeping || liveLeases(layout).length > 0) return;
+    // The interval and the watcher both call this; one look at a time is enough.
+    sweeping = true;
+    try {
+      // Users attach while holding the lock, so with it held no one can attach before the server stops.
+      const held = await tryAcquireFileLock(layout.lockPath, { staleMs: LOCK_STALE_MS });
+      if (!held) return;
+      if (stopping || liveLeases(layout).length > 0) {
+        await held.release();
+        return;
+      }
+      lock = held;
+      stop('no live users');
+    } finally {
+      sweeping = false;
     }
-    lock = held;
-    stop('no live users');
+  };
+  const sweepSoon = (): void => {
+    sweep().catch((err: unknown) => logger.warn({ err: String(err) }, 'lease sweep failed'));
   };
 
   server.on('error', (err) => {
@@ -83,10 +95,10 @@ function main(): void {
     finish(stopping ? 0 : 1);
   });
   for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) process.on(signal, () => stop(signal));
-  setInterval(sweep, args.pollMs);
+  setInterval(sweepSoon, args.pollMs);
   try {
     // Reacts to a release at once; the interval still catches holders that died without releasing.
-    watch(layout.leasesDir, () => sweep());
+    watch(layout.leasesDir, () => sweepSoon());
   } catch (err) {
     logger.warn({ err: (err as Error).message }, 'cannot watch leases; relying on polling');
   }

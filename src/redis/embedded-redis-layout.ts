@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, readdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { isProcessAlive } from './process-alive.js';
+import { isProcessAlive } from '../host/process-alive.js';
 
 /** Where the embedded Redis keeps its files: the on-disk contract between its users and its keeper. */
 export interface EmbeddedRedisLayout {
@@ -20,6 +20,14 @@ export interface EmbeddedRedisLayout {
 }
 
 /** The keeper's command-line argument, as JSON. */
+/**
+ * Age after which the start/stop lock is taken over even though its holder's pid looks alive (a
+ * reused pid, or a holder that died before writing it). A live holder keeps the lock for one start
+ * or stop, far less than this.
+ */
+export const LOCK_STALE_MS = 10 * 60_000;
+
+/** What startEmbeddedRedis passes to the keeper process, as one JSON argument. */
 export interface KeeperArgs {
   dataDir: string;
   /** Absolute path of the redis-server binary. */

@@ -16,7 +16,7 @@
  *   server (SIGTERM: AOF flushed) and exits. Users never stop a server that has a keeper: one stop
  *   path, and it works even when every user was SIGKILLed, so no server outlives its users.
  * - Start, attach and stop are serialised by a lock file created with O_EXCL; a lock whose holder
- *   died is taken over (file-lock.ts). A user takes the lock, writes its lease, then reuses the
+ *   died is taken over (host/file-lock.ts). A user takes the lock, writes its lease, then reuses the
  *   running server or starts one and waits until it answers PING, then unlocks. The keeper stops the
  *   server only while holding the same lock and after re-checking the leases, so a user can never
  *   attach to a server that is about to stop.
@@ -40,13 +40,14 @@ import {
   ensureLayout,
   keeperAlive,
   liveLeases,
+  LOCK_STALE_MS,
   removeLease,
   writeLease,
   type EmbeddedRedisLayout,
   type KeeperArgs,
 } from './embedded-redis-layout.js';
-import { acquireFileLock } from './file-lock.js';
-import { isProcessAlive } from './process-alive.js';
+import { acquireFileLock, type HeldLock } from '../host/file-lock.js';
+import { isProcessAlive } from '../host/process-alive.js';
 import { pingSocket, shutdownSocket } from './redis-socket-probe.js';
 
 /** Options of startEmbeddedRedis. */
@@ -102,7 +103,7 @@ export async function startEmbeddedRedis(opts: EmbeddedRedisOptions): Promise<Em
   ensureLayout(layout);
   installExitHook();
   const startTimeoutMs = opts.startTimeoutMs ?? 30_000;
-  const lock = await acquireFileLock(layout.lockPath, startTimeoutMs * 2);
+  const lock = await lockLayout(layout, startTimeoutMs * 2);
   let lease: string | undefined;
   try {
     lease = writeLease(layout);
@@ -121,9 +122,24 @@ export async function startEmbeddedRedis(opts: EmbeddedRedisOptions): Promise<Em
     }
     throw err;
   } finally {
-    lock.release();
+    await lock.release();
   }
   return hold(layout, lease, logger);
+}
+
+/** Takes the start/stop lock; not getting it in time means Redis is unavailable to this process. */
+async function lockLayout(layout: EmbeddedRedisLayout, timeoutMs: number): Promise<HeldLock> {
+  try {
+    // A holder spends at most one start under the lock, so it is never stale before that is over.
+    return await acquireFileLock(layout.lockPath, {
+      timeoutMs,
+      staleMs: Math.max(LOCK_STALE_MS, timeoutMs),
+      maxPollMs: 25,
+    });
+  } catch (err) {
+    if (!(err instanceof AirlockError)) throw err;
+    throw new AirlockError('REDIS_UNAVAILABLE', err.message, {}, { cause: err });
+  }
 }
 
 /** True once the server of a live keeper answers; false when there is no keeper (any more) to join. */
@@ -163,13 +179,13 @@ async function releaseLease(layout: EmbeddedRedisLayout, lease: string, logger: 
   }
   if (keeperAlive(layout) || liveLeases(layout).length > 0) return;
   // No keeper: it was killed, leaving an orphan server that only its users can stop.
-  const lock = await acquireFileLock(layout.lockPath, STOP_TIMEOUT_MS);
+  const lock = await lockLayout(layout, STOP_TIMEOUT_MS);
   try {
     if (!keeperAlive(layout) && liveLeases(layout).length === 0 && (await pingSocket(layout.socketPath))) {
       await stopOrphan(layout, logger);
     }
   } finally {
-    lock.release();
+    await lock.release();
   }
 }
 

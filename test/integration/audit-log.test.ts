@@ -10,7 +10,7 @@ import { AirlockError } from '../../src/core/errors.js';
 import { AuditLog } from '../../src/audit/audit-log.js';
 import { resolveAuditFile } from '../../src/audit/audit-log-options.js';
 import { GENESIS_HASH } from '../../src/audit/audit-chain.js';
-import { canonicalJson } from '../../src/audit/canonical-json.js';
+import { canonicalJson } from '../../src/core/canonical-json.js';
 import { formatVerifyResult, verifyAuditFile } from '../../src/audit/verify.js';
 import type { AuditEvent } from '../../src/audit/audit-events.js';
 import type { Logger } from '../../src/log.js';

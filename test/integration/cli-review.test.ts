@@ -143,7 +143,7 @@ test('show prints the fields, pretty arguments, decisions and a timeline; --json
   assert.match(out, /^Status\s+pending$/m);
   assert.match(out, /^Server\/tool\s+lab\/start_vm$/m);
   assert.match(out, /^Agent\s+ci-bot$/m);
-  assert.match(out, /^Expires\s+.+\(in \d+m\)$/m);
+  assert.match(out, /^Expires\s+.+\(in \d+m( \d+s)?\)$/m);
   assert.match(out, /^Approvers\s+alice, bob \(1 needed\)$/m);
   assert.match(out, /^Args hash\s+[0-9a-f]{64}$/m);
   assert.match(out, /Arguments.*\n {2}\{\n {4}"vm_name": "web-01",\n/);

@@ -11,7 +11,7 @@ import {
   rmSync,
   writeFileSync,
 } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { AirlockError } from '../../src/core/errors.js';
@@ -19,7 +19,7 @@ import { silentLogger } from '../../src/log.js';
 import { checkRedis, createRedis } from '../../src/redis/connection.js';
 import { startEmbeddedRedis } from '../../src/redis/embedded-redis.js';
 import { embeddedRedisLayout, readKeeperPid } from '../../src/redis/embedded-redis-layout.js';
-import { isProcessAlive } from '../../src/redis/process-alive.js';
+import { isProcessAlive } from '../../src/host/process-alive.js';
 import { pingSocket } from '../../src/redis/redis-socket-probe.js';
 
 const dirs: string[] = [];
@@ -195,7 +195,10 @@ describe('embedded Redis', () => {
     const dead = spawn(process.execPath, ['-e', '']);
     await once(dead, 'exit');
     mkdirSync(layout.leasesDir, { recursive: true });
-    writeFileSync(layout.lockPath, `${dead.pid} abandoned\n`);
+    writeFileSync(
+      layout.lockPath,
+      JSON.stringify({ pid: dead.pid, host: hostname(), token: 'abandoned', at: new Date().toISOString() }),
+    );
     const embedded = await startEmbeddedRedis({ dataDir: dir, logger: silentLogger, startTimeoutMs: 5000 });
     assert.equal(await pingSocket(embedded.socketPath), true);
     assert.equal(existsSync(layout.lockPath), false, 'unlocked after start');

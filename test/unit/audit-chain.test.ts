@@ -9,7 +9,7 @@ import {
   encodeLine,
   prepareEvent,
 } from '../../src/audit/audit-chain.js';
-import { canonicalJson } from '../../src/audit/canonical-json.js';
+import { canonicalJson } from '../../src/core/canonical-json.js';
 import type { AuditEvent } from '../../src/audit/audit-events.js';
 
 const options = { at: '2026-01-01T00:00:00.000Z', replica: 'r1', maxStringBytes: 1024 };
@@ -74,4 +74,32 @@ test('capStrings caps long strings at a character boundary, deep inside objects 
   assert.equal(capped.deep.list[1], `€€€… [truncated by Airlock: 300 bytes, sha256 ${digest}]`);
   assert.equal(input.deep.list[1], long, 'the input is not modified');
   assert.equal(capStrings(input.keep, 10), 'short');
+});
+
+test('an event with a Date, NaN and undefined is hashed as its JSON round trip, so it verifies', () => {
+  const event = {
+    event: 'policy.invalid',
+    file: 'lab.json',
+    issues: [{ path: '$', message: 'x' }],
+    when: new Date(0),
+    ratio: NaN,
+    gone: undefined,
+  } as unknown as AuditEvent;
+  const { text } = encodeLine(prepareEvent(event, options), 1, GENESIS_HASH);
+  assert.match(text, /"when":"1970-01-01T00:00:00.000Z","ratio":null,"prev"/);
+  assert.ok(checkLine(text.slice(0, -1), true).ok);
+});
+
+test('a line edited to nest deeper than anything Airlock writes is reported, not thrown', () => {
+  const { text } = encodeLine(
+    prepareEvent({ event: 'request.expired', requestId: 'ar_1' }, options),
+    1,
+    GENESIS_HASH,
+  );
+  const deep = '['.repeat(200) + ']'.repeat(200);
+  const edited = text.slice(0, -1).replace('"ar_1"', deep);
+  assert.deepEqual(checkLine(edited, true), {
+    ok: false,
+    reason: 'cannot be hashed (nested too deep): line was edited',
+  });
 });

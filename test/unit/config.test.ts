@@ -28,9 +28,26 @@ test('every key has a default; the result is frozen and paths are absolute', () 
 
 test('unknown keys are errors naming their path', () => {
   fails({ listen: { hots: 'x' } }, /\$\.listen\.hots: unknown key/);
-  fails({ servers: { lab: { comand: 'node' } } }, /\$\.servers\.lab\.comand: unknown key|\$\.servers\.lab/);
   fails({ slack: { botTokn: 'x' } }, /\$\.slack\.botTokn: unknown key/);
   fails({ nope: 1 }, /\$\.nope: unknown key/);
+});
+
+test('a server that fits no shape is reported against the shape it most likely meant, key by key', () => {
+  assert.throws(
+    () => parseConfig({ servers: { lab: { comand: 'node' } } }, '/base', {}),
+    (err: unknown) => {
+      assert.ok(err instanceof AirlockError && err.code === 'CONFIG_INVALID');
+      assert.equal(
+        err.message,
+        '$.servers.lab.command: is required\n$.servers.lab.comand: unknown key "comand"',
+      );
+      assert.deepEqual(err.details.issues, [
+        { path: '$.servers.lab.command', message: 'is required' },
+        { path: '$.servers.lab.comand', message: 'unknown key "comand"' },
+      ]);
+      return true;
+    },
+  );
 });
 
 test('wrong types name the path', () => {

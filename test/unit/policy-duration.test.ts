@@ -1,12 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import {
-  formatDuration,
-  parseDuration,
-  parseWindow,
-  tryParseDuration,
-  tryParseWindow,
-} from '../../src/core/policy/index.js';
+import { parseDuration, parseWindow, tryParseDuration, tryParseWindow } from '../../src/core/policy/index.js';
 
 describe('parseDuration', () => {
   it('reads every unit', () => {
@@ -50,14 +44,5 @@ describe('parseWindow', () => {
       assert.equal(tryParseWindow(bad), undefined, bad);
       assert.throws(() => parseWindow(bad), RangeError);
     }
-  });
-});
-
-describe('formatDuration', () => {
-  it('writes compact durations', () => {
-    assert.equal(formatDuration(500), '500ms');
-    assert.equal(formatDuration(50_000), '50s');
-    assert.equal(formatDuration(900_000), '15m');
-    assert.equal(formatDuration(5_400_000), '1h30m');
   });
 });

@@ -604,13 +604,13 @@ describe('decidedMessage', () => {
       status: 'executed',
       execution: { startedAt: T0, finishedAt: T0 + 1500, isError: false },
     });
-    assert.ok(allText(executed).includes('Ran in 1.5 s'));
+    assert.ok(allText(executed).includes('Ran in 1.5s'));
     const failed = decidedMessage({
       ...base,
       status: 'failed',
       execution: { startedAt: T0, finishedAt: T0 + 200_000, isError: true },
     });
-    assert.ok(allText(failed).includes(':warning: Failed after 3 min 20 s'));
+    assert.ok(allText(failed).includes(':warning: Failed after 3m 20s'));
     const running = decidedMessage({ ...base, status: 'executing', execution: { startedAt: T0 } });
     assert.ok(allText(running).includes('Running upstream'));
   });
@@ -663,7 +663,7 @@ describe('executionReply', () => {
     const reply = executionReply(
       record({}, { status: 'executed', execution: { startedAt: T0, finishedAt: T0 + 850, isError: false } }),
     );
-    assert.equal(reply.text, ':white_check_mark: `start_vm` on `lab` ran in 850 ms.');
+    assert.equal(reply.text, ':white_check_mark: `start_vm` on `lab` ran in 850ms.');
   });
 
   it('reports the upstream error, escaped and fenced', () => {
@@ -681,7 +681,7 @@ describe('executionReply', () => {
         },
       ),
     );
-    assert.ok(reply.text.startsWith(':warning: `start_vm` on `lab` failed after 2.3 s.\n```\n'));
+    assert.ok(reply.text.startsWith(':warning: `start_vm` on `lab` failed after 2.3s.\n```\n'));
     assert.ok(reply.text.includes('VM &lt;!channel&gt; not found `\u200b`\u200b` &amp; gone'));
     assertInert(reply);
   });

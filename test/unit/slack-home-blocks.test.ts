@@ -260,7 +260,7 @@ describe('requestDetail', () => {
     const f = requestDetail(failed);
     const json = JSON.stringify(f.blocks);
     assert.match(json, /Approved by alice via Slack/);
-    assert.match(json, /Failed after 2\.5 s/);
+    assert.match(json, /Failed after 2\.5s/);
     assert.match(json, /&lt;@U1&gt;/);
     assertInert(f);
 

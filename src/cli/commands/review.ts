@@ -286,14 +286,14 @@ export function formatRecord(r: RequestRecord, now: number, color: boolean): str
   }
   if (r.execution) {
     const e = r.execution;
-    const took = e.finishedAt !== undefined ? `${formatMs(e.finishedAt - e.startedAt)}, ` : '';
+    const took = e.finishedAt !== undefined ? `${humanDuration(e.finishedAt - e.startedAt)}, ` : '';
     const outcome = e.finishedAt === undefined ? 'running' : e.isError ? s.red('error') : 'ok';
     facts.push([
       'Execution',
       `${outcome} (${took}started ${formatTime(e.startedAt)})${e.summary ? `: ${oneLine(e.summary)}` : ''}`,
     ]);
   }
-  if (r.responseMs !== undefined) facts.push(['Response time', formatMs(r.responseMs)]);
+  if (r.responseMs !== undefined) facts.push(['Response time', humanDuration(r.responseMs)]);
   if (r.slack) facts.push(['Slack', `channel ${safeText(r.slack.channel)}, message ${safeText(r.slack.ts)}`]);
   if (r.argsHash) facts.push(['Args hash', r.argsHash]);
 
@@ -355,7 +355,7 @@ export function timeline(r: RequestRecord, now: number): [number, string][] {
       const outcome = r.execution.isError ? 'failed' : 'finished';
       events.push([
         r.execution.finishedAt,
-        `${outcome} after ${formatMs(r.execution.finishedAt - r.execution.startedAt)}${r.execution.summary ? `: ${oneLine(r.execution.summary)}` : ''}`,
+        `${outcome} after ${humanDuration(r.execution.finishedAt - r.execution.startedAt)}${r.execution.summary ? `: ${oneLine(r.execution.summary)}` : ''}`,
       ]);
     }
   }
@@ -369,10 +369,6 @@ export function timeline(r: RequestRecord, now: number): [number, string][] {
 /** A call policy decided on its own: there was nothing to review. */
 function isDirect(r: RequestRecord): boolean {
   return r.kind ? r.kind === 'direct' : !r.approval;
-}
-
-function formatMs(ms: number): string {
-  return ms < 1000 ? `${ms} ms` : `${(ms / 1000).toFixed(ms < 10_000 ? 1 : 0)} s`;
 }
 
 function indent(text: string): string {

@@ -1,23 +1,5 @@
 import { createHash } from 'node:crypto';
-import { AirlockError } from '../errors.js';
-
-/**
- * Deepest nesting of arrays/objects canonicalJson accepts. Real tool arguments are shallow; the cap keeps
- * recursion far from the stack limit and refuses payloads built to exhaust it.
- */
-export const MAX_CANONICAL_DEPTH = 64;
-
-/**
- * Deterministic JSON: object keys sorted by UTF-16 code units, no whitespace, numbers in ECMAScript
- * shortest form (so `1.0` and `1` agree, `-0` becomes `0`). For JSON input this is RFC 8785 (JCS).
- * `undefined` object members are dropped and `undefined` array items become `null`, as JSON.stringify
- * does; NaN, Infinity, bigint, functions, symbols, cycles, non-plain objects and nesting deeper than
- * MAX_CANONICAL_DEPTH throw AirlockError BAD_REQUEST, because silently coercing them would let two
- * different calls share one hash.
- */
-export function canonicalJson(value: unknown): string {
-  return write(value, 0, new Set<object>(), '$');
-}
+import { canonicalJson } from '../canonical-json.js';
 
 /** Hex sha256 binding an approval to exactly one call: `[server, tool, args]` in canonical JSON. */
 export function argumentHash(server: string, tool: string, args: unknown): string {
@@ -39,66 +21,5 @@ function sha256(text: string): string {
 // Equal to canonicalJson([...names, args]) but gives `args` the whole depth budget, so the limit an
 // agent hits is the one documented, not one less.
 function tuple(names: string[], args: unknown): string {
-  const head = names.map((n) => write(n, 0, new Set(), '$')).join(',');
-  return `[${head},${write(args, 0, new Set(), '$')}]`;
-}
-
-function write(value: unknown, depth: number, ancestors: Set<object>, path: string): string {
-  switch (typeof value) {
-    case 'string':
-      return JSON.stringify(value);
-    case 'boolean':
-      return value ? 'true' : 'false';
-    case 'number':
-      if (!Number.isFinite(value)) throw bad(path, `${String(value)} is not a JSON number`);
-      return JSON.stringify(value);
-    case 'object':
-      if (value === null) return 'null';
-      return writeContainer(value, depth, ancestors, path);
-    default:
-      throw bad(path, `${typeof value} is not a JSON value`);
-  }
-}
-
-function writeContainer(value: object, depth: number, ancestors: Set<object>, path: string): string {
-  if (depth >= MAX_CANONICAL_DEPTH) {
-    throw bad(path, `arguments are nested deeper than ${MAX_CANONICAL_DEPTH} levels`);
-  }
-  if (ancestors.has(value)) throw bad(path, 'arguments contain a cycle');
-  ancestors.add(value);
-  try {
-    if (Array.isArray(value)) {
-      const items: string[] = [];
-      for (let i = 0; i < value.length; i++) {
-        const item: unknown = value[i];
-        items.push(item === undefined ? 'null' : write(item, depth + 1, ancestors, `${path}[${i}]`));
-      }
-      return `[${items.join(',')}]`;
-    }
-    const proto: unknown = Object.getPrototypeOf(value);
-    if (proto !== Object.prototype && proto !== null) {
-      throw bad(path, `a ${value.constructor?.name ?? 'non-plain object'} is not a JSON value`);
-    }
-    const record = value as Record<string, unknown>;
-    // Default sort compares UTF-16 code units, which is what RFC 8785 asks for.
-    const keys = Object.keys(record).sort();
-    const members: string[] = [];
-    for (const key of keys) {
-      const member = record[key];
-      if (member === undefined) continue;
-      members.push(`${JSON.stringify(key)}:${write(member, depth + 1, ancestors, `${path}.${clip(key)}`)}`);
-    }
-    return `{${members.join(',')}}`;
-  } finally {
-    ancestors.delete(value);
-  }
-}
-
-// Keys can be arbitrarily long; the error message should stay readable.
-function clip(key: string): string {
-  return key.length > 40 ? `${Array.from(key).slice(0, 40).join('')}…` : key;
-}
-
-function bad(path: string, message: string): AirlockError {
-  return new AirlockError('BAD_REQUEST', `Invalid tool arguments at ${path}: ${message}.`, { path });
+  return `[${[...names, args].map((part) => canonicalJson(part)).join(',')}]`;
 }

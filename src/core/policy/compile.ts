@@ -10,7 +10,7 @@ import {
 import { tryParseDuration, tryParseWindow } from './duration.js';
 import { compareGlobSpecificity, compileGlob, isGlob } from './glob.js';
 import { zodIssuesToPolicyIssues } from './issues.js';
-import { formatJsonPath } from './json-path.js';
+import { formatJsonPath } from '../json-path.js';
 import { PolicyError } from './policy-error.js';
 import {
   DEFAULT_TIMEOUT_MS,

@@ -6,7 +6,7 @@ export type { CompiledPolicy, CompiledEntry, CompiledRule, Guard, Outcome } from
 export { parsePolicy } from './compile.js';
 export { parsePolicyText, parseText, isPolicyFileName } from './parse-text.js';
 export { evaluate, isDeniedOutright, findEntry } from './evaluate.js';
-export { parseDuration, tryParseDuration, parseWindow, tryParseWindow, formatDuration } from './duration.js';
+export { parseDuration, tryParseDuration, parseWindow, tryParseWindow } from './duration.js';
 export { PolicyError } from './policy-error.js';
 export { MAX_REGEX_INPUT, CONDITION_OPS, type ConditionOp } from './conditions.js';
 export { DEFAULT_TIMEOUT_MS, DEFAULT_WAIT_MS } from './schema.js';

@@ -1,5 +1,6 @@
+import { humanDuration } from '../../core/human-duration.js';
 import type { ApprovalRecord } from '../../core/approval/types.js';
-import { formatDuration, slackDate } from './format.js';
+import { slackDate } from './format.js';
 import { clip, inlineCode, neutraliseFences } from './text.js';
 
 const SUMMARY_MAX = 2000;
@@ -11,7 +12,7 @@ const SUMMARY_MAX = 2000;
 export function executionReply(record: ApprovalRecord): { text: string } {
   const call = `${inlineCode(record.tool)} on ${inlineCode(record.server)}`;
   const exec = record.execution;
-  const took = exec?.finishedAt !== undefined ? formatDuration(exec.finishedAt - exec.startedAt) : undefined;
+  const took = exec?.finishedAt !== undefined ? humanDuration(exec.finishedAt - exec.startedAt) : undefined;
   let text: string;
   switch (record.status) {
     case 'executed':

@@ -19,16 +19,6 @@ export function slackDate(ms: number): string {
   return `<!date^${Math.floor(ms / 1000)}^{date_short_pretty} at {time}|${fallback}>`;
 }
 
-/** A duration as people say it: `850 ms`, `1.2 s`, `3 min 5 s`, `2 h 10 min`. */
-export function formatDuration(ms: number): string {
-  const safe = Math.max(0, Math.round(ms));
-  if (safe < 1000) return `${safe} ms`;
-  if (safe < 60_000) return `${(safe / 1000).toFixed(1)} s`;
-  const totalSeconds = Math.floor(safe / 1000);
-  if (totalSeconds < 3600) return `${Math.floor(totalSeconds / 60)} min ${totalSeconds % 60} s`;
-  return `${Math.floor(totalSeconds / 3600)} h ${Math.floor((totalSeconds % 3600) / 60)} min`;
-}
-
 /**
  * A reviewer as mrkdwn: their display name when known, a Slack mention for a bare `slack:U…` identity
  * (Slack shows the name), else the reviewer id. Escaped; only Airlock-validated ids become mentions.

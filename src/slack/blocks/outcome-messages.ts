@@ -1,6 +1,7 @@
+import { humanDuration } from '../../core/human-duration.js';
 import { approvers } from '../../core/approval/state-machine.js';
 import type { ApprovalRecord, ReviewerDecision } from '../../core/approval/types.js';
-import { decisionLine, formatDuration, slackDate } from './format.js';
+import { decisionLine, slackDate } from './format.js';
 import { recordMessage, type MessageOptions, type SlackMessage } from './message.js';
 import { requestMessage } from './request-message.js';
 import { clip } from './text.js';
@@ -45,7 +46,7 @@ export function decidedMessage(record: ApprovalRecord, opts: MessageOptions = {}
   const exec = record.execution;
   if (record.status === 'executing') status.push(':hourglass_flowing_sand: Running upstream…');
   if (exec?.finishedAt !== undefined) {
-    const took = formatDuration(exec.finishedAt - exec.startedAt);
+    const took = humanDuration(exec.finishedAt - exec.startedAt);
     status.push(
       record.status === 'failed' ? `:warning: Failed after ${took} (details in thread)` : `Ran in ${took}`,
     );

@@ -1,9 +1,10 @@
+import { humanDuration } from '../../core/human-duration.js';
 import type { types } from '@slack/bolt';
 import { approvers } from '../../core/approval/state-machine.js';
 import type { ApprovalRecord, ApprovalStatus, ReviewerDecision } from '../../core/approval/types.js';
 import { redactForDisplay } from '../../core/redact.js';
 import { argumentBlocks } from './arguments.js';
-import { consoleUrl, decisionLine, formatDuration, link, slackDate } from './format.js';
+import { consoleUrl, decisionLine, link, slackDate } from './format.js';
 import { ACTIONS_BLOCK_ID } from './ids.js';
 import { BLOCK_KIT_LIMITS } from './limits.js';
 import type { SlackMessage } from './message.js';
@@ -257,7 +258,7 @@ function executionText(record: ApprovalRecord): string | undefined {
   if (!exec) return record.status === 'approved' ? 'Approved; about to run.' : undefined;
   if (exec.finishedAt === undefined)
     return `:hourglass_flowing_sand: Running since ${slackDate(exec.startedAt)}`;
-  const took = formatDuration(exec.finishedAt - exec.startedAt);
+  const took = humanDuration(exec.finishedAt - exec.startedAt);
   const head = exec.isError ? `:warning: Failed after ${took}` : `:white_check_mark: Ran in ${took}`;
   const summary = exec.summary ? `\n\`\`\`\n${clip(neutraliseFences(exec.summary), 1500)}\n\`\`\`` : '';
   return `${head} (started ${slackDate(exec.startedAt)})${summary}`;

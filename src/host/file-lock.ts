@@ -1,8 +1,10 @@
 // A cross-process mutex from plain files, because Node core has no flock and native addons are out.
-// Acquire: create `<path>` with O_EXCL holding {pid, host, token}. A lock whose holder is a dead
-// process on this host, or that is older than `staleMs`, is taken over. Taking over happens under a
-// second O_EXCL file (`<path>.steal`) and re-checks staleness there, so two waiters that both saw the
-// same stale lock cannot both delete it (the second would otherwise delete the first one's new lock).
+// Acquire: create `<path>` with O_EXCL holding {pid, host, token}. One stale rule for every user: a
+// lock whose holder is a dead process on this host, or that is older than `staleMs` (a holder on
+// another host, a reused pid, a holder that died before writing its pid), is taken over. Taking over
+// happens under a second O_EXCL file (`<path>.steal`) and re-checks staleness there, so two waiters
+// that both saw the same stale lock cannot both delete it (the second would otherwise delete the
+// first one's new lock).
 import { randomBytes } from 'node:crypto';
 import { mkdir, open, readFile, stat, unlink } from 'node:fs/promises';
 import { hostname } from 'node:os';
@@ -10,16 +12,19 @@ import { dirname } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { AirlockError } from '../core/errors.js';
 import { silentLogger, type Logger } from '../log.js';
+import { isProcessAlive } from './process-alive.js';
 
-/** Options for acquireFileLock. */
+/** Options for acquireFileLock and tryAcquireFileLock. */
 export interface FileLockOptions {
   /**
    * A lock older than this is taken over even when its holder looks alive (another host, a reused pid).
-   * Holders keep the lock for one batch write, far below this. @defaultValue 10_000
+   * Must be well above the longest time a live holder keeps the lock. @defaultValue 10_000
    */
   staleMs?: number;
   /** Acquiring fails with AirlockError('INTERNAL') after this long. @defaultValue 30_000 */
   timeoutMs?: number;
+  /** Longest wait between looks at a held lock; holders that keep it long can afford a slower poll. @defaultValue 4 */
+  maxPollMs?: number;
   /** @defaultValue silentLogger */
   logger?: Logger;
 }
@@ -43,35 +48,56 @@ export interface HeldLock {
   release(): Promise<void>;
 }
 
-/** Waits for and takes the lock file at `path`. */
+/** Waits for and takes the lock file at `path`; AirlockError('INTERNAL') naming the holder after `timeoutMs`. */
 export async function acquireFileLock(path: string, options: FileLockOptions = {}): Promise<HeldLock> {
-  const staleMs = options.staleMs ?? 10_000;
   const timeoutMs = options.timeoutMs ?? 30_000;
-  const logger = options.logger ?? silentLogger;
   const deadline = Date.now() + timeoutMs;
   let backoffMs = 1;
   for (;;) {
-    const held = await tryCreate(path);
-    if (held) return held;
-    const state = await inspect(path);
-    // Released between our create and our look: try again at once.
-    if (!state) continue;
-    if (staleReason(state, staleMs) && (await takeOver(path, staleMs, logger))) continue;
+    const attempt = await attemptOnce(path, options);
+    if ('held' in attempt) return attempt.held;
     if (Date.now() >= deadline) {
       throw new AirlockError(
         'INTERNAL',
-        `timed out after ${timeoutMs} ms waiting for lock ${path} (held by pid ${state.owner?.pid ?? 'unknown'})`,
+        `timed out after ${timeoutMs} ms waiting for lock ${path} (held by pid ${attempt.holder?.pid ?? 'unknown'})`,
       );
     }
     // Jitter keeps waiters from polling in lockstep.
     await delay(backoffMs * (0.5 + Math.random()));
-    backoffMs = Math.min(backoffMs * 2, 4);
+    backoffMs = Math.min(backoffMs * 2, options.maxPollMs ?? 4);
   }
+}
+
+/** Takes the lock file at `path` if it is free or stale; undefined when a live holder has it. */
+export async function tryAcquireFileLock(
+  path: string,
+  options: FileLockOptions = {},
+): Promise<HeldLock | undefined> {
+  const attempt = await attemptOnce(path, options);
+  return 'held' in attempt ? attempt.held : undefined;
 }
 
 /** Reads the holder of a lock file, or undefined when there is no lock. */
 export async function readLockOwner(path: string): Promise<LockOwner | undefined> {
   return (await inspect(path))?.owner;
+}
+
+/** One try: create the file, or take it over when stale; else report who holds it. */
+async function attemptOnce(
+  path: string,
+  options: FileLockOptions,
+): Promise<{ held: HeldLock } | { holder: LockOwner | undefined }> {
+  const staleMs = options.staleMs ?? 10_000;
+  const logger = options.logger ?? silentLogger;
+  for (;;) {
+    const held = await tryCreate(path);
+    if (held) return { held };
+    const state = await inspect(path);
+    // Released between our create and our look: try again at once.
+    if (!state) continue;
+    if (staleReason(state, staleMs) && (await takeOver(path, staleMs, logger))) continue;
+    return { holder: state.owner };
+  }
 }
 
 interface LockState {
@@ -151,7 +177,7 @@ async function inspect(path: string): Promise<LockState | undefined> {
 
 function staleReason(state: LockState, staleMs: number): string | undefined {
   const owner = state.owner;
-  if (owner && owner.host === hostname() && !pidAlive(owner.pid))
+  if (owner && owner.host === hostname() && !isProcessAlive(owner.pid))
     return `holder pid ${owner.pid} is not running`;
   const ageMs = Date.now() - state.mtimeMs;
   if (ageMs > staleMs) return `lock is ${Math.round(ageMs)} ms old (stale after ${staleMs} ms)`;
@@ -184,17 +210,6 @@ async function takeOver(path: string, staleMs: number, logger: Logger): Promise<
     return true;
   } finally {
     await guard.release();
-  }
-}
-
-function pidAlive(pid: number): boolean {
-  if (pid <= 0) return false;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    // EPERM: the process exists but belongs to another user.
-    return code(err) === 'EPERM';
   }
 }
 

@@ -1,3 +1,4 @@
+// RFC 9535 member-name shorthand (ASCII subset); anything else is quoted, so a path always reads back.
 const IDENTIFIER = /^[A-Za-z_$][A-Za-z0-9_$]*$/;
 
 /** Formats a path such as `['tools', 'delete_*', 'when', 0]` as `$.tools["delete_*"].when[0]`. */
