@@ -31,6 +31,7 @@ import { hostname } from 'node:os';
 import { AuditLog } from './audit/index.js';
 import { subscribeAudit } from './observe/audit-subscriber.js';
 import { createMetrics } from './observe/metrics.js';
+import { healthRouter } from './observe/health-router.js';
 import type { CallOutcome } from './gateway/gateway.js';
 import { AIRLOCK_VERSION } from './version.js';
 import { retentionMs } from './core/retention.js';
@@ -112,19 +113,14 @@ export async function startAirlock(config: AirlockConfig, options: StartOptions)
     const governed = (server: string) => policies.get(server) !== undefined;
     const resources = new ResourceRouter(upstreams, governed);
     sessions.resources = resources;
-    upstreams.on('tools-changed', () => {
-      for (const s of sessions.all()) s.notify({ method: 'notifications/tools/list_changed' });
-    });
-    upstreams.on('prompts-changed', () => {
-      for (const s of sessions.all()) s.notify({ method: 'notifications/prompts/list_changed' });
-    });
-    policies.on('removed', () => {
-      for (const s of sessions.all()) s.notify({ method: 'notifications/tools/list_changed' });
-    });
-    policies.on('reload', () => {
-      // What a tool list shows depends on policy, so agents re-list after a reload.
-      for (const s of sessions.all()) s.notify({ method: 'notifications/tools/list_changed' });
-    });
+    const toolsChanged = () => sessions.broadcast({ method: 'notifications/tools/list_changed' });
+    upstreams.on('tools-changed', toolsChanged);
+    upstreams.on('prompts-changed', () =>
+      sessions.broadcast({ method: 'notifications/prompts/list_changed' }),
+    );
+    // What a tool list shows depends on policy, so agents re-list after a reload or a removal.
+    policies.on('removed', toolsChanged);
+    policies.on('reload', toolsChanged);
 
     // Open review (no tokens) only for the demo shape: nobody configured at all, on loopback. Once agents
     // authenticate, an open API would let an agent approve its own calls, so it stays closed.
@@ -266,22 +262,7 @@ export async function startAirlock(config: AirlockConfig, options: StartOptions)
         apiRouter({ approvals, history: history.store, events: history.events, policies, logger }),
         apiNotFound(),
       );
-      app.get('/healthz', (_req, res) => void res.json({ status: 'ok' }));
-      app.get('/metrics', async (_req, res) => {
-        res.setHeader('Content-Type', metrics.contentType);
-        res.send(await metrics.metrics());
-      });
-      app.get('/readyz', async (_req, res) => {
-        const redisOk = await redis
-          .ping()
-          .then(() => true)
-          .catch(() => false);
-        const servers = Object.fromEntries(upstreams.list().map((u) => [u.name, u.state]));
-        const ready = redisOk && Object.values(servers).every((s) => s === 'ready');
-        res
-          .status(ready ? 200 : 503)
-          .json({ status: ready ? 'ready' : 'not ready', redis: redisOk, servers });
-      });
+      app.use(healthRouter({ metrics, redis, upstreams }));
       app.use(consoleRouter());
       app.use(errorHandler(logger));
       const server = await listen(app, config.listen.host, config.listen.port);

@@ -78,6 +78,11 @@ export class SessionRegistry implements UpstreamHooks {
     ) {
       return;
     }
+    this.broadcast(n);
+  }
+
+  /** Sends one notification to every open session. */
+  broadcast(n: RpcMessage): void {
     for (const s of this.sessions) s.notify(n);
   }
 

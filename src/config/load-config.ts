@@ -13,6 +13,9 @@ export const CONFIG_FILE_NAMES = ['airlock.config.json', 'airlock.config.yaml', 
 /** The package root (where `dist/`, `policies/` and `package.json` live). */
 export const PACKAGE_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
+/** The policies shipped with Airlock, for the demo lab. */
+export const BUNDLED_POLICIES = join(PACKAGE_ROOT, 'policies');
+
 /** A loaded config plus where it came from. */
 export interface LoadedConfig {
   config: AirlockConfig;
@@ -143,7 +146,7 @@ export function isLoopback(host: string): boolean {
 /** The config `npm start` runs with when no config file exists: the demo lab as upstream. */
 export function demoConfig(): Record<string, unknown> {
   return {
-    policies: join(PACKAGE_ROOT, 'policies'),
+    policies: BUNDLED_POLICIES,
     servers: {
       lab: { command: process.execPath, args: [join(PACKAGE_ROOT, 'dist', 'demo', 'lab-server.js')] },
     },

@@ -4,7 +4,9 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ROOT } from '../helpers/airlock-harness.js';
+import { ROOT, labServerCommand } from '../helpers/airlock-harness.js';
+import { startRedis, freshPrefix } from '../helpers/redis.js';
+import { startServe, writeDeployment } from '../helpers/serve-process.js';
 
 const CLI = join(ROOT, 'dist', 'cli', 'main.js');
 const run = (args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {}) =>
@@ -65,4 +67,38 @@ test('policy check names file and path and exits 1; a good directory passes', ()
   assert.match(explain.stdout, /allow/);
   const usage = run(['policy', 'explain', '--server', 'lab']);
   assert.equal(usage.status, 2);
+});
+
+test('serve prints the demo lab hints only when the demo lab runs under the bundled policies', async () => {
+  const redis = await startRedis();
+  const own = writeDeployment({
+    redisUrl: redis.url,
+    prefix: freshPrefix(),
+    policies: { everything: { version: '1', tools: { echo: { action: 'allow' } } } },
+    config: {
+      servers: {
+        everything: {
+          command: process.execPath,
+          args: [join(ROOT, 'node_modules/@modelcontextprotocol/server-everything/dist/index.js'), 'stdio'],
+        },
+      },
+    },
+  });
+  const lab = writeDeployment({
+    redisUrl: redis.url,
+    prefix: freshPrefix(),
+    policies: {},
+    config: { policies: join(ROOT, 'policies'), servers: { lab: labServerCommand() } },
+  });
+  try {
+    const mine = await startServe(own.configFor);
+    await mine.stop();
+    assert.match(mine.stdout(), /Upstream servers: +everything \(ready/);
+    assert.doesNotMatch(mine.stdout(), /Try it|list_vms|start_vm/);
+    const demo = await startServe(lab.configFor);
+    await demo.stop();
+    assert.match(demo.stdout(), /Try it:.*\n.*list_vms/);
+  } finally {
+    await redis.stop();
+  }
 });

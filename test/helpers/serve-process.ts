@@ -11,6 +11,7 @@ import { freePort } from './redis.js';
 export interface ServeProcess {
   url: string;
   child: ChildProcess;
+  stdout: () => string;
   stderr: () => string;
   connect(token?: string): Promise<Client>;
   /** SIGTERM and wait for exit. */
@@ -78,6 +79,7 @@ export async function startServe(configFor: (port: number) => string): Promise<S
   return {
     url,
     child,
+    stdout: () => out,
     stderr: () => err,
     connect: async (token) => {
       const c = new Client({ name: 'e2e-agent', version: '1' });

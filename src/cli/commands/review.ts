@@ -1,5 +1,5 @@
 import { once } from 'node:events';
-import { InvalidArgumentError, type Command } from 'commander';
+import type { Command } from 'commander';
 import { AirlockError } from '../../core/errors.js';
 import {
   ApiClient,
@@ -8,18 +8,10 @@ import {
   type RequestQuery,
   type RequestRecord,
 } from '../api-client.js';
-import {
-  formatFacts,
-  formatTable,
-  formatTime,
-  oneLine,
-  safeText,
-  styles,
-  useColor,
-  type Column,
-  type Styles,
-} from '../table.js';
+import { formatTable, formatTime, oneLine, safeText, styles, useColor, type Column } from '../table.js';
 import { humanDuration } from '../../core/human-duration.js';
+import { argsPreview, formatRecord, statusStyle, withoutServer } from '../request-format.js';
+import { parseStatuses, parseWhen, positiveInt } from '../review-options.js';
 
 /** Rows `airlock history` shows when --limit is not given. */
 const DEFAULT_HISTORY_LIMIT = 50;
@@ -183,43 +175,6 @@ function clientFor(program: Command): ApiClient {
   return new ApiClient(resolveGateway({ url: o.url, token: o.token, config: o.config }));
 }
 
-/**
- * `--since`/`--until`: `30s`, `15m`, `1h`, `2d`, `1w` ago, or anything Date.parse reads (ISO 8601 dates
- * and times; a bare date is midnight UTC). Returns epoch milliseconds.
- */
-export function parseWhen(value: string, now = Date.now()): number {
-  const rel = /^(\d+)\s*(s|m|h|d|w)$/i.exec(value.trim());
-  if (rel) {
-    const unit = { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 }[
-      rel[2]!.toLowerCase() as 's'
-    ];
-    return now - Number(rel[1]) * unit;
-  }
-  const at = Date.parse(value);
-  if (Number.isNaN(at)) {
-    throw new InvalidArgumentError('expected a relative time (30m, 1h, 2d) or an ISO date.');
-  }
-  return at;
-}
-
-function parseStatuses(value: string): string[] {
-  const list = value
-    .split(',')
-    .map((s) => s.trim())
-    .filter(Boolean);
-  const unknown = list.filter((s) => !(REQUEST_STATUSES as readonly string[]).includes(s));
-  if (unknown.length || !list.length) {
-    throw new InvalidArgumentError(`expected one or more of ${REQUEST_STATUSES.join(', ')}.`);
-  }
-  return list;
-}
-
-function positiveInt(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('expected a whole number ≥ 1.');
-  return n;
-}
-
 function printJson(value: unknown): void {
   process.stdout.write(JSON.stringify(value, null, 2) + '\n');
 }
@@ -236,144 +191,4 @@ async function streamToStdout(res: Response): Promise<void> {
     await write(decoder ? safeText(decoder.decode(chunk, { stream: true })) : chunk);
   }
   if (decoder) await write(safeText(decoder.decode()));
-}
-
-function withoutServer(rule: string, server: string): string {
-  return rule.startsWith(`${server}/`) ? rule.slice(server.length + 1) : rule;
-}
-
-/** `key: value, …` with JSON values; enough to tell calls apart in one table cell. */
-export function argsPreview(args: unknown): string {
-  if (args === null || typeof args !== 'object' || Array.isArray(args)) return JSON.stringify(args) ?? '';
-  return Object.entries(args)
-    .map(([k, v]) => `${k}: ${JSON.stringify(v)}`)
-    .join(', ');
-}
-
-function statusStyle(s: Styles, status: string): (t: string) => string {
-  if (status === 'pending' || status === 'executing') return s.yellow;
-  if (status === 'approved' || status === 'executed' || status === 'allowed') return s.green;
-  if (status === 'expired' || status === 'cancelled') return s.dim;
-  return s.red;
-}
-
-/** Everything about one request, as `airlock show` prints it. */
-export function formatRecord(r: RequestRecord, now: number, color: boolean): string {
-  const s = styles(color);
-  const when = (ms: number) =>
-    `${formatTime(ms)} (${ms <= now ? `${humanDuration(now - ms)} ago` : `in ${humanDuration(ms - now)}`})`;
-  const direct = isDirect(r);
-  const facts: [string, string][] = [
-    ['Request', r.id],
-    ['Status', statusStyle(s, r.status)(r.status) + (direct ? ' (decided by policy, no review)' : '')],
-    ['Server/tool', safeText(`${r.server}/${r.tool}`)],
-    ['Agent', safeText(r.agent)],
-    ['Rule', r.rule ? safeText(r.rule) : '(none)'],
-    ['Created', when(r.createdAt)],
-  ];
-  if (r.expiresAt !== undefined && r.status === 'pending') facts.push(['Expires', when(r.expiresAt)]);
-  if (r.approval) {
-    const who = r.approval.approvers?.length ? r.approval.approvers.join(', ') : 'any reviewer';
-    facts.push(['Approvers', `${safeText(who)} (${r.approval.minApprovals ?? 1} needed)`]);
-  }
-  if (r.decidedAt !== undefined)
-    facts.push(['Decided', `${when(r.decidedAt)}${r.decidedBy ? ` by ${safeText(r.decidedBy)}` : ''}`]);
-  if (r.reason) facts.push(['Reason', oneLine(r.reason)]);
-  if (r.code) facts.push(['Code', safeText(r.code)]);
-  if (r.counter) {
-    const retry = r.retryAfter !== undefined ? `, retry after ${r.retryAfter}s` : '';
-    facts.push(['Rate limit', `${safeText(r.counter)}${retry}`]);
-  }
-  if (r.execution) {
-    const e = r.execution;
-    const took = e.finishedAt !== undefined ? `${humanDuration(e.finishedAt - e.startedAt)}, ` : '';
-    const outcome = e.finishedAt === undefined ? 'running' : e.isError ? s.red('error') : 'ok';
-    facts.push([
-      'Execution',
-      `${outcome} (${took}started ${formatTime(e.startedAt)})${e.summary ? `: ${oneLine(e.summary)}` : ''}`,
-    ]);
-  }
-  if (r.responseMs !== undefined) facts.push(['Response time', humanDuration(r.responseMs)]);
-  if (r.slack) facts.push(['Slack', `channel ${safeText(r.slack.channel)}, message ${safeText(r.slack.ts)}`]);
-  if (r.argsHash) facts.push(['Args hash', r.argsHash]);
-
-  const args = safeText(JSON.stringify(r.args, null, 2) ?? 'null');
-  const sections = [
-    formatFacts(facts, color),
-    '',
-    s.bold('Arguments') +
-      s.dim(r.argsTruncated ? ' (secrets redacted; a preview, cut short)' : ' (secrets redacted)'),
-    indent(args),
-  ];
-  const decisions = r.decisions ?? [];
-  if (decisions.length) {
-    sections.push('', s.bold('Decisions'));
-    for (const d of decisions) {
-      const note = d.reason ?? d.comment;
-      const name = d.display && d.display !== d.by ? `${d.display} (${d.by})` : d.by;
-      sections.push(
-        indent(
-          `${formatTime(d.at)}  ${d.decision === 'approve' ? s.green('approve') : s.red('reject ')}  ${safeText(name)} via ${safeText(d.via)}${note ? `: ${oneLine(note)}` : ''}`,
-        ),
-      );
-    }
-  }
-  sections.push(
-    '',
-    s.bold('Timeline'),
-    ...timeline(r, now).map(([at, text]) => indent(`${formatTime(at)}  ${text}`)),
-  );
-  return sections.join('\n');
-}
-
-/** What happened to a request, in order; a pending request ends with when it will expire. */
-export function timeline(r: RequestRecord, now: number): [number, string][] {
-  const events: [number, string][] = [
-    [r.createdAt, `requested by agent ${safeText(r.agent)}${r.rule ? `; rule ${safeText(r.rule)}` : ''}`],
-  ];
-  if (isDirect(r)) {
-    // Policy decides as the call arrives; for an allowed call the upstream run comes after.
-    events.push([
-      r.createdAt,
-      `${r.status.replace('_', '-')} by policy${r.reason ? `: ${oneLine(r.reason)}` : ''}`,
-    ]);
-  }
-  for (const d of r.decisions ?? []) {
-    const note = d.reason ?? d.comment;
-    events.push([
-      d.at,
-      `${d.decision === 'approve' ? 'approved' : 'rejected'} by ${safeText(d.by)} via ${safeText(d.via)}${note ? `: "${oneLine(note)}"` : ''}`,
-    ]);
-  }
-  if (r.decidedAt !== undefined && (r.status === 'expired' || r.status === 'cancelled')) {
-    events.push([r.decidedAt, `${r.status}${r.reason ? `: ${oneLine(r.reason)}` : ''}`]);
-  }
-  if (r.execution) {
-    const start = isDirect(r) ? 'the call started upstream' : 'released: the call started upstream';
-    events.push([r.execution.startedAt, start]);
-    if (r.execution.finishedAt !== undefined) {
-      const outcome = r.execution.isError ? 'failed' : 'finished';
-      events.push([
-        r.execution.finishedAt,
-        `${outcome} after ${humanDuration(r.execution.finishedAt - r.execution.startedAt)}${r.execution.summary ? `: ${oneLine(r.execution.summary)}` : ''}`,
-      ]);
-    }
-  }
-  if (r.status === 'pending' && r.expiresAt !== undefined) {
-    events.push([r.expiresAt, r.expiresAt > now ? 'expires unless decided' : 'deadline passed']);
-  }
-  // Stable sort: events recorded at the same millisecond keep their causal order.
-  return events.sort((a, b) => a[0] - b[0]);
-}
-
-/** A call policy decided on its own: there was nothing to review. */
-function isDirect(r: RequestRecord): boolean {
-  return r.kind ? r.kind === 'direct' : !r.approval;
-}
-
-function indent(text: string): string {
-  return text
-    .split('\n')
-    .map((l) => `  ${l}`)
-    .join('\n');
 }

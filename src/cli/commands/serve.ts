@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
-import { loadConfig } from '../../config/load-config.js';
+import type { AirlockConfig } from '../../config/schema.js';
+import { BUNDLED_POLICIES, loadConfig } from '../../config/load-config.js';
 import { createLogger } from '../../log.js';
 import { AirlockError } from '../../core/errors.js';
 import { StartupError } from '../exit-codes.js';
@@ -34,11 +35,7 @@ export function registerServe(program: Command): void {
           `  Upstream servers:               ${servers || '(none configured)'}`,
           `  Policies:                       ${config.policies}`,
           '',
-          'Try it: point an MCP client (e.g. `npx @modelcontextprotocol/inspector`) at the MCP endpoint, then',
-          '  call list_vms or get_vm_console_ticket  → allowed',
-          '  call delete_vm                          → denied by policy',
-          '  call health_checks 11 times in a minute → rate-limited',
-          '  call start_vm                           → held for approval',
+          ...(runsDemoLab(config, airlock.upstreams.list()) ? DEMO_HINTS : CLIENT_HINT),
           '',
         ].join('\n'),
       );
@@ -58,4 +55,33 @@ export function registerServe(program: Command): void {
 function startupFailed(err: unknown): never {
   const message = err instanceof Error ? err.message : String(err);
   throw new StartupError(err instanceof AirlockError ? err.code : 'INTERNAL', `could not start: ${message}`);
+}
+
+const CLIENT_HINT = [
+  'Point an MCP client (e.g. `npx @modelcontextprotocol/inspector`) at the MCP endpoint to try it.',
+];
+
+const DEMO_HINTS = [
+  'Try it: point an MCP client (e.g. `npx @modelcontextprotocol/inspector`) at the MCP endpoint, then',
+  '  call list_vms or get_vm_console_ticket  → allowed',
+  '  call delete_vm                          → denied by policy',
+  '  call health_checks 11 times in a minute → rate-limited',
+  '  call start_vm                           → held for approval',
+];
+
+/** Tools the demo hints name; an upstream serving them all is the demo lab. */
+const DEMO_TOOLS = ['list_vms', 'get_vm_console_ticket', 'delete_vm', 'health_checks', 'start_vm'];
+
+/**
+ * True when the demo hints hold: a server named lab serves the demo lab's tools under the bundled
+ * policies (as `--demo` sets up). With a user's own servers or policies the promised outcomes are not ours.
+ */
+function runsDemoLab(
+  config: AirlockConfig,
+  upstreams: readonly { name: string; tools(): readonly { name: string }[] }[],
+): boolean {
+  if (config.policies !== BUNDLED_POLICIES) return false;
+  const lab = upstreams.find((u) => u.name === 'lab');
+  const tools = new Set(lab?.tools().map((t) => t.name));
+  return DEMO_TOOLS.every((t) => tools.has(t));
 }
