@@ -21,7 +21,8 @@ import { hostGuard, hostnameOf, sameOriginWrites } from './http/host-guard.js';
 import { ApprovalStore } from './approval/approval-store.js';
 import { ApprovalService } from './approval/approval-service.js';
 import { createQueueConnection } from './approval/queue-connection.js';
-import { createSlackIntegration, slackConfigured, type SlackIntegration } from './slack/slack-integration.js';
+import { createSlackIntegration, slackConfigured } from './slack/slack-integration.js';
+import { createSlackDirectory, NO_CHANNEL_LABEL } from './slack/slack-directory.js';
 import { reviewerAuth } from './http/api/requests-router.js';
 import { apiNotFound, apiRouter } from './http/api/api-router.js';
 import { startHistory } from './history/start-history.js';
@@ -140,8 +141,8 @@ export async function startAirlock(config: AirlockConfig, options: StartOptions)
       blocking.push(c);
       return c;
     };
-    // Slack is created after the service it serves; the service reaches it through this holder.
-    const late: { slack?: SlackIntegration } = {};
+    // The directory (groups, channel names) comes first: the service asks it, and Slack serves the service.
+    const directory = slackConfigured(config.slack) ? createSlackDirectory(config, logger) : undefined;
     const approvals = new ApprovalService({
       store,
       queueConnection: redis,
@@ -151,8 +152,8 @@ export async function startAirlock(config: AirlockConfig, options: StartOptions)
       agents: config.agents,
       openAccess: openReview,
       logger,
-      groupMembers: (ids) => late.slack?.groupMembers(ids) ?? Promise.resolve({}),
-      channelLabel: (record) => late.slack?.channelLabel(record) ?? 'the Airlock console',
+      groupMembers: (ids) => directory?.groupMembers(ids) ?? Promise.resolve({}),
+      channelLabel: (record) => directory?.channelLabel(record) ?? NO_CHANNEL_LABEL,
       execute: async (record) => {
         const upstream = upstreams.get(record.server);
         if (!upstream)
@@ -163,29 +164,30 @@ export async function startAirlock(config: AirlockConfig, options: StartOptions)
         return upstream.callTool({ name: record.tool, arguments: record.args });
       },
     });
-    if (slackConfigured(config.slack)) {
-      late.slack = createSlackIntegration({
-        config,
-        approvals,
-        store,
-        queueConnection: redis,
-        blockingConnection,
-        prefix: config.redis.prefix,
-        logger,
-        riskHints: (r) =>
-          upstreams
-            .get(r.server)
-            ?.tools()
-            .find((t) => t.name === r.tool)?.annotations,
-        onPosted: (r, ref) =>
-          void audit
-            .append({ event: 'request.notified', requestId: r.id, channel: ref.channel, ts: ref.ts })
-            .catch(() => {}),
-      });
-    }
+    const slack = directory
+      ? createSlackIntegration({
+          config,
+          directory,
+          approvals,
+          store,
+          queueConnection: redis,
+          blockingConnection,
+          prefix: config.redis.prefix,
+          logger,
+          riskHints: (r) =>
+            upstreams
+              .get(r.server)
+              ?.tools()
+              .find((t) => t.name === r.tool)?.annotations,
+          onPosted: (r, ref) =>
+            void audit
+              .append({ event: 'request.notified', requestId: r.id, channel: ref.channel, ts: ref.ts })
+              .catch(() => {}),
+        })
+      : undefined;
     await approvals.start();
     cleanups.push(async () => {
-      await late.slack?.close();
+      await slack?.close();
       await approvals.close();
       for (const c of blocking) c.disconnect();
     });
@@ -252,7 +254,7 @@ export async function startAirlock(config: AirlockConfig, options: StartOptions)
       });
       cleanups.push(() => mcp.close());
       // Bolt verifies Slack's signature over the raw body, so its router comes before any body parser.
-      if (late.slack?.router) app.use(late.slack.router);
+      if (slack?.router) app.use(slack.router);
       app.use('/mcp', mcp.router);
       const reviewerTokens = new TokenAuth(config.reviewers, openReview ? 'local' : undefined);
       app.use(
@@ -277,7 +279,7 @@ export async function startAirlock(config: AirlockConfig, options: StartOptions)
       const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
       airlock.url = `http://${host}:${addr.port}`;
     }
-    await late.slack?.start();
+    await slack?.start();
     return airlock;
   } catch (err) {
     await stop();

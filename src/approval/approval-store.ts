@@ -1,3 +1,4 @@
+import { DEFAULT_RETENTION_DAYS, retentionMs } from '../core/retention.js';
 import type { Redis, Cluster } from 'ioredis';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { AirlockError } from '../core/errors.js';
@@ -51,7 +52,7 @@ export class ApprovalStore {
     this.keys = ks.approval;
     this.history = ks.history;
     this.resultTtlMs = options.resultTtlMs ?? 60 * 60 * 1000;
-    this.recordTtlMs = options.recordTtlMs ?? 90 * 24 * 60 * 60 * 1000;
+    this.recordTtlMs = options.recordTtlMs ?? retentionMs(DEFAULT_RETENTION_DAYS);
     loadScripts(redis);
   }
 

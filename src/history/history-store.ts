@@ -1,3 +1,4 @@
+import { DEFAULT_RETENTION_DAYS, retentionMs } from '../core/retention.js';
 import type { Redis, Cluster } from 'ioredis';
 import { AirlockError } from '../core/errors.js';
 import { indexKeysOf, INDEXES_PER_RECORD, keyspace, type HistoryKeys } from '../redis/keyspace.js';
@@ -40,7 +41,7 @@ export class HistoryStore {
     this.keys = ks.history;
     this.record = ks.approval.record;
     this.events = ks.approval.events;
-    this.recordTtlMs = options.recordTtlMs ?? 90 * 24 * 60 * 60 * 1000;
+    this.recordTtlMs = options.recordTtlMs ?? retentionMs(DEFAULT_RETENTION_DAYS);
     loadScripts(redis);
   }
 

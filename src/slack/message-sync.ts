@@ -18,8 +18,8 @@ export class NoChannelError extends Error {
 export interface MessageSyncOptions {
   client: webApi.WebClient;
   store: ApprovalStore;
-  /** Config `slack.channel`, used when the rule names none. */
-  defaultChannel?: string;
+  /** The channel a request's message goes to (the rule's, else config `slack.channel`). */
+  channelOf: (record: Pick<StoredRecord, 'approval'>) => string | undefined;
   /** Rendering options for a record (console links, risk hints). */
   messageOptions: (record: StoredRecord) => MessageOptions;
   logger: Logger;
@@ -43,7 +43,7 @@ export class MessageSync {
 
   /** The channel a request is posted in: the rule's, else the config's. */
   channelOf(record: Pick<StoredRecord, 'approval'>): string | undefined {
-    return record.approval.channel ?? this.o.defaultChannel;
+    return this.o.channelOf(record);
   }
 
   /** Posts the request message and stores `{channel, ts}` in the record; a no-op once posted. */

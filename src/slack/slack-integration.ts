@@ -4,26 +4,26 @@ import type { Cluster, Redis } from 'ioredis';
 import type { ApprovalService } from '../approval/approval-service.js';
 import type { ApprovalStore, StoredRecord } from '../approval/approval-store.js';
 import type { AirlockConfig } from '../config/schema.js';
-import type { ApprovalRecord } from '../core/approval/types.js';
 import { AirlockError } from '../core/errors.js';
 import type { Logger } from '../log.js';
 import { AppHome } from './app-home.js';
 import type { RiskHints } from './blocks/index.js';
 import { boltLogger } from './bolt-logger.js';
-import { ChannelLabels } from './channel-labels.js';
 import { registerInteractions } from './interactions.js';
 import { MessageSync } from './message-sync.js';
 import { ReviewerQueue } from './reviewer-queue.js';
 import { SlackNotifier, type SlackNotifierRetryOptions } from './slack-notifier.js';
 import { registerSlashCommand } from './slash-command.js';
 import { SocketConnection } from './socket-connection.js';
-import { UserGroupDirectory } from './user-groups.js';
 import { UserNames } from './user-names.js';
-import { createWebClient, withTrailingSlash } from './web-client.js';
+import type { SlackDirectory } from './slack-directory.js';
+import { withTrailingSlash } from './web-client.js';
 
 /** Everything the Slack integration is wired with by the composition root. */
 export interface SlackIntegrationOptions {
   config: AirlockConfig;
+  /** Group members, channel names and the Web API client, shared with the approval service. */
+  directory: SlackDirectory;
   approvals: ApprovalService;
   store: ApprovalStore;
   /** Fail-fast connection for adding notification jobs. */
@@ -53,14 +53,7 @@ export interface SlackIntegration {
   start(): Promise<void>;
   /** Stops the worker and any socket. */
   close(): Promise<void>;
-  /** Slack user-group id → member user ids (cached 5 min; unreachable groups are empty: fail closed). */
-  groupMembers(groupIds: string[]): Promise<Record<string, string[]>>;
-  /** Where reviewers are asked about a request, for the agent's progress message (`#lab-approvals`). */
-  channelLabel(record: Pick<ApprovalRecord, 'approval'>): string;
 }
-
-/** What reviewers are told when the rule and the config name no channel. */
-export const NO_CHANNEL_LABEL = 'the Airlock console';
 
 /** True when the config has what Slack needs: a bot token, and a signing secret unless Socket Mode is on. */
 export function slackConfigured(slack: AirlockConfig['slack']): boolean {
@@ -81,7 +74,7 @@ export function createSlackIntegration(o: SlackIntegrationOptions): SlackIntegra
   }
   const logger = o.logger.child({ component: 'slack' });
   const slackLog = boltLogger(o.logger);
-  const client = createWebClient({ botToken, apiUrl: slack.apiUrl, logger: slackLog });
+  const { client } = o.directory;
 
   // Bolt's own token check caches its first auth.test for good, so one failure during an outage would
   // fail every later click; this authorize answers from the token alone and learns the bot's ids later.
@@ -115,7 +108,7 @@ export function createSlackIntegration(o: SlackIntegrationOptions): SlackIntegra
   const sync = new MessageSync({
     client,
     store: o.store,
-    defaultChannel: slack.channel,
+    channelOf: (record) => o.directory.channelOf(record),
     messageOptions: (record) => {
       const annotations = o.riskHints?.(record);
       return { ...(publicUrl ? { publicUrl } : {}), ...(annotations ? { annotations } : {}) };
@@ -133,13 +126,11 @@ export function createSlackIntegration(o: SlackIntegrationOptions): SlackIntegra
     ...o.retry,
   });
   notifier.attach();
-  const groups = new UserGroupDirectory(client, logger);
-  const channels = new ChannelLabels(client, logger);
   registerInteractions(bolt, { approvals: o.approvals, client, names: new UserNames(client), logger });
   const queue = new ReviewerQueue({
     approvals: o.approvals,
     reviewers: o.config.reviewers,
-    groupMembers: (ids) => groups.members(ids),
+    groupMembers: (ids) => o.directory.groupMembers(ids),
   });
   const home = new AppHome({
     approvals: o.approvals,
@@ -181,18 +172,13 @@ export function createSlackIntegration(o: SlackIntegrationOptions): SlackIntegra
         .catch((err: Error) =>
           logger.warn({ err: err.message }, 'Slack auth.test failed; Slack messages will be retried'),
         );
-      if (slack.channel) void channels.resolve(slack.channel);
+      o.directory.warm();
       socket?.start();
     },
     async close() {
       await home.close();
       await socket?.close();
       await notifier.close();
-    },
-    groupMembers: (ids) => groups.members(ids),
-    channelLabel: (record) => {
-      const channel = sync.channelOf(record);
-      return channel ? channels.label(channel) : NO_CHANNEL_LABEL;
     },
   };
 }

@@ -13,6 +13,7 @@ import { AirlockError } from '../../src/core/errors.js';
 import type { ApprovalSpec } from '../../src/core/policy/types.js';
 import { silentLogger } from '../../src/log.js';
 import { createSlackIntegration, type SlackIntegration } from '../../src/slack/slack-integration.js';
+import { createSlackDirectory, type SlackDirectory } from '../../src/slack/slack-directory.js';
 import { startFakeSlack, type FakeMessage, type FakeSlack, type SlackCall } from './fake-slack.js';
 import { freshPrefix } from './redis.js';
 import { blockActionPayload, postInteraction } from './slack-signing.js';
@@ -44,6 +45,8 @@ export interface SlackRig {
   approvals: ApprovalService;
   store: ApprovalStore;
   slack: SlackIntegration;
+  /** Group members and channel names, as the approval service sees them. */
+  directory: SlackDirectory;
   /** Ids of requests the stub upstream ran, in order. */
   executed: string[];
   /** Holds a `lab/start_vm` call as the gateway would; the result settles when the request does. */
@@ -97,8 +100,7 @@ export async function startSlackRig(o: SlackRigOptions): Promise<SlackRig> {
   };
   const store = new ApprovalStore(conn, prefix);
   const executed: string[] = [];
-  // The service needs the integration's group lookup, and the integration needs the service.
-  const late: { slack?: SlackIntegration } = {};
+  const directory = createSlackDirectory(config, silentLogger);
   const approvals = new ApprovalService({
     store,
     queueConnection: conn,
@@ -110,13 +112,14 @@ export async function startSlackRig(o: SlackRigOptions): Promise<SlackRig> {
     },
     reviewers: config.reviewers,
     agents: config.agents,
-    groupMembers: (ids) => late.slack?.groupMembers(ids) ?? Promise.resolve({}),
-    channelLabel: (r) => late.slack?.channelLabel(r) ?? 'the Airlock console',
+    groupMembers: (ids) => directory.groupMembers(ids),
+    channelLabel: (r) => directory.channelLabel(r),
     openAccess: false,
     logger: silentLogger,
   });
   const slack = createSlackIntegration({
     config,
+    directory,
     approvals,
     store,
     queueConnection: conn,
@@ -125,7 +128,6 @@ export async function startSlackRig(o: SlackRigOptions): Promise<SlackRig> {
     logger: silentLogger,
     retry: { backoffMs: o.backoffMs ?? 100 },
   });
-  late.slack = slack;
   const app = express();
   if (slack.router) app.use(slack.router);
   const server = await new Promise<Server>((resolve) => {
@@ -147,6 +149,7 @@ export async function startSlackRig(o: SlackRigOptions): Promise<SlackRig> {
     approvals,
     store,
     slack,
+    directory,
     executed,
     hold(spec = {}, args = { vm_name: 'web-01' }) {
       const id = newRequestId();

@@ -336,15 +336,15 @@ describe('Slack approvals', () => {
     const spec = { approval: { channel: undefined } } as never;
     // The name is looked up in the background at start; the id stands in until then.
     assert.equal(
-      await eventually(() => (r.slack.channelLabel(spec) === '#lab-approvals' ? true : undefined)),
+      await eventually(() => (r.directory.channelLabel(spec) === '#lab-approvals' ? true : undefined)),
       true,
     );
-    assert.equal(r.slack.channelLabel({ approval: { channel: 'C0UNKNOWN' } } as never), '#C0UNKNOWN');
-    assert.deepEqual(await r.slack.groupMembers(['S0ONCALL', 'S0NONE']), {
+    assert.equal(r.directory.channelLabel({ approval: { channel: 'C0UNKNOWN' } } as never), '#C0UNKNOWN');
+    assert.deepEqual(await r.directory.groupMembers(['S0ONCALL', 'S0NONE']), {
       S0ONCALL: ['U0CAROL'],
       S0NONE: [],
     });
-    await r.slack.groupMembers(['S0ONCALL']);
+    await r.directory.groupMembers(['S0ONCALL']);
     assert.equal(
       r.fake.callsOf('usergroups.users.list').filter((c) => c.params.usergroup === 'S0ONCALL').length,
       1,
