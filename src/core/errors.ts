@@ -85,7 +85,7 @@ const TABLE = {
   BAD_REQUEST: row(400, EXIT.INVALID, 'invalid', 'bare-status'),
   UNKNOWN_TOOL: row(404, EXIT.INVALID, 'denied'),
   UPSTREAM_UNAVAILABLE: row(503, EXIT.UNAVAILABLE, 'unavailable', 'retryable', 'internal'),
-  UPSTREAM_ERROR: row(502, EXIT.INVALID, 'failed', 'retryable', 'internal'),
+  UPSTREAM_ERROR: row(502, EXIT.UNAVAILABLE, 'failed', 'retryable', 'internal'),
   QUEUE_UNAVAILABLE: row(503, EXIT.UNAVAILABLE, 'unavailable', 'retryable', 'internal'),
   REDIS_UNAVAILABLE: row(503, EXIT.UNAVAILABLE, 'unavailable', 'retryable', 'internal'),
   INTERNAL: row(500, EXIT.UNAVAILABLE, 'unavailable', 'retryable', 'internal'),

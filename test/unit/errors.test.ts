@@ -21,6 +21,12 @@ test("an internal failure answers 5xx and may be retried; the caller's fault ans
     if (internal) {
       assert.ok(http >= 500, `${code} is Airlock's failure but answers ${http}`);
       assert.ok(retryable, `${code} is Airlock's failure but is not retryable`);
+      // A CLI run that failed on Airlock's or an upstream's side must not exit as if the input were bad.
+      assert.equal(
+        ERROR_CODES[code].exit,
+        EXIT.UNAVAILABLE,
+        `${code} is Airlock's failure but exits ${ERROR_CODES[code].exit}`,
+      );
     } else {
       assert.ok(http >= 400 && http < 500, `${code} is not Airlock's failure but answers ${http}`);
     }
