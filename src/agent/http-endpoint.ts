@@ -48,8 +48,11 @@ export function mcpEndpoint(options: McpEndpointOptions): {
   const rpcError = (res: Response, status: number, code: number, message: string) => {
     if (!res.headersSent) res.status(status).json({ jsonrpc: '2.0', error: { code, message }, id: null });
   };
-  const wireError = (res: Response, status: number, error: WireError) => {
-    if (!res.headersSent) res.status(status).json(errorResponse(null, error));
+  const wireError = (res: Response, status: number, error: WireError, body?: unknown) => {
+    // Answer with the request's id when the body had a usable one, so the client can match the error.
+    const id = (body as { id?: unknown } | undefined)?.id;
+    const rpcId = typeof id === 'string' || typeof id === 'number' ? id : null;
+    if (!res.headersSent) res.status(status).json(errorResponse(rpcId, error));
   };
 
   const openSession = async (agent: string, req: Request, res: Response, body: unknown) => {
@@ -89,13 +92,13 @@ export function mcpEndpoint(options: McpEndpointOptions): {
       const sessionId = typeof sessionHeader === 'string' && sessionHeader !== '' ? sessionHeader : undefined;
       const c = classifyHttpRequest({ method: req.method, headers: req.headers, body });
       if (c.kind === 'modern') return await serveModernRequest(options.modern, who.id, req, res, c.message);
-      if (c.kind === 'malformed-modern') return wireError(res, 400, c.error);
+      if (c.kind === 'malformed-modern') return wireError(res, 400, c.error, body);
       const batchHandshake =
         sessionId === undefined && Array.isArray(body) && body.some((m) => isInitializeRequest(m));
       if ((c.kind === 'legacy-handshake' && sessionId === undefined) || batchHandshake) {
         return await openSession(who.id, req, res, body);
       }
-      if (c.kind === 'bad-request') return wireError(res, c.status, c.error);
+      if (c.kind === 'bad-request') return wireError(res, c.status, c.error, body);
       if (sessionId === undefined) {
         return rpcError(res, 400, -32000, 'Bad Request: Mcp-Session-Id header is required');
       }

@@ -11,7 +11,13 @@ import type { AgentMethods, Params } from './agent-methods.js';
 import type { ModernCall, ModernCalls } from './modern-calls.js';
 import { isRemovedMethod } from './wire/classify.js';
 import { isJsonObject, type ModernRequest } from './wire/envelope.js';
-import { internalError, invalidParams, methodNotFound, type WireError } from './wire/errors.js';
+import {
+  internalError,
+  invalidParams,
+  methodNotFound,
+  missingRequiredClientCapability,
+  type WireError,
+} from './wire/errors.js';
 import type { HeaderMap } from './wire/headers.js';
 import { scanHeaderParams, validateParamHeaders } from './wire/param-headers.js';
 import { SUPPORTED_PROTOCOL_VERSIONS } from './wire/supported-versions.js';
@@ -145,7 +151,14 @@ export class ModernDispatcher {
             ctx.notify({ method: 'notifications/progress', params: { ...p, progressToken: token } }),
         }),
       });
-      if (call.refusedInput) return clientInputUnsupported(params['name'] as string, call.refusedInput);
+      if (call.refusedInput) {
+        // A capability the request did not declare must not be used: that is the client's -32021 to fix.
+        const needed = INPUT_CAPABILITY[call.refusedInput];
+        if (needed && !isJsonObject(envelope.clientCapabilities[needed])) {
+          throw missingRequiredClientCapability({ [needed]: {} });
+        }
+        return clientInputUnsupported(params['name'] as string, call.refusedInput);
+      }
       return result;
     } finally {
       close();
@@ -174,6 +187,13 @@ const REQUIRED_STRING: Readonly<Record<string, string>> = {
   'tools/call': 'name',
   'prompts/get': 'name',
   'resources/read': 'uri',
+};
+
+/** The client capability each server→client request needs. */
+const INPUT_CAPABILITY: Readonly<Record<string, 'sampling' | 'elicitation' | 'roots'>> = {
+  'sampling/createMessage': 'sampling',
+  'elicitation/create': 'elicitation',
+  'roots/list': 'roots',
 };
 
 /** Cache hints for a list: private, because what an agent sees depends on its policy. */

@@ -262,6 +262,7 @@ test('bad envelopes, headers and versions get the revision errors with the right
   assert.deepEqual([missingCaps.status, missingCaps.body.error.code], [400, -32602]);
   const noMeta = await rpc('tools/list', {});
   assert.deepEqual([noMeta.status, noMeta.body.error.code], [400, -32602], 'header claims modern');
+  assert.equal(noMeta.body.id, 7, 'the error answers the request by its id');
 
   const method = await rpc('tools/list', undefined, { 'mcp-method': 'TOOLS/LIST' });
   assert.deepEqual([method.status, method.body.error.code], [400, -32020]);
