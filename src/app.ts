@@ -15,6 +15,8 @@ import { AgentSession } from './agent/agent-session.js';
 import { SessionRegistry } from './agent/session-registry.js';
 import { ResourceRouter } from './agent/resource-router.js';
 import { mcpEndpoint } from './agent/http-endpoint.js';
+import { AgentMethods } from './agent/agent-methods.js';
+import { ModernDispatcher } from './agent/modern-dispatch.js';
 import { TokenAuth } from './http/auth.js';
 import { createHttpApp, errorHandler } from './http/http-app.js';
 import { hostGuard, hostnameOf, sameOriginWrites } from './http/host-guard.js';
@@ -219,8 +221,10 @@ export async function startAirlock(config: AirlockConfig, options: StartOptions)
       pendingCount: () => redis.zcard(store.keys.pending),
       auditFailures: () => audit.failures,
     });
+    const methods = new AgentMethods({ gateway, upstreams, resources, governed });
+    const modern = new ModernDispatcher(methods, sessions.modern, logger);
     const createSession = (agent: string) => {
-      const session = new AgentSession(agent, { gateway, upstreams, resources, logger, governed });
+      const session = new AgentSession(agent, { methods, upstreams, logger });
       sessions.add(session);
       return session;
     };
@@ -250,6 +254,7 @@ export async function startAirlock(config: AirlockConfig, options: StartOptions)
       const mcp = mcpEndpoint({
         auth: agentAuth,
         createSession,
+        modern,
         logger,
       });
       cleanups.push(() => mcp.close());

@@ -20,11 +20,10 @@ import {
 } from '@modelcontextprotocol/sdk/types.js';
 import type { RequestHandlerExtra } from '@modelcontextprotocol/sdk/shared/protocol.js';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
-import type { Gateway } from '../gateway/gateway.js';
 import type { UpstreamPool } from '../upstream/upstream-pool.js';
 import type { RpcMessage } from '../upstream/types.js';
 import type { Logger } from '../log.js';
-import type { ResourceRouter } from './resource-router.js';
+import type { AgentMethods } from './agent-methods.js';
 import { AIRLOCK_VERSION } from '../version.js';
 
 type Extra = RequestHandlerExtra<ServerRequest, ServerNotification>;
@@ -38,12 +37,9 @@ interface InFlight {
 
 /** What a session needs from the rest of Airlock. */
 export interface AgentSessionDeps {
-  gateway: Gateway;
+  methods: AgentMethods;
   upstreams: UpstreamPool;
-  resources: ResourceRouter;
   logger: Logger;
-  /** False for servers with no policy file: their prompts are hidden too (fail closed). */
-  governed?: (server: string) => boolean;
 }
 
 /**
@@ -72,7 +68,7 @@ export class AgentSession {
           completions: {},
           logging: {},
         },
-        instructions: this.instructions(),
+        instructions: deps.methods.instructions(),
       },
     );
     this.registerHandlers();
@@ -130,114 +126,80 @@ export class AgentSession {
     this.onclose?.();
   }
 
-  private instructions(): string | undefined {
-    const parts = this.deps.upstreams
-      .list()
-      .map((u) => u.instructions)
-      .filter((x): x is string => Boolean(x));
-    return parts.length ? parts.join('\n\n') : undefined;
-  }
-
   private touch(): void {
     this.lastActivity = Date.now();
   }
 
   private registerHandlers(): void {
-    const { gateway, upstreams, resources } = this.deps;
+    const { methods, upstreams } = this.deps;
     const s = this.server;
 
     s.setRequestHandler(ListToolsRequestSchema, async () => {
       this.touch();
-      return { tools: gateway.listTools(this.agent) };
+      return { tools: methods.listTools(this.agent) };
     });
 
     s.setRequestHandler(CallToolRequestSchema, async (req, extra) => {
       this.touch();
-      const target = upstreams.resolveTool(req.params.name);
+      const server = methods.serverOfTool(req.params.name);
       const key = extra.requestId;
-      if (target) this.inFlight.set(key, { server: target.server, extra, startedAt: Date.now() });
+      if (server) this.inFlight.set(key, { server, extra, startedAt: Date.now() });
       const token = req.params._meta?.progressToken;
       try {
-        return await gateway.callTool(
-          { agent: this.agent, name: req.params.name, args: req.params.arguments, meta: req.params._meta },
-          {
-            signal: extra.signal,
-            disconnected: () => this.closed,
-            onProgress:
-              token === undefined
-                ? undefined
-                : (p) => {
-                    extra
-                      .sendNotification({
-                        method: 'notifications/progress',
-                        params: { ...p, progressToken: token },
-                      })
-                      .catch(() => {});
-                  },
-          },
-        );
+        return await methods.callTool(this.agent, req.params, {
+          signal: extra.signal,
+          disconnected: () => this.closed,
+          onProgress:
+            token === undefined
+              ? undefined
+              : (p) => {
+                  extra
+                    .sendNotification({
+                      method: 'notifications/progress',
+                      params: { ...p, progressToken: token },
+                    })
+                    .catch(() => {});
+                },
+        });
       } finally {
         this.inFlight.delete(key);
       }
     });
 
-    s.setRequestHandler(ListResourcesRequestSchema, async (req, extra) => {
+    s.setRequestHandler(ListResourcesRequestSchema, async (_req, extra) => {
       this.touch();
-      return (await resources.listResources(extra.signal)) as never;
+      return (await methods.listResources(extra.signal)) as never;
     });
     s.setRequestHandler(ListResourceTemplatesRequestSchema, async (_req, extra) => {
       this.touch();
-      return (await resources.listTemplates(extra.signal)) as never;
+      return (await methods.listResourceTemplates(extra.signal)) as never;
     });
     s.setRequestHandler(ReadResourceRequestSchema, async (req, extra) => {
       this.touch();
-      return (await resources.forward(req.params.uri, req, extra.signal)) as never;
+      return (await methods.forwardResource(req.method, req.params, extra.signal)) as never;
     });
     s.setRequestHandler(SubscribeRequestSchema, async (req, extra) => {
       this.touch();
       this.subscriptions.add(req.params.uri);
-      return (await resources.forward(req.params.uri, req, extra.signal)) as never;
+      return (await methods.forwardResource(req.method, req.params, extra.signal)) as never;
     });
     s.setRequestHandler(UnsubscribeRequestSchema, async (req, extra) => {
       this.touch();
       this.subscriptions.delete(req.params.uri);
-      return (await resources.forward(req.params.uri, req, extra.signal)) as never;
+      return (await methods.forwardResource(req.method, req.params, extra.signal)) as never;
     });
 
     s.setRequestHandler(ListPromptsRequestSchema, async () => {
       this.touch();
-      const governed = this.deps.governed ?? (() => true);
-      return {
-        prompts: upstreams
-          .exposedPrompts()
-          .filter((p) => governed(p.server))
-          .map((p) => p.prompt),
-      };
+      return methods.listPrompts() as never;
     });
     s.setRequestHandler(GetPromptRequestSchema, async (req, extra) => {
       this.touch();
-      const found = upstreams.resolvePrompt(req.params.name);
-      const target = found && (this.deps.governed ?? (() => true))(found.server) ? found : undefined;
-      if (!target) throw new McpError(ErrorCode.InvalidParams, `Unknown prompt "${req.params.name}"`);
-      const params = { ...req.params, name: target.prompt };
-      return (await upstreams
-        .get(target.server)!
-        .request({ method: req.method, params }, { signal: extra.signal })) as never;
+      return (await methods.getPrompt(req.params, extra.signal)) as never;
     });
-
     s.setRequestHandler(CompleteRequestSchema, async (req, extra) => {
       this.touch();
-      const ref = req.params.ref;
-      if (ref.type === 'ref/prompt') {
-        const found = upstreams.resolvePrompt(ref.name);
-        const target = found && (this.deps.governed ?? (() => true))(found.server) ? found : undefined;
-        if (!target) throw new McpError(ErrorCode.InvalidParams, `Unknown prompt "${ref.name}"`);
-        const params = { ...req.params, ref: { ...ref, name: target.prompt } };
-        return (await upstreams
-          .get(target.server)!
-          .request({ method: req.method, params }, { signal: extra.signal })) as never;
-      }
-      return (await resources.forward(ref.uri, req, extra.signal)) as never;
+      return (await methods.complete(req.params, extra.signal)) as never;
     });
 
     s.setRequestHandler(SetLevelRequestSchema, async (req) => {

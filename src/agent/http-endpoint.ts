@@ -6,6 +6,10 @@ import { isInitializeRequest } from '@modelcontextprotocol/sdk/types.js';
 import type { TokenAuth } from '../http/auth.js';
 import type { Logger } from '../log.js';
 import type { AgentSession } from './agent-session.js';
+import type { ModernDispatcher } from './modern-dispatch.js';
+import { serveModernRequest } from './modern-endpoint.js';
+import { classifyHttpRequest } from './wire/classify.js';
+import { errorResponse, type WireError } from './wire/errors.js';
 
 /** Largest accepted JSON-RPC body on /mcp. @defaultValue 4 MiB */
 export const MAX_MCP_BODY_BYTES = 4 * 1024 * 1024;
@@ -17,6 +21,8 @@ export const SESSION_IDLE_MS = 60 * 60 * 1000;
 export interface McpEndpointOptions {
   auth: TokenAuth;
   createSession: (agent: string) => AgentSession;
+  /** Answers 2026-07-28 (enveloped) requests, which need no session. */
+  modern: ModernDispatcher;
   logger: Logger;
 }
 
@@ -26,7 +32,10 @@ interface Entry {
   agent: string;
 }
 
-/** The `/mcp` router: Streamable HTTP with sessions, each bound to the agent whose token opened it. */
+/**
+ * The `/mcp` router, both eras: 2026-07-28 requests (enveloped) are served statelessly, one by one;
+ * 2025 clients get Streamable HTTP sessions, each bound to the agent whose token opened it.
+ */
 export function mcpEndpoint(options: McpEndpointOptions): {
   router: Router;
   close(): Promise<void>;
@@ -39,6 +48,32 @@ export function mcpEndpoint(options: McpEndpointOptions): {
   const rpcError = (res: Response, status: number, code: number, message: string) => {
     if (!res.headersSent) res.status(status).json({ jsonrpc: '2.0', error: { code, message }, id: null });
   };
+  const wireError = (res: Response, status: number, error: WireError, body?: unknown) => {
+    // Answer with the request's id when the body had a usable one, so the client can match the error.
+    const id = (body as { id?: unknown } | undefined)?.id;
+    const rpcId = typeof id === 'string' || typeof id === 'number' ? id : null;
+    if (!res.headersSent) res.status(status).json(errorResponse(rpcId, error));
+  };
+
+  const openSession = async (agent: string, req: Request, res: Response, body: unknown) => {
+    const session = options.createSession(agent);
+    const transport: StreamableHTTPServerTransport = new StreamableHTTPServerTransport({
+      sessionIdGenerator: () => randomUUID(),
+      maxRequestBodySize: MAX_MCP_BODY_BYTES,
+      onsessioninitialized: (id) => {
+        entries.set(id, { transport, session, agent });
+      },
+      onsessionclosed: (id) => {
+        entries.delete(id);
+      },
+    });
+    transport.onclose = () => {
+      if (transport.sessionId) entries.delete(transport.sessionId);
+      void session.close();
+    };
+    await session.connect(transport);
+    await transport.handleRequest(req, res, body);
+  };
 
   router.all('/', async (req: Request, res: Response) => {
     const who = auth.authenticate(req.headers.authorization);
@@ -46,41 +81,31 @@ export function mcpEndpoint(options: McpEndpointOptions): {
       res.setHeader('WWW-Authenticate', 'Bearer realm="airlock"');
       return rpcError(res, 401, -32001, `Unauthorized: ${who.message}`);
     }
-    const sessionId = req.headers['mcp-session-id'];
     try {
-      if (typeof sessionId === 'string') {
-        const entry = entries.get(sessionId);
-        // A session belongs to the agent that opened it; another agent's token must not reach it.
-        if (!entry || entry.agent !== who.id) return rpcError(res, 404, -32001, 'Session not found');
-        await entry.transport.handleRequest(req, res);
-        return;
+      let body: unknown;
+      if (req.method === 'POST') {
+        const read = await readJson(req);
+        if (!read.ok) return rpcError(res, read.status, read.status === 413 ? -32600 : -32700, read.message);
+        body = read.value;
       }
-      if (req.method !== 'POST')
+      const sessionHeader = req.headers['mcp-session-id'];
+      const sessionId = typeof sessionHeader === 'string' && sessionHeader !== '' ? sessionHeader : undefined;
+      const c = classifyHttpRequest({ method: req.method, headers: req.headers, body });
+      if (c.kind === 'modern') return await serveModernRequest(options.modern, who.id, req, res, c.message);
+      if (c.kind === 'malformed-modern') return wireError(res, 400, c.error, body);
+      const batchHandshake =
+        sessionId === undefined && Array.isArray(body) && body.some((m) => isInitializeRequest(m));
+      if ((c.kind === 'legacy-handshake' && sessionId === undefined) || batchHandshake) {
+        return await openSession(who.id, req, res, body);
+      }
+      if (c.kind === 'bad-request') return wireError(res, c.status, c.error, body);
+      if (sessionId === undefined) {
         return rpcError(res, 400, -32000, 'Bad Request: Mcp-Session-Id header is required');
-      // Read the first message ourselves to see whether it opens a session.
-      const body = await readJson(req);
-      if (!body.ok) return rpcError(res, body.status, body.status === 413 ? -32600 : -32700, body.message);
-      const messages = Array.isArray(body.value) ? body.value : [body.value];
-      if (!messages.some((m) => isInitializeRequest(m))) {
-        return rpcError(res, 400, -32000, 'Bad Request: no valid session; send initialize first');
       }
-      const session = options.createSession(who.id);
-      const transport: StreamableHTTPServerTransport = new StreamableHTTPServerTransport({
-        sessionIdGenerator: () => randomUUID(),
-        maxRequestBodySize: MAX_MCP_BODY_BYTES,
-        onsessioninitialized: (id) => {
-          entries.set(id, { transport, session, agent: who.id });
-        },
-        onsessionclosed: (id) => {
-          entries.delete(id);
-        },
-      });
-      transport.onclose = () => {
-        if (transport.sessionId) entries.delete(transport.sessionId);
-        void session.close();
-      };
-      await session.connect(transport);
-      await transport.handleRequest(req, res, body.value);
+      const entry = entries.get(sessionId);
+      // A session belongs to the agent that opened it; another agent's token must not reach it.
+      if (!entry || entry.agent !== who.id) return rpcError(res, 404, -32001, 'Session not found');
+      await entry.transport.handleRequest(req, res, body);
     } catch (err) {
       logger.error({ err }, 'mcp request failed');
       rpcError(res, 500, -32603, 'Internal error');

@@ -3,6 +3,7 @@ import type { RpcMessage, UpstreamHooks } from '../upstream/types.js';
 import type { Logger } from '../log.js';
 import type { AgentSession } from './agent-session.js';
 import type { ResourceRouter } from './resource-router.js';
+import { ModernCalls } from './modern-calls.js';
 
 /**
  * All open agent sessions. It is the upstreams' way back to the agents: requests an upstream sends
@@ -10,6 +11,8 @@ import type { ResourceRouter } from './resource-router.js';
  */
 export class SessionRegistry implements UpstreamHooks {
   private readonly sessions = new Set<AgentSession>();
+  /** Stateless (2026-07-28) calls open on this replica; they have no session to reach back to. */
+  readonly modern = new ModernCalls();
   resources?: ResourceRouter;
 
   constructor(private readonly logger: Logger) {}
@@ -41,19 +44,29 @@ export class SessionRegistry implements UpstreamHooks {
     signal: AbortSignal,
   ): Promise<Record<string, unknown>> {
     const calling = this.all().filter((s) => s.hasCallOn(server));
+    const modern = this.modern.on(server);
+    if (modern.length > 0 && calling.length === 0) {
+      // The MRTR relay (input_required) is not built yet; the call's answer says so in plain words.
+      for (const call of modern) call.refusedInput = request.method;
+      throw new McpError(
+        ErrorCode.InvalidRequest,
+        `${request.method} is relayed only to 2025-era sessions for now`,
+      );
+    }
     let target: AgentSession | undefined;
-    if (calling.length === 1) target = calling[0];
-    else if (calling.length === 0 && this.sessions.size === 1) target = this.all()[0];
+    // A modern call on this server makes the only 2025 session an unsafe guess: the request may be its.
+    if (calling.length === 1 && modern.length === 0) target = calling[0];
+    else if (calling.length === 0 && modern.length === 0 && this.sessions.size === 1) target = this.all()[0];
     if (!target) {
       // Several agents have calls open on this upstream: sending one agent's sampling to another would leak.
       this.logger.warn(
-        { server, method: request.method, candidates: calling.length },
+        { server, method: request.method, candidates: calling.length + modern.length },
         'upstream request not routable',
       );
       throw new McpError(
         ErrorCode.InvalidRequest,
-        calling.length
-          ? `Airlock cannot tell which of ${calling.length} agents this ${request.method} is for`
+        calling.length + modern.length
+          ? `Airlock cannot tell which of ${calling.length + modern.length} agents this ${request.method} is for`
           : `No agent is connected to answer ${request.method}`,
       );
     }
@@ -61,7 +74,7 @@ export class SessionRegistry implements UpstreamHooks {
   }
 
   /** Forwards upstream notifications to the sessions they concern. */
-  onNotification(_server: string, n: RpcMessage): void {
+  onNotification(server: string, n: RpcMessage): void {
     if (n.method === 'notifications/resources/list_changed') this.resources?.invalidate();
     if (n.method === 'notifications/resources/updated') {
       const uri = n.params?.uri;
@@ -78,6 +91,7 @@ export class SessionRegistry implements UpstreamHooks {
     ) {
       return;
     }
+    if (n.method === 'notifications/message') this.modern.relayLog(server, n);
     this.broadcast(n);
   }
 

@@ -52,3 +52,19 @@ export function refusal(
 ): AirlockError {
   return new AirlockError(code, sentence(message), details);
 }
+
+/**
+ * The answer to a 2026-07-28 call whose upstream asked the client for input (sampling, elicitation,
+ * roots): Airlock cannot relay that on the stateless path yet, and the agent should know how to get it.
+ */
+export function clientInputUnsupported(tool: string, method: string): CallToolResult {
+  return {
+    isError: true,
+    content: [
+      {
+        type: 'text',
+        text: `Tool ${tool} asked the client for ${method}, which Airlock relays only in 2025-era sessions for now; connect with a 2025-11-25 session (initialize) to use this tool.`,
+      },
+    ],
+  };
+}

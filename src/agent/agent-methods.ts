@@ -1,0 +1,136 @@
+// The MCP methods whose meaning does not depend on the protocol era: which tools an agent sees, the
+// gateway call, and where prompts, resources and completions are routed. The 2025 session (SDK Server)
+// and the 2026-07-28 stateless handler both call these, so the two eras cannot drift apart.
+import { ErrorCode, McpError, type CallToolResult, type Tool } from '@modelcontextprotocol/sdk/types.js';
+import type { CallHooks, Gateway } from '../gateway/gateway.js';
+import type { UpstreamPool } from '../upstream/upstream-pool.js';
+import type { ResourceRouter } from './resource-router.js';
+
+/** What the era-independent methods need from the rest of Airlock. */
+export interface AgentMethodsDeps {
+  gateway: Gateway;
+  upstreams: UpstreamPool;
+  resources: ResourceRouter;
+  /** False for servers with no policy file: their prompts and resources are hidden too (fail closed). */
+  governed?: (server: string) => boolean;
+}
+
+/** Request params as they arrive, after the era's own envelope or schema checks. */
+export type Params = Record<string, unknown>;
+
+/** Which optional server features at least one governed, connected upstream has. */
+export interface UpstreamFeatures {
+  prompts: boolean;
+  resources: boolean;
+  completions: boolean;
+  logging: boolean;
+}
+
+/** The era-independent method handling, one instance per Airlock. */
+export class AgentMethods {
+  private readonly governed: (server: string) => boolean;
+
+  constructor(private readonly deps: AgentMethodsDeps) {
+    this.governed = deps.governed ?? (() => true);
+  }
+
+  /** tools/list: the tools policy does not deny this agent outright. */
+  listTools(agent: string): Tool[] {
+    return this.deps.gateway.listTools(agent);
+  }
+
+  /** The exposed tool `name` as this agent may see it, for schema-dependent checks (Mcp-Param-*). */
+  findTool(agent: string, name: string): Tool | undefined {
+    return this.listTools(agent).find((t) => t.name === name);
+  }
+
+  /** The upstream server a tool name routes to, if any. */
+  serverOfTool(name: string): string | undefined {
+    return this.deps.upstreams.resolveTool(name)?.server;
+  }
+
+  /** tools/call through the gateway pipeline (policy, limits, approvals, history, audit). */
+  callTool(agent: string, params: Params, hooks: CallHooks): Promise<CallToolResult> {
+    const meta = params['_meta'] as Record<string, unknown> | undefined;
+    return this.deps.gateway.callTool(
+      { agent, name: String(params['name']), args: params['arguments'], ...(meta && { meta }) },
+      hooks,
+    );
+  }
+
+  /** prompts/list across governed upstreams. */
+  listPrompts(): { prompts: unknown[] } {
+    return {
+      prompts: this.deps.upstreams
+        .exposedPrompts()
+        .filter((p) => this.governed(p.server))
+        .map((p) => p.prompt),
+    };
+  }
+
+  /** prompts/get, sent to the upstream that owns the prompt under its own name. */
+  async getPrompt(params: Params, signal?: AbortSignal): Promise<Record<string, unknown>> {
+    const target = this.promptTarget(String(params['name']));
+    return this.deps.upstreams
+      .get(target.server)!
+      .request({ method: 'prompts/get', params: { ...params, name: target.prompt } }, { signal });
+  }
+
+  /** completion/complete, routed by its ref to the prompt's or the resource's upstream. */
+  async complete(params: Params, signal?: AbortSignal): Promise<Record<string, unknown>> {
+    const ref = (params['ref'] ?? {}) as Record<string, unknown>;
+    const method = 'completion/complete';
+    if (ref['type'] === 'ref/prompt') {
+      const target = this.promptTarget(String(ref['name']));
+      const forwarded = { ...params, ref: { ...ref, name: target.prompt } };
+      return this.deps.upstreams.get(target.server)!.request({ method, params: forwarded }, { signal });
+    }
+    return this.deps.resources.forward(String(ref['uri']), { method, params }, signal);
+  }
+
+  /** resources/list across every governed upstream that has resources. */
+  listResources(signal?: AbortSignal): Promise<Record<string, unknown>> {
+    return this.deps.resources.listResources(signal);
+  }
+
+  /** resources/templates/list across every governed upstream that has resources. */
+  listResourceTemplates(signal?: AbortSignal): Promise<Record<string, unknown>> {
+    return this.deps.resources.listTemplates(signal);
+  }
+
+  /** resources/read, and the 2025-only (un)subscribe, sent to the upstream that owns the URI. */
+  forwardResource(method: string, params: Params, signal?: AbortSignal): Promise<Record<string, unknown>> {
+    return this.deps.resources.forward(String(params['uri']), { method, params }, signal);
+  }
+
+  /** Instructions of every upstream, joined, for the handshake or server/discover. */
+  instructions(): string | undefined {
+    const parts = this.deps.upstreams
+      .list()
+      .map((u) => u.instructions)
+      .filter((x): x is string => Boolean(x));
+    return parts.length ? parts.join('\n\n') : undefined;
+  }
+
+  /** Features some governed upstream offers now, so a stateless client is told only what works. */
+  features(): UpstreamFeatures {
+    const ready = this.deps.upstreams
+      .list()
+      .filter((u) => u.state === 'ready' && this.governed(u.name))
+      .map((u) => u.capabilities ?? {});
+    return {
+      prompts: ready.some((c) => c.prompts),
+      resources: ready.some((c) => c.resources),
+      completions: ready.some((c) => c.completions),
+      logging: ready.some((c) => c.logging),
+    };
+  }
+
+  private promptTarget(name: string): { server: string; prompt: string } {
+    const found = this.deps.upstreams.resolvePrompt(name);
+    if (!found || !this.governed(found.server)) {
+      throw new McpError(ErrorCode.InvalidParams, `Unknown prompt "${name}"`);
+    }
+    return found;
+  }
+}

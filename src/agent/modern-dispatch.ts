@@ -1,0 +1,212 @@
+// What a 2026-07-28 request means, once its envelope and headers passed: the method table of the
+// stateless era over the era-independent AgentMethods, plus what the revision stamps on results
+// (resultType, cache hints, serverInfo on server/discover). No HTTP here; modern-endpoint.ts writes it.
+import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import type { RpcMessage } from '../upstream/types.js';
+import type { Logger } from '../log.js';
+import { toAirlockError } from '../core/errors.js';
+import { clientInputUnsupported } from '../gateway/tool-error.js';
+import { AIRLOCK_VERSION } from '../version.js';
+import type { AgentMethods, Params } from './agent-methods.js';
+import type { ModernCall, ModernCalls } from './modern-calls.js';
+import { isRemovedMethod } from './wire/classify.js';
+import { isJsonObject, type ModernRequest } from './wire/envelope.js';
+import {
+  internalError,
+  invalidParams,
+  methodNotFound,
+  missingRequiredClientCapability,
+  type WireError,
+} from './wire/errors.js';
+import type { HeaderMap } from './wire/headers.js';
+import { scanHeaderParams, validateParamHeaders } from './wire/param-headers.js';
+import { SUPPORTED_PROTOCOL_VERSIONS } from './wire/supported-versions.js';
+
+/**
+ * How long a client may reuse a list or discover result. Lists are filtered by policy, which may be
+ * reloaded at any moment, and the modern path has no listen stream yet to say so: no reuse.
+ * @defaultValue 0
+ */
+export const MODERN_CACHE_TTL_MS = 0;
+
+/** The `_meta` key of the server's identity on results. */
+export const SERVER_INFO_META_KEY = 'io.modelcontextprotocol/serverInfo';
+
+/** One validated modern request with what its handling needs. */
+export interface ModernContext {
+  readonly agent: string;
+  readonly request: ModernRequest;
+  readonly headers: HeaderMap;
+  /** Fires when the client closes the request's stream: that is cancellation on 2026-07-28 HTTP. */
+  readonly signal: AbortSignal;
+  /** Sends a request-related notification (progress, log) on the request's stream. */
+  readonly notify: (message: RpcMessage) => void;
+}
+
+/** A method's answer: a result, or a JSON-RPC error. */
+export type ModernAnswer = { readonly result: Record<string, unknown> } | { readonly error: WireError };
+
+/** The stateless era's method table. */
+export class ModernDispatcher {
+  constructor(
+    private readonly methods: AgentMethods,
+    private readonly calls: ModernCalls,
+    private readonly logger: Logger,
+  ) {}
+
+  /** True when the request's answer may carry notifications first, so an SSE stream is worth offering. */
+  static mayStream(request: ModernRequest): boolean {
+    const e = request.envelope;
+    return request.method === 'tools/call' && (e.progressToken !== undefined || e.logLevel !== undefined);
+  }
+
+  /** Checks that can fail before anything runs: params shape and `Mcp-Param-*` headers. */
+  precheck(ctx: ModernContext): WireError | undefined {
+    const { method, params } = ctx.request;
+    const field = REQUIRED_STRING[method];
+    if (field !== undefined && typeof params[field] !== 'string') {
+      return invalidParams(`${method} needs a string ${field}`);
+    }
+    if (method !== 'tools/call') return undefined;
+    if (params['arguments'] !== undefined && !isJsonObject(params['arguments'])) {
+      return invalidParams('tools/call arguments must be an object');
+    }
+    const tool = this.methods.findTool(ctx.agent, params['name'] as string);
+    const scan = tool ? scanHeaderParams(tool.inputSchema) : undefined;
+    return scan?.ok ? validateParamHeaders(scan.params, params['arguments'], ctx.headers) : undefined;
+  }
+
+  /** Runs the request; every failure becomes a JSON-RPC error object, never a throw. */
+  async handle(ctx: ModernContext): Promise<ModernAnswer> {
+    const { method } = ctx.request;
+    const handler = this.handlerFor(method);
+    if (!handler) return { error: methodNotFound(method) };
+    try {
+      const result = await handler(ctx);
+      return { result: { ...result, resultType: result['resultType'] ?? 'complete' } };
+    } catch (err) {
+      return { error: this.wireError(err, ctx) };
+    }
+  }
+
+  /** The server/discover result: only the capabilities that work on this path today. */
+  discover(): Record<string, unknown> {
+    const f = this.methods.features();
+    const instructions = this.methods.instructions();
+    return {
+      supportedVersions: [...SUPPORTED_PROTOCOL_VERSIONS],
+      capabilities: {
+        tools: {},
+        ...(f.prompts && { prompts: {} }),
+        ...(f.resources && { resources: {} }),
+        ...(f.completions && { completions: {} }),
+        ...(f.logging && { logging: {} }),
+      },
+      ...(instructions && { instructions }),
+      ...cacheable(),
+      _meta: { [SERVER_INFO_META_KEY]: { name: 'airlock', title: 'Airlock', version: AIRLOCK_VERSION } },
+    };
+  }
+
+  private handlerFor(method: string): ((ctx: ModernContext) => Promise<Record<string, unknown>>) | undefined {
+    // Removed methods and subscriptions/listen (not built yet) fall through to -32601.
+    if (isRemovedMethod(method)) return undefined;
+    const m = this.methods;
+    const f = () => m.features();
+    const table: Record<string, false | ((ctx: ModernContext) => Promise<Record<string, unknown>>)> = {
+      'server/discover': async () => this.discover(),
+      'tools/list': async (ctx) => ({ tools: m.listTools(ctx.agent), ...cacheable() }),
+      'tools/call': (ctx) => this.callTool(ctx),
+      'prompts/list': f().prompts && (async () => ({ ...m.listPrompts(), ...cacheable() })),
+      'prompts/get': f().prompts && ((ctx) => m.getPrompt(forwardable(ctx), ctx.signal)),
+      'resources/list': f().resources && (async (ctx) => cacheable(await m.listResources(ctx.signal))),
+      'resources/templates/list':
+        f().resources && (async (ctx) => cacheable(await m.listResourceTemplates(ctx.signal))),
+      'resources/read':
+        f().resources &&
+        (async (ctx) => cacheable(await m.forwardResource('resources/read', forwardable(ctx), ctx.signal))),
+      'completion/complete': f().completions && ((ctx) => m.complete(forwardable(ctx), ctx.signal)),
+    };
+    const handler = Object.hasOwn(table, method) ? table[method] : undefined;
+    return handler || undefined;
+  }
+
+  private async callTool(ctx: ModernContext): Promise<Record<string, unknown>> {
+    const { params, envelope } = ctx.request;
+    const server = this.methods.serverOfTool(params['name'] as string);
+    const token = envelope.progressToken;
+    const call: ModernCall = {
+      server: server ?? '',
+      ...(envelope.logLevel && { logLevel: envelope.logLevel }),
+      notify: ctx.notify,
+    };
+    const close = server ? this.calls.open(call) : () => {};
+    try {
+      const result: CallToolResult = await this.methods.callTool(ctx.agent, forwardable(ctx), {
+        signal: ctx.signal,
+        // Closing the stream is the client's cancellation, so a held call's approval request is cancelled.
+        disconnected: () => false,
+        ...(token !== undefined && {
+          onProgress: (p) =>
+            ctx.notify({ method: 'notifications/progress', params: { ...p, progressToken: token } }),
+        }),
+      });
+      if (call.refusedInput) {
+        // A capability the request did not declare must not be used: that is the client's -32021 to fix.
+        const needed = INPUT_CAPABILITY[call.refusedInput];
+        if (needed && !isJsonObject(envelope.clientCapabilities[needed])) {
+          throw missingRequiredClientCapability({ [needed]: {} });
+        }
+        return clientInputUnsupported(params['name'] as string, call.refusedInput);
+      }
+      return result;
+    } finally {
+      close();
+    }
+  }
+
+  private wireError(err: unknown, ctx: ModernContext): WireError {
+    const e = err as { code?: unknown; message?: unknown; data?: unknown };
+    if (typeof e?.code === 'number' && Number.isInteger(e.code)) {
+      // 2026-07-28 reports a missing resource as -32602 with the URI; 2025 upstreams say -32002.
+      if (e.code === -32002 && ctx.request.method === 'resources/read') {
+        return invalidParams(String(e.message), { uri: ctx.request.params['uri'] });
+      }
+      const message = String(e.message).replace(/^MCP error -?\d+: /, '');
+      return { code: e.code, message, ...(e.data !== undefined && { data: e.data }) };
+    }
+    const airlock = toAirlockError(err, 'INTERNAL');
+    if (airlock.code === 'INTERNAL')
+      this.logger.error({ err, method: ctx.request.method }, 'modern request failed');
+    return internalError(airlock.code === 'INTERNAL' ? 'Internal error' : airlock.message);
+  }
+}
+
+/** Methods whose params must name their target, and the field that does. */
+const REQUIRED_STRING: Readonly<Record<string, string>> = {
+  'tools/call': 'name',
+  'prompts/get': 'name',
+  'resources/read': 'uri',
+};
+
+/** The client capability each server→client request needs. */
+const INPUT_CAPABILITY: Readonly<Record<string, 'sampling' | 'elicitation' | 'roots'>> = {
+  'sampling/createMessage': 'sampling',
+  'elicitation/create': 'elicitation',
+  'roots/list': 'roots',
+};
+
+/** Cache hints for a list: private, because what an agent sees depends on its policy. */
+function cacheable(result: Record<string, unknown> = {}): Record<string, unknown> {
+  return { ttlMs: MODERN_CACHE_TTL_MS, cacheScope: 'private', ...result };
+}
+
+/** The params an upstream gets: the agent's own `_meta` minus the envelope, which is Airlock's to answer. */
+function forwardable(ctx: ModernContext): Params {
+  const { _meta: meta, ...rest } = ctx.request.params as Params;
+  if (!isJsonObject(meta)) return rest;
+  const kept = Object.fromEntries(
+    Object.entries(meta).filter(([k]) => !k.startsWith('io.modelcontextprotocol/')),
+  );
+  return Object.keys(kept).length ? { ...rest, _meta: kept } : rest;
+}

@@ -1,0 +1,78 @@
+// One 2026-07-28 request on `/mcp`, from its classified body to the HTTP answer. Stateless: nothing is
+// kept between requests, so any replica serves any request. The answer is JSON unless a notification
+// must go first; then the request's own SSE stream opens, and the client closing it cancels the call.
+import type { Request, Response } from 'express';
+import type { RpcMessage } from '../upstream/types.js';
+import { ModernDispatcher, type ModernAnswer } from './modern-dispatch.js';
+import { validateModernRequest, type JsonObject } from './wire/envelope.js';
+import {
+  errorResponse,
+  httpStatusForWireError,
+  invalidRequest,
+  type JsonRpcId,
+  type WireError,
+} from './wire/errors.js';
+import { abortOnClientClose, chooseResponseMode, SseWriter } from './wire/sse.js';
+
+/** Serves one enveloped request (or notification) for `agent`. */
+export async function serveModernRequest(
+  dispatcher: ModernDispatcher,
+  agent: string,
+  req: Request,
+  res: Response,
+  message: JsonObject,
+): Promise<void> {
+  const rawId = message['id'];
+  const id: JsonRpcId = typeof rawId === 'string' || typeof rawId === 'number' ? rawId : null;
+  const checked = validateModernRequest(message, req.headers);
+  if (!checked.ok) return sendError(res, id, checked.error);
+  const request = checked.value;
+  // Cancellation is the stream closing; a modern client sends no other notification Airlock acts on.
+  if (request.id === undefined) return void res.status(202).end();
+
+  const streamable = ModernDispatcher.mayStream(request);
+  const mode = chooseResponseMode(req.headers.accept, streamable);
+  if (mode === undefined) {
+    return sendError(
+      res,
+      id,
+      invalidRequest('Accept must include application/json or text/event-stream'),
+      406,
+    );
+  }
+  const signal = abortOnClientClose(res);
+  let sse: SseWriter | undefined;
+  const openStream = () => {
+    if (!sse) {
+      sse = new SseWriter(res);
+      sse.open(200);
+    }
+    return sse;
+  };
+  const notify = (n: RpcMessage) => {
+    if (mode !== 'sse' || signal.aborted) return;
+    openStream().send({ jsonrpc: '2.0', ...n });
+  };
+  const ctx = { agent, request, headers: req.headers, signal, notify };
+
+  const problem = dispatcher.precheck(ctx);
+  const answer: ModernAnswer = problem ? { error: problem } : await dispatcher.handle(ctx);
+  if (signal.aborted || res.destroyed) return;
+  // A client that takes only SSE gets its answer as an event even when nothing streamed before it.
+  const onlySse = chooseResponseMode(req.headers.accept, false) === 'sse';
+  if (sse || onlySse) {
+    const stream = openStream();
+    stream.send(
+      'result' in answer ? { jsonrpc: '2.0', id, result: answer.result } : errorResponse(id, answer.error),
+    );
+    stream.close();
+    return;
+  }
+  if ('error' in answer) return sendError(res, id, answer.error);
+  res.status(200).json({ jsonrpc: '2.0', id, result: answer.result });
+}
+
+function sendError(res: Response, id: JsonRpcId, error: WireError, status?: number): void {
+  if (res.headersSent) return;
+  res.status(status ?? httpStatusForWireError(error.code)).json(errorResponse(id, error));
+}
