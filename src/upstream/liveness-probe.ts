@@ -1,5 +1,4 @@
-import { ErrorCode, McpError } from '@modelcontextprotocol/sdk/types.js';
-import { describeError, isHttpConnectionFailure } from './upstream-errors.js';
+import { describeError, isHttpConnectionFailure, isUpstreamRpcError } from './upstream-errors.js';
 import type { UpstreamSession } from './upstream-session.js';
 
 /**
@@ -21,7 +20,8 @@ export class LivenessProbe {
     try {
       await session.client.ping({ timeout: Math.min(5_000, this.timeoutMs) });
     } catch (err) {
-      if (!(err instanceof McpError) || err.code === ErrorCode.RequestTimeout) {
+      // Any JSON-RPC answer, even an error, shows the server alive; a timeout or transport failure does not.
+      if (!isUpstreamRpcError(err)) {
         this.onDead(
           session,
           `reconnecting after ${describeError(isHttpConnectionFailure(err) ? err : trigger)}`,
