@@ -163,6 +163,7 @@ export class AgentSession {
           {
             signal: extra.signal,
             disconnected: () => this.closed,
+            clientCapabilities: this.server.getClientCapabilities(),
             onProgress:
               token === undefined
                 ? undefined

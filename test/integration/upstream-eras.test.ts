@@ -75,7 +75,7 @@ for (const mode of ['modern', 'legacy'] as const) {
       test('a resource read', async () => {
         const read = await client.readResource({ uri: 'test://static-text' });
         assert.deepEqual(
-          read.contents.map((c) => c.text),
+          read.contents.map((c) => ('text' in c ? c.text : c.blob)),
           ['This is the content of the static text resource.'],
         );
       });
@@ -88,6 +88,15 @@ for (const mode of ['modern', 'legacy'] as const) {
         assert.equal(text(result), 'Hello, Ada!');
         assert.deepEqual(asked, ['What is your name?']);
       });
+
+      if (mode === 'modern') {
+        test("a modern upstream sees the agent's capabilities, not Airlock's, and asks for no sampling", async () => {
+          // Had Airlock's own capabilities gone upstream, the upstream would have asked, and the relay refused.
+          const result = await client.callTool({ name: 'test_missing_capability', arguments: {} });
+          assert.equal(result.isError, true);
+          assert.match(text(result), /-32021: Missing required client capabilities: sampling/);
+        });
+      }
     });
   }
 }
