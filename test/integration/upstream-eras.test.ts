@@ -6,6 +6,10 @@ import { ElicitRequestSchema, type CallToolResult } from '@modelcontextprotocol/
 import { startRedis, type TestRedis } from '../helpers/redis.js';
 import { ROOT, startTestAirlock, type TestAirlock } from '../helpers/airlock-harness.js';
 import { startUpstream, upstreamCommand, type UpstreamProcess } from '../helpers/conformance-upstream.js';
+import { parseConfig } from '../../src/config/load-config.js';
+import { createLogger } from '../../src/log.js';
+import { LivenessProbe } from '../../src/upstream/liveness-probe.js';
+import { UpstreamSession } from '../../src/upstream/upstream-session.js';
 
 // A 2025 agent (SDK 1.x, as every agent test) through Airlock to an upstream that speaks only one era:
 // Airlock must find out which and talk to it accordingly, over stdio and over HTTP.
@@ -100,3 +104,37 @@ for (const mode of ['modern', 'legacy'] as const) {
     });
   }
 }
+
+describe('the liveness probe of a modern HTTP upstream', () => {
+  let upstream: UpstreamProcess;
+  before(async () => (upstream = await startUpstream('modern')));
+  after(() => upstream?.stop());
+
+  test('a live modern upstream passes the probe (2026-07-28 has no ping)', async () => {
+    const session = new UpstreamSession(
+      parseConfig({ servers: { up: { url: upstream.url } } }, ROOT, {}).servers.up!,
+      createLogger('silent'),
+      {
+        clientInfo: { name: 'airlock-test', version: '1' },
+        capabilities: { sampling: {}, elicitation: {}, roots: {} },
+      },
+      { onRequest: async () => ({}), onNotification: async () => {}, onClose: () => {}, onError: () => {} },
+    );
+    await session.connect(10_000);
+    session.ready = true;
+    const dead: string[] = [];
+    await new LivenessProbe(5_000, (_s, reason) => dead.push(reason)).check(
+      session,
+      new Error('stream hiccup'),
+    );
+    assert.equal(session.era, 'modern');
+    assert.equal(dead.length, 0);
+    await upstream.stop();
+    await new LivenessProbe(5_000, (_s, reason) => dead.push(reason)).check(
+      session,
+      new Error('stream hiccup'),
+    );
+    assert.equal(dead.length, 1, 'a stopped upstream fails the probe');
+    await session.end(false);
+  });
+});
