@@ -149,6 +149,7 @@ export class AgentSession {
         return await methods.callTool(this.agent, req.params, {
           signal: extra.signal,
           disconnected: () => this.closed,
+          clientCapabilities: this.server.getClientCapabilities(),
           onProgress:
             token === undefined
               ? undefined

@@ -6,6 +6,7 @@ import type { RpcMessage } from '../upstream/types.js';
 import type { Logger } from '../log.js';
 import { toAirlockError } from '../core/errors.js';
 import { clientInputUnsupported } from '../gateway/tool-error.js';
+import type { CallHooks } from '../gateway/gateway.js';
 import { AIRLOCK_VERSION } from '../version.js';
 import type { AgentMethods, Params } from './agent-methods.js';
 import type { ModernCall, ModernCalls } from './modern-calls.js';
@@ -146,6 +147,8 @@ export class ModernDispatcher {
         signal: ctx.signal,
         // Closing the stream is the client's cancellation, so a held call's approval request is cancelled.
         disconnected: () => false,
+        // What the agent declared on this request is what a modern upstream may ask of it.
+        clientCapabilities: envelope.clientCapabilities as CallHooks['clientCapabilities'],
         ...(token !== undefined && {
           onProgress: (p) =>
             ctx.notify({ method: 'notifications/progress', params: { ...p, progressToken: token } }),

@@ -1,4 +1,4 @@
-import type { CallToolResult, Progress } from '@modelcontextprotocol/sdk/types.js';
+import type { CallToolResult, ClientCapabilities, Progress } from '@modelcontextprotocol/sdk/types.js';
 import {
   AirlockError,
   ERROR_CODES,
@@ -45,6 +45,8 @@ export interface CallHooks {
   onProgress?: (progress: Progress) => void;
   /** True when the signal fired because the agent went away rather than cancelled the call. */
   disconnected?: () => boolean;
+  /** The agent's declared capabilities; a modern upstream reads them to know what it may ask the agent. */
+  clientCapabilities?: ClientCapabilities;
 }
 
 /** Holds calls for approval and returns the released result; throws AirlockError for refusals. */
@@ -183,7 +185,7 @@ export class Gateway {
       const upstreamStarted = performance.now();
       const result = await upstream.callTool(
         { name: tool, arguments: args, ...(call.meta ? { _meta: stripProgress(call.meta) } : {}) },
-        { signal: hooks.signal, onprogress: hooks.onProgress },
+        { signal: hooks.signal, onprogress: hooks.onProgress, clientCapabilities: hooks.clientCapabilities },
       );
       report('allowed', {
         isError: Boolean(result.isError),

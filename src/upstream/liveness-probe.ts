@@ -1,5 +1,4 @@
-import { ErrorCode, McpError } from '@modelcontextprotocol/sdk/types.js';
-import { describeError, isHttpConnectionFailure } from './upstream-errors.js';
+import { describeError, isHttpConnectionFailure, isUpstreamRpcError } from './upstream-errors.js';
 import type { UpstreamSession } from './upstream-session.js';
 
 /**
@@ -19,9 +18,13 @@ export class LivenessProbe {
     if (this.probing || !session.ready) return;
     this.probing = true;
     try {
-      await session.client.ping({ timeout: Math.min(5_000, this.timeoutMs) });
+      const options = { timeout: Math.min(5_000, this.timeoutMs) };
+      // 2026-07-28 has no ping; server/discover is its cheapest request that any server answers.
+      if (session.era === 'modern') await session.client.discover(options);
+      else await session.client.ping(options);
     } catch (err) {
-      if (!(err instanceof McpError) || err.code === ErrorCode.RequestTimeout) {
+      // Any JSON-RPC answer, even an error, shows the server alive; a timeout or transport failure does not.
+      if (!isUpstreamRpcError(err)) {
         this.onDead(
           session,
           `reconnecting after ${describeError(isHttpConnectionFailure(err) ? err : trigger)}`,

@@ -1,5 +1,6 @@
 import type {
   CallToolResult,
+  ClientCapabilities,
   Implementation,
   Progress,
   Prompt,
@@ -32,7 +33,15 @@ export interface UpstreamRequestOptions {
   onprogress?: (progress: Progress) => void;
   /** Overrides the server's configured timeout. */
   timeoutMs?: number;
+  /**
+   * The calling agent's capabilities. A modern upstream gets their elicitation, sampling and roots in the
+   * request's `_meta`, so it asks only for what the agent can answer; a legacy upstream saw Airlock's own.
+   */
+  clientCapabilities?: ClientCapabilities;
 }
+
+/** Which MCP revisions an upstream speaks: `modern` is 2026-07-28 (stateless), `legacy` the 2025 ones. */
+export type UpstreamEra = 'modern' | 'legacy';
 
 /** Connection state of one upstream. */
 export type UpstreamState = 'starting' | 'ready' | 'down' | 'closed';
@@ -41,6 +50,8 @@ export type UpstreamState = 'starting' | 'ready' | 'down' | 'closed';
 export interface Upstream {
   readonly name: string;
   readonly state: UpstreamState;
+  /** The era found out on the last successful connect; undefined before one. */
+  readonly era: UpstreamEra | undefined;
   /** Capabilities from the last successful initialize. */
   readonly capabilities: ServerCapabilities | undefined;
   readonly serverInfo: Implementation | undefined;

@@ -49,12 +49,13 @@ export class UpstreamCatalog {
   constructor(source: CatalogSource, changed: (event: CatalogChange) => void) {
     this.toolList = new CachedList(
       source,
-      (s, ms) => s.listTools(ms),
+      // SDK v2 lists, SDK 1.x types for the rest of Airlock: the same JSON.
+      async (s, ms) => (await s.listTools(ms)) as unknown as Tool[],
       () => changed('tools-changed'),
     );
     this.promptList = new CachedList(
       source,
-      (s, ms) => s.listPrompts(ms),
+      async (s, ms) => (await s.listPrompts(ms)) as unknown as Prompt[],
       () => changed('prompts-changed'),
     );
   }

@@ -16,7 +16,14 @@ import { UpstreamCatalog } from './upstream-catalog.js';
 import { describeError } from './upstream-errors.js';
 import { UpstreamForwarder } from './upstream-forwarder.js';
 import { UpstreamSession, type SessionIdentity } from './upstream-session.js';
-import type { RpcMessage, Upstream, UpstreamHooks, UpstreamRequestOptions, UpstreamState } from './types.js';
+import type {
+  RpcMessage,
+  Upstream,
+  UpstreamEra,
+  UpstreamHooks,
+  UpstreamRequestOptions,
+  UpstreamState,
+} from './types.js';
 
 /** Events an UpstreamConnection emits. */
 export interface UpstreamConnectionEvents {
@@ -57,6 +64,7 @@ export class UpstreamConnection extends EventEmitter<UpstreamConnectionEvents> i
   private serverCapabilities: ServerCapabilities | undefined;
   private implementation: Implementation | undefined;
   private serverInstructions: string | undefined;
+  private eraValue: UpstreamEra | undefined;
   private readonly connectTimeoutMs: number;
   private startPromise: Promise<void> | undefined;
   private readonly log: Logger;
@@ -104,6 +112,14 @@ export class UpstreamConnection extends EventEmitter<UpstreamConnectionEvents> i
   /** Capabilities from the last successful initialize (kept while reconnecting). */
   get capabilities(): ServerCapabilities | undefined {
     return this.serverCapabilities;
+  }
+
+  /**
+   * The era found out on the last successful connect. Kept per connection, not cached: every connect
+   * probes again (for stdio, one throwaway spawn), so an upgraded upstream is noticed on its restart.
+   */
+  get era(): UpstreamEra | undefined {
+    return this.eraValue;
   }
 
   /** serverInfo from the last successful initialize. */
@@ -206,10 +222,11 @@ export class UpstreamConnection extends EventEmitter<UpstreamConnectionEvents> i
   /** One connect attempt: initialize, load tools and prompts, go ready. Never throws. */
   private async connectOnce(): Promise<boolean> {
     if (this.stateValue === 'closed') return false;
-    const identity: SessionIdentity = {
+    // SDK 1.x and v2 describe these the same on the wire; the v2 types are stricter in places.
+    const identity = {
       clientInfo: this.options.clientInfo ?? { name: 'airlock', version: '0.1.0' },
       capabilities: this.options.capabilities ?? DEFAULT_CAPABILITIES,
-    };
+    } as SessionIdentity;
     const session: UpstreamSession = new UpstreamSession(this.config, this.log, identity, {
       // Requests the upstream makes of its client go to the agent whose call is in flight, via the hooks.
       onRequest: (request, signal) => this.hooks.onRequest(this.name, request, signal),
@@ -222,16 +239,26 @@ export class UpstreamConnection extends EventEmitter<UpstreamConnectionEvents> i
       await session.connect(this.connectTimeoutMs);
       if (session.lost) throw new Error('the connection closed during initialization');
       this.session = session;
+      await session.listen(this.connectTimeoutMs).catch((err: unknown) => {
+        this.log.warn({ err: describeError(err) }, 'upstream refused subscriptions/listen; no list changes');
+      });
       await this.catalog.refreshAll();
       if (session.lost) throw new Error('the connection closed while listing tools');
-      this.serverCapabilities = session.client.getServerCapabilities();
-      this.implementation = session.client.getServerVersion();
+      this.serverCapabilities = session.client.getServerCapabilities() as ServerCapabilities | undefined;
+      this.implementation = session.client.getServerVersion() as Implementation | undefined;
       this.serverInstructions = session.client.getInstructions();
+      this.eraValue = session.era;
       session.ready = true;
       this.supervisor.ready();
       this.setState('ready');
       this.log.info(
-        { upstream: this.implementation, tools: this.catalog.tools().length, pid: session.upstream.pid },
+        {
+          upstream: this.implementation,
+          era: this.eraValue,
+          protocolVersion: session.client.getNegotiatedProtocolVersion(),
+          tools: this.catalog.tools().length,
+          pid: session.upstream.pid,
+        },
         'upstream connected',
       );
       return true;
@@ -239,7 +266,7 @@ export class UpstreamConnection extends EventEmitter<UpstreamConnectionEvents> i
       if (this.session === session) this.session = undefined;
       void session.end(false);
       if (this.isClosed()) return false;
-      const ended = session.upstream.describeEnd();
+      const ended = session.upstream.describeEnd(err);
       this.markDown(`${ended ?? `connecting failed: ${describeError(err)}`}; retrying`);
       return false;
     } finally {
@@ -272,6 +299,8 @@ export class UpstreamConnection extends EventEmitter<UpstreamConnectionEvents> i
     // A session that never became ready is connectOnce's to report; it sees `lost` and fails.
     if (!session.ready || this.session !== session) return;
     this.session = undefined;
+    // A closed listen stream leaves the client itself open; a closed transport makes this a no-op.
+    void session.end(false);
     this.markDown(`restarting after ${session.upstream.describeEnd() ?? 'its connection closed'}`);
     this.supervisor.schedule();
   }

@@ -1,14 +1,15 @@
-import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import type { RequestOptions } from '@modelcontextprotocol/sdk/shared/protocol.js';
-import {
-  CompatibilityCallToolResultSchema,
-  McpError,
-  ResultSchema,
-  type CallToolResult,
-  type Progress,
-} from '@modelcontextprotocol/sdk/types.js';
+import type { Client, RequestOptions } from '@modelcontextprotocol/client';
+import type { CallToolResult, Progress } from '@modelcontextprotocol/sdk/types.js';
+import { z } from 'zod';
 import { AirlockError } from '../core/errors.js';
-import { describeError, formatSeconds, isHttpConnectionFailure, isLocalTimeout } from './upstream-errors.js';
+import {
+  describeError,
+  formatSeconds,
+  isHttpConnectionFailure,
+  isLocalTimeout,
+  isUpstreamRpcError,
+  toMcpError,
+} from './upstream-errors.js';
 import type { UpstreamSession } from './upstream-session.js';
 import type { RpcMessage, UpstreamRequestOptions } from './types.js';
 
@@ -27,6 +28,16 @@ export interface ForwardingTarget {
 
 type Send<T> = (client: Client, options: RequestOptions) => Promise<T>;
 
+// A proxy passes results through as they are: no per-method schema, no output-schema checks (the agent's
+// own client does those). The SDK still decodes the era's envelope and runs input_required rounds first.
+const ANY_RESULT = z.looseObject({});
+
+// The `_meta` key of a modern request's client capabilities; caller-supplied `_meta` wins over the SDK's.
+const CLIENT_CAPABILITIES_META = 'io.modelcontextprotocol/clientCapabilities';
+
+// What Airlock relays of the agent's capabilities; never anything Airlock itself implements (tasks).
+const RELAYED_CAPABILITIES = ['elicitation', 'sampling', 'roots'] as const;
+
 /** Sends calls, requests and notifications to the ready session, and says what went wrong in terms callers can act on. */
 export class UpstreamForwarder {
   constructor(private readonly target: ForwardingTarget) {}
@@ -38,18 +49,25 @@ export class UpstreamForwarder {
   ): Promise<CallToolResult> {
     // Always ask for progress: the token lets the upstream report it, and each report keeps the timeout alive.
     const onprogress = (progress: Progress) => options.onprogress?.(progress);
-    // client.request rather than client.callTool: a proxy passes results through as they are, without
-    // the SDK's output-schema checks (the agent's own client does those).
+    // client.request rather than client.callTool: see ANY_RESULT.
     const result = await this.send('tools/call', options, onprogress, (client, sdkOptions) =>
-      client.request({ method: 'tools/call', params }, CompatibilityCallToolResultSchema, sdkOptions),
+      client.request(
+        { method: 'tools/call', params: withCapabilities(client, params, options) },
+        ANY_RESULT,
+        sdkOptions,
+      ),
     );
     return toCallToolResult(result);
   }
 
   /** Sends any other request and returns its result unchanged; see Upstream.request. */
-  request(message: RpcMessage, options: UpstreamRequestOptions): Promise<Record<string, unknown>> {
+  async request(message: RpcMessage, options: UpstreamRequestOptions): Promise<Record<string, unknown>> {
     return this.send(message.method, options, options.onprogress, (client, sdkOptions) =>
-      client.request(toSdkMessage(message), ResultSchema, sdkOptions),
+      client.request(
+        { method: message.method, params: withCapabilities(client, message.params, options) },
+        ANY_RESULT,
+        sdkOptions,
+      ),
     );
   }
 
@@ -94,7 +112,7 @@ export class UpstreamForwarder {
     }
     if (session.lost) return this.target.unavailable(err);
     // A JSON-RPC error the upstream answered with: the proxy forwards its code and message as they are.
-    if (err instanceof McpError) return err;
+    if (isUpstreamRpcError(err)) return toMcpError(err);
     if (session.upstream.kind === 'http' && isHttpConnectionFailure(err)) {
       this.target.lost(session, `reconnecting after ${describeError(err)}`);
       return this.target.unavailable(err);
@@ -127,6 +145,25 @@ function requestOptions(
 
 function toSdkMessage(message: RpcMessage): { method: string; params?: Record<string, unknown> } {
   return { method: message.method, ...(message.params ? { params: message.params } : {}) };
+}
+
+/**
+ * A modern upstream reads the caller's capabilities from each request's `_meta`; with the agent's there,
+ * it asks only for input the agent can give. Legacy upstreams saw Airlock's at initialize.
+ */
+function withCapabilities<P extends Record<string, unknown>>(
+  client: Client,
+  params: P | undefined,
+  options: UpstreamRequestOptions,
+): P | undefined {
+  const agent = options.clientCapabilities;
+  if (!agent || client.getProtocolEra() !== 'modern') return params;
+  const relayed = Object.fromEntries(
+    RELAYED_CAPABILITIES.filter((k) => agent[k] !== undefined).map((k) => [k, agent[k]]),
+  );
+  const meta = (params?._meta ?? {}) as Record<string, unknown>;
+  if (CLIENT_CAPABILITIES_META in meta) return params;
+  return { ...params, _meta: { ...meta, [CLIENT_CAPABILITIES_META]: relayed } } as unknown as P;
 }
 
 /** Accepts pre-2025 `{ toolResult }` answers too, presenting them as ordinary text content. */

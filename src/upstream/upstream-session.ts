@@ -1,15 +1,15 @@
-import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import type { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import {
-  CreateMessageRequestSchema,
-  ElicitRequestSchema,
-  ListRootsRequestSchema,
+  Client,
   type ClientCapabilities,
   type Implementation,
+  type McpSubscription,
   type Notification,
   type Prompt,
+  type ProtocolEra,
+  type StreamableHTTPClientTransport,
+  type SubscriptionFilter,
   type Tool,
-} from '@modelcontextprotocol/sdk/types.js';
+} from '@modelcontextprotocol/client';
 import type { ServerConfig } from '../config/schema.js';
 import type { Logger } from '../log.js';
 import { createUpstreamTransport, type UpstreamTransport } from './upstream-transport.js';
@@ -17,11 +17,11 @@ import type { RpcMessage } from './types.js';
 
 /** What a session reports to the connection that owns it. */
 export interface SessionCallbacks {
-  /** A request the upstream sends its client (sampling, elicitation, roots). */
+  /** A request the upstream makes of its client (sampling, elicitation, roots), in either era. */
   onRequest(request: RpcMessage, signal: AbortSignal): Promise<Record<string, unknown>>;
   /** Any notification the SDK does not handle itself (progress and cancelled it does). */
   onNotification(notification: RpcMessage): Promise<void>;
-  /** The connection ended without `end()` being called: the child died or the transport closed. */
+  /** The connection ended without `end()` being called: the child died, the transport or listen stream closed. */
   onClose(): void;
   /** A transport error that did not (yet) close the connection. */
   onError(err: Error): void;
@@ -35,6 +35,9 @@ export interface SessionIdentity {
 
 // A page count no real server needs; stops a server that keeps returning a cursor from looping forever.
 const MAX_PAGES = 1000;
+
+// The server→client requests Airlock relays to the calling agent.
+const RELAYED_METHODS = ['sampling/createMessage', 'elicitation/create', 'roots/list'] as const;
 
 function toRpc(message: { method: string; params?: unknown }): RpcMessage {
   return {
@@ -51,63 +54,82 @@ export class UpstreamSession {
   ready = false;
   /** Closed, or given up on; nothing it reports matters any more. */
   lost = false;
+  private subscription: McpSubscription | undefined;
 
-  constructor(config: ServerConfig, logger: Logger, identity: SessionIdentity, callbacks: SessionCallbacks) {
+  constructor(
+    config: ServerConfig,
+    logger: Logger,
+    identity: SessionIdentity,
+    private readonly callbacks: SessionCallbacks,
+  ) {
     this.upstream = createUpstreamTransport(config, logger);
-    this.client = new Client(identity.clientInfo, { capabilities: identity.capabilities });
+    this.client = new Client(identity.clientInfo, {
+      capabilities: identity.capabilities,
+      // `auto` probes with server/discover and falls back to initialize: one client for both eras.
+      versionNegotiation: { mode: 'auto' },
+      // Auto-fulfilment (the default) hands a modern upstream's `input_required` requests to the same
+      // handlers a legacy upstream's server→client requests reach, and retries the call with the answers.
+      inputRequired: { autoFulfill: true },
+      listMaxPages: MAX_PAGES,
+    });
     const client = this.client;
-
-    // The SDK validates sampling and elicitation results against their schemas before they go upstream.
-    client.setRequestHandler(
-      CreateMessageRequestSchema,
-      async (req, extra) => (await callbacks.onRequest(toRpc(req), extra.signal)) as never,
-    );
-    client.setRequestHandler(
-      ElicitRequestSchema,
-      async (req, extra) => (await callbacks.onRequest(toRpc(req), extra.signal)) as never,
-    );
-    client.setRequestHandler(
-      ListRootsRequestSchema,
-      async (req, extra) => (await callbacks.onRequest(toRpc(req), extra.signal)) as never,
-    );
+    for (const method of RELAYED_METHODS) {
+      // The SDK validates sampling and elicitation results against their schemas before they go upstream.
+      client.setRequestHandler(
+        method,
+        async (req, ctx) => (await callbacks.onRequest(toRpc(req), ctx.mcpReq.signal)) as never,
+      );
+    }
     client.fallbackNotificationHandler = async (notification: Notification) => {
       if (!this.lost) await callbacks.onNotification(toRpc(notification));
     };
-    client.onclose = () => {
-      if (this.lost) return;
-      this.lost = true;
-      callbacks.onClose();
-    };
+    client.onclose = () => this.closed();
     client.onerror = (err: Error) => {
       if (!this.lost) callbacks.onError(err);
     };
   }
 
-  /** Starts the transport and runs initialize. */
+  /** The era the upstream speaks, once connected: `modern` (2026-07-28) or `legacy` (2025 revisions). */
+  get era(): ProtocolEra | undefined {
+    return this.client.getProtocolEra();
+  }
+
+  /** Starts the transport, finds out the upstream's era and runs initialize (legacy) or adopts discover. */
   async connect(timeoutMs: number): Promise<void> {
     await this.client.connect(this.upstream.transport, { timeout: timeoutMs });
+  }
+
+  /**
+   * A modern upstream sends list changes only on a `subscriptions/listen` stream; a legacy one sends them
+   * unasked. Its end is a lost connection: the reconnect listens again and reloads the lists.
+   */
+  async listen(timeoutMs: number): Promise<void> {
+    const caps = this.client.getServerCapabilities();
+    if (this.era !== 'modern' || !caps) return;
+    const filter: SubscriptionFilter = {
+      ...(caps.tools?.listChanged ? { toolsListChanged: true } : {}),
+      ...(caps.prompts?.listChanged ? { promptsListChanged: true } : {}),
+      ...(caps.resources?.listChanged ? { resourcesListChanged: true } : {}),
+    };
+    if (Object.keys(filter).length === 0) return;
+    this.subscription = await this.client.listen(filter, { timeout: timeoutMs });
+    void this.subscription.closed.then((how) => {
+      if (how !== 'local') this.closed();
+    });
   }
 
   /** Every tool, following cursors; empty when the server has no tools capability. */
   async listTools(timeoutMs: number): Promise<Tool[]> {
     if (!this.client.getServerCapabilities()?.tools) return [];
-    return this.paginate(async (cursor) => {
-      const page = await this.client.listTools(cursor === undefined ? undefined : { cursor }, {
-        timeout: timeoutMs,
-      });
-      return { items: page.tools, nextCursor: page.nextCursor };
-    });
+    const { tools } = await this.client.listTools(undefined, { timeout: timeoutMs, cacheMode: 'bypass' });
+    return tools;
   }
 
   /** Every prompt, following cursors; empty when the server has no prompts capability. */
   async listPrompts(timeoutMs: number): Promise<Prompt[]> {
     if (!this.client.getServerCapabilities()?.prompts) return [];
-    return this.paginate(async (cursor) => {
-      const page = await this.client.listPrompts(cursor === undefined ? undefined : { cursor }, {
-        timeout: timeoutMs,
-      });
-      return { items: page.prompts, nextCursor: page.nextCursor };
-    });
+    const { prompts } = await this.client.listPrompts(undefined, { timeout: timeoutMs, cacheMode: 'bypass' });
+    return prompts;
   }
 
   /**
@@ -116,25 +138,18 @@ export class UpstreamSession {
    */
   async end(terminate: boolean): Promise<void> {
     this.lost = true;
-    if (terminate && this.upstream.kind === 'http' && this.ready) {
-      const transport = this.upstream.transport as StreamableHTTPClientTransport;
+    await this.subscription?.close().catch(() => undefined);
+    const transport = this.upstream.transport as StreamableHTTPClientTransport;
+    if (terminate && this.upstream.kind === 'http' && this.ready && transport.sessionId !== undefined) {
       const deleted = transport.terminateSession().catch(() => undefined);
       await Promise.race([deleted, new Promise((resolve) => setTimeout(resolve, 1_000).unref())]);
     }
     await this.client.close().catch(() => undefined);
   }
 
-  private async paginate<T>(
-    fetch: (cursor?: string) => Promise<{ items: T[]; nextCursor?: string }>,
-  ): Promise<T[]> {
-    const all: T[] = [];
-    let cursor: string | undefined;
-    for (let page = 0; page < MAX_PAGES; page++) {
-      const { items, nextCursor } = await fetch(cursor);
-      all.push(...items);
-      if (nextCursor === undefined) break;
-      cursor = nextCursor;
-    }
-    return all;
+  private closed(): void {
+    if (this.lost) return;
+    this.lost = true;
+    this.callbacks.onClose();
   }
 }

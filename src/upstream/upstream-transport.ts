@@ -1,9 +1,8 @@
 import type { ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
-import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
-import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
+import { StreamableHTTPClientTransport, type Transport } from '@modelcontextprotocol/client';
+import { StdioClientTransport } from '@modelcontextprotocol/client/stdio';
 import type { HttpServerConfig, ServerConfig, StdioServerConfig } from '../config/schema.js';
 import type { Logger } from '../log.js';
 
@@ -13,39 +12,28 @@ export interface UpstreamTransport {
   readonly transport: Transport;
   /** The child's pid while a stdio upstream runs; undefined for HTTP. */
   readonly pid: number | undefined;
-  /** Why the connection ended, as a phrase ("it exited with code 1"), once known. */
-  describeEnd(): string | undefined;
+  /** Why the connection ended, as a phrase ("it exited with code 1"), once known; `err` is what connecting threw. */
+  describeEnd(err?: unknown): string | undefined;
 }
 
 // Long stderr lines (stack dumps on one line, base64 blobs) would swamp the log.
 const MAX_STDERR_LINE = 4000;
 const WARN_WORDS = /\b(error|fatal|panic|exception|traceback|warn(ing)?)\b/i;
+const SPAWN_FAILURE = /^(ENOENT|EACCES|EPERM|ENOTDIR)$/;
 
-/**
- * StdioClientTransport that also records how its child ended. The SDK only says "closed"; the exit code
- * or signal is what tells an operator whether the upstream crashed, was killed, or could not start.
- */
-class ObservedStdioTransport extends StdioClientTransport {
-  exit: { code: number | null; signal: NodeJS.Signals | null } | undefined;
-  spawnError: Error | undefined;
-
-  override async start(): Promise<void> {
-    try {
-      await super.start();
-    } catch (err) {
-      this.spawnError = err instanceof Error ? err : new Error(String(err));
-      throw err;
-    }
-    // The SDK keeps the child private; reading it is the only way to learn the exit code.
-    const child = (this as unknown as { _process?: ChildProcess })._process;
-    child?.once('exit', (code, signal) => {
-      this.exit = { code, signal };
-    });
+/** The spawn failure behind a connect error, if that is what it was (the SDK's probe sibling fails first). */
+function spawnFailure(err: unknown): Error | undefined {
+  for (let e = err, depth = 0; e instanceof Error && depth < 4; e = e.cause, depth++) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === 'string' && SPAWN_FAILURE.test(code) && 'syscall' in e) return e;
   }
+  return undefined;
 }
 
 function stdioTransport(config: StdioServerConfig, logger: Logger): UpstreamTransport {
-  const transport = new ObservedStdioTransport({
+  // The SDK's own class, not a subclass: only for exactly that class does version negotiation probe on a
+  // throwaway sibling process, so a legacy server that exits on pre-initialize traffic costs nothing.
+  const transport = new StdioClientTransport({
     command: config.command,
     args: config.args,
     // The SDK merges this over a safe default environment (PATH, HOME, ...), never all of Airlock's.
@@ -54,6 +42,25 @@ function stdioTransport(config: StdioServerConfig, logger: Logger): UpstreamTran
     // Piped, never inherited: in `airlock stdio` mode our own stdout/stderr must stay clean.
     stderr: 'pipe',
   });
+  let exit: { code: number | null; signal: NodeJS.Signals | null } | undefined;
+  let spawnError: Error | undefined;
+  let child: ChildProcess | undefined;
+  // Wrapped on the instance (the prototype must stay the SDK's, see above). The SDK only says "closed";
+  // the exit code or signal is what tells an operator whether the upstream crashed, was killed, or could
+  // not start, and it keeps the child private.
+  const start = transport.start.bind(transport);
+  transport.start = async () => {
+    try {
+      await start();
+    } catch (err) {
+      spawnError = err instanceof Error ? err : new Error(String(err));
+      throw err;
+    }
+    child = (transport as unknown as { _process?: ChildProcess })._process;
+    child?.once('exit', (code, signal) => {
+      exit = { code, signal };
+    });
+  };
   const stderr = transport.stderr as Readable | null;
   if (stderr) {
     // The logger names the server already; binding it again would write the key twice on every line.
@@ -72,14 +79,18 @@ function stdioTransport(config: StdioServerConfig, logger: Logger): UpstreamTran
     get pid() {
       return transport.pid ?? undefined;
     },
-    describeEnd() {
-      if (transport.spawnError) {
-        return `its command "${config.command}" could not be started: ${transport.spawnError.message}`;
-      }
-      const exit = transport.exit;
-      if (!exit) return undefined;
-      if (exit.signal) return `it was killed by ${exit.signal}`;
-      return `it exited with code ${exit.code ?? 'unknown'}`;
+    describeEnd(err?: unknown) {
+      const failed = spawnError ?? spawnFailure(err);
+      if (failed) return `its command "${config.command}" could not be started: ${failed.message}`;
+      // An exit during connect can beat our listener; the child object still knows how it ended.
+      const ended =
+        exit ??
+        (child && (child.exitCode !== null || child.signalCode !== null)
+          ? { code: child.exitCode, signal: child.signalCode }
+          : undefined);
+      if (!ended) return undefined;
+      if (ended.signal) return `it was killed by ${ended.signal}`;
+      return `it exited with code ${ended.code ?? 'unknown'}`;
     },
   };
 }

@@ -1,0 +1,140 @@
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { ElicitRequestSchema, type CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import { startRedis, type TestRedis } from '../helpers/redis.js';
+import { ROOT, startTestAirlock, type TestAirlock } from '../helpers/airlock-harness.js';
+import { startUpstream, upstreamCommand, type UpstreamProcess } from '../helpers/conformance-upstream.js';
+import { parseConfig } from '../../src/config/load-config.js';
+import { createLogger } from '../../src/log.js';
+import { LivenessProbe } from '../../src/upstream/liveness-probe.js';
+import { UpstreamSession } from '../../src/upstream/upstream-session.js';
+
+// A 2025 agent (SDK 1.x, as every agent test) through Airlock to an upstream that speaks only one era:
+// Airlock must find out which and talk to it accordingly, over stdio and over HTTP.
+
+const text = (r: unknown) => ((r as CallToolResult).content[0] as { text: string }).text;
+
+let redis: TestRedis;
+before(async () => (redis = await startRedis()));
+after(() => redis?.stop());
+
+/** A 2025 agent that answers elicitation, as a person would, and records what it was asked. */
+async function agent(gw: TestAirlock): Promise<{ client: Client; asked: string[] }> {
+  const asked: string[] = [];
+  const client = new Client({ name: 'era-agent', version: '1.0.0' }, { capabilities: { elicitation: {} } });
+  client.setRequestHandler(ElicitRequestSchema, (req) => {
+    asked.push(req.params.message);
+    return { action: 'accept', content: { name: 'Ada' } };
+  });
+  await client.connect(new StreamableHTTPClientTransport(new URL(`${gw.url}/mcp`)));
+  return { client, asked };
+}
+
+const policies = { up: { version: '1', default: 'allow' } };
+
+for (const mode of ['modern', 'legacy'] as const) {
+  for (const transport of ['stdio', 'http'] as const) {
+    describe(`a ${mode}-only upstream over ${transport}`, () => {
+      let upstream: UpstreamProcess | undefined;
+      let gw: TestAirlock;
+      let client: Client;
+      let asked: string[];
+
+      before(async () => {
+        let server: Record<string, unknown>;
+        if (transport === 'http') {
+          upstream = await startUpstream(mode);
+          server = { url: upstream.url };
+        } else {
+          server = { ...upstreamCommand(['--stdio', '--mode', mode]), cwd: ROOT };
+        }
+        gw = await startTestAirlock({ redisUrl: redis.url, policies, config: { servers: { up: server } } });
+        ({ client, asked } = await agent(gw));
+      });
+      after(async () => {
+        await client?.close();
+        await gw?.stop();
+        await upstream?.stop();
+      });
+
+      test('Airlock found out the era', () => {
+        assert.equal(gw.airlock.upstreams.get('up')?.era, mode);
+      });
+
+      test('tools/list and a simple tool call', async () => {
+        const { tools } = await client.listTools();
+        assert.ok(tools.some((t) => t.name === 'test_simple_text'));
+        const result = await client.callTool({ name: 'test_simple_text', arguments: {} });
+        assert.equal(result.isError, undefined);
+        assert.match(text(result), /simple text/i);
+      });
+
+      test('a prompt', async () => {
+        const prompt = await client.getPrompt({ name: 'test_simple_prompt' });
+        assert.equal(prompt.messages[0]?.role, 'user');
+      });
+
+      test('a resource read', async () => {
+        const read = await client.readResource({ uri: 'test://static-text' });
+        assert.deepEqual(
+          read.contents.map((c) => ('text' in c ? c.text : c.blob)),
+          ['This is the content of the static text resource.'],
+        );
+      });
+
+      test('an elicitation the upstream asks for reaches the agent, and its answer the upstream', async () => {
+        const result = await client.callTool({
+          name: 'test_input_required_result_elicitation',
+          arguments: {},
+        });
+        assert.equal(text(result), 'Hello, Ada!');
+        assert.deepEqual(asked, ['What is your name?']);
+      });
+
+      if (mode === 'modern') {
+        test("a modern upstream sees the agent's capabilities, not Airlock's, and asks for no sampling", async () => {
+          // Had Airlock's own capabilities gone upstream, the upstream would have asked, and the relay refused.
+          const result = await client.callTool({ name: 'test_missing_capability', arguments: {} });
+          assert.equal(result.isError, true);
+          assert.match(text(result), /-32021: Missing required client capabilities: sampling/);
+        });
+      }
+    });
+  }
+}
+
+describe('the liveness probe of a modern HTTP upstream', () => {
+  let upstream: UpstreamProcess;
+  before(async () => (upstream = await startUpstream('modern')));
+  after(() => upstream?.stop());
+
+  test('a live modern upstream passes the probe (2026-07-28 has no ping)', async () => {
+    const session = new UpstreamSession(
+      parseConfig({ servers: { up: { url: upstream.url } } }, ROOT, {}).servers.up!,
+      createLogger('silent'),
+      {
+        clientInfo: { name: 'airlock-test', version: '1' },
+        capabilities: { sampling: {}, elicitation: {}, roots: {} },
+      },
+      { onRequest: async () => ({}), onNotification: async () => {}, onClose: () => {}, onError: () => {} },
+    );
+    await session.connect(10_000);
+    session.ready = true;
+    const dead: string[] = [];
+    await new LivenessProbe(5_000, (_s, reason) => dead.push(reason)).check(
+      session,
+      new Error('stream hiccup'),
+    );
+    assert.equal(session.era, 'modern');
+    assert.equal(dead.length, 0);
+    await upstream.stop();
+    await new LivenessProbe(5_000, (_s, reason) => dead.push(reason)).check(
+      session,
+      new Error('stream hiccup'),
+    );
+    assert.equal(dead.length, 1, 'a stopped upstream fails the probe');
+    await session.end(false);
+  });
+});
