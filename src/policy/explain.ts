@@ -71,6 +71,8 @@ export function formatExplanation(e: Explanation): string {
   if (d.action !== 'deny') {
     lines.push(['limits', d.limits.length === 0 ? 'none' : d.limits.map(limitText).join('; ')]);
   }
+  const task = taskText(d);
+  if (task) lines.push(['task', task]);
   if (d.approval) {
     const a = d.approval;
     lines.push(
@@ -99,6 +101,15 @@ function matchedText(e: Explanation): string {
     case 'no policy':
       return 'no policy file: every tool is denied';
   }
+}
+
+function taskText(d: Decision): string | undefined {
+  if (d.task === 'required')
+    return 'required (runs as an MCP task; a client without the tasks extension gets -32021)';
+  if (d.task === 'optional') return 'optional (runs as an MCP task when the client supports tasks)';
+  if (d.action === 'require_approval')
+    return 'optional (a held call runs as an MCP task when the client supports tasks)';
+  return undefined;
 }
 
 function limitText(l: LimitSpec): string {

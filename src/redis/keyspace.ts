@@ -63,6 +63,16 @@ export function keyspace(prefix: string) {
       /** Pub/sub channel every replica's record writes announce the request id on. */
       events: k('released'),
     },
+    task: {
+      /** Hash of one task's fields (see src/tasks/task-store.ts). */
+      record: (id: string) => k('task', keyPart(id)),
+      /** What `record` puts before the id, for scripts that derive record keys from ids. */
+      recordPrefix: k('task', ''),
+      /** Points an approval request id (`ar_…`) at the task its release completes. */
+      ofApproval: (approvalId: string) => k('task-of', keyPart(approvalId)),
+      /** Sorted set of one agent's task ids, scored by their readable deadline (for cleanup and views). */
+      agent: (agent: string) => k('agent-tasks', keyPart(agent)),
+    },
     // Every history index is a sorted set of request ids scored by `createdAt`; none is ever a pattern.
     history: {
       /** Every record. */
@@ -93,6 +103,9 @@ export type RateKeys = Keyspace['rate'];
 
 /** Keys of approval records, their results, dedupe pointers, the pending index and the events channel. */
 export type ApprovalKeys = Keyspace['approval'];
+
+/** Keys of tasks, their approval pointers and the per-agent index. */
+export type TaskKeys = Keyspace['task'];
 
 /** Keys of the history indexes. */
 export type HistoryKeys = Keyspace['history'];

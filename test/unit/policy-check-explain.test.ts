@@ -117,6 +117,7 @@ describe('explainCall / formatExplanation', () => {
         'rule:          lab/start_vm',
         'decision:      require_approval',
         'limits:        starts: 5 per hour (grant: per agent and tool)',
+        'task:          optional (a held call runs as an MCP task when the client supports tasks)',
         'approvers:     U0456EFGH, alice',
         'approvals:     2 needed; any one reject rejects',
         'channel:       C123',

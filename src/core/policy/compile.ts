@@ -24,7 +24,7 @@ import {
   type RuleInput,
   type ToolEntryInput,
 } from './schema.js';
-import type { ApprovalSpec, LimitScope, LimitSpec, PolicyAction, PolicyIssue } from './types.js';
+import type { ApprovalSpec, LimitScope, LimitSpec, PolicyAction, PolicyIssue, TaskMode } from './types.js';
 
 /**
  * Validates a parsed policy file and compiles it. Throws PolicyError listing every issue found,
@@ -128,7 +128,14 @@ class Compiler {
       key,
       guards: Object.freeze(guards),
       rules: Object.freeze(rules),
-      outcome: this.outcome(action, key, entry.reason, [...ownLimits, ...extraLimits], entry.approval),
+      outcome: this.outcome(
+        action,
+        key,
+        entry.reason,
+        [...ownLimits, ...extraLimits],
+        entry.approval,
+        this.task(entry.task, action, base),
+      ),
     });
   }
 
@@ -160,6 +167,12 @@ class Compiler {
         reason,
         [...limits, ...extraLimits],
         rule.approval ?? entry.approval,
+        // An inherited task follows the rule only when it allows; written on the rule, it must fit.
+        rule.task === undefined
+          ? action === 'allow'
+            ? entry.task
+            : undefined
+          : this.task(rule.task, action, path),
       ),
     });
   }
@@ -170,6 +183,7 @@ class Compiler {
     reason: string | undefined,
     limits: readonly LimitSpec[],
     approval: ApprovalInput | undefined,
+    task?: TaskMode,
   ): Outcome {
     const all = action === 'deny' ? NO_LIMITS : Object.freeze([...limits, ...this.globalLimits]);
     return Object.freeze({
@@ -178,7 +192,23 @@ class Compiler {
       ...(reason === undefined ? {} : { reason }),
       limits: all,
       ...(action === 'require_approval' ? { approval: compileApproval(approval) } : {}),
+      ...(task === undefined || action !== 'allow' ? {} : { task }),
     });
+  }
+
+  /**
+   * A written `task` key is kept on allow and is an error elsewhere: a denied call never runs, and a
+   * held call runs as a task whenever the client supports tasks, so there it could only mislead.
+   */
+  private task(task: TaskMode | undefined, action: PolicyAction, path: PropertyKey[]): TaskMode | undefined {
+    if (task === undefined || action === 'allow') return task;
+    this.issue(
+      [...path, 'task'],
+      action === 'deny'
+        ? 'task applies only to allowed calls; a denied call never runs'
+        : 'task applies only to allowed calls; a call held for approval runs as a task whenever the client supports tasks',
+    );
+    return undefined;
   }
 
   private limits(

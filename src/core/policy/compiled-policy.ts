@@ -1,5 +1,5 @@
 import type { ArgsPredicate } from './conditions.js';
-import type { ApprovalSpec, LimitSpec, PolicyAction } from './types.js';
+import type { ApprovalSpec, LimitSpec, PolicyAction, TaskMode } from './types.js';
 
 /** A decision prepared at load time; only the `<server>/` prefix of its rule is added per call. */
 export interface Outcome {
@@ -10,6 +10,8 @@ export interface Outcome {
   /** Already includes the policy-wide limits; empty for deny. */
   readonly limits: readonly LimitSpec[];
   readonly approval?: ApprovalSpec;
+  /** Only on allow outcomes. */
+  readonly task?: TaskMode;
 }
 
 /** A hard constraint checked before `when` rules (PolicyLayer `require` / `deny_if`, Intercept `rules`). */

@@ -100,6 +100,7 @@ function toDecision(server: string, o: Outcome): Decision {
   };
   if (o.reason !== undefined) d.reason = o.reason;
   if (o.approval !== undefined) d.approval = o.approval;
+  if (o.task !== undefined) d.task = o.task;
   return d;
 }
 
@@ -123,16 +124,21 @@ export function isDeniedOutright(
   const entry = findEntry(policy, tool);
   if (entry === undefined) return policy.defaultAction === 'deny';
   if (entry.guards.some((g) => g.unconditional)) return true;
-  const possible = new Set<PolicyAction>();
-  let certain = false;
+  const possible = new Set<PolicyAction>(possibleOutcomes(entry, agent).map((o) => o.action));
+  return possible.size === 1 && possible.has('deny');
+}
+
+/**
+ * Every outcome of an entry's rules and its own that this agent could get, whatever the arguments
+ * (guards aside): a rule that depends on arguments may match or not; one that does not ends the list.
+ */
+export function possibleOutcomes(entry: CompiledEntry, agent: string): Outcome[] {
+  const out: Outcome[] = [];
   for (const r of entry.rules) {
     if (r.agents !== undefined && !r.agents(agent)) continue;
-    possible.add(r.outcome.action);
-    if (r.args === undefined) {
-      certain = true;
-      break;
-    }
+    out.push(r.outcome);
+    if (r.args === undefined) return out;
   }
-  if (!certain) possible.add(entry.outcome.action);
-  return possible.size === 1 && possible.has('deny');
+  out.push(entry.outcome);
+  return out;
 }

@@ -5,7 +5,9 @@
 export type { CompiledPolicy, CompiledEntry, CompiledRule, Guard, Outcome } from './compiled-policy.js';
 export { parsePolicy } from './compile.js';
 export { parsePolicyText, parseText, isPolicyFileName } from './parse-text.js';
-export { evaluate, isDeniedOutright, findEntry } from './evaluate.js';
+export { evaluate, isDeniedOutright, findEntry, possibleOutcomes } from './evaluate.js';
+export { taskSupportOf } from './task-support.js';
+export { TASK_MODES } from './types.js';
 export { parseDuration, tryParseDuration, parseWindow, tryParseWindow } from './duration.js';
 export { PolicyError } from './policy-error.js';
 export { MAX_REGEX_INPUT, CONDITION_OPS, type ConditionOp } from './conditions.js';

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { CONDITION_OPS, checkOperand, type ConditionOp } from './conditions.js';
 import { tryParseDuration, tryParseWindow } from './duration.js';
+import { TASK_MODES } from './types.js';
 
 /*
  * The policy file as written: Airlock's keys plus every key of the two PolicyLayer formats
@@ -10,6 +11,8 @@ import { tryParseDuration, tryParseWindow } from './duration.js';
 
 const action = z.enum(['allow', 'deny', 'require_approval']);
 const text = z.string().min(1, 'must not be empty');
+/** Allowed calls only; compile.ts refuses it elsewhere. */
+const task = z.enum(TASK_MODES);
 
 const duration = z.string().refine((s) => tryParseDuration(s) !== undefined, {
   message: 'expected a duration like "500ms", "50s", "15m", "1h" or "2d"',
@@ -106,6 +109,8 @@ const rule = z.strictObject({
   approval: approval.optional(),
   /** @defaultValue the entry's limits */
   limits: z.array(limit).optional(),
+  /** @defaultValue the entry's task, when this rule allows */
+  task: task.optional(),
 });
 
 const pathConditionShape = { path: text, op: z.enum(CONDITION_OPS), value: z.unknown().optional() };
@@ -212,6 +217,7 @@ const toolEntry = z.preprocess(
     limits: z.array(limit).optional(),
     approval: approval.optional(),
     when: z.array(rule).optional(),
+    task: task.optional(),
     /** PolicyLayer: conditions that must all hold, else the call is denied. */
     require: z.array(argumentCheck).optional(),
     /** PolicyLayer: conditions any one of which denies the call. */

@@ -1,6 +1,12 @@
 /** What a policy decides for one tool call. */
 export type PolicyAction = 'allow' | 'deny' | 'require_approval';
 
+/** The values of a tool entry's or rule's `task` key. */
+export const TASK_MODES = ['optional', 'required'] as const;
+
+/** Whether an allowed call may (`optional`) or must (`required`) run as an MCP task. */
+export type TaskMode = (typeof TASK_MODES)[number];
+
 /** Who shares a rate-limit counter. */
 export type LimitScope = 'grant' | 'agent' | 'global';
 
@@ -44,6 +50,8 @@ export interface Decision {
   limits: LimitSpec[];
   /** Present when action is require_approval. */
   approval?: ApprovalSpec;
+  /** Present only on allow: the policy's `task` key. */
+  task?: TaskMode;
 }
 
 /** One problem found in a policy file; `path` is a JSON path such as `$.tools.start_vm.approval.timeout`. */
