@@ -116,6 +116,7 @@ export function createSlackIntegration(o: SlackIntegrationOptions): SlackIntegra
     client,
     store: o.store,
     defaultChannel: slack.channel,
+    reviewers: o.config.reviewers,
     messageOptions: (record) => {
       const annotations = o.riskHints?.(record);
       return { ...(publicUrl ? { publicUrl } : {}), ...(annotations ? { annotations } : {}) };
