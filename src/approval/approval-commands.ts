@@ -3,6 +3,7 @@ import type { ApprovalRecord, DecisionVia, ReviewerDecision } from '../core/appr
 import { dedupeKey, argumentHash } from '../core/approval/canonical.js';
 import {
   applyDecision,
+  approverEntries,
   cancel as cancelTransition,
   type DecisionContext,
 } from '../core/approval/state-machine.js';
@@ -146,7 +147,7 @@ export class ApprovalCommands {
   }
 
   private async context(record: StoredRecord, via: DecisionVia): Promise<DecisionContext> {
-    const groups = record.approval.approvers.filter((a) => /^S[A-Z0-9]{2,}$/.test(a));
+    const groups = approverEntries(record).filter((a) => /^S[A-Z0-9]{2,}$/.test(a));
     const groupMembers = groups.length && this.o.groupMembers ? await this.o.groupMembers(groups) : {};
     // Open mode trusts whoever reaches the loopback console/API/CLI; it never extends to a Slack channel.
     const openAccess = this.o.openAccess && via !== 'slack';

@@ -24,6 +24,10 @@ export interface ApprovalEvents {
   cancelled: [record: StoredRecord];
   executing: [record: StoredRecord];
   executed: [record: StoredRecord, result: CallToolResult];
+  /** Reminder number `n` (1-based) of a pending request was recorded. */
+  reminded: [record: StoredRecord, n: number];
+  /** Escalation step `step` added its approvers to a pending request. */
+  escalated: [record: StoredRecord, step: number];
 }
 
 /** What the approval parts emit on; the service is one, so listeners see a single emitter. */

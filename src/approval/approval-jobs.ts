@@ -8,6 +8,7 @@ import type { ApprovalStore, StoredRecord } from './approval-store.js';
 import type { ApprovalEmitter } from './approval-events.js';
 import type { RecordTransitions } from './record-transitions.js';
 import { errorResult, summarize } from './outcome.js';
+import { FollowUpJobs } from './follow-up-jobs.js';
 
 /** Queue name under the configured prefix. */
 export const APPROVAL_QUEUE = 'approvals';
@@ -16,7 +17,7 @@ export const APPROVAL_QUEUE = 'approvals';
 export interface ApprovalJobsOptions {
   store: ApprovalStore;
   transitions: RecordTransitions;
-  /** Receives `expired`, `executing` and `executed`. */
+  /** Receives `expired`, `executing`, `executed`, `reminded` and `escalated`. */
   events: ApprovalEmitter;
   /** Fail-fast connection used by the queue for adds (fails closed when Redis is down). */
   queueConnection: Redis | Cluster;
@@ -42,11 +43,13 @@ export class ApprovalJobs {
   private worker?: Worker;
   private workerConnection?: Redis | Cluster;
   private readonly now: () => number;
+  private readonly followUps: FollowUpJobs;
 
   constructor(private readonly o: ApprovalJobsOptions) {
     this.now = o.now ?? Date.now;
     this.queue = new Queue(APPROVAL_QUEUE, { connection: o.queueConnection, prefix: o.prefix });
     this.queue.on('error', (err) => o.logger.warn({ err: err.message }, 'approval queue error'));
+    this.followUps = new FollowUpJobs({ ...o, queue: this.queue, now: this.now });
   }
 
   /** Starts this replica's worker. */
@@ -70,24 +73,26 @@ export class ApprovalJobs {
     this.workerConnection?.disconnect();
   }
 
-  /** Adds the request's deadline job; a request without one must not stay pending. */
+  /** Adds the request's deadline job and its reminders and escalations, in one write; a request without them must not stay pending. */
   async schedule(record: StoredRecord): Promise<void> {
-    await this.queue.add(
-      'request',
-      { id: record.id },
-      {
+    const deadline = {
+      name: 'request',
+      data: { id: record.id },
+      opts: {
         jobId: record.id,
         delay: Math.max(0, record.expiresAt - this.now()),
         removeOnComplete: true,
         removeOnFail: { age: 7 * 24 * 3600 },
         attempts: 5,
-        backoff: { type: 'exponential', delay: 500 },
+        backoff: { type: 'exponential' as const, delay: 500 },
       },
-    );
+    };
+    await this.queue.addBulk([deadline, ...this.followUps.jobsFor(record)]);
   }
 
   /** Makes the request's job run now; if it is running already, its worker sees the approval. */
   async release(id: string): Promise<void> {
+    void this.dropFollowUps(id);
     const job = await this.queue.getJob(id);
     if (job) {
       try {
@@ -105,6 +110,7 @@ export class ApprovalJobs {
 
   /** Removes the deadline job of a request that ended without running. */
   async drop(id: string): Promise<void> {
+    void this.dropFollowUps(id);
     try {
       const job = await this.queue.getJob(id);
       if (job && (await job.isDelayed())) await job.remove();
@@ -113,8 +119,14 @@ export class ApprovalJobs {
     }
   }
 
-  /** The worker: expire at the deadline, or run an approved call once. */
-  private async process(job: Job<{ id: string }>): Promise<void> {
+  private async dropFollowUps(id: string): Promise<void> {
+    const record = await this.o.store.get(id).catch(() => undefined);
+    if (record) await this.followUps.drop(record);
+  }
+
+  /** The worker: expire at the deadline, or run an approved call once; follow-ups have their own. */
+  private async process(job: Job<{ id: string; n?: number }>): Promise<void> {
+    if (job.name !== 'request') return this.followUps.process(job as Job<{ id: string; n: number }>);
     const id = job.data.id;
     let interrupted: CallToolResult | undefined;
     const outcome = await this.o.transitions.apply(id, async (r) => {
@@ -145,8 +157,10 @@ export class ApprovalJobs {
     });
     if (outcome.kind !== 'written') return;
     const written = outcome.record;
-    if (written.status === 'expired') this.o.events.emit('expired', written);
-    else if (written.status === 'executing') {
+    if (written.status === 'expired') {
+      this.o.events.emit('expired', written);
+      void this.followUps.drop(written);
+    } else if (written.status === 'executing') {
       this.o.events.emit('executing', written);
       await this.run(written);
     } else if (interrupted) this.o.events.emit('executed', written, interrupted);

@@ -60,6 +60,23 @@ export interface RequestCancelledEvent {
   reason?: string;
 }
 
+/** Approvers of a pending request were reminded (reminder `n`, from 1). */
+export interface RequestRemindedEvent {
+  event: 'request.reminded';
+  requestId: string;
+  n: number;
+}
+
+/** An escalation step added approvers to a pending request (and, with `channel`, posted it there). */
+export interface RequestEscalatedEvent {
+  event: 'request.escalated';
+  requestId: string;
+  /** Index into the rule's `approval.escalate`. */
+  step: number;
+  approvers: string[];
+  channel?: string;
+}
+
 /** The approved call was released upstream. */
 export interface ExecutionStartedEvent {
   event: 'execution.started';
@@ -144,6 +161,8 @@ export type AuditEvent =
   | DecisionRefusedEvent
   | RequestExpiredEvent
   | RequestCancelledEvent
+  | RequestRemindedEvent
+  | RequestEscalatedEvent
   | ExecutionStartedEvent
   | ExecutionFinishedEvent
   | PolicyDeniedEvent

@@ -65,6 +65,10 @@ export interface RequestRecord {
   slack?: { channel: string; ts: string };
   execution?: { startedAt: number; finishedAt?: number; isError?: boolean; summary?: string };
   responseMs?: number;
+  /** When each reminder was sent. */
+  reminders?: number[];
+  /** Escalation steps that happened: who was added, and where the request was posted for them. */
+  escalations?: { step: number; at: number; approvers: string[]; channel?: string }[];
 }
 
 /** Filters of `GET /api/requests` and its export. */

@@ -111,6 +111,11 @@ export function timeline(r: RequestRecord, now: number): [number, string][] {
       `${d.decision === 'approve' ? 'approved' : 'rejected'} by ${safeText(d.by)} via ${safeText(d.via)}${note ? `: "${oneLine(note)}"` : ''}`,
     ]);
   }
+  (r.reminders ?? []).forEach((at, i) => events.push([at, `approvers reminded (reminder ${i + 1})`]));
+  for (const e of r.escalations ?? []) {
+    const where = e.channel ? `; posted in ${safeText(e.channel)}` : '';
+    events.push([e.at, `escalated: ${e.approvers.map(safeText).join(', ')} may decide too${where}`]);
+  }
   if (r.decidedAt !== undefined && (r.status === 'expired' || r.status === 'cancelled')) {
     events.push([r.decidedAt, `${r.status}${r.reason ? `: ${oneLine(r.reason)}` : ''}`]);
   }

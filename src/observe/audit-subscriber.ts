@@ -64,6 +64,17 @@ export function subscribeAudit(audit: AuditLog, s: AuditSources): void {
   s.approvals.on('cancelled', (r) =>
     log({ event: 'request.cancelled', requestId: r.id, ...(r.reason ? { reason: r.reason } : {}) }),
   );
+  s.approvals.on('reminded', (r, n) => log({ event: 'request.reminded', requestId: r.id, n }));
+  s.approvals.on('escalated', (r, step) => {
+    const e = r.escalations?.find((x) => x.step === step);
+    log({
+      event: 'request.escalated',
+      requestId: r.id,
+      step,
+      approvers: e?.approvers ?? [],
+      ...(e?.channel ? { channel: e.channel } : {}),
+    });
+  });
   s.approvals.on('executing', (r) => log({ event: 'execution.started', requestId: r.id }));
   s.approvals.on('executed', (r) =>
     log({

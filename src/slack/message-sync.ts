@@ -1,8 +1,16 @@
 import type { webApi } from '@slack/bolt';
 import type { ApprovalStore, StoredRecord } from '../approval/approval-store.js';
+import type { ReviewerRef } from '../core/approval/identity.js';
 import type { SlackMessageRef } from '../core/approval/types.js';
 import type { Logger } from '../log.js';
-import { executionReply, messageFor, type MessageOptions, type SlackMessage } from './blocks/index.js';
+import {
+  escalationReply,
+  executionReply,
+  messageFor,
+  reminderReply,
+  type MessageOptions,
+  type SlackMessage,
+} from './blocks/index.js';
 
 /** The request message is not in Slack yet, so it cannot be updated or replied to; retried with backoff. */
 export class NotPostedYetError extends Error {
@@ -23,6 +31,8 @@ export interface MessageSyncOptions {
   /** Rendering options for a record (console links, risk hints). */
   messageOptions: (record: StoredRecord) => MessageOptions;
   logger: Logger;
+  /** Configured reviewers, so reminders can mention them by their Slack ids. @defaultValue none */
+  reviewers?: readonly ReviewerRef[];
   /** Called once when a request's message has been posted and recorded (for the audit log). */
   onPosted?: (record: StoredRecord, ref: SlackMessageRef) => void;
 }
@@ -110,6 +120,69 @@ export class MessageSync {
     });
   }
 
+  /** Re-pings the approvers in the request's thread; a request decided meanwhile gets no reminder. */
+  async remind(id: string): Promise<void> {
+    const record = await this.o.store.get(id);
+    if (!record || record.status !== 'pending') return;
+    if (!record.slack) throw new NotPostedYetError(`request ${id} has no Slack message yet`);
+    await this.threadReply(record.slack, reminderReply(record, this.o.reviewers ?? []).text);
+  }
+
+  /**
+   * Tells the approvers escalation step `step` added: with a channel, posts the request message there
+   * (same buttons; its ref is stored so updates edit it too) and names them under it; else names them
+   * in the request's thread.
+   */
+  async escalate(id: string, step: number): Promise<void> {
+    const record = await this.o.store.get(id);
+    const entry = record?.escalations?.find((e) => e.step === step);
+    if (!record || !entry) return;
+    const text = escalationReply(record, step, this.o.reviewers ?? []).text;
+    if (!entry.channel) {
+      if (record.status !== 'pending') return;
+      if (!record.slack) throw new NotPostedYetError(`request ${id} has no Slack message yet`);
+      await this.threadReply(record.slack, text);
+      return;
+    }
+    if (entry.slack) return;
+    if (record.status !== 'pending') return;
+    const key = `${id}#${step}`;
+    let ref = this.unsaved.get(key);
+    if (!ref) {
+      const msg = this.render(record);
+      const res = await this.o.client.chat.postMessage({
+        channel: entry.channel,
+        text: msg.text,
+        blocks: msg.blocks,
+        unfurl_links: false,
+        unfurl_media: false,
+      });
+      if (!res.ts) throw new Error(`chat.postMessage for ${id} (escalation ${step}) returned no ts`);
+      ref = { channel: res.channel ?? entry.channel, ts: res.ts };
+      this.unsaved.set(key, ref);
+    }
+    const stored = await this.storeEscalationRef(id, step, ref);
+    this.unsaved.delete(key);
+    if (!stored) return;
+    if (stored.escalations?.find((e) => e.step === step)?.slack?.ts !== ref.ts) {
+      await this.o.client.chat.delete({ channel: ref.channel, ts: ref.ts }).catch(() => {});
+      return;
+    }
+    await this.threadReply(ref, text);
+    // A decision may have landed before the ref was stored; its update job did not know this message.
+    if (stored.status !== 'pending' && stored.slack) await this.converge(stored);
+  }
+
+  private async threadReply(ref: SlackMessageRef, text: string): Promise<void> {
+    await this.o.client.chat.postMessage({
+      channel: ref.channel,
+      thread_ts: ref.ts,
+      text,
+      unfurl_links: false,
+      unfurl_media: false,
+    });
+  }
+
   private render(record: StoredRecord): SlackMessage {
     return messageFor(record, this.o.messageOptions(record));
   }
@@ -122,12 +195,16 @@ export class MessageSync {
       const ref = record.slack;
       if (!ref) throw new NotPostedYetError(`request ${record.id} has no Slack message yet`);
       const sent = this.render(record);
-      await this.o.client.chat.update({
-        channel: ref.channel,
-        ts: ref.ts,
-        text: sent.text,
-        blocks: sent.blocks,
-      });
+      // Escalation channels carry a copy of the request message; every copy shows the same state.
+      const copies = (record.escalations ?? []).flatMap((e) => (e.slack ? [e.slack] : []));
+      for (const target of [ref, ...copies]) {
+        await this.o.client.chat.update({
+          channel: target.channel,
+          ts: target.ts,
+          text: sent.text,
+          blocks: sent.blocks,
+        });
+      }
       const latest = await this.o.store.get(record.id);
       if (!latest || latest.version === record.version) return;
       // Bookkeeping writes (e.g. "outcome delivered") bump the version without changing the message.
@@ -135,6 +212,26 @@ export class MessageSync {
       record = latest;
     }
     this.o.logger.debug({ id: start.id }, 'Slack message still changing; later jobs will catch up');
+  }
+
+  // Like storeRef, for the copy posted in an escalation step's channel.
+  private async storeEscalationRef(
+    id: string,
+    step: number,
+    ref: SlackMessageRef,
+  ): Promise<StoredRecord | undefined> {
+    for (let attempt = 0; attempt < 50; attempt++) {
+      const current = await this.o.store.get(id);
+      if (!current) return undefined;
+      const entry = current.escalations?.find((e) => e.step === step);
+      if (!entry || entry.slack) return current;
+      const escalations = (current.escalations ?? []).map((e) =>
+        e.step === step ? { ...e, slack: ref } : e,
+      );
+      const written = await this.o.store.compareAndSet(current, { ...current, escalations });
+      if (written) return written;
+    }
+    throw new Error(`request ${id}: too many concurrent updates to record its escalation message`);
   }
 
   // Compare-and-set loop: the record is written by deciders on every replica at the same time.

@@ -2,12 +2,11 @@ import type { ApprovalService } from '../approval/approval-service.js';
 import type { StoredRecord } from '../approval/approval-store.js';
 import {
   isConfiguredReviewer,
-  isEligibleApprover,
   resolveIdentity,
   type IdentityContext,
   type ReviewerRef,
 } from '../core/approval/identity.js';
-import { approvers } from '../core/approval/state-machine.js';
+import { approverEntries, approvers, mayDecide } from '../core/approval/state-machine.js';
 import type { ApprovalRecord } from '../core/approval/types.js';
 
 /** What {@link ReviewerQueue} reads from. */
@@ -57,7 +56,7 @@ export function awaitsDecisionFrom(
   now: number,
 ): boolean {
   if (record.status !== 'pending' || record.expiresAt <= now) return false;
-  if (!isEligibleApprover(record.approval, identity, { ...ctx, openAccess: false })) return false;
+  if (!mayDecide(record, identity, { ...ctx, openAccess: false })) return false;
   return !approvers(record).includes(identity);
 }
 
@@ -78,7 +77,7 @@ export class ReviewerQueue {
   async snapshot(): Promise<PendingSnapshot> {
     const records = await this.o.approvals.pending(this.readLimit);
     const groups = [
-      ...new Set(records.flatMap((r) => r.approval.approvers.filter((a) => SLACK_GROUP_ID.test(a)))),
+      ...new Set(records.flatMap((r) => approverEntries(r).filter((a) => SLACK_GROUP_ID.test(a)))),
     ];
     const groupMembers = groups.length > 0 ? await this.o.groupMembers(groups) : {};
     return { records, groupMembers, complete: records.length < this.readLimit, at: this.now() };
@@ -115,10 +114,10 @@ export class ReviewerQueue {
    */
   async mayView(record: ApprovalRecord, slackUserId: string): Promise<{ view: boolean; decide: boolean }> {
     const identity = this.identityOf(slackUserId);
-    const groups = record.approval.approvers.filter((a) => SLACK_GROUP_ID.test(a));
+    const groups = approverEntries(record).filter((a) => SLACK_GROUP_ID.test(a));
     const groupMembers = groups.length > 0 ? await this.o.groupMembers(groups) : {};
     const ctx: IdentityContext = { reviewers: this.o.reviewers, groupMembers, openAccess: false };
-    const eligible = isEligibleApprover(record.approval, identity, ctx);
+    const eligible = mayDecide(record, identity, ctx);
     const voted = record.decisions.some((d) => d.by === identity);
     return {
       view: eligible || voted || isConfiguredReviewer(this.o.reviewers, identity),

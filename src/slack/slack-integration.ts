@@ -109,6 +109,7 @@ export function createSlackIntegration(o: SlackIntegrationOptions): SlackIntegra
     client,
     store: o.store,
     channelOf: (record) => o.directory.channelOf(record),
+    reviewers: o.config.reviewers,
     messageOptions: (record) => {
       const annotations = o.riskHints?.(record);
       return { ...(publicUrl ? { publicUrl } : {}), ...(annotations ? { annotations } : {}) };

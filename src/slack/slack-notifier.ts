@@ -9,10 +9,12 @@ import { classifySlackError } from './slack-errors.js';
 /** Name of the Slack notification queue under the configured prefix. */
 export const SLACK_QUEUE = 'slack';
 
-/** One Slack notification: post the request, update its message, or reply in its thread. */
+/** One Slack notification: post the request, update its message, reply in its thread, remind or escalate. */
 export interface SlackJobData {
-  kind: 'post' | 'update' | 'reply';
+  kind: 'post' | 'update' | 'reply' | 'remind' | 'escalate';
   id: string;
+  /** The escalation step, for `escalate`. */
+  step?: number;
 }
 
 /** How the notifier retries; the defaults ride out a Slack outage of about 17 minutes. */
@@ -74,12 +76,22 @@ export class SlackNotifier {
       update(r);
       if (this.postable(r)) this.enqueue('reply', r.id, `reply-${r.id}`);
     };
+    const remind = (r: StoredRecord, n: number) => {
+      if (this.postable(r)) this.enqueue('remind', r.id, `remind-${r.id}-${n}`);
+    };
+    const escalate = (r: StoredRecord, step: number) => {
+      if (this.postable(r)) this.enqueue('escalate', r.id, `escalate-${r.id}-${step}`, step);
+    };
+    approvals.on('reminded', remind);
+    approvals.on('escalated', escalate);
     approvals.on('created', post);
     approvals.on('decided', update);
     approvals.on('expired', update);
     approvals.on('cancelled', update);
     approvals.on('executed', executed);
     this.detach.push(() => {
+      approvals.off('reminded', remind);
+      approvals.off('escalated', escalate);
       approvals.off('created', post);
       approvals.off('decided', update);
       approvals.off('expired', update);
@@ -147,11 +159,11 @@ export class SlackNotifier {
   }
 
   /** Adds a job; fire-and-forget for the caller, so a Redis or Slack problem never blocks a decision. */
-  enqueue(kind: SlackJobData['kind'], id: string, jobId: string): void {
+  enqueue(kind: SlackJobData['kind'], id: string, jobId: string, step?: number): void {
     this.queue
       .add(
         kind,
-        { kind, id },
+        { kind, id, ...(step === undefined ? {} : { step }) },
         {
           jobId,
           attempts: this.attempts,
@@ -169,7 +181,8 @@ export class SlackNotifier {
   private async process(job: Job<SlackJobData>, token?: string): Promise<void> {
     const { kind, id } = job.data;
     try {
-      await this.o.sync[kind](id);
+      if (kind === 'escalate') await this.o.sync.escalate(id, job.data.step ?? 0);
+      else await this.o.sync[kind](id);
     } catch (err) {
       if (err instanceof NotPostedYetError) throw err;
       if (err instanceof NoChannelError) throw new UnrecoverableError(err.message);

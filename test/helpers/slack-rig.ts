@@ -28,6 +28,8 @@ export interface SlackRigOptions {
   agents?: unknown[];
   /** First notification backoff in ms. @defaultValue 100 */
   backoffMs?: number;
+  /** Redis key prefix; a second rig on the same prefix is another replica of the first. @defaultValue fresh */
+  prefix?: string;
   /** Run the Slack app in Socket Mode against the fake (no HTTP route). */
   socketMode?: boolean;
 }
@@ -70,7 +72,7 @@ export async function startSlackRig(o: SlackRigOptions): Promise<SlackRig> {
   const fake = await startFakeSlack();
   fake.users.set('U0ALICE', 'Alice Liddell');
   fake.users.set('U0BOB', 'Bob Builder');
-  const prefix = freshPrefix('slack');
+  const prefix = o.prefix ?? freshPrefix('slack');
   const config = parseConfig(
     {
       publicUrl: 'http://127.0.0.1:7420',

@@ -1,5 +1,11 @@
 import { identityOf, isEligibleApprover, type IdentityContext } from './identity.js';
-import type { ApprovalRecord, ApprovalStatus, ExecutionInfo, ReviewerDecision } from './types.js';
+import type {
+  ApprovalRecord,
+  ApprovalStatus,
+  EscalationRecord,
+  ExecutionInfo,
+  ReviewerDecision,
+} from './types.js';
 
 /** Why a decision was refused; see refusalToError for what each becomes. */
 export type DecisionRefusalCode =
@@ -65,7 +71,7 @@ export function applyDecision(
   if (record.status !== 'pending') return refuse('ALREADY_DECIDED', alreadyDecided(record));
 
   const by = identityOf(ctx.reviewers, decision.by);
-  if (!isEligibleApprover(record.approval, by, ctx)) {
+  if (!mayDecide(record, by, ctx)) {
     return refuse('NOT_AN_APPROVER', `${by} is not an approver for ${record.rule} (request ${record.id}).`);
   }
   if (decision.decision === 'approve') {
@@ -150,6 +156,59 @@ export function finishExecution(
   };
   if (outcome.summary !== undefined) execution.summary = outcome.summary;
   return { ok: true, record: { ...record, status: outcome.isError ? 'failed' : 'executed', execution } };
+}
+
+/** Outcome of escalate and remind: `changed` is false when the step was applied already (a re-delivered job). */
+export type FollowUpResult = (Transitioned & { changed: boolean }) | Refusal;
+
+/**
+ * Adds escalation step `step`'s approvers to a pending request. Idempotent: a step already applied
+ * changes nothing. The original approvers keep their rights; the added ones may decide from every
+ * surface and count toward `min_approvals` like them.
+ */
+export function escalate(record: ApprovalRecord, step: number, now: number): FollowUpResult {
+  if (record.status !== 'pending') return refuse('ALREADY_DECIDED', alreadyDecided(record));
+  const spec = record.approval.escalate?.[step];
+  if (!spec) {
+    return refuse('INVALID_TRANSITION', `Request ${record.id} has no escalation step ${step}.`);
+  }
+  if (record.escalations?.some((e) => e.step === step)) return { ok: true, record, changed: false };
+  const entry: EscalationRecord = {
+    step,
+    at: now,
+    approvers: [...spec.approvers],
+    ...(spec.channel === undefined ? {} : { channel: spec.channel }),
+  };
+  const escalations = [...(record.escalations ?? []), entry];
+  return { ok: true, record: { ...record, escalations }, changed: true };
+}
+
+/** Records reminder number `n` (1-based) of a pending request; idempotent, like escalate. */
+export function remind(record: ApprovalRecord, n: number, now: number): FollowUpResult {
+  if (record.status !== 'pending') return refuse('ALREADY_DECIDED', alreadyDecided(record));
+  const sent = record.reminders ?? [];
+  if (sent.length >= n) return { ok: true, record, changed: false };
+  return { ok: true, record: { ...record, reminders: [...sent, now] }, changed: true };
+}
+
+/** Approvers added by escalation steps so far, without duplicates, in step order. */
+export function addedApprovers(record: Pick<ApprovalRecord, 'escalations'>): string[] {
+  return [...new Set((record.escalations ?? []).flatMap((e) => e.approvers))];
+}
+
+/** Every approvers entry that may decide now: the policy's, then those added by escalation. */
+export function approverEntries(record: Pick<ApprovalRecord, 'approval' | 'escalations'>): string[] {
+  return [...new Set([...record.approval.approvers, ...addedApprovers(record)])];
+}
+
+/**
+ * Whether `identity` may decide this request: an approver under the policy (an empty list still means
+ * any configured reviewer), or one added by an escalation step.
+ */
+export function mayDecide(record: ApprovalRecord, identity: string, ctx: IdentityContext): boolean {
+  if (isEligibleApprover(record.approval, identity, ctx)) return true;
+  const added = addedApprovers(record);
+  return added.length > 0 && isEligibleApprover({ ...record.approval, approvers: added }, identity, ctx);
 }
 
 /** Distinct identities that approved, in vote order. */

@@ -58,6 +58,19 @@ export interface SlackMessageRef {
   ts: string;
 }
 
+/** One escalation step that happened: who was added, when, and where the request was posted for them. */
+export interface EscalationRecord {
+  /** Index into `approval.escalate`. */
+  step: number;
+  /** Epoch milliseconds. */
+  at: number;
+  approvers: string[];
+  /** The escalation channel named by the step, if any. */
+  channel?: string;
+  /** The request message posted in `channel`, once posted; decision updates edit it too. */
+  slack?: SlackMessageRef;
+}
+
 /** One held tool call and everything decided about it; the unit of history. */
 export interface ApprovalRecord {
   /** `ar_…`, see newRequestId. */
@@ -89,6 +102,10 @@ export interface ApprovalRecord {
   reason?: string;
   slack?: SlackMessageRef;
   execution?: ExecutionInfo;
+  /** When each reminder was sent (epoch ms), in order. */
+  reminders?: number[];
+  /** Escalation steps that happened, in order. */
+  escalations?: EscalationRecord[];
 }
 
 /** A record as stored: the pure record plus the bookkeeping its store keeps with it. */

@@ -24,7 +24,15 @@ import {
   type RuleInput,
   type ToolEntryInput,
 } from './schema.js';
-import type { ApprovalSpec, LimitScope, LimitSpec, PolicyAction, PolicyIssue, TaskMode } from './types.js';
+import type {
+  ApprovalSpec,
+  EscalationSpec,
+  LimitScope,
+  LimitSpec,
+  PolicyAction,
+  PolicyIssue,
+  TaskMode,
+} from './types.js';
 
 /**
  * Validates a parsed policy file and compiles it. Throws PolicyError listing every issue found,
@@ -385,6 +393,18 @@ function compileApproval(a: ApprovalInput | undefined): ApprovalSpec {
     waitMs,
     onTimeout: 'reject' as const,
     allowSelfApproval: a?.allow_self_approval ?? false,
+    ...(a?.remind === undefined ? {} : { remindMs: tryParseDuration(a.remind) as number }),
+    ...(a?.escalate === undefined
+      ? {}
+      : { escalate: Object.freeze(a.escalate.map(compileEscalation)) as EscalationSpec[] }),
+  });
+}
+
+function compileEscalation(step: NonNullable<ApprovalInput['escalate']>[number]): EscalationSpec {
+  return Object.freeze({
+    afterMs: tryParseDuration(step.after) as number,
+    approvers: Object.freeze([...step.approvers]) as string[],
+    ...(step.channel === undefined ? {} : { channel: step.channel }),
   });
 }
 

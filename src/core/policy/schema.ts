@@ -30,6 +30,17 @@ const limit = z.strictObject({
   scope: z.enum(['grant', 'agent', 'global']).optional(),
 });
 
+const SLACK_CHANNEL_ID = /^[CG][A-Z0-9]{2,}$/;
+
+const escalationStep = z.strictObject({
+  after: duration,
+  approvers: z.array(text).min(1, 'list at least one approver to escalate to'),
+  channel: z
+    .string()
+    .regex(SLACK_CHANNEL_ID, 'expected a Slack channel id like "C0123ABCD" (not a #name)')
+    .optional(),
+});
+
 const approval = z
   .strictObject({
     /** Slack user ids, Slack user-group ids or reviewer ids; empty or absent: any configured reviewer. */
@@ -44,6 +55,10 @@ const approval = z
     on_timeout: z.literal('reject').optional(),
     /** @defaultValue false */
     allow_self_approval: z.boolean().optional(),
+    /** Re-ping interval while pending; absent: no reminders. */
+    remind: duration.optional(),
+    /** Steps that add approvers (and optionally a channel) as time passes. */
+    escalate: z.array(escalationStep).optional(),
   })
   .superRefine((a, ctx) => {
     const approvers = a.approvers ?? [];
@@ -64,7 +79,45 @@ const approval = z
         message: `wait (${a.wait}) must not exceed timeout (${a.timeout ?? '15m, the default'})`,
       });
     }
+    if (effectiveTimeout !== undefined) checkFollowUps(a, effectiveTimeout, ctx);
   });
+
+// A reminder or step at or past the deadline would never fire; steps out of order read as a mistake.
+function checkFollowUps(
+  a: { timeout?: string; remind?: string; escalate?: { after: string }[] },
+  timeoutMs: number,
+  ctx: z.core.$RefinementCtx,
+): void {
+  const timeout = a.timeout ?? '15m, the default';
+  const remindMs = a.remind === undefined ? undefined : tryParseDuration(a.remind);
+  if (remindMs !== undefined && remindMs >= timeoutMs) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['remind'],
+      message: `remind (${a.remind}) must be shorter than timeout (${timeout}), or no reminder is ever sent`,
+    });
+  }
+  let previous: { after: string; ms: number } | undefined;
+  (a.escalate ?? []).forEach((step, i) => {
+    const ms = tryParseDuration(step.after);
+    if (ms === undefined) return;
+    if (ms >= timeoutMs) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['escalate', i, 'after'],
+        message: `after (${step.after}) must be shorter than timeout (${timeout}), or this step never happens`,
+      });
+    }
+    if (previous && ms <= previous.ms) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['escalate', i, 'after'],
+        message: `after (${step.after}) must be later than the previous step's after (${previous.after})`,
+      });
+    }
+    previous = { after: step.after, ms };
+  });
+}
 
 /** Default time to a decision. */
 export const DEFAULT_TIMEOUT_MS = 15 * 60_000;
@@ -264,6 +317,7 @@ export const KNOWN_KEYS: readonly string[] = [
     'limits',
     ...Object.keys(limit.shape),
     ...Object.keys(approval.shape),
+    ...Object.keys(escalationStep.shape),
     ...Object.keys(rule.shape),
     'require',
     'deny_if',

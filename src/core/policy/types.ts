@@ -30,6 +30,19 @@ export interface ApprovalSpec {
   waitMs: number;
   onTimeout: 'reject';
   allowSelfApproval: boolean;
+  /** Re-ping the approvers this often while the request is pending; absent: no reminders. */
+  remindMs?: number;
+  /** Escalation steps, `afterMs` strictly increasing and below `timeoutMs`. */
+  escalate?: EscalationSpec[];
+}
+
+/** One compiled escalation step: after `afterMs` from creation, `approvers` may decide too. */
+export interface EscalationSpec {
+  afterMs: number;
+  /** Added to the request's approvers; same forms as `ApprovalSpec.approvers`. */
+  approvers: string[];
+  /** Slack channel id the request is also posted in, with working buttons. */
+  channel?: string;
 }
 
 /** The input of one policy decision. */

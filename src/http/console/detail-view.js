@@ -20,8 +20,8 @@ const POLICY_OUTCOME = {
 };
 
 /**
- * Everything that happened to a request, oldest first: created → each vote → decided / expired /
- * cancelled → execution started → finished. A pending request ends with its (future) expiry.
+ * Everything that happened to a request, oldest first: created → reminders, escalations and votes →
+ * decided / expired / cancelled → execution started → finished. A pending request ends with its (future) expiry.
  */
 export function timeline(r) {
   const events = [];
@@ -40,6 +40,17 @@ export function timeline(r) {
       kind: d.decision === 'approve' ? 'approve' : 'reject',
       label: `${who} ${d.decision === 'approve' ? 'approved' : 'rejected'} via ${d.via}`,
       detail: d.decision === 'reject' ? d.reason : d.comment,
+    });
+  }
+  (r.reminders ?? []).forEach((at, i) =>
+    events.push({ at, kind: 'reminded', label: `Approvers reminded (reminder ${i + 1})` }),
+  );
+  for (const e of r.escalations ?? []) {
+    events.push({
+      at: e.at,
+      kind: 'escalated',
+      label: `Escalated: ${e.approvers.join(', ')} may decide too`,
+      detail: e.channel ? `posted in ${e.channel}` : undefined,
     });
   }
   const final = FINAL[r.status];

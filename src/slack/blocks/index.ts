@@ -13,3 +13,4 @@ export { BLOCK_KIT_LIMITS } from './limits.js';
 export * from './ids.js';
 export { homeView, HOME_VIEW_MAX_BLOCKS, HOME_VIEW_CALLBACK_ID, type HomeViewOptions } from './home-view.js';
 export * from './request-summary.js';
+export { approverMention, reminderReply, escalationReply } from './follow-up-replies.js';
