@@ -21,6 +21,8 @@ import { hostGuard, hostnameOf, sameOriginWrites } from './http/host-guard.js';
 import { ApprovalStore } from './approval/approval-store.js';
 import { ApprovalService } from './approval/approval-service.js';
 import { createQueueConnection } from './approval/queue-connection.js';
+import { GrantStore } from './grants/grant-store.js';
+import { GrantService } from './grants/grant-service.js';
 import { createSlackIntegration, slackConfigured, type SlackIntegration } from './slack/slack-integration.js';
 import { reviewerAuth } from './http/api/requests-router.js';
 import { apiNotFound, apiRouter } from './http/api/api-router.js';
@@ -51,6 +53,8 @@ export interface Airlock {
   sessions: SessionRegistry;
   redis: Redis | Cluster;
   approvals: ApprovalService;
+  /** Time-bound grants: list, revoke. */
+  grants: GrantService;
   /** Base URL of the HTTP listener, when listening. */
   url?: string;
   /** Opens an MCP session for an agent (used by stdio mode). */
@@ -144,6 +148,9 @@ export async function startAirlock(config: AirlockConfig, options: StartOptions)
       blocking.push(c);
       return c;
     };
+    const grants = new GrantService({ store: new GrantStore(redis, config.redis.prefix), logger });
+    grants.start();
+    cleanups.push(() => grants.close());
     // Slack is created after the service it serves; the service reaches it through this holder.
     const late: { slack?: SlackIntegration } = {};
     const approvals = new ApprovalService({
@@ -153,6 +160,7 @@ export async function startAirlock(config: AirlockConfig, options: StartOptions)
       prefix: config.redis.prefix,
       reviewers: config.reviewers,
       agents: config.agents,
+      grants,
       openAccess: openReview,
       logger,
       groupMembers: (ids) => late.slack?.groupMembers(ids) ?? Promise.resolve({}),
@@ -209,11 +217,12 @@ export async function startAirlock(config: AirlockConfig, options: StartOptions)
       policies,
       limits: new RateLimiter(redis, config.redis.prefix),
       approvals,
+      grants,
       logger,
       onOutcome: (o) => outcomes.emit('outcome', o),
     });
 
-    subscribeAudit(audit, { outcomes, approvals, policies });
+    subscribeAudit(audit, { outcomes, approvals, policies, grants });
     const metrics = createMetrics({
       outcomes,
       approvals,
@@ -236,6 +245,7 @@ export async function startAirlock(config: AirlockConfig, options: StartOptions)
       sessions,
       redis,
       approvals,
+      grants,
       createSession,
       stop,
     };
@@ -263,7 +273,7 @@ export async function startAirlock(config: AirlockConfig, options: StartOptions)
         '/api',
         reviewerAuth(reviewerTokens),
         sameOriginWrites(),
-        apiRouter({ approvals, history: history.store, events: history.events, policies, logger }),
+        apiRouter({ approvals, grants, history: history.store, events: history.events, policies, logger }),
         apiNotFound(),
       );
       app.get('/healthz', (_req, res) => void res.json({ status: 'ok' }));

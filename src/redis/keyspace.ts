@@ -63,6 +63,16 @@ export function keyspace(prefix: string) {
       /** Pub/sub channel every replica's record writes announce the request id on. */
       events: k('released'),
     },
+    // Grants: one hash each (`json`, `uses`), and sorted sets of ids scored by `expiresAt`.
+    grants: {
+      /** Hash of one grant: `json` (the grant without `uses`) and `uses` (a counter). */
+      grant: (id: string) => k('gr', id),
+      /** Grants of one agent for one tool of one server, so a call's lookup reads only its own. */
+      byCall: (agent: string, server: string, tool: string) =>
+        k('gr-call', keyPart(agent), keyPart(server), keyPart(tool)),
+      /** Every grant, for listing and for the sweep that reports expiries. */
+      all: k('gr-all'),
+    },
     // Every history index is a sorted set of request ids scored by `createdAt`; none is ever a pattern.
     history: {
       /** Every record. */
@@ -93,6 +103,9 @@ export type RateKeys = Keyspace['rate'];
 
 /** Keys of approval records, their results, dedupe pointers, the pending index and the events channel. */
 export type ApprovalKeys = Keyspace['approval'];
+
+/** Keys of grants and their indexes. */
+export type GrantKeys = Keyspace['grants'];
 
 /** Keys of the history indexes. */
 export type HistoryKeys = Keyspace['history'];

@@ -15,6 +15,7 @@ export const SCRIPT_NAMES = [
   'release-lock-1',
   'trim-index-2',
   'trim-records-2',
+  'use-grant-1',
   'write-decisions',
 ] as const;
 

@@ -355,6 +355,15 @@ function compileApproval(a: ApprovalInput | undefined): ApprovalSpec {
     waitMs,
     onTimeout: 'reject' as const,
     allowSelfApproval: a?.allow_self_approval ?? false,
+    ...(a?.grants === undefined
+      ? {}
+      : {
+          grants: Object.freeze({
+            max: a.grants.max,
+            maxMs: tryParseDuration(a.grants.max) as number,
+            scopes: Object.freeze([...new Set(a.grants.scopes)]),
+          }),
+        }),
   });
 }
 

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { CONDITION_OPS, checkOperand, type ConditionOp } from './conditions.js';
 import { tryParseDuration, tryParseWindow } from './duration.js';
+import { GRANT_SCOPES } from './types.js';
 
 /*
  * The policy file as written: Airlock's keys plus every key of the two PolicyLayer formats
@@ -27,6 +28,14 @@ const limit = z.strictObject({
   scope: z.enum(['grant', 'agent', 'global']).optional(),
 });
 
+/** `approval.grants`: how long, and how wide, a reviewer may let matching calls run without asking. */
+const grants = z.strictObject({
+  max: duration,
+  scopes: z
+    .array(z.enum(GRANT_SCOPES))
+    .min(1, `list at least one scope (${GRANT_SCOPES.join(', ')}), or leave grants out`),
+});
+
 const approval = z
   .strictObject({
     /** Slack user ids, Slack user-group ids or reviewer ids; empty or absent: any configured reviewer. */
@@ -41,6 +50,8 @@ const approval = z
     on_timeout: z.literal('reject').optional(),
     /** @defaultValue false */
     allow_self_approval: z.boolean().optional(),
+    /** Absent: no grants. */
+    grants: grants.optional(),
   })
   .superRefine((a, ctx) => {
     const approvers = a.approvers ?? [];
@@ -258,6 +269,7 @@ export const KNOWN_KEYS: readonly string[] = [
     'limits',
     ...Object.keys(limit.shape),
     ...Object.keys(approval.shape),
+    ...Object.keys(grants.shape),
     ...Object.keys(rule.shape),
     'require',
     'deny_if',

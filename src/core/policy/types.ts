@@ -24,6 +24,22 @@ export interface ApprovalSpec {
   waitMs: number;
   onTimeout: 'reject';
   allowSelfApproval: boolean;
+  /** Grants a reviewer may attach to an approval; absent: no grants. */
+  grants?: GrantSpec;
+}
+
+/** Every grant scope, narrowest first: `exact` (same arguments) or `tool` (any arguments). */
+export const GRANT_SCOPES = ['exact', 'tool'] as const;
+
+/** What a grant covers besides the agent, server and tool. */
+export type GrantScope = (typeof GRANT_SCOPES)[number];
+
+/** A rule's `approval.grants`, compiled: the longest grant and the scopes offered. */
+export interface GrantSpec {
+  /** The longest grant as written in the policy (`8h`), for messages. */
+  max: string;
+  maxMs: number;
+  scopes: readonly GrantScope[];
 }
 
 /** The input of one policy decision. */
