@@ -27,7 +27,10 @@ export const grantRequest = z
       .optional()
       .meta({ description: '`exact`: the same arguments; `tool`: any arguments. Default `exact`.' }),
   })
-  .meta({ description: "Let the agent's matching calls run without a new request for a while." });
+  .meta({
+    description: "Let the agent's matching calls run without a new request for a while.",
+    examples: [{ for: '1h', scope: 'exact' }],
+  });
 
 /** Body of `POST /requests/:id/approve`; an absent body is an empty one. */
 export const approveBody = z

@@ -324,6 +324,14 @@ export const OPENAPI_DOCUMENT = {
           decision: { type: 'string', enum: [...REVIEWER_VOTES] },
           reason: str,
           comment: str,
+          grant: {
+            type: 'object',
+            description: 'The grant this approving vote asked for.',
+            properties: {
+              durationMs: { type: 'integer' },
+              scope: { type: 'string', enum: [...GRANT_SCOPES] },
+            },
+          },
         },
       },
       Record: {
@@ -339,6 +347,16 @@ export const OPENAPI_DOCUMENT = {
         decidedBy: str,
         slack: { type: 'object', properties: { channel: str, ts: str } },
         execution: { type: 'object', properties: { ...execution, summary: str } },
+        grant: {
+          type: 'object',
+          description: 'The grant the approval made (every approving vote asked for one); see `/grants`.',
+          properties: {
+            id: str,
+            durationMs: { type: 'integer' },
+            scope: { type: 'string', enum: [...GRANT_SCOPES] },
+            expiresAt: epochMs,
+          },
+        },
       }),
       DirectRecord: recordSchema('direct', DIRECT_STATUSES, ['responseMs'], {
         server: { type: 'string', description: 'Empty when the tool was unknown.' },
@@ -353,6 +371,7 @@ export const OPENAPI_DOCUMENT = {
         code: { type: 'string', description: 'Error code of a refusal or failure, e.g. POLICY_DENIED.' },
         counter: str,
         retryAfter: { type: 'integer', description: 'Seconds (rate limited).' },
+        grant: { type: 'string', description: 'Allowed under this grant (`gr_…`) instead of a new request.' },
         decisions: { type: 'array', maxItems: 0, items: ref('Decision') },
         execution: {
           type: 'object',
