@@ -14,7 +14,8 @@ export function registerGrants(program: Command): void {
     .option('--tool <name>', 'only this tool')
     .option('--json', 'print the grants as JSON')
     .action(async (opts: { agent?: string; server?: string; tool?: string; json?: boolean }) => {
-      const grants = await clientFor(program).listGrants(opts);
+      const { agent, server, tool } = opts;
+      const grants = await clientFor(program).listGrants({ agent, server, tool });
       if (opts.json) return void process.stdout.write(JSON.stringify(grants, null, 2) + '\n');
       if (!grants.length) return void process.stdout.write('No active grants.\n');
       const now = Date.now();
