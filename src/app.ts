@@ -25,6 +25,8 @@ import { ApprovalService } from './approval/approval-service.js';
 import { createQueueConnection } from './approval/queue-connection.js';
 import { createSlackIntegration, slackConfigured } from './slack/slack-integration.js';
 import { createSlackDirectory, NO_CHANNEL_LABEL } from './slack/slack-directory.js';
+import { GrantStore } from './grants/grant-store.js';
+import { GrantService } from './grants/grant-service.js';
 import { reviewerAuth } from './http/api/requests-router.js';
 import { apiNotFound, apiRouter } from './http/api/api-router.js';
 import { startHistory } from './history/start-history.js';
@@ -55,6 +57,8 @@ export interface Airlock {
   sessions: SessionRegistry;
   redis: Redis | Cluster;
   approvals: ApprovalService;
+  /** Time-bound grants: list, revoke. */
+  grants: GrantService;
   /** Base URL of the HTTP listener, when listening. */
   url?: string;
   /** Opens an MCP session for an agent (used by stdio mode). */
@@ -145,6 +149,9 @@ export async function startAirlock(config: AirlockConfig, options: StartOptions)
     };
     // The directory (groups, channel names) comes first: the service asks it, and Slack serves the service.
     const directory = slackConfigured(config.slack) ? createSlackDirectory(config, logger) : undefined;
+    const grants = new GrantService({ store: new GrantStore(redis, config.redis.prefix), logger });
+    grants.start();
+    cleanups.push(() => grants.close());
     const approvals = new ApprovalService({
       store,
       queueConnection: redis,
@@ -152,6 +159,7 @@ export async function startAirlock(config: AirlockConfig, options: StartOptions)
       prefix: config.redis.prefix,
       reviewers: config.reviewers,
       agents: config.agents,
+      grants,
       openAccess: openReview,
       logger,
       groupMembers: (ids) => directory?.groupMembers(ids) ?? Promise.resolve({}),
@@ -209,11 +217,12 @@ export async function startAirlock(config: AirlockConfig, options: StartOptions)
       policies,
       limits: new RateLimiter(redis, config.redis.prefix),
       approvals,
+      grants,
       logger,
       onOutcome: (o) => outcomes.emit('outcome', o),
     });
 
-    subscribeAudit(audit, { outcomes, approvals, policies });
+    subscribeAudit(audit, { outcomes, approvals, policies, grants });
     const metrics = createMetrics({
       outcomes,
       approvals,
@@ -238,6 +247,7 @@ export async function startAirlock(config: AirlockConfig, options: StartOptions)
       sessions,
       redis,
       approvals,
+      grants,
       createSession,
       stop,
     };
@@ -266,7 +276,7 @@ export async function startAirlock(config: AirlockConfig, options: StartOptions)
         '/api',
         reviewerAuth(reviewerTokens),
         sameOriginWrites(),
-        apiRouter({ approvals, history: history.store, events: history.events, policies, logger }),
+        apiRouter({ approvals, grants, history: history.store, events: history.events, policies, logger }),
         apiNotFound(),
       );
       app.use(healthRouter({ metrics, redis, upstreams }));

@@ -4,9 +4,14 @@ import { dedupeKey, argumentHash } from '../core/approval/canonical.js';
 import {
   applyDecision,
   approverEntries,
+  approvers,
   cancel as cancelTransition,
   type DecisionContext,
 } from '../core/approval/state-machine.js';
+import { grantOf, recordGrantOf, validateGrantRequest } from '../core/grants/grant.js';
+import type { GrantTerms } from '../core/approval/types.js';
+import type { GrantService } from '../grants/grant-service.js';
+import type { Logger } from '../log.js';
 import { resolveIdentity, type ReviewerRef } from '../core/approval/identity.js';
 import { isRefusalError, refusalToError } from '../core/approval/refusal.js';
 import type { HeldCall } from '../gateway/gateway.js';
@@ -29,6 +34,9 @@ export interface ApprovalCommandsOptions {
   groupMembers?: (groupIds: string[]) => Promise<Record<string, string[]>>;
   /** Anyone may decide when no reviewers are configured (loopback-only open mode). */
   openAccess: boolean;
+  /** Where an approval's grant is stored. @defaultValue none: approvals with a grant are refused */
+  grants?: Pick<GrantService, 'create'>;
+  logger?: Logger;
   /** The clock. @defaultValue Date.now */
   now?: () => number;
 }
@@ -104,6 +112,7 @@ export class ApprovalCommands {
         reviewerId: input.reviewerId,
         slackUserId: input.slackUserId,
       });
+      const grant = await this.grantTerms(id, input);
       // Each attempt votes anew, so the emitted decision is the one in the record that was written.
       let decision: ReviewerDecision | undefined;
       const outcome = await this.o.transitions.apply(id, async (current) => {
@@ -115,8 +124,13 @@ export class ApprovalCommands {
           ...(input.display ? { display: input.display } : {}),
           ...(input.reason ? { reason: input.reason } : {}),
           ...(input.comment ? { comment: input.comment } : {}),
+          ...(grant ? { grant } : {}),
         };
-        return applyDecision(current, decision, await this.context(current, input.via));
+        const result = applyDecision(current, decision, await this.context(current, input.via));
+        if (!result.ok || result.record.status !== 'approved') return result;
+        // The grant is part of the approving write, so the record never says approved without saying it.
+        const made = recordGrantOf(result.record, result.record.decidedAt ?? this.now());
+        return made ? { ...result, record: { ...result.record, grant: made } } : result;
       });
       if (outcome.kind === 'missing') throw new AirlockError('NOT_FOUND', `Request ${id} not found`);
       if (outcome.kind === 'refused') throw refusalToError(outcome.refusal);
@@ -125,6 +139,13 @@ export class ApprovalCommands {
       }
       const written = outcome.record;
       this.o.events.emit('decided', written, decision);
+      if (written.status === 'approved' && written.grant && this.o.grants) {
+        const made = grantOf({ ...written, grant: written.grant }, approvers(written));
+        // The approval stands without its grant: later calls are then held again, which fails closed.
+        await this.o.grants.create(made).catch((err: unknown) => {
+          this.o.logger?.warn({ err, requestId: id }, 'could not store the grant of an approval');
+        });
+      }
       if (written.status === 'approved') await this.o.jobs.release(id);
       else if (written.status === 'rejected') void this.o.jobs.drop(id);
       return written;
@@ -144,6 +165,18 @@ export class ApprovalCommands {
     this.o.events.emit('cancelled', outcome.record);
     void this.o.jobs.drop(id);
     return outcome.record;
+  }
+
+  /** Checks a requested grant against the request's rule before anything is written; undefined without one. */
+  private async grantTerms(id: string, input: DecisionInput): Promise<GrantTerms | undefined> {
+    if (!input.grant) return undefined;
+    if (input.decision !== 'approve') {
+      throw new AirlockError('BAD_REQUEST', 'A grant comes only with an approval.');
+    }
+    const record = await this.o.store.get(id);
+    if (!record) throw new AirlockError('NOT_FOUND', `Request ${id} not found`);
+    const spec = this.o.grants ? record.approval.grants : undefined;
+    return validateGrantRequest(spec, input.grant, record.rule);
   }
 
   private async context(record: StoredRecord, via: DecisionVia): Promise<DecisionContext> {

@@ -2,6 +2,7 @@ import type { EventEmitter } from 'node:events';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import type { AirlockError } from '../core/errors.js';
 import type { DecisionVia, ReviewerDecision } from '../core/approval/types.js';
+import type { GrantRequest } from '../core/grants/grant.js';
 import type { StoredRecord } from './approval-store.js';
 
 /** Who is deciding, as each surface knows them. */
@@ -13,6 +14,8 @@ export interface DecisionInput {
   decision: 'approve' | 'reject';
   reason?: string;
   comment?: string;
+  /** With an approval: let matching calls run without a new request (checked against the rule's grants). */
+  grant?: GrantRequest;
 }
 
 /** Events for Slack, audit, history and metrics, emitted on the replica where the change happened. */

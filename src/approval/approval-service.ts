@@ -4,6 +4,7 @@ import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import type { ReviewerRef } from '../core/approval/identity.js';
 import type { ApprovalGate, CallHooks, HeldCall } from '../gateway/gateway.js';
 import type { Logger } from '../log.js';
+import type { GrantService } from '../grants/grant-service.js';
 import type { ApprovalStore, StoredRecord } from './approval-store.js';
 import type { ApprovalEvents, DecisionInput } from './approval-events.js';
 import { ApprovalCommands } from './approval-commands.js';
@@ -36,6 +37,8 @@ export interface ApprovalServiceOptions {
   logger: Logger;
   /** Worker concurrency for deadlines and releases. @defaultValue 64 */
   concurrency?: number;
+  /** Where approvals with a grant store it. @defaultValue none: approvals with a grant are refused */
+  grants?: GrantService;
   /** The clock. @defaultValue Date.now */
   now?: () => number;
 }

@@ -123,6 +123,45 @@ export interface RateLimitedEvent extends DirectDecisionFields {
   retryAfter: number;
 }
 
+/** Fields every grant event carries. */
+interface GrantFields {
+  grantId: string;
+  server: string;
+  tool: string;
+  agent: string;
+}
+
+/** An approval created a grant: matching calls of the agent run without a new request until `expiresAt`. */
+export interface GrantCreatedEvent extends GrantFields {
+  event: 'grant.created';
+  requestId: string;
+  scope: string;
+  argsHash?: string;
+  grantedBy: string[];
+  /** ISO time. */
+  expiresAt: string;
+}
+
+/** A call that needed approval ran under a grant; `requestId` is the call's own id. */
+export interface GrantUsedEvent extends GrantFields {
+  event: 'grant.used';
+  requestId: string;
+  rule: string;
+  argsHash?: string;
+}
+
+/** A reviewer ended a grant before its expiry. */
+export interface GrantRevokedEvent extends GrantFields {
+  event: 'grant.revoked';
+  by: string;
+}
+
+/** A grant reached its expiry. */
+export interface GrantExpiredEvent extends GrantFields {
+  event: 'grant.expired';
+  uses: number;
+}
+
 /** A policy file was (re)loaded and is now in force. */
 export interface PolicyReloadedEvent {
   event: 'policy.reloaded';
@@ -168,6 +207,10 @@ export type AuditEvent =
   | PolicyDeniedEvent
   | PolicyAllowedEvent
   | RateLimitedEvent
+  | GrantCreatedEvent
+  | GrantUsedEvent
+  | GrantRevokedEvent
+  | GrantExpiredEvent
   | PolicyReloadedEvent
   | PolicyInvalidEvent
   | AirlockStartedEvent

@@ -71,6 +71,21 @@ export interface RequestRecord {
   escalations?: { step: number; at: number; approvers: string[]; channel?: string }[];
 }
 
+/** One active grant as `GET /api/grants` lists it. */
+export interface GrantRow {
+  id: string;
+  agent: string;
+  server: string;
+  tool: string;
+  scope: string;
+  argsHash?: string;
+  grantedBy: string[];
+  requestId: string;
+  createdAt: number;
+  expiresAt: number;
+  uses: number;
+}
+
 /** Filters of `GET /api/requests` and its export. */
 export interface RequestQuery {
   status?: readonly string[];
@@ -223,13 +238,31 @@ export class ApiClient {
   }
 
   /** Approves as this reviewer; the record after the vote (still pending while a quorum is incomplete). */
-  async approve(id: string, comment?: string): Promise<RequestRecord> {
-    const res = await this.send(
-      'POST',
-      `/api/requests/${encodeURIComponent(id)}/approve`,
-      comment ? { comment } : {},
-    );
+  async approve(
+    id: string,
+    comment?: string,
+    grant?: { for: string; scope?: string },
+  ): Promise<RequestRecord> {
+    const res = await this.send('POST', `/api/requests/${encodeURIComponent(id)}/approve`, {
+      ...(comment ? { comment } : {}),
+      ...(grant ? { grant } : {}),
+    });
     return res.json() as Promise<RequestRecord>;
+  }
+
+  /** Active grants, narrowed by agent, server and tool. */
+  async listGrants(filter: { agent?: string; server?: string; tool?: string } = {}): Promise<GrantRow[]> {
+    const qs = new URLSearchParams(
+      Object.entries(filter).filter(([, v]) => v) as [string, string][],
+    ).toString();
+    const res = await this.send('GET', `/api/grants${qs ? `?${qs}` : ''}`);
+    return ((await res.json()) as { grants: GrantRow[] }).grants;
+  }
+
+  /** Revokes a grant at once; NOT_FOUND when unknown or already ended. */
+  async revokeGrant(id: string): Promise<GrantRow> {
+    const res = await this.send('DELETE', `/api/grants/${encodeURIComponent(id)}`, {});
+    return ((await res.json()) as { revoked: GrantRow }).revoked;
   }
 
   /** Rejects as this reviewer; the agent is told the reason. */
@@ -239,7 +272,7 @@ export class ApiClient {
   }
 
   private async send(
-    method: 'GET' | 'POST',
+    method: 'GET' | 'POST' | 'DELETE',
     path: string,
     body?: unknown,
     timeout = true,

@@ -7,6 +7,7 @@ import { registerServe } from './commands/serve.js';
 import { registerStdio } from './commands/stdio.js';
 import { registerPolicy } from './commands/policy.js';
 import { registerReview } from './commands/review.js';
+import { registerGrants } from './commands/grants.js';
 import { registerAudit } from './commands/audit.js';
 
 const program = new Command();
@@ -27,6 +28,7 @@ registerServe(program);
 registerStdio(program);
 registerPolicy(program);
 registerReview(program);
+registerGrants(program);
 registerAudit(program);
 
 try {

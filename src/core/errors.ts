@@ -78,6 +78,8 @@ const TABLE = {
   ALREADY_DECIDED: row(409, EXIT.REFUSED, 'unavailable', 'bare-status'),
   NOT_AN_APPROVER: row(403, EXIT.REFUSED, 'unavailable'),
   SELF_APPROVAL: row(403, EXIT.REFUSED, 'unavailable'),
+  // A reviewer asked for a grant the rule does not offer (none, another scope, too long); nothing is recorded.
+  GRANT_NOT_ALLOWED: row(400, EXIT.INVALID, 'invalid'),
   NOT_FOUND: row(404, EXIT.NOT_FOUND, 'unavailable', 'bare-status'),
   UNAUTHORIZED: row(401, EXIT.REFUSED, 'unavailable', 'bare-status'),
   // The HTTP listener refuses a request for where it comes from (a foreign Host or Origin), not for who sent it.

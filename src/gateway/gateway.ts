@@ -54,6 +54,16 @@ export interface ApprovalGate {
   hold(call: HeldCall, hooks: CallHooks): Promise<CallToolResult>;
 }
 
+/** Finds an active grant covering a call and counts the call as its use; the grant's id, or undefined. */
+export interface GrantLookup {
+  useFor(call: {
+    agent: string;
+    server: string;
+    tool: string;
+    args: Record<string, unknown>;
+  }): Promise<string | undefined>;
+}
+
 /** What the gateway reports about each call, for audit, history and metrics. */
 export interface CallOutcome {
   requestId: string;
@@ -75,6 +85,8 @@ export interface CallOutcome {
   args?: Record<string, unknown>;
   /** Time spent in the upstream call (allowed calls). */
   upstreamMs?: number;
+  /** The grant (`gr_…`) an allowed call ran under instead of a new approval request. */
+  grant?: string;
   /** Set on the second report of a held call (its pending/rejected/expired answer); the approval record has it. */
   held?: boolean;
 }
@@ -85,6 +97,8 @@ export interface GatewayDeps {
   policies: PolicySource;
   limits: LimitChecker;
   approvals?: ApprovalGate;
+  /** Grants that let a call needing approval run at once. @defaultValue none */
+  grants?: GrantLookup;
   logger: Logger;
   onOutcome?: (outcome: CallOutcome) => void;
 }
@@ -166,7 +180,12 @@ export class Gateway {
           );
         }
       }
-      if (decision.action === 'require_approval') {
+      // Only a require_approval outcome can be granted: a deny never gets here, and limits counted above.
+      const grant =
+        decision.action === 'require_approval'
+          ? await this.grantFor(call.agent, server, tool, args)
+          : undefined;
+      if (decision.action === 'require_approval' && !grant) {
         if (!this.deps.approvals) {
           throw new AirlockError(
             'APPROVAL_UNAVAILABLE',
@@ -190,6 +209,7 @@ export class Gateway {
       report('allowed', {
         isError: Boolean(result.isError),
         upstreamMs: performance.now() - upstreamStarted,
+        ...(grant ? { grant } : {}),
       });
       return result;
     } catch (err) {
@@ -203,6 +223,17 @@ export class Gateway {
         ...(typeof d.retryAfter === 'number' ? { retryAfter: d.retryAfter } : {}),
       });
       return toToolError(e, requestId);
+    }
+  }
+
+  /** A grant lookup that fails is no grant: the call is then held, which fails closed. */
+  private async grantFor(agent: string, server: string, tool: string, args: Record<string, unknown>) {
+    if (!this.deps.grants) return undefined;
+    try {
+      return await this.deps.grants.useFor({ agent, server, tool, args });
+    } catch (err) {
+      this.deps.logger.warn({ err: (err as Error).message }, 'grant lookup failed; holding the call');
+      return undefined;
     }
   }
 }

@@ -45,6 +45,7 @@ export function decisionRecordOf(o: CallOutcome, finishedAt: number): DecisionRe
   if (o.reason) record.reason = cap(o.reason, MAX_REASON_CHARS);
   if (o.counter) record.counter = o.counter;
   if (o.retryAfter !== undefined) record.retryAfter = o.retryAfter;
+  if (o.grant) record.grant = o.grant;
   if (status === 'allowed') {
     const upstreamMs = o.upstreamMs ?? o.durationMs;
     record.execution = {

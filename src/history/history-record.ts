@@ -56,6 +56,8 @@ export interface DecisionRecord {
   /** Time from receiving the call to answering it. */
   responseMs: number;
   execution?: DirectExecution;
+  /** The grant (`gr_…`) an allowed call ran under instead of a new approval request. */
+  grant?: string;
   /** Always 1: direct records never change. */
   version: number;
 }

@@ -3,12 +3,16 @@ import type { AuditLog } from '../audit/index.js';
 import type { ApprovalService } from '../approval/approval-service.js';
 import type { PolicyStore } from '../policy/policy-store.js';
 import type { CallOutcome } from '../gateway/gateway.js';
+import type { GrantService } from '../grants/grant-service.js';
+import type { Grant } from '../core/grants/grant.js';
+import { argumentHash } from '../core/approval/canonical.js';
 
 /** Sources of auditable events, all optional so stdio mode and tests can wire what they have. */
 export interface AuditSources {
   outcomes: EventEmitter<{ outcome: [CallOutcome] }>;
   approvals: ApprovalService;
   policies: PolicyStore;
+  grants?: GrantService;
 }
 
 /**
@@ -20,7 +24,10 @@ export function subscribeAudit(audit: AuditLog, s: AuditSources): void {
 
   s.outcomes.on('outcome', (o) => {
     const base = { requestId: o.requestId, server: o.server, tool: o.tool, agent: o.agent, rule: o.rule };
-    if (o.outcome === 'allowed') log({ event: 'policy.allowed', ...base });
+    if (o.outcome === 'allowed' && o.grant) {
+      const { rule, ...call } = base;
+      log({ event: 'grant.used', grantId: o.grant, ...call, rule, ...hashOf(o) });
+    } else if (o.outcome === 'allowed') log({ event: 'policy.allowed', ...base });
     else if (o.outcome === 'denied')
       log({ event: 'policy.denied', ...base, ...(o.reason ? { reason: o.reason } : {}) });
     else if (o.outcome === 'rate_limited') {
@@ -86,6 +93,21 @@ export function subscribeAudit(audit: AuditLog, s: AuditSources): void {
     }),
   );
 
+  const grantBase = (g: Grant) => ({ grantId: g.id, server: g.server, tool: g.tool, agent: g.agent });
+  s.grants?.on('created', (g) =>
+    log({
+      event: 'grant.created',
+      ...grantBase(g),
+      requestId: g.requestId,
+      scope: g.scope,
+      ...(g.argsHash ? { argsHash: g.argsHash } : {}),
+      grantedBy: g.grantedBy,
+      expiresAt: new Date(g.expiresAt).toISOString(),
+    }),
+  );
+  s.grants?.on('revoked', (g, by) => log({ event: 'grant.revoked', ...grantBase(g), by }));
+  s.grants?.on('expired', (g) => log({ event: 'grant.expired', ...grantBase(g), uses: g.uses }));
+
   s.policies.on('reload', (e) =>
     log({ event: 'policy.reloaded', server: e.server, file: e.file, sha256: e.sha256 }),
   );
@@ -96,4 +118,13 @@ export function subscribeAudit(audit: AuditLog, s: AuditSources): void {
       issues: e.issues.map((i) => ({ path: i.path, message: i.message })),
     }),
   );
+}
+
+// The audit binds a granted call to its arguments by hash, as it does for approvals.
+function hashOf(o: CallOutcome): { argsHash?: string } {
+  try {
+    return o.args ? { argsHash: argumentHash(o.server, o.tool, o.args) } : {};
+  } catch {
+    return {};
+  }
 }

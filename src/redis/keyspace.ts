@@ -73,6 +73,16 @@ export function keyspace(prefix: string) {
       /** Sorted set of one agent's task ids, scored by their readable deadline (for cleanup and views). */
       agent: (agent: string) => k('agent-tasks', keyPart(agent)),
     },
+    // Grants: one hash each (`json`, `uses`), and sorted sets of ids scored by `expiresAt`.
+    grants: {
+      /** Hash of one grant: `json` (the grant without `uses`) and `uses` (a counter). */
+      grant: (id: string) => k('gr', id),
+      /** Grants of one agent for one tool of one server, so a call's lookup reads only its own. */
+      byCall: (agent: string, server: string, tool: string) =>
+        k('gr-call', keyPart(agent), keyPart(server), keyPart(tool)),
+      /** Every grant, for listing and for the sweep that reports expiries. */
+      all: k('gr-all'),
+    },
     // Every history index is a sorted set of request ids scored by `createdAt`; none is ever a pattern.
     history: {
       /** Every record. */
@@ -106,6 +116,8 @@ export type ApprovalKeys = Keyspace['approval'];
 
 /** Keys of tasks, their approval pointers and the per-agent index. */
 export type TaskKeys = Keyspace['task'];
+/** Keys of grants and their indexes. */
+export type GrantKeys = Keyspace['grants'];
 
 /** Keys of the history indexes. */
 export type HistoryKeys = Keyspace['history'];

@@ -261,6 +261,7 @@ test('API failures are logged without the bearer token, and answered as 503', as
     reviewerAuth(new TokenAuth([{ id: 'alice', token: ALICE }], undefined)),
     apiRouter({
       approvals: undefined as never,
+      grants: undefined as never,
       history,
       events,
       policies: { files: () => [], get: () => undefined },

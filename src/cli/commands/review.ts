@@ -1,5 +1,5 @@
 import { once } from 'node:events';
-import type { Command } from 'commander';
+import { InvalidArgumentError, type Command } from 'commander';
 import { AirlockError } from '../../core/errors.js';
 import {
   ApiClient,
@@ -128,8 +128,12 @@ export function registerReview(program: Command): void {
     .command('approve <id>')
     .description('approve a pending request; the held call is released upstream')
     .option('--comment <text>', 'a note kept with the approval in history')
-    .action(async (id: string, opts: { comment?: string }) => {
-      const r = await clientFor(program).approve(id, opts.comment);
+    .option('--for <duration>', "with a grant: the agent's matching calls run without asking for this long")
+    .option('--scope <scope>', 'grant scope: exact (same arguments, the default) or tool (any arguments)')
+    .action(async (id: string, opts: { comment?: string; for?: string; scope?: string }) => {
+      if (opts.scope && !opts.for) throw new InvalidArgumentError('--scope needs --for');
+      const grant = opts.for ? { for: opts.for, ...(opts.scope ? { scope: opts.scope } : {}) } : undefined;
+      const r = await clientFor(program).approve(id, opts.comment, grant);
       const what = `${r.id} (${safeText(r.server)}/${safeText(r.tool)})`;
       if (r.status === 'pending') {
         const have = new Set((r.decisions ?? []).filter((d) => d.decision === 'approve').map((d) => d.by))
@@ -140,7 +144,9 @@ export function registerReview(program: Command): void {
         );
         return;
       }
-      process.stdout.write(`Approved ${what}: the call is being released.\n`);
+      const g = (r as { grant?: { id: string; scope: string; expiresAt: number } }).grant;
+      const granted = g ? ` Grant ${g.id} (${g.scope}) until ${formatTime(g.expiresAt)}.` : '';
+      process.stdout.write(`Approved ${what}: the call is being released.${granted}\n`);
     });
 
   program
@@ -170,7 +176,7 @@ interface HistoryOptions {
 }
 
 /** An API client for the gateway named by the global --url/--token/--config options, env or config. */
-function clientFor(program: Command): ApiClient {
+export function clientFor(program: Command): ApiClient {
   const o = program.opts<{ url?: string; token?: string; config?: string }>();
   return new ApiClient(resolveGateway({ url: o.url, token: o.token, config: o.config }));
 }

@@ -1,4 +1,4 @@
-import type { ApprovalSpec } from '../policy/types.js';
+import type { ApprovalSpec, GrantScope } from '../policy/types.js';
 
 /** Every approval status, in lifecycle order. */
 export const APPROVAL_STATUSES = [
@@ -41,6 +41,22 @@ export interface ReviewerDecision {
   reason?: string;
   /** A note left with an approval; kept in history. */
   comment?: string;
+  /** The grant this approving vote asked for, already checked against the rule. */
+  grant?: GrantTerms;
+}
+
+/** A grant a reviewer asked for: how long, and how wide. */
+export interface GrantTerms {
+  durationMs: number;
+  scope: GrantScope;
+}
+
+/** The grant an approval created: matching calls of the agent run without a new request until `expiresAt`. */
+export interface RecordGrant extends GrantTerms {
+  /** `gr_…`. */
+  id: string;
+  /** Epoch milliseconds. */
+  expiresAt: number;
 }
 
 /** What happened when an approved call ran upstream. */
@@ -106,6 +122,8 @@ export interface ApprovalRecord {
   reminders?: number[];
   /** Escalation steps that happened, in order. */
   escalations?: EscalationRecord[];
+  /** Set when the approval created a grant (every approving vote asked for one). */
+  grant?: RecordGrant;
 }
 
 /** A record as stored: the pure record plus the bookkeeping its store keeps with it. */

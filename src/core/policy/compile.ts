@@ -397,6 +397,15 @@ function compileApproval(a: ApprovalInput | undefined): ApprovalSpec {
     ...(a?.escalate === undefined
       ? {}
       : { escalate: Object.freeze(a.escalate.map(compileEscalation)) as EscalationSpec[] }),
+    ...(a?.grants === undefined
+      ? {}
+      : {
+          grants: Object.freeze({
+            max: a.grants.max,
+            maxMs: tryParseDuration(a.grants.max) as number,
+            scopes: Object.freeze([...new Set(a.grants.scopes)]),
+          }),
+        }),
   });
 }
 

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { CONDITION_OPS, checkOperand, type ConditionOp } from './conditions.js';
 import { tryParseDuration, tryParseWindow } from './duration.js';
 import { TASK_MODES } from './types.js';
+import { GRANT_SCOPES } from './types.js';
 
 /*
  * The policy file as written: Airlock's keys plus every key of the two PolicyLayer formats
@@ -41,6 +42,14 @@ const escalationStep = z.strictObject({
     .optional(),
 });
 
+/** `approval.grants`: how long, and how wide, a reviewer may let matching calls run without asking. */
+const grants = z.strictObject({
+  max: duration,
+  scopes: z
+    .array(z.enum(GRANT_SCOPES))
+    .min(1, `list at least one scope (${GRANT_SCOPES.join(', ')}), or leave grants out`),
+});
+
 const approval = z
   .strictObject({
     /** Slack user ids, Slack user-group ids or reviewer ids; empty or absent: any configured reviewer. */
@@ -59,6 +68,8 @@ const approval = z
     remind: duration.optional(),
     /** Steps that add approvers (and optionally a channel) as time passes. */
     escalate: z.array(escalationStep).optional(),
+    /** Absent: no grants. */
+    grants: grants.optional(),
   })
   .superRefine((a, ctx) => {
     const approvers = a.approvers ?? [];
@@ -318,6 +329,7 @@ export const KNOWN_KEYS: readonly string[] = [
     ...Object.keys(limit.shape),
     ...Object.keys(approval.shape),
     ...Object.keys(escalationStep.shape),
+    ...Object.keys(grants.shape),
     ...Object.keys(rule.shape),
     'require',
     'deny_if',

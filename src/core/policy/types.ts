@@ -34,6 +34,8 @@ export interface ApprovalSpec {
   remindMs?: number;
   /** Escalation steps, `afterMs` strictly increasing and below `timeoutMs`. */
   escalate?: EscalationSpec[];
+  /** Grants a reviewer may attach to an approval; absent: no grants. */
+  grants?: GrantSpec;
 }
 
 /** One compiled escalation step: after `afterMs` from creation, `approvers` may decide too. */
@@ -43,6 +45,20 @@ export interface EscalationSpec {
   approvers: string[];
   /** Slack channel id the request is also posted in, with working buttons. */
   channel?: string;
+}
+
+/** Every grant scope, narrowest first: `exact` (same arguments) or `tool` (any arguments). */
+export const GRANT_SCOPES = ['exact', 'tool'] as const;
+
+/** What a grant covers besides the agent, server and tool. */
+export type GrantScope = (typeof GRANT_SCOPES)[number];
+
+/** A rule's `approval.grants`, compiled: the longest grant and the scopes offered. */
+export interface GrantSpec {
+  /** The longest grant as written in the policy (`8h`), for messages. */
+  max: string;
+  maxMs: number;
+  scopes: readonly GrantScope[];
 }
 
 /** The input of one policy decision. */

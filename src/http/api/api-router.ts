@@ -7,11 +7,14 @@ import type { Logger } from '../../log.js';
 import { requestsRouter } from './requests-router.js';
 import { policiesRouter, type PolicyView } from './policies-router.js';
 import { eventsRouter } from './events-router.js';
+import { grantsRouter } from './grants-router.js';
+import type { GrantService } from '../../grants/grant-service.js';
 import { OPENAPI_DOCUMENT } from './openapi.js';
 
 /** Everything the reviewer API reads and drives. */
 export interface ApiDeps {
   approvals: ApprovalService;
+  grants: GrantService;
   history: HistoryStore;
   events: RequestEvents;
   policies: PolicyView;
@@ -23,6 +26,7 @@ export function apiRouter(deps: ApiDeps): Router {
   const router = express.Router();
   router.use(requestsRouter(deps));
   router.use(policiesRouter(deps.policies));
+  router.use(grantsRouter(deps.grants));
   router.use(eventsRouter(deps.events, deps.logger));
   router.get('/openapi.json', (_req, res) => void res.json(OPENAPI_DOCUMENT));
   return router;

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { DECISION_VIAS } from '../../core/approval/types.js';
+import { GRANT_SCOPES } from '../../core/policy/types.js';
 
 /** Records per page when `limit` is not given. */
 export const DEFAULT_LIMIT = 50;
@@ -10,8 +11,31 @@ export const MAX_FILTER_CHARS = 256;
 /** Formats of `GET /requests/export`. */
 export const EXPORT_FORMATS = ['csv', 'json'] as const;
 
+/** The grant an approval may carry; the rule's `approval.grants` decides whether it is allowed. */
+export const grantRequest = z
+  .strictObject({
+    for: z
+      .string()
+      .min(1)
+      .max(64)
+      .meta({
+        description: "How long, e.g. `30m`, `1h`; at most the rule's `grants.max`.",
+        examples: ['1h'],
+      }),
+    scope: z
+      .enum(GRANT_SCOPES)
+      .optional()
+      .meta({ description: '`exact`: the same arguments; `tool`: any arguments. Default `exact`.' }),
+  })
+  .meta({
+    description: "Let the agent's matching calls run without a new request for a while.",
+    examples: [{ for: '1h', scope: 'exact' }],
+  });
+
 /** Body of `POST /requests/:id/approve`; an absent body is an empty one. */
-export const approveBody = z.strictObject({ comment: z.string().max(3000).optional() }).prefault({});
+export const approveBody = z
+  .strictObject({ comment: z.string().max(3000).optional(), grant: grantRequest.optional() })
+  .prefault({});
 
 /** Body of `POST /requests/:id/reject`. */
 export const rejectBody = z.strictObject({
@@ -53,6 +77,13 @@ export const filterQuery = z.strictObject({
     '2025-01-01T09:00:00Z',
   ]),
   until: text('Newest createdAt included; same formats as `since`.', ['2025-01-31T23:59:59Z']),
+});
+
+/** The query of `GET /grants`: active grants, narrowed by these exact names. */
+export const grantsQuery = z.strictObject({
+  agent: literal('agent id'),
+  server: literal('upstream server name'),
+  tool: literal('tool name (as the upstream names it)'),
 });
 
 /** The query of `GET /requests`: the filters and a page. */

@@ -3,7 +3,17 @@ import { REQUEST_ID_PATTERN } from '../../core/approval/request-id.js';
 import { APPROVAL_STATUSES, DECISION_VIAS, REVIEWER_VOTES } from '../../core/approval/types.js';
 import { DIRECT_STATUSES, HISTORY_STATUSES } from '../../history/history-record.js';
 import { MATCHED_BY } from '../../policy/explain.js';
-import { approveBody, clientHeader, explainBody, exportQuery, listQuery, rejectBody } from './api-schemas.js';
+import {
+  approveBody,
+  clientHeader,
+  explainBody,
+  exportQuery,
+  grantsQuery,
+  listQuery,
+  rejectBody,
+} from './api-schemas.js';
+import { GRANT_ID_PATTERN } from '../../core/grants/grant.js';
+import { GRANT_SCOPES } from '../../core/policy/types.js';
 
 type Json = Record<string, unknown>;
 
@@ -178,6 +188,33 @@ export const OPENAPI_DOCUMENT = {
     '/requests/{id}/reject': {
       post: decide('rejectRequest', 'Reject a pending request with a reason the agent will see.', rejectBody),
     },
+    '/grants': {
+      get: {
+        operationId: 'listGrants',
+        summary:
+          'Active grants (approvals that let matching calls run without a new request), soonest to expire first.',
+        parameters: queryOf(grantsQuery),
+        responses: {
+          '200': json({
+            type: 'object',
+            required: ['grants'],
+            properties: { grants: { type: 'array', items: ref('Grant') } },
+          }),
+          ...errors(400, 401, 503),
+        },
+      },
+    },
+    '/grants/{grantId}': {
+      delete: {
+        operationId: 'revokeGrant',
+        summary: 'Revoke a grant; the next matching call is held for approval again, on every replica.',
+        parameters: [param('grantId')],
+        responses: {
+          '200': json({ type: 'object', required: ['revoked'], properties: { revoked: ref('Grant') } }),
+          ...errors(401, 404, 503),
+        },
+      },
+    },
     '/policies': {
       get: {
         operationId: 'listPolicies',
@@ -238,14 +275,22 @@ export const OPENAPI_DOCUMENT = {
         schema: { type: 'string', pattern: REQUEST_ID_PATTERN.source },
       },
       client: parameter('X-Airlock-Client', 'header', clientHeader),
+      grantId: {
+        name: 'grantId',
+        in: 'path',
+        required: true,
+        schema: { type: 'string', pattern: GRANT_ID_PATTERN.source },
+      },
     },
     responses: {
-      E400: errorResponse('Invalid parameter or body (`code` BAD_REQUEST; `field` names the parameter).'),
+      E400: errorResponse(
+        'Invalid parameter or body (`code` BAD_REQUEST; `field` names the parameter), or a grant the rule does not offer (GRANT_NOT_ALLOWED).',
+      ),
       E401: errorResponse('Missing or invalid reviewer token (UNAUTHORIZED).'),
       E403: errorResponse(
         'Not an approver of this request (NOT_AN_APPROVER), or self-approval (SELF_APPROVAL).',
       ),
-      E404: errorResponse('No such request (NOT_FOUND).'),
+      E404: errorResponse('No such request or grant (NOT_FOUND).'),
       E409: errorResponse(
         'Already decided, expired, or a direct policy decision (ALREADY_DECIDED, APPROVAL_EXPIRED).',
       ),
@@ -279,6 +324,14 @@ export const OPENAPI_DOCUMENT = {
           decision: { type: 'string', enum: [...REVIEWER_VOTES] },
           reason: str,
           comment: str,
+          grant: {
+            type: 'object',
+            description: 'The grant this approving vote asked for.',
+            properties: {
+              durationMs: { type: 'integer' },
+              scope: { type: 'string', enum: [...GRANT_SCOPES] },
+            },
+          },
         },
       },
       Record: {
@@ -294,6 +347,16 @@ export const OPENAPI_DOCUMENT = {
         decidedBy: str,
         slack: { type: 'object', properties: { channel: str, ts: str } },
         execution: { type: 'object', properties: { ...execution, summary: str } },
+        grant: {
+          type: 'object',
+          description: 'The grant the approval made (every approving vote asked for one); see `/grants`.',
+          properties: {
+            id: str,
+            durationMs: { type: 'integer' },
+            scope: { type: 'string', enum: [...GRANT_SCOPES] },
+            expiresAt: epochMs,
+          },
+        },
       }),
       DirectRecord: recordSchema('direct', DIRECT_STATUSES, ['responseMs'], {
         server: { type: 'string', description: 'Empty when the tool was unknown.' },
@@ -308,6 +371,7 @@ export const OPENAPI_DOCUMENT = {
         code: { type: 'string', description: 'Error code of a refusal or failure, e.g. POLICY_DENIED.' },
         counter: str,
         retryAfter: { type: 'integer', description: 'Seconds (rate limited).' },
+        grant: { type: 'string', description: 'Allowed under this grant (`gr_…`) instead of a new request.' },
         decisions: { type: 'array', maxItems: 0, items: ref('Decision') },
         execution: {
           type: 'object',
@@ -315,6 +379,38 @@ export const OPENAPI_DOCUMENT = {
           properties: execution,
         },
       }),
+      Grant: {
+        type: 'object',
+        required: [
+          'id',
+          'agent',
+          'server',
+          'tool',
+          'scope',
+          'grantedBy',
+          'requestId',
+          'createdAt',
+          'expiresAt',
+          'uses',
+        ],
+        properties: {
+          id: { type: 'string', pattern: GRANT_ID_PATTERN.source },
+          agent: str,
+          server: str,
+          tool: str,
+          scope: { type: 'string', enum: [...GRANT_SCOPES] },
+          argsHash: {
+            type: 'string',
+            description: 'Scope `exact` only: the arguments it covers, as hashed.',
+          },
+          grantedBy: { type: 'array', items: str, description: 'Every approver whose vote asked for it.' },
+          requestId: str,
+          rule: str,
+          createdAt: epochMs,
+          expiresAt: epochMs,
+          uses: { type: 'integer', description: 'Calls that ran under it.' },
+        },
+      },
       PolicyFile: {
         type: 'object',
         required: ['server', 'file', 'sha256', 'policy'],

@@ -77,6 +77,7 @@ export function requestsRouter(deps: RequestsRouterDeps): Router {
       via: viaOf(req),
       decision: 'approve',
       ...(body.comment ? { comment: body.comment } : {}),
+      ...(body.grant ? { grant: body.grant } : {}),
     });
     res.json(publicRecord(r));
   });
@@ -125,7 +126,8 @@ function viaOf(req: Request): 'api' | 'cli' | 'console' {
   return r.success ? r.data : 'api';
 }
 
-function parse<T>(schema: z.ZodType<T>, value: unknown): T {
+/** Validates a body or query with its zod schema; BAD_REQUEST naming every problem. */
+export function parse<T>(schema: z.ZodType<T>, value: unknown): T {
   const r = schema.safeParse(value);
   if (!r.success) {
     throw new AirlockError(
