@@ -20,7 +20,8 @@ export function subscribeAudit(audit: AuditLog, s: AuditSources): void {
 
   s.outcomes.on('outcome', (o) => {
     const base = { requestId: o.requestId, server: o.server, tool: o.tool, agent: o.agent, rule: o.rule };
-    if (o.outcome === 'allowed') log({ event: 'policy.allowed', ...base });
+    if (o.outcome === 'allowed')
+      log({ event: 'policy.allowed', ...base, ...(o.shadow ? { shadow: o.shadow } : {}) });
     else if (o.outcome === 'denied')
       log({ event: 'policy.denied', ...base, ...(o.reason ? { reason: o.reason } : {}) });
     else if (o.outcome === 'rate_limited') {

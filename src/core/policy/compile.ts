@@ -94,6 +94,7 @@ class Compiler {
     return Object.freeze({
       file: this.file,
       defaultAction,
+      mode: input.mode ?? 'enforce',
       raw,
       exact,
       globs: Object.freeze(globs),
@@ -129,6 +130,7 @@ class Compiler {
       guards: Object.freeze(guards),
       rules: Object.freeze(rules),
       outcome: this.outcome(action, key, entry.reason, [...ownLimits, ...extraLimits], entry.approval),
+      ...(entry.mode === undefined ? {} : { mode: entry.mode }),
     });
   }
 

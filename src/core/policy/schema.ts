@@ -9,6 +9,8 @@ import { tryParseDuration, tryParseWindow } from './duration.js';
  */
 
 const action = z.enum(['allow', 'deny', 'require_approval']);
+/** `shadow` computes and records every decision but enforces none, for rolling out a policy safely. */
+const mode = z.enum(['enforce', 'shadow']);
 const text = z.string().min(1, 'must not be empty');
 
 const duration = z.string().refine((s) => tryParseDuration(s) !== undefined, {
@@ -106,6 +108,11 @@ const rule = z.strictObject({
   approval: approval.optional(),
   /** @defaultValue the entry's limits */
   limits: z.array(limit).optional(),
+  // A shadowed first match would either run calls the rules after it deny, or break first-match-wins.
+  mode: z
+    .unknown()
+    .refine(() => false, 'mode is set on the whole file or on a tool entry, not on a when rule')
+    .optional(),
 });
 
 const pathConditionShape = { path: text, op: z.enum(CONDITION_OPS), value: z.unknown().optional() };
@@ -212,6 +219,8 @@ const toolEntry = z.preprocess(
     limits: z.array(limit).optional(),
     approval: approval.optional(),
     when: z.array(rule).optional(),
+    /** @defaultValue the file's mode */
+    mode: mode.optional(),
     /** PolicyLayer: conditions that must all hold, else the call is denied. */
     require: z.array(argumentCheck).optional(),
     /** PolicyLayer: conditions any one of which denies the call. */
@@ -230,6 +239,8 @@ export const policyFileSchema = z.strictObject({
   description: z.string().optional(),
   /** @defaultValue "deny" */
   default: action.optional(),
+  /** @defaultValue "enforce" */
+  mode: mode.optional(),
   /** Tool names or globs removed from tools/list and denied at call time. */
   hide: z.array(text).optional(),
   all_tools: z.strictObject({ limits: z.array(limit).optional() }).optional(),

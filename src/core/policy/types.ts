@@ -1,6 +1,9 @@
 /** What a policy decides for one tool call. */
 export type PolicyAction = 'allow' | 'deny' | 'require_approval';
 
+/** Whether a policy's decisions are enforced, or only computed and recorded (`shadow`). */
+export type PolicyMode = 'enforce' | 'shadow';
+
 /** Who shares a rate-limit counter. */
 export type LimitScope = 'grant' | 'agent' | 'global';
 
@@ -44,6 +47,8 @@ export interface Decision {
   limits: LimitSpec[];
   /** Present when action is require_approval. */
   approval?: ApprovalSpec;
+  /** `shadow`: the call runs whatever the action; the decision is only recorded. Absent: enforce. */
+  mode?: 'shadow';
 }
 
 /** One problem found in a policy file; `path` is a JSON path such as `$.tools.start_vm.approval.timeout`. */
