@@ -113,6 +113,8 @@ export interface PolicyDeniedEvent extends DirectDecisionFields {
 /** The policy allowed a call without approval. */
 export interface PolicyAllowedEvent extends DirectDecisionFields {
   event: 'policy.allowed';
+  /** Shadow mode let the call run although the policy would have refused or held it. */
+  shadow?: { would: 'denied' | 'rate_limited' | 'held'; rule: string; reason?: string };
 }
 
 /** A call was refused by a rate limit. */

@@ -7,6 +7,7 @@ import {
   type DecisionStatus,
 } from '../core/errors.js';
 import type { CallContext, Decision, LimitSpec } from '../core/policy/types.js';
+import type { ShadowVerdict } from '../core/policy/shadow.js';
 import { newRequestId } from '../core/approval/request-id.js';
 import type { UpstreamPool } from '../upstream/upstream-pool.js';
 import type { Logger } from '../log.js';
@@ -23,7 +24,8 @@ export interface PolicySource {
 export interface LimitChecker {
   check(
     limits: LimitSpec[],
-    ctx: { agent: string; server: string; tool: string },
+    /** `shadow`: count on shadow-mode counters, which enforced calls never read. */
+    ctx: { agent: string; server: string; tool: string; shadow?: boolean },
   ): Promise<{ allowed: true } | { allowed: false; limit: LimitSpec; retryAfterSec: number }>;
 }
 
@@ -89,6 +91,8 @@ export interface CallOutcome {
   grant?: string;
   /** Set on the second report of a held call (its pending/rejected/expired answer); the approval record has it. */
   held?: boolean;
+  /** An allowed call that only shadow mode let run: what enforcement would have done. */
+  shadow?: ShadowVerdict;
 }
 
 /** Everything the gateway needs, wired by the composition root. */
@@ -152,6 +156,20 @@ export class Gateway {
         ...(held ? { held } : {}),
         ...extra,
       });
+    const forward = async (extra: Partial<CallOutcome> = {}): Promise<CallToolResult> => {
+      const upstream = this.deps.upstreams.get(server)!;
+      const upstreamStarted = performance.now();
+      const result = await upstream.callTool(
+        { name: tool, arguments: args, ...(call.meta ? { _meta: stripProgress(call.meta) } : {}) },
+        { signal: hooks.signal, onprogress: hooks.onProgress, clientCapabilities: hooks.clientCapabilities },
+      );
+      report('allowed', {
+        isError: Boolean(result.isError),
+        upstreamMs: performance.now() - upstreamStarted,
+        ...extra,
+      });
+      return result;
+    };
     try {
       const target = this.deps.upstreams.resolveTool(call.name);
       if (!target) {
@@ -162,6 +180,10 @@ export class Gateway {
       args = validateArguments(call.args);
       const decision = this.deps.policies.evaluate({ server, tool, agent: call.agent, args });
       rule = decision.rule;
+      if (decision.mode === 'shadow') {
+        const shadow = await this.shadowVerdict(decision, { agent: call.agent, server, tool });
+        return await forward(shadow ? { shadow } : {});
+      }
       if (decision.action === 'deny') {
         const why = decision.reason ? `: ${sentence(decision.reason)}` : '.';
         throw new AirlockError('POLICY_DENIED', `Denied by policy (${server}/${tool})${why}`, {
@@ -200,18 +222,7 @@ export class Gateway {
           hooks,
         );
       }
-      const upstream = this.deps.upstreams.get(server)!;
-      const upstreamStarted = performance.now();
-      const result = await upstream.callTool(
-        { name: tool, arguments: args, ...(call.meta ? { _meta: stripProgress(call.meta) } : {}) },
-        { signal: hooks.signal, onprogress: hooks.onProgress, clientCapabilities: hooks.clientCapabilities },
-      );
-      report('allowed', {
-        isError: Boolean(result.isError),
-        upstreamMs: performance.now() - upstreamStarted,
-        ...(grant ? { grant } : {}),
-      });
-      return result;
+      return await forward(grant ? { grant } : {});
     } catch (err) {
       const e = toAirlockError(err, 'INTERNAL');
       if (e.code === 'INTERNAL') this.deps.logger.error({ err, requestId }, 'tools/call failed');
@@ -235,6 +246,29 @@ export class Gateway {
       this.deps.logger.warn({ err: (err as Error).message }, 'grant lookup failed; holding the call');
       return undefined;
     }
+  }
+
+  /**
+   * What enforcement would have done, or undefined for a plain allow. Limits are counted as enforced
+   * calls are (a call over the limit is not counted), on separate shadow counters so that shadowed
+   * calls never use up what enforced rules allow.
+   */
+  private async shadowVerdict(
+    d: Decision,
+    ctx: { agent: string; server: string; tool: string },
+  ): Promise<ShadowVerdict | undefined> {
+    if (d.action === 'deny')
+      return { would: 'denied', rule: d.rule, ...(d.reason ? { reason: d.reason } : {}) };
+    if (d.limits.length) {
+      const verdict = await this.deps.limits.check(d.limits, { ...ctx, shadow: true });
+      if (!verdict.allowed) {
+        const l = verdict.limit;
+        const reason = `limit "${l.counter}" allows ${l.max} per ${l.window} (${l.scope})`;
+        return { would: 'rate_limited', rule: d.rule, reason };
+      }
+    }
+    if (d.action === 'require_approval') return { would: 'held', rule: d.rule };
+    return undefined;
   }
 }
 

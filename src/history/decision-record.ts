@@ -46,6 +46,11 @@ export function decisionRecordOf(o: CallOutcome, finishedAt: number): DecisionRe
   if (o.counter) record.counter = o.counter;
   if (o.retryAfter !== undefined) record.retryAfter = o.retryAfter;
   if (o.grant) record.grant = o.grant;
+  if (o.shadow)
+    record.shadow = {
+      ...o.shadow,
+      ...(o.shadow.reason ? { reason: cap(o.shadow.reason, MAX_REASON_CHARS) } : {}),
+    };
   if (status === 'allowed') {
     const upstreamMs = o.upstreamMs ?? o.durationMs;
     record.execution = {

@@ -1,4 +1,5 @@
 import { APPROVAL_STATUSES, type ApprovalStatus, type StoredRecord } from '../core/approval/types.js';
+import type { ShadowVerdict } from '../core/policy/shadow.js';
 
 /** Statuses of calls that policy decided on its own, without a human. */
 export type DirectStatus = 'allowed' | 'denied' | 'rate_limited' | 'invalid' | 'error';
@@ -58,6 +59,8 @@ export interface DecisionRecord {
   execution?: DirectExecution;
   /** The grant (`gr_…`) an allowed call ran under instead of a new approval request. */
   grant?: string;
+  /** An allowed call that ran only because its policy is in shadow mode: what enforcement would have done. */
+  shadow?: ShadowVerdict;
   /** Always 1: direct records never change. */
   version: number;
 }

@@ -27,7 +27,8 @@ export function subscribeAudit(audit: AuditLog, s: AuditSources): void {
     if (o.outcome === 'allowed' && o.grant) {
       const { rule, ...call } = base;
       log({ event: 'grant.used', grantId: o.grant, ...call, rule, ...hashOf(o) });
-    } else if (o.outcome === 'allowed') log({ event: 'policy.allowed', ...base });
+    } else if (o.outcome === 'allowed')
+      log({ event: 'policy.allowed', ...base, ...(o.shadow ? { shadow: o.shadow } : {}) });
     else if (o.outcome === 'denied')
       log({ event: 'policy.denied', ...base, ...(o.reason ? { reason: o.reason } : {}) });
     else if (o.outcome === 'rate_limited') {

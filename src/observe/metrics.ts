@@ -32,6 +32,12 @@ export function createMetrics(s: MetricSources): Registry {
     labelNames: ['counter'],
     registers: [registry],
   });
+  const shadowed = new Counter({
+    name: 'airlock_shadow_decisions_total',
+    help: 'Calls shadow mode let run, by what enforcement would have done (denied, rate_limited, held)',
+    labelNames: ['would'],
+    registers: [registry],
+  });
   const upstreamLatency = new Histogram({
     name: 'airlock_upstream_latency_seconds',
     help: 'Time of upstream tools/call (allowed calls and released approvals)',
@@ -85,6 +91,7 @@ export function createMetrics(s: MetricSources): Registry {
     if (o.held) return;
     calls.inc({ outcome: o.outcome, server: o.server || 'unknown' });
     if (o.outcome === 'rate_limited' && o.counter) rateLimited.inc({ counter: o.counter });
+    if (o.shadow) shadowed.inc({ would: o.shadow.would });
     // The upstream's own time: policy, limits and argument checks are Airlock's, not the upstream's.
     if (o.outcome === 'allowed' && o.upstreamMs !== undefined) {
       upstreamLatency.observe({ server: o.server }, o.upstreamMs / 1000);

@@ -29,6 +29,8 @@ export interface Explanation {
   matchedKey?: string;
   /** How the key was chosen. */
   matchedBy: (typeof MATCHED_BY)[number];
+  /** The outcome in one sentence, e.g. "would be denied by lab/delete_*, shadow mode: allowed". */
+  verdict: string;
 }
 
 /** The agent id explain uses when none is given. */
@@ -42,7 +44,14 @@ export function explainCall(
   const call: CallContext = { ...ctx, agent: ctx.agent ?? ANONYMOUS_AGENT };
   const policy = source.get(call.server);
   const decision = evaluate(policy, call);
-  const base = { server: call.server, tool: call.tool, agent: call.agent, args: call.args, decision };
+  const base = {
+    server: call.server,
+    tool: call.tool,
+    agent: call.agent,
+    args: call.args,
+    decision,
+    verdict: verdictOf(decision),
+  };
   if (!policy) return { ...base, matchedBy: 'no policy' };
   if (policy.hidden(call.tool)) return { ...base, file: policy.file, matchedBy: 'hide' };
   const entry = findEntry(policy, call.tool);
@@ -67,6 +76,10 @@ export function formatExplanation(e: Explanation): string {
     ['rule', d.rule],
     ['decision', d.action],
   ];
+  // Enforced decisions read plainly from the decision line; a shadowed one says what would happen.
+  if (d.mode === 'shadow') {
+    lines.push(['mode', 'shadow (nothing is enforced; every call runs)'], ['verdict', e.verdict]);
+  }
   if (d.reason) lines.push(['reason', d.reason]);
   if (d.action !== 'deny') {
     lines.push(['limits', d.limits.length === 0 ? 'none' : d.limits.map(limitText).join('; ')]);
@@ -86,6 +99,24 @@ export function formatExplanation(e: Explanation): string {
   }
   const width = Math.max(...lines.map(([k]) => k.length)) + 1;
   return lines.map(([k, v]) => `${`${k}:`.padEnd(width + 1)}${v}`).join('\n');
+}
+
+const ENFORCED: Record<Decision['action'], string> = {
+  allow: 'allowed',
+  deny: 'denied',
+  require_approval: 'held for approval',
+};
+
+/** What happens to the call; a shadowed decision says what enforcement would do and that the call runs. */
+export function verdictOf(d: Decision): string {
+  const limited = d.action !== 'deny' && d.limits.length > 0 ? ', if within its limits' : '';
+  if (d.mode !== 'shadow') return `${ENFORCED[d.action]} by ${d.rule}${limited}`;
+  if (d.action === 'allow') {
+    return limited
+      ? `allowed by ${d.rule}; over a limit it would be rate limited, shadow mode: allowed`
+      : `allowed by ${d.rule} (shadow mode)`;
+  }
+  return `would be ${ENFORCED[d.action]} by ${d.rule}${limited}, shadow mode: allowed`;
 }
 
 function matchedText(e: Explanation): string {

@@ -11,6 +11,8 @@ export interface RateLimitContext {
   agent: string;
   server: string;
   tool: string;
+  /** A shadow-mode call: counted apart, so shadowed calls never use up what enforced rules allow. */
+  shadow?: boolean;
 }
 
 /** The outcome of one rate-limit check; when refused, nothing was counted. */
@@ -29,7 +31,8 @@ export type RateLimitResult = { allowed: true } | { allowed: false; limit: Limit
  * entries for the longer one. Keys expire after their retention of inactivity.
  *
  * Counter keys by scope: `grant` → agent + server + tool + counter; `agent` → agent + counter (shared
- * by every rule and tool naming the counter); `global` → counter.
+ * by every rule and tool naming the counter); `global` → counter. Shadow-mode calls count under
+ * `shadow` + the same parts.
  */
 export class RateLimiter {
   private readonly keys: RateKeys;
@@ -82,6 +85,10 @@ export class RateLimiter {
 
 /** The key parts naming a limit's counter: the scope first, so scopes never share a key. */
 function counterParts(limit: LimitSpec, ctx: RateLimitContext): string[] {
+  return ctx.shadow ? ['shadow', ...scopeParts(limit, ctx)] : scopeParts(limit, ctx);
+}
+
+function scopeParts(limit: LimitSpec, ctx: RateLimitContext): string[] {
   switch (limit.scope) {
     case 'grant':
       return ['grant', ctx.agent, ctx.server, ctx.tool, limit.counter];

@@ -102,6 +102,7 @@ class Compiler {
     return Object.freeze({
       file: this.file,
       defaultAction,
+      mode: input.mode ?? 'enforce',
       raw,
       exact,
       globs: Object.freeze(globs),
@@ -144,6 +145,7 @@ class Compiler {
         entry.approval,
         this.task(entry.task, action, base),
       ),
+      ...(entry.mode === undefined ? {} : { mode: entry.mode }),
     });
   }
 

@@ -1,5 +1,5 @@
 import type { ArgsPredicate } from './conditions.js';
-import type { ApprovalSpec, LimitSpec, PolicyAction, TaskMode } from './types.js';
+import type { ApprovalSpec, LimitSpec, PolicyAction, PolicyMode, TaskMode } from './types.js';
 
 /** A decision prepared at load time; only the `<server>/` prefix of its rule is added per call. */
 export interface Outcome {
@@ -37,6 +37,8 @@ export interface CompiledEntry {
   readonly guards: readonly Guard[];
   readonly rules: readonly CompiledRule[];
   readonly outcome: Outcome;
+  /** The entry's own `mode`; undefined: the file's. */
+  readonly mode?: PolicyMode;
 }
 
 /** A validated policy file, compiled for fast evaluation; immutable. */
@@ -44,6 +46,8 @@ export interface CompiledPolicy {
   /** The file it came from, for messages. */
   readonly file: string;
   readonly defaultAction: PolicyAction;
+  /** The file's `mode`, for every tool whose entry sets none. */
+  readonly mode: PolicyMode;
   /** The file's content as parsed (JSON value), for display. */
   readonly raw: unknown;
   readonly exact: ReadonlyMap<string, CompiledEntry>;

@@ -1,6 +1,6 @@
 import type { CompiledEntry, CompiledPolicy, Guard, Outcome } from './compiled-policy.js';
 import { UncheckableArgumentError } from './conditions.js';
-import type { CallContext, Decision, PolicyAction } from './types.js';
+import type { CallContext, Decision, PolicyAction, PolicyMode } from './types.js';
 
 const EMPTY_ARGS: Record<string, unknown> = Object.freeze({}) as Record<string, unknown>;
 
@@ -9,10 +9,12 @@ const EMPTY_ARGS: Record<string, unknown> = Object.freeze({}) as Record<string, 
  * most specific glob, else `default`); within an entry, guards (`deny_if`, `require`, Intercept
  * `rules`) first, then the first `when` rule that holds, then the entry's own action; finally
  * policy-wide guards (Intercept `"*"` rules) on anything not already denied. The returned
- * `limits` array and `approval` object are shared and frozen: copy before changing them.
+ * `limits` array and `approval` object are shared and frozen: copy before changing them. In shadow
+ * mode (the tool entry's `mode`, else the file's) the decision carries `mode: "shadow"`.
  */
 export function evaluate(policy: CompiledPolicy | undefined, ctx: CallContext): Decision {
-  const { server, tool } = ctx;
+  const { server } = ctx;
+  // No policy file is fail closed, never shadowed: shadow must be written explicitly.
   if (policy === undefined) {
     return {
       action: 'deny',
@@ -21,11 +23,22 @@ export function evaluate(policy: CompiledPolicy | undefined, ctx: CallContext): 
       limits: [],
     };
   }
+  const entry = findEntry(policy, ctx.tool);
+  const decision = decide(policy, entry, ctx);
+  return modeOf(policy, entry) === 'shadow' ? { ...decision, mode: 'shadow' } : decision;
+}
+
+/** The mode that applies to a tool: its entry's, else the file's. */
+function modeOf(policy: CompiledPolicy, entry: CompiledEntry | undefined): PolicyMode {
+  return entry?.mode ?? policy.mode;
+}
+
+function decide(policy: CompiledPolicy, entry: CompiledEntry | undefined, ctx: CallContext): Decision {
+  const { server, tool } = ctx;
   if (policy.hidden(tool)) {
     return { action: 'deny', rule: `${server}/hide`, reason: `Tool ${tool} is hidden by policy`, limits: [] };
   }
   const args = ctx.args !== null && typeof ctx.args === 'object' ? ctx.args : EMPTY_ARGS;
-  const entry = findEntry(policy, tool);
   const outcome = entry === undefined ? policy.defaultOutcome : decideEntry(entry, ctx.agent, args);
   if ('denies' in outcome) return deny(server, outcome.rule, outcome.reason);
   if (outcome.action !== 'deny') {
@@ -119,7 +132,10 @@ export function isDeniedOutright(
   tool: string,
   agent: string,
 ): boolean {
-  if (policy === undefined || policy.hidden(tool)) return true;
+  if (policy === undefined) return true;
+  // A shadowed tool runs whatever policy would decide, so the agent must be able to see it.
+  if (modeOf(policy, findEntry(policy, tool)) === 'shadow') return false;
+  if (policy.hidden(tool)) return true;
   if (policy.globalGuards.some((g) => g.unconditional)) return true;
   const entry = findEntry(policy, tool);
   if (entry === undefined) return policy.defaultAction === 'deny';

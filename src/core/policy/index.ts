@@ -13,3 +13,4 @@ export { PolicyError } from './policy-error.js';
 export { MAX_REGEX_INPUT, CONDITION_OPS, type ConditionOp } from './conditions.js';
 export { DEFAULT_TIMEOUT_MS, DEFAULT_WAIT_MS } from './schema.js';
 export type * from './types.js';
+export { SHADOW_WOULD, type ShadowWould, type ShadowVerdict } from './shadow.js';

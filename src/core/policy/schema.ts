@@ -11,6 +11,8 @@ import { GRANT_SCOPES } from './types.js';
  */
 
 const action = z.enum(['allow', 'deny', 'require_approval']);
+/** `shadow` computes and records every decision but enforces none, for rolling out a policy safely. */
+const mode = z.enum(['enforce', 'shadow']);
 const text = z.string().min(1, 'must not be empty');
 /** Allowed calls only; compile.ts refuses it elsewhere. */
 const task = z.enum(TASK_MODES);
@@ -175,6 +177,11 @@ const rule = z.strictObject({
   limits: z.array(limit).optional(),
   /** @defaultValue the entry's task, when this rule allows */
   task: task.optional(),
+  // A shadowed first match would either run calls the rules after it deny, or break first-match-wins.
+  mode: z
+    .unknown()
+    .refine(() => false, 'mode is set on the whole file or on a tool entry, not on a when rule')
+    .optional(),
 });
 
 const pathConditionShape = { path: text, op: z.enum(CONDITION_OPS), value: z.unknown().optional() };
@@ -282,6 +289,8 @@ const toolEntry = z.preprocess(
     approval: approval.optional(),
     when: z.array(rule).optional(),
     task: task.optional(),
+    /** @defaultValue the file's mode */
+    mode: mode.optional(),
     /** PolicyLayer: conditions that must all hold, else the call is denied. */
     require: z.array(argumentCheck).optional(),
     /** PolicyLayer: conditions any one of which denies the call. */
@@ -300,6 +309,8 @@ export const policyFileSchema = z.strictObject({
   description: z.string().optional(),
   /** @defaultValue "deny" */
   default: action.optional(),
+  /** @defaultValue "enforce" */
+  mode: mode.optional(),
   /** Tool names or globs removed from tools/list and denied at call time. */
   hide: z.array(text).optional(),
   all_tools: z.strictObject({ limits: z.array(limit).optional() }).optional(),

@@ -6,6 +6,8 @@ export const TASK_MODES = ['optional', 'required'] as const;
 
 /** Whether an allowed call may (`optional`) or must (`required`) run as an MCP task. */
 export type TaskMode = (typeof TASK_MODES)[number];
+/** Whether a policy's decisions are enforced, or only computed and recorded (`shadow`). */
+export type PolicyMode = 'enforce' | 'shadow';
 
 /** Who shares a rate-limit counter. */
 export type LimitScope = 'grant' | 'agent' | 'global';
@@ -81,6 +83,8 @@ export interface Decision {
   approval?: ApprovalSpec;
   /** Present only on allow: the policy's `task` key. */
   task?: TaskMode;
+  /** `shadow`: the call runs whatever the action; the decision is only recorded. Absent: enforce. */
+  mode?: 'shadow';
 }
 
 /** One problem found in a policy file; `path` is a JSON path such as `$.tools.start_vm.approval.timeout`. */

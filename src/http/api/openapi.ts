@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { REQUEST_ID_PATTERN } from '../../core/approval/request-id.js';
 import { APPROVAL_STATUSES, DECISION_VIAS, REVIEWER_VOTES } from '../../core/approval/types.js';
+import { SHADOW_WOULD } from '../../core/policy/shadow.js';
 import { DIRECT_STATUSES, HISTORY_STATUSES } from '../../history/history-record.js';
 import { MATCHED_BY } from '../../policy/explain.js';
 import {
@@ -373,6 +374,13 @@ export const OPENAPI_DOCUMENT = {
         retryAfter: { type: 'integer', description: 'Seconds (rate limited).' },
         grant: { type: 'string', description: 'Allowed under this grant (`gr_…`) instead of a new request.' },
         decisions: { type: 'array', maxItems: 0, items: ref('Decision') },
+        shadow: {
+          type: 'object',
+          description:
+            'An allowed call that ran only because its policy is in shadow mode: what enforcement would have done.',
+          required: ['would', 'rule'],
+          properties: { would: { type: 'string', enum: [...SHADOW_WOULD] }, rule: str, reason: str },
+        },
         execution: {
           type: 'object',
           description: 'Allowed calls: the upstream call.',
@@ -418,18 +426,22 @@ export const OPENAPI_DOCUMENT = {
       },
       Explanation: {
         type: 'object',
-        required: ['server', 'tool', 'agent', 'args', 'decision', 'matchedBy'],
+        required: ['server', 'tool', 'agent', 'args', 'decision', 'matchedBy', 'verdict'],
         properties: {
           server: str,
           tool: str,
           agent: str,
           args: { type: 'object' },
           decision: object(
-            '`action` (allow, deny, require_approval), `rule`, `reason`, `limits`, `approval`.',
+            '`action` (allow, deny, require_approval), `rule`, `reason`, `limits`, `approval`, `mode` ("shadow" when nothing is enforced).',
           ),
           file: str,
           matchedKey: str,
           matchedBy: { type: 'string', enum: [...MATCHED_BY] },
+          verdict: {
+            type: 'string',
+            examples: ['would be denied by lab/delete_*, shadow mode: allowed'],
+          },
         },
       },
     },
