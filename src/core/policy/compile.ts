@@ -7,14 +7,13 @@ import {
   type ArgsPredicate,
   type ConditionOp,
 } from './conditions.js';
-import { tryParseDuration, tryParseWindow } from './duration.js';
+import { tryParseWindow } from './duration.js';
 import { compareGlobSpecificity, compileGlob, isGlob } from './glob.js';
 import { zodIssuesToPolicyIssues } from './issues.js';
 import { formatJsonPath } from '../json-path.js';
 import { PolicyError } from './policy-error.js';
+import { compileApproval } from './compile-approval.js';
 import {
-  DEFAULT_TIMEOUT_MS,
-  DEFAULT_WAIT_MS,
   policyFileSchema,
   type ApprovalInput,
   type ArgumentCheckInput,
@@ -24,15 +23,7 @@ import {
   type RuleInput,
   type ToolEntryInput,
 } from './schema.js';
-import type {
-  ApprovalSpec,
-  EscalationSpec,
-  LimitScope,
-  LimitSpec,
-  PolicyAction,
-  PolicyIssue,
-  TaskMode,
-} from './types.js';
+import type { LimitScope, LimitSpec, PolicyAction, PolicyIssue, TaskMode } from './types.js';
 
 /**
  * Validates a parsed policy file and compiles it. Throws PolicyError listing every issue found,
@@ -380,43 +371,6 @@ class Compiler {
   private issue(path: PropertyKey[], message: string): void {
     this.issues.push({ file: this.file, path: formatJsonPath(path), message });
   }
-}
-
-/** Fills an approval block's defaults and turns durations into milliseconds. */
-function compileApproval(a: ApprovalInput | undefined): ApprovalSpec {
-  const timeoutMs = a?.timeout === undefined ? DEFAULT_TIMEOUT_MS : (tryParseDuration(a.timeout) as number);
-  const waitMs =
-    a?.wait === undefined ? Math.min(DEFAULT_WAIT_MS, timeoutMs) : (tryParseDuration(a.wait) as number);
-  return Object.freeze({
-    approvers: Object.freeze([...(a?.approvers ?? [])]) as string[],
-    ...(a?.channel === undefined ? {} : { channel: a.channel }),
-    minApprovals: a?.min_approvals ?? 1,
-    timeoutMs,
-    waitMs,
-    onTimeout: 'reject' as const,
-    allowSelfApproval: a?.allow_self_approval ?? false,
-    ...(a?.remind === undefined ? {} : { remindMs: tryParseDuration(a.remind) as number }),
-    ...(a?.escalate === undefined
-      ? {}
-      : { escalate: Object.freeze(a.escalate.map(compileEscalation)) as EscalationSpec[] }),
-    ...(a?.grants === undefined
-      ? {}
-      : {
-          grants: Object.freeze({
-            max: a.grants.max,
-            maxMs: tryParseDuration(a.grants.max) as number,
-            scopes: Object.freeze([...new Set(a.grants.scopes)]),
-          }),
-        }),
-  });
-}
-
-function compileEscalation(step: NonNullable<ApprovalInput['escalate']>[number]): EscalationSpec {
-  return Object.freeze({
-    afterMs: tryParseDuration(step.after) as number,
-    approvers: Object.freeze([...step.approvers]) as string[],
-    ...(step.channel === undefined ? {} : { channel: step.channel }),
-  });
 }
 
 /** PolicyLayer paths may be written `args.amount`; Airlock's are relative to the arguments already. */
