@@ -1,4 +1,3 @@
-import { z } from 'zod';
 import { REQUEST_ID_PATTERN } from '../../core/approval/request-id.js';
 import { APPROVAL_STATUSES, DECISION_VIAS, REVIEWER_VOTES } from '../../core/approval/types.js';
 import { SHADOW_WOULD } from '../../core/policy/shadow.js';
@@ -15,101 +14,23 @@ import {
 } from './api-schemas.js';
 import { GRANT_ID_PATTERN } from '../../core/grants/grant.js';
 import { GRANT_SCOPES } from '../../core/policy/types.js';
-
-type Json = Record<string, unknown>;
-
-const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
-const param = (name: string) => ({ $ref: `#/components/parameters/${name}` });
-const errors = (...codes: number[]) =>
-  Object.fromEntries(codes.map((c) => [String(c), { $ref: `#/components/responses/E${c}` }]));
-const json = (schema: unknown) => ({ content: { 'application/json': { schema } } });
-
-/** A zod schema in OpenAPI 3.1's dialect (JSON Schema 2020-12), as the client sends it. */
-function jsonSchema(schema: z.ZodType): Json {
-  const { $schema: _dialect, ...rest } = z.toJSONSchema(schema, { io: 'input' });
-  return rest;
-}
-
-/** The body a route validates with `schema`; routes read a missing body as `{}`, so `{}` failing means required. */
-function body(schema: z.ZodType) {
-  return { required: !schema.safeParse({}).success, ...json(jsonSchema(schema)) };
-}
-
-function parameter(name: string, where: 'query' | 'header', field: z.ZodType) {
-  const { description, ...schema } = jsonSchema(field);
-  return { name, in: where, ...(description === undefined ? {} : { description }), schema };
-}
-
-/** References to every parameter of a route's query schema, in its order. */
-const queryOf = (schema: z.ZodObject) => Object.keys(schema.shape).map(param);
-
-const queryParameters = Object.fromEntries(
-  Object.entries({ ...listQuery.shape, ...exportQuery.shape }).map(([name, field]) => [
-    name,
-    parameter(name, 'query', field),
-  ]),
-);
-
-const str = { type: 'string' };
-const epochMs = { type: 'integer', description: 'Epoch milliseconds.' };
-const object = (description: string) => ({ type: 'object', description });
-const execution = { startedAt: epochMs, finishedAt: epochMs, isError: { type: 'boolean' } };
-
-const RECORD_REQUIRED = [
-  'kind',
-  'id',
-  'createdAt',
-  'server',
-  'tool',
-  'agent',
-  'args',
-  'rule',
-  'status',
-  'decisions',
-];
-
-/** A history record of one kind: the fields both kinds share, then the kind's own. */
-function recordSchema(kind: string, statuses: readonly string[], required: string[], own: Json) {
-  return {
-    type: 'object',
-    required: [...RECORD_REQUIRED, ...required],
-    properties: {
-      kind: { const: kind },
-      id: str,
-      createdAt: epochMs,
-      server: str,
-      tool: str,
-      agent: str,
-      args: object('Display copy: secrets under secret-looking keys are redacted.'),
-      argsHash: { type: 'string', description: 'sha256 of server, tool and canonical arguments (hex).' },
-      rule: { type: 'string', examples: ['lab/start_vm'] },
-      status: { type: 'string', enum: [...statuses] },
-      reason: str,
-      responseMs: {
-        type: 'integer',
-        description:
-          'Ms from the call to its answer; for approval requests decidedAt − createdAt, once decided.',
-      },
-      decisions: { type: 'array', items: ref('Decision') },
-      ...own,
-    },
-  };
-}
-
-/** An approve or reject: the same parameters and outcomes, each with its own body. */
-function decide(operationId: string, summary: string, schema: z.ZodType) {
-  return {
-    operationId,
-    summary,
-    parameters: [param('id'), param('client')],
-    requestBody: body(schema),
-    responses: { '200': json(ref('Record')), ...errors(400, 401, 403, 404, 409, 503) },
-  };
-}
-
-function errorResponse(description: string) {
-  return { description, ...json(ref('Error')) };
-}
+import {
+  ref,
+  param,
+  errors,
+  json,
+  body,
+  parameter,
+  queryOf,
+  queryParameters,
+  str,
+  epochMs,
+  object,
+  execution,
+  recordSchema,
+  decide,
+  errorResponse,
+} from './openapi-parts.js';
 
 /**
  * The OpenAPI 3.1 description of `/api`. Bodies and query parameters are generated from the zod schemas
