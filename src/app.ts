@@ -180,6 +180,7 @@ export async function startAirlock(config: AirlockConfig, options: StartOptions)
           directory,
           approvals,
           store,
+          grants,
           queueConnection: redis,
           blockingConnection,
           prefix: config.redis.prefix,

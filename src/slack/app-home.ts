@@ -1,7 +1,15 @@
-import type { App, BlockAction, ButtonAction, webApi } from '@slack/bolt';
+import type { App, BlockAction, webApi } from '@slack/bolt';
 import type { ApprovalService } from '../approval/approval-service.js';
+import type { GrantService } from '../grants/grant-service.js';
 import type { Logger } from '../log.js';
-import { APPROVE_ACTION_ID, REJECT_ACTION_ID, REJECT_REASON_ACTION_ID, homeView } from './blocks/index.js';
+import {
+  APPROVE_ACTION_ID,
+  APPROVE_FOR_ACTION_ID,
+  REJECT_ACTION_ID,
+  REJECT_REASON_ACTION_ID,
+  homeView,
+} from './blocks/index.js';
+import type { GrantAccess } from './grant-access.js';
 import type { PendingSnapshot, ReviewerQueue } from './reviewer-queue.js';
 
 /** What the Home tab is wired with. */
@@ -9,6 +17,8 @@ export interface AppHomeOptions {
   /** Where changes come from; any creation, decision, refusal, expiry or cancellation refreshes open Homes. */
   approvals: Pick<ApprovalService, 'on' | 'off'>;
   queue: ReviewerQueue;
+  /** The active grants section: which grants a viewer may revoke, and the grant events that refresh it. */
+  grants?: { access: GrantAccess; events: Pick<GrantService, 'on' | 'off'> };
   /** Fail-fast Web API client; a failed publish is logged and the next change or visit tries again. */
   client: webApi.WebClient;
   /** Base URL of the console (config `publicUrl`); enables console links. */
@@ -63,8 +73,13 @@ export class AppHome {
     });
     // The decision itself is interactions.ts's; this only makes sure the clicker's Home is refreshed after
     // it, even when their visit was seen by another replica or has aged out.
-    for (const actionId of [APPROVE_ACTION_ID, REJECT_ACTION_ID, REJECT_REASON_ACTION_ID]) {
-      app.action<BlockAction<ButtonAction>>(actionId, async ({ body }) => {
+    for (const actionId of [
+      APPROVE_ACTION_ID,
+      APPROVE_FOR_ACTION_ID,
+      REJECT_ACTION_ID,
+      REJECT_REASON_ACTION_ID,
+    ]) {
+      app.action<BlockAction>(actionId, async ({ body }) => {
         if (body.view?.type === 'home') this.remember(body.user.id);
       });
     }
@@ -77,6 +92,11 @@ export class AppHome {
     for (const name of events) {
       this.o.approvals.on(name, refresh);
       this.detach.push(() => this.o.approvals.off(name, refresh));
+    }
+    const grants = this.o.grants?.events;
+    for (const name of ['created', 'revoked', 'expired'] as const) {
+      grants?.on(name, refresh);
+      this.detach.push(() => grants?.off(name, refresh));
     }
   }
 
@@ -159,7 +179,9 @@ export class AppHome {
     try {
       const read = snapshot ?? (await this.o.queue.snapshot());
       const waiting = this.o.queue.waitingFor(read, userId);
+      const grants = this.o.grants ? await this.o.grants.access.revocableBy(userId) : [];
       const view = homeView(waiting.records, {
+        grants,
         now: read.at,
         isReviewer: waiting.isReviewer,
         moreUnread: waiting.moreUnread,

@@ -2,6 +2,7 @@ import type { App, BlockAction, ButtonAction, ViewSubmitAction, webApi } from '@
 import type { ApprovalService } from '../approval/approval-service.js';
 import { isRequestId } from '../core/approval/request-id.js';
 import { toAirlockError } from '../core/errors.js';
+import type { GrantRequest } from '../core/grants/grant.js';
 import type { Logger } from '../log.js';
 import {
   APPROVE_ACTION_ID,
@@ -25,12 +26,14 @@ export interface InteractionDeps {
 }
 
 /** One reviewer's click, as the decision code needs it. */
-interface Click {
+export interface Click {
   requestId: string;
   userId: string;
   handle?: string;
   decision: 'approve' | 'reject';
   reason?: string;
+  /** With an approval: the grant chosen ("Approve for…"), checked by the approval service like any surface's. */
+  grant?: GrantRequest;
   /** Where the click came from, for the ephemeral answer; the record's channel otherwise. */
   channel?: string;
 }
@@ -116,6 +119,7 @@ export async function decideFromSlack(deps: InteractionDeps, click: Click): Prom
       via: 'slack',
       decision: click.decision,
       ...(click.reason ? { reason: click.reason } : {}),
+      ...(click.grant ? { grant: click.grant } : {}),
     });
   } catch (err) {
     const e = toAirlockError(err);
@@ -130,8 +134,8 @@ export async function decideFromSlack(deps: InteractionDeps, click: Click): Prom
   }
 }
 
-// Ephemeral in the request's channel; a DM from the app when there is no channel to answer in.
-async function tell(
+/** Ephemeral in the request's channel; a DM from the app when there is no channel to answer in. */
+export async function tell(
   deps: InteractionDeps,
   to: { requestId: string; userId: string; channel?: string },
   text: string,

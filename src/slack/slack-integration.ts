@@ -5,10 +5,13 @@ import type { ApprovalService } from '../approval/approval-service.js';
 import type { ApprovalStore, StoredRecord } from '../approval/approval-store.js';
 import type { AirlockConfig } from '../config/schema.js';
 import { AirlockError } from '../core/errors.js';
+import type { GrantService } from '../grants/grant-service.js';
 import type { Logger } from '../log.js';
 import { AppHome } from './app-home.js';
 import type { RiskHints } from './blocks/index.js';
 import { boltLogger } from './bolt-logger.js';
+import { GrantAccess } from './grant-access.js';
+import { registerGrantInteractions } from './grant-interactions.js';
 import { registerInteractions } from './interactions.js';
 import { MessageSync } from './message-sync.js';
 import { ReviewerQueue } from './reviewer-queue.js';
@@ -26,6 +29,8 @@ export interface SlackIntegrationOptions {
   directory: SlackDirectory;
   approvals: ApprovalService;
   store: ApprovalStore;
+  /** Time-bound grants: enables "Approve for…" handling and the Home tab's active grants with Revoke. */
+  grants?: GrantService;
   /** Fail-fast connection for adding notification jobs. */
   queueConnection: Redis | Cluster;
   /** Opens a blocking connection for the notification worker. */
@@ -127,21 +132,34 @@ export function createSlackIntegration(o: SlackIntegrationOptions): SlackIntegra
     ...o.retry,
   });
   notifier.attach();
-  registerInteractions(bolt, { approvals: o.approvals, client, names: new UserNames(client), logger });
-  const queue = new ReviewerQueue({
-    approvals: o.approvals,
-    reviewers: o.config.reviewers,
-    groupMembers: (ids) => o.directory.groupMembers(ids),
-  });
+  const interactionDeps = { approvals: o.approvals, client, names: new UserNames(client), logger };
+  registerInteractions(bolt, interactionDeps);
+  const groupMembers = (ids: string[]) => o.directory.groupMembers(ids);
+  const queue = new ReviewerQueue({ approvals: o.approvals, reviewers: o.config.reviewers, groupMembers });
+  const access = o.grants
+    ? new GrantAccess({
+        grants: o.grants,
+        approvals: o.approvals,
+        reviewers: o.config.reviewers,
+        groupMembers,
+      })
+    : undefined;
   const home = new AppHome({
     approvals: o.approvals,
     queue,
+    ...(access && o.grants ? { grants: { access, events: o.grants } } : {}),
     client,
     logger,
     ...(publicUrl ? { publicUrl } : {}),
   });
   home.register(bolt);
   home.attach();
+  // Without a grant service the menu's choices still reach the approval service, which refuses them.
+  registerGrantInteractions(bolt, {
+    ...interactionDeps,
+    ...(access ? { access } : {}),
+    refreshHome: (user) => home.publish(user),
+  });
   registerSlashCommand(bolt, {
     queue,
     approvals: o.approvals,

@@ -95,6 +95,7 @@ function checkBlock(block: Json, at: string, problems: string[]): void {
 }
 
 function checkButton(e: Json, at: string, problems: string[]): void {
+  if (e.type === 'static_select') return checkSelect(e, at, problems);
   if (e.type !== 'button') return;
   textObject(e.text as Json, `${at}.text`, LIMITS.button, problems, 'plain_text');
   id(e.action_id, `${at}.action_id`, problems);
@@ -107,6 +108,26 @@ function checkButton(e: Json, at: string, problems: string[]): void {
     textObject(c.confirm as Json, `${at}.confirm.confirm`, LIMITS.confirmButton, problems, 'plain_text');
     textObject(c.deny as Json, `${at}.confirm.deny`, LIMITS.confirmButton, problems, 'plain_text');
   }
+}
+
+// Slack's static_select: 100 options at most (over all groups), 75-char texts and labels, 150-char values.
+function checkSelect(e: Json, at: string, problems: string[]): void {
+  id(e.action_id, `${at}.action_id`, problems);
+  textObject(e.placeholder as Json, `${at}.placeholder`, 150, problems, 'plain_text');
+  const groups = (e.option_groups as Json[] | undefined) ?? [];
+  if (e.options && e.option_groups) problems.push(`${at}: both options and option_groups`);
+  groups.forEach((g, i) => textObject(g.label as Json, `${at}.option_groups[${i}].label`, 75, problems));
+  const options = [
+    ...((e.options as Json[] | undefined) ?? []),
+    ...groups.flatMap((g) => (g.options as Json[] | undefined) ?? []),
+  ];
+  if (options.length === 0 || options.length > 100) problems.push(`${at}: ${options.length} options`);
+  options.forEach((o, i) => {
+    textObject(o.text as Json, `${at}.options[${i}].text`, 75, problems, 'plain_text');
+    if (typeof o.value !== 'string' || o.value.length > 150) problems.push(`${at}.options[${i}].value`);
+  });
+  const c = e.confirm as Json | undefined;
+  if (c) textObject(c.text as Json, `${at}.confirm.text`, LIMITS.confirmText, problems);
 }
 
 function textObject(t: Json | undefined, at: string, max: number, problems: string[], type?: string): void {

@@ -1,6 +1,8 @@
 import type { types } from '@slack/bolt';
 import type { ApprovalRecord } from '../../core/approval/types.js';
+import type { Grant } from '../../core/grants/grant.js';
 import { link, slackDate } from './format.js';
+import { homeGrantBlocks } from './home-grants.js';
 import {
   NOT_AN_APPROVER_TEXT,
   NOTHING_WAITING_TEXT,
@@ -24,6 +26,8 @@ export interface HomeViewOptions extends SummaryOptions {
   isReviewer?: boolean;
   /** More pending requests exist than were read, so the count is a floor. */
   moreUnread?: boolean;
+  /** Active grants the viewer may revoke, listed under the requests with a Revoke button each. */
+  grants?: readonly Grant[];
 }
 
 /**
@@ -46,13 +50,15 @@ export function homeView(records: readonly ApprovalRecord[], opts: HomeViewOptio
         { type: 'header', text: { type: 'plain_text', text: NOTHING_WAITING_TEXT } },
         { type: 'section', text: { type: 'mrkdwn', text: detail } },
         { type: 'context', elements: [{ type: 'mrkdwn', text: `${updated}${consoleLink}` }] },
+        ...homeGrantBlocks(opts.grants ?? [], opts.now),
       ],
     };
   }
   const count = `${records.length}${opts.moreUnread ? '+' : ''}`;
   const noun = records.length === 1 && !opts.moreUnread ? 'request' : 'requests';
-  // Header and context above the list, and one line below it when not everything fits.
-  const list = summaryList(records, HOME_VIEW_MAX_BLOCKS - 3, opts);
+  // Header and context above the list, one line below it when not everything fits, then the grants.
+  const grants = homeGrantBlocks(opts.grants ?? [], opts.now);
+  const list = summaryList(records, HOME_VIEW_MAX_BLOCKS - 3 - grants.length, opts);
   const blocks: types.KnownBlock[] = [
     { type: 'header', text: { type: 'plain_text', text: `${count} ${noun} waiting for your approval` } },
     {
@@ -68,5 +74,6 @@ export function homeView(records: readonly ApprovalRecord[], opts: HomeViewOptio
       elements: [{ type: 'mrkdwn', text: moreLine(rest, Boolean(opts.moreUnread), opts.publicUrl) }],
     });
   }
+  blocks.push(...grants);
   return { type: 'home', callback_id: HOME_VIEW_CALLBACK_ID, blocks };
 }

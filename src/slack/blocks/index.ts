@@ -14,3 +14,11 @@ export * from './ids.js';
 export { homeView, HOME_VIEW_MAX_BLOCKS, HOME_VIEW_CALLBACK_ID, type HomeViewOptions } from './home-view.js';
 export * from './request-summary.js';
 export { approverMention, reminderReply, escalationReply } from './follow-up-replies.js';
+export {
+  APPROVE_FOR_ACTION_ID,
+  approveForMenu,
+  grantDurations,
+  parseGrantChoice,
+  grantChoiceValue,
+} from './grant-choice.js';
+export { REVOKE_GRANT_ACTION_ID, HOME_GRANTS_MAX, homeGrantBlocks } from './home-grants.js';

@@ -2,6 +2,7 @@ import { humanDuration } from '../../core/human-duration.js';
 import { approvers } from '../../core/approval/state-machine.js';
 import type { ApprovalRecord, ReviewerDecision } from '../../core/approval/types.js';
 import { decisionLine, slackDate } from './format.js';
+import { grantStatusLines, grantVoteNote } from './grant-choice.js';
 import { recordMessage, type MessageOptions, type SlackMessage } from './message.js';
 import { requestMessage } from './request-message.js';
 import { clip } from './text.js';
@@ -43,6 +44,7 @@ export function decidedMessage(record: ApprovalRecord, opts: MessageOptions = {}
   }
   const status = approvalLines(record).map((line, i) => (i === 0 ? `:white_check_mark: ${line}` : line));
   if (status.length === 0) status.push(':white_check_mark: *Approved*');
+  status.push(...grantStatusLines(record));
   const exec = record.execution;
   if (record.status === 'executing') status.push(':hourglass_flowing_sand: Running upstream…');
   if (exec?.finishedAt !== undefined) {
@@ -83,7 +85,7 @@ function approvalLines(record: ApprovalRecord): string[] {
   for (const d of record.decisions) {
     if (d.decision !== 'approve' || seen.has(d.by)) continue;
     seen.add(d.by);
-    lines.push(`*Approved* by ${decisionLine(d)}${comment(d)}`);
+    lines.push(`*Approved* by ${decisionLine(d)}${grantVoteNote(d)}${comment(d)}`);
   }
   return lines;
 }

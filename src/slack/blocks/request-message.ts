@@ -3,6 +3,7 @@ import { approvers } from '../../core/approval/state-machine.js';
 import type { ApprovalRecord } from '../../core/approval/types.js';
 import { personMrkdwn } from './format.js';
 import { ACTIONS_BLOCK_ID, APPROVE_ACTION_ID, REJECT_ACTION_ID, REJECT_REASON_ACTION_ID } from './ids.js';
+import { approveForMenu } from './grant-choice.js';
 import { BLOCK_KIT_LIMITS } from './limits.js';
 import { recordMessage, type MessageOptions, type SlackMessage } from './message.js';
 import { clip } from './text.js';
@@ -24,6 +25,8 @@ export function requestMessage(record: ApprovalRecord, opts: MessageOptions = {}
 
 function actions(record: ApprovalRecord): types.ActionsBlock {
   const value = record.id.slice(0, BLOCK_KIT_LIMITS.buttonValue);
+  // Only where the rule offers grants; built in grant-choice.ts.
+  const approveFor = approveForMenu(record);
   return {
     type: 'actions',
     block_id: ACTIONS_BLOCK_ID,
@@ -48,6 +51,7 @@ function actions(record: ApprovalRecord): types.ActionsBlock {
           deny: { type: 'plain_text', text: 'Cancel' },
         },
       },
+      ...(approveFor ? [approveFor] : []),
       {
         type: 'button',
         action_id: REJECT_ACTION_ID,
