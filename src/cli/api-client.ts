@@ -26,6 +26,8 @@ export interface RequestDecision {
   decision: 'approve' | 'reject';
   reason?: string;
   comment?: string;
+  /** The grant this approving vote asked for. */
+  grant?: { durationMs: number; scope: string };
 }
 
 /** A request record as `GET /api/requests/:id` returns it; times are epoch milliseconds. */
@@ -69,6 +71,12 @@ export interface RequestRecord {
   reminders?: number[];
   /** Escalation steps that happened: who was added, and where the request was posted for them. */
   escalations?: { step: number; at: number; approvers: string[]; channel?: string }[];
+  /**
+   * A direct record: the grant (`gr_…`) the allowed call ran under. An approval: the grant it created.
+   */
+  grant?: string | { id: string; scope: string; durationMs: number; expiresAt: number };
+  /** An allowed call that ran only because its policy is in shadow mode: what enforcement would have done. */
+  shadow?: { would: string; rule: string; reason?: string };
 }
 
 /** One active grant as `GET /api/grants` lists it. */

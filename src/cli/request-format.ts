@@ -31,7 +31,7 @@ export function formatRecord(r: RequestRecord, now: number, color: boolean): str
   const direct = isDirect(r);
   const facts: [string, string][] = [
     ['Request', r.id],
-    ['Status', statusStyle(s, r.status)(r.status) + (direct ? ' (decided by policy, no review)' : '')],
+    ['Status', statusStyle(s, r.status)(r.status) + (direct ? directNote(r) : '')],
     ['Server/tool', safeText(`${r.server}/${r.tool}`)],
     ['Agent', safeText(r.agent)],
     ['Rule', r.rule ? safeText(r.rule) : '(none)'],
@@ -59,6 +59,7 @@ export function formatRecord(r: RequestRecord, now: number, color: boolean): str
       `${outcome} (${took}started ${formatTime(e.startedAt)})${e.summary ? `: ${oneLine(e.summary)}` : ''}`,
     ]);
   }
+  facts.push(...grantAndShadowFacts(r, when));
   if (r.responseMs !== undefined) facts.push(['Response time', humanDuration(r.responseMs)]);
   if (r.slack) facts.push(['Slack', `channel ${safeText(r.slack.channel)}, message ${safeText(r.slack.ts)}`]);
   if (r.argsHash) facts.push(['Args hash', r.argsHash]);
@@ -79,7 +80,7 @@ export function formatRecord(r: RequestRecord, now: number, color: boolean): str
       const name = d.display && d.display !== d.by ? `${d.display} (${d.by})` : d.by;
       sections.push(
         indent(
-          `${formatTime(d.at)}  ${d.decision === 'approve' ? s.green('approve') : s.red('reject ')}  ${safeText(name)} via ${safeText(d.via)}${note ? `: ${oneLine(note)}` : ''}`,
+          `${formatTime(d.at)}  ${d.decision === 'approve' ? s.green('approve') : s.red('reject ')}  ${safeText(name)} via ${safeText(d.via)}${voteGrant(d)}${note ? `: ${oneLine(note)}` : ''}`,
         ),
       );
     }
@@ -99,16 +100,24 @@ export function timeline(r: RequestRecord, now: number): [number, string][] {
   ];
   if (isDirect(r)) {
     // Policy decides as the call arrives; for an allowed call the upstream run comes after.
+    const by = typeof r.grant === 'string' ? `under grant ${safeText(r.grant)}` : 'by policy';
     events.push([
       r.createdAt,
-      `${r.status.replace('_', '-')} by policy${r.reason ? `: ${oneLine(r.reason)}` : ''}`,
+      `${r.status.replace('_', '-')} ${by}${r.reason ? `: ${oneLine(r.reason)}` : ''}${r.shadow ? ` (shadow mode: ${shadowText(r.shadow)})` : ''}`,
     ]);
   }
   for (const d of r.decisions ?? []) {
     const note = d.reason ?? d.comment;
     events.push([
       d.at,
-      `${d.decision === 'approve' ? 'approved' : 'rejected'} by ${safeText(d.by)} via ${safeText(d.via)}${note ? `: "${oneLine(note)}"` : ''}`,
+      `${d.decision === 'approve' ? 'approved' : 'rejected'} by ${safeText(d.by)} via ${safeText(d.via)}${voteGrant(d)}${note ? `: "${oneLine(note)}"` : ''}`,
+    ]);
+  }
+  if (r.grant && typeof r.grant === 'object' && r.decidedAt !== undefined) {
+    const g = r.grant;
+    events.push([
+      r.decidedAt,
+      `grant ${safeText(g.id)} created (${safeText(g.scope)} scope, ${humanDuration(g.durationMs)}), until ${formatTime(g.expiresAt)}`,
     ]);
   }
   (r.reminders ?? []).forEach((at, i) => events.push([at, `approvers reminded (reminder ${i + 1})`]));
@@ -135,6 +144,55 @@ export function timeline(r: RequestRecord, now: number): [number, string][] {
   }
   // Stable sort: events recorded at the same millisecond keep their causal order.
   return events.sort((a, b) => a[0] - b[0]);
+}
+
+/** A history row's status, marked when a grant or shadow mode let the call run: `allowed (grant)`. */
+export function statusLabel(r: RequestRecord): string {
+  if (typeof r.grant === 'string') return `${r.status} (grant)`;
+  if (r.shadow) return `${r.status} (shadow)`;
+  return r.status;
+}
+
+/** What `airlock history` shows as a record's outcome: shadow verdict, grant, reason or result. */
+export function outcomeOf(r: RequestRecord): string {
+  const base = r.reason ?? r.execution?.summary ?? '';
+  // The status column already says "(shadow)"; the verdict comes first, so a narrow table still shows it.
+  if (r.shadow) return `would be ${shadowText(r.shadow)}${base ? ` · ${base}` : ''}`;
+  if (typeof r.grant === 'string') return `grant ${r.grant}${base ? ` · ${base}` : ''}`;
+  if (r.grant) return `${base ? `${base} · ` : ''}granted ${r.grant.id} (${r.grant.scope})`;
+  return base;
+}
+
+/** "denied by rule lab/delete_*: reason", what a shadow-mode policy would have done. */
+function shadowText(v: NonNullable<RequestRecord['shadow']>): string {
+  const would = v.would === 'held' ? 'held for approval' : v.would.replace('_', '-');
+  return `${safeText(would)} by rule ${safeText(v.rule)}${v.reason ? `: ${oneLine(v.reason)}` : ''}`;
+}
+
+function directNote(r: RequestRecord): string {
+  if (typeof r.grant === 'string') return ` (ran under grant ${safeText(r.grant)}, no new review)`;
+  if (r.shadow) return ' (shadow mode: policy recorded, not enforced)';
+  return ' (decided by policy, no review)';
+}
+
+function grantAndShadowFacts(r: RequestRecord, when: (ms: number) => string): [string, string][] {
+  const facts: [string, string][] = [];
+  if (typeof r.grant === 'string') facts.push(['Grant', `${safeText(r.grant)} (an earlier approval)`]);
+  else if (r.grant) {
+    const g = r.grant;
+    facts.push([
+      'Grant',
+      `${safeText(g.id)}: ${safeText(g.scope)} scope for ${humanDuration(g.durationMs)}, until ${when(g.expiresAt)}`,
+    ]);
+  }
+  if (r.shadow) facts.push(['Shadow', `would have been ${shadowText(r.shadow)}`]);
+  return facts;
+}
+
+function voteGrant(d: NonNullable<RequestRecord['decisions']>[number]): string {
+  return d.grant
+    ? ` with a ${humanDuration(d.grant.durationMs)} grant (${safeText(d.grant.scope)} scope)`
+    : '';
 }
 
 /** A call policy decided on its own: there was nothing to review. */

@@ -26,6 +26,7 @@ before(async () => {
             action: 'require_approval',
             approval: { approvers: ['alice'], wait: '30s', grants: { max: '1h', scopes: ['exact', 'tool'] } },
           },
+          delete_vm: { mode: 'shadow', action: 'deny', reason: 'Deleting is done by people' },
         },
       },
     },
@@ -68,4 +69,67 @@ test('approve --for makes a grant; grants lists it; revoke ends it; revoking aga
   assert.match(revoked.stdout, /Revoked gr_/);
   assert.equal((await cli('grants')).stdout, 'No active grants.\n');
   assert.equal((await cli('revoke', id)).code, 4);
+});
+
+test('history and show print the grant a call ran under, and the grant an approval made', async () => {
+  const agent = await gw.connect({ token: AGENT });
+  const created = once(gw.airlock.approvals, 'created') as Promise<[StoredRecord]>;
+  const call = agent.callTool({ name: 'start_vm', arguments: { vm_name: 'dc-01' } });
+  const [record] = await created;
+  const approved = await cli('approve', record.id, '--for', '20m', '--scope', 'tool');
+  assert.equal(approved.code, 0, approved.stderr);
+  const grantId = /Grant (gr_[\w-]+)/.exec(approved.stdout)![1]!;
+  await call;
+  await agent.callTool({ name: 'start_vm', arguments: { vm_name: 'db-01' } });
+
+  const json = JSON.parse((await cli('history', '--json', '--tool', 'start_vm')).stdout) as {
+    id: string;
+    grant?: unknown;
+  }[];
+  const ran = json.find((r) => r.grant === grantId);
+  assert.ok(ran, 'the granted call is in history');
+
+  const table = await cli('history', '--tool', 'start_vm');
+  assert.equal(table.code, 0, table.stderr);
+  const row = table.stdout.split('\n').find((l) => l.startsWith(ran.id));
+  assert.match(row ?? '', /allowed \(grant\)/, table.stdout);
+
+  const shown = await cli('show', ran.id);
+  assert.equal(shown.code, 0, shown.stderr);
+  assert.match(shown.stdout, /allowed \(ran under grant gr_[\w-]+, no new review\)/);
+  assert.match(shown.stdout, new RegExp(`Grant +${grantId} \\(an earlier approval\\)`));
+  assert.match(shown.stdout, new RegExp(`allowed under grant ${grantId}`));
+
+  const approval = await cli('show', record.id);
+  assert.match(approval.stdout, new RegExp(`Grant +${grantId}: tool scope for 20m, until `));
+  assert.match(approval.stdout, /approve +alice via cli with a 20m grant \(tool scope\)/);
+  assert.match(approval.stdout, new RegExp(`grant ${grantId} created \\(tool scope, 20m\\)`));
+  await cli('revoke', grantId);
+});
+
+test('history and show print what a shadow-mode policy would have done', async () => {
+  const agent = await gw.connect({ token: AGENT });
+  await agent.callTool({ name: 'delete_vm', arguments: { vm_name: 'kali-01' } });
+  const json = JSON.parse((await cli('history', '--json', '--tool', 'delete_vm')).stdout) as {
+    id: string;
+    shadow?: { would: string; rule: string };
+  }[];
+  const ran = json.find((r) => r.shadow);
+  assert.deepEqual(ran?.shadow && { would: ran.shadow.would, rule: ran.shadow.rule }, {
+    would: 'denied',
+    rule: 'lab/delete_vm',
+  });
+
+  const table = await cli('history', '--tool', 'delete_vm');
+  const row = table.stdout.split('\n').find((l) => l.startsWith(ran!.id));
+  assert.match(row ?? '', /allowed \(shadow\) .* would/, table.stdout);
+
+  const shown = await cli('show', ran!.id);
+  assert.equal(shown.code, 0, shown.stderr);
+  assert.match(shown.stdout, /allowed \(shadow mode: policy recorded, not enforced\)/);
+  assert.match(
+    shown.stdout,
+    /Shadow +would have been denied by rule lab\/delete_vm: Deleting is done by people/,
+  );
+  assert.match(shown.stdout, /allowed by policy \(shadow mode: denied by rule lab\/delete_vm/);
 });

@@ -10,7 +10,14 @@ import {
 } from '../api-client.js';
 import { formatTable, formatTime, oneLine, safeText, styles, useColor, type Column } from '../table.js';
 import { humanDuration } from '../../core/human-duration.js';
-import { argsPreview, formatRecord, statusStyle, withoutServer } from '../request-format.js';
+import {
+  argsPreview,
+  formatRecord,
+  outcomeOf,
+  statusLabel,
+  statusStyle,
+  withoutServer,
+} from '../request-format.js';
 import { parseStatuses, parseWhen, positiveInt } from '../review-options.js';
 
 /** Rows `airlock history` shows when --limit is not given. */
@@ -102,14 +109,14 @@ export function registerReview(program: Command): void {
         { header: 'CREATED', value: (r) => formatTime(r.createdAt).slice(0, 16), priority: 9 },
         {
           header: 'STATUS',
-          value: (r) => r.status,
+          value: (r) => statusLabel(r),
           priority: 9,
           style: (t, r) => statusStyle(s, r.status)(t),
         },
         { header: 'AGENT', value: (r) => r.agent, minWidth: 9, priority: 2 },
         { header: 'SERVER/TOOL', value: (r) => `${r.server}/${r.tool}`, minWidth: 16, priority: 3 },
         { header: 'BY', value: (r) => r.decidedBy ?? '-', minWidth: 6, priority: 1 },
-        { header: 'OUTCOME', value: (r) => r.reason ?? r.execution?.summary ?? '', minWidth: 10 },
+        { header: 'OUTCOME', value: (r) => outcomeOf(r), minWidth: 10 },
       ];
       process.stdout.write(formatTable(columns, records) + '\n');
     });
