@@ -179,7 +179,13 @@ export class AppHome {
     try {
       const read = snapshot ?? (await this.o.queue.snapshot());
       const waiting = this.o.queue.waitingFor(read, userId);
-      const grants = this.o.grants ? await this.o.grants.access.revocableBy(userId) : [];
+      // Grants are a section of the Home; when they cannot be read, the pending requests still show.
+      const grants = this.o.grants
+        ? await this.o.grants.access.revocableBy(userId).catch((err: Error) => {
+            this.o.logger.warn({ user: userId, err: err.message }, 'could not read grants for the Home tab');
+            return [];
+          })
+        : [];
       const view = homeView(waiting.records, {
         grants,
         now: read.at,
