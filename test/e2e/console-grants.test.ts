@@ -189,6 +189,9 @@ test('a matching call then runs without a new request and the history shows it a
   const made = await madeRow.innerText();
   assert.ok(made.includes(`made grant ${grantId} · 1h · any arguments`), made);
 
+  await page.goto(`${gw.url}/#/requests/${granted.id}`);
+  await page.locator('ol.timeline', { hasText: `Allowed via grant ${grantId}: no new request` }).waitFor();
+  await page.goto(`${gw.url}/#/history?tool=start_vm`);
   await row.getByRole('link', { name: grantId }).click();
   await page.waitForURL(/#\/grants\?grant=gr_/);
   const picked = page.locator(`table.grants tr.picked[data-id="${grantId}"]`);
