@@ -15,6 +15,8 @@ export interface HistoryFilter {
   since?: number;
   /** Newest `createdAt` included, epoch ms. */
   until?: number;
+  /** true: only calls shadow mode let run (records carrying `shadow`); false: none of them. */
+  shadow?: boolean;
 }
 
 /** Which page to read. */
@@ -111,6 +113,7 @@ export function matches(r: HistoryRecord, f: HistoryFilter): boolean {
   if (f.agent !== undefined && r.agent !== f.agent) return false;
   if (f.since !== undefined && r.createdAt < f.since) return false;
   if (f.until !== undefined && r.createdAt > f.until) return false;
+  if (f.shadow !== undefined && ('shadow' in r && r.shadow !== undefined) !== f.shadow) return false;
   return true;
 }
 

@@ -26,8 +26,8 @@ export function hostGuard(allowed: readonly string[]) {
 
 /**
  * Cross-site request forgery guard for state-changing API calls: they must be JSON (a cross-site form
- * or `text/plain` POST cannot be, without a CORS preflight Airlock never grants), and a browser's
- * `Origin`, when sent, must be this server's own.
+ * or `text/plain` POST cannot be, without a CORS preflight Airlock never grants) or a bodyless DELETE,
+ * and a browser's `Origin`, when sent, must be this server's own.
  */
 export function sameOriginWrites() {
   return (req: Request, res: Response, next: NextFunction): void => {
@@ -41,7 +41,11 @@ export function sameOriginWrites() {
         return;
       }
     }
-    if (!req.is('application/json')) {
+    // A DELETE names everything in its path and has nothing to say in a body. Browsers never send a
+    // DELETE cross-site without a CORS preflight (which Airlock never grants), so one without a body
+    // needs no content type.
+    const bodyless = req.method === 'DELETE' && req.is('application/json') === null;
+    if (!bodyless && !req.is('application/json')) {
       res
         .status(415)
         .json({ error: { code: 'BAD_REQUEST', message: 'Content-Type must be application/json' } });

@@ -8,6 +8,8 @@ export const DEFAULT_LIMIT = 50;
 export const MAX_LIMIT = 500;
 /** Longest query value accepted; names in history are shorter. */
 export const MAX_FILTER_CHARS = 256;
+/** Values of the `shadow` history filter. */
+export const SHADOW_FILTER_VALUES = ['true', 'false'] as const;
 /** Formats of `GET /requests/export`. */
 export const EXPORT_FORMATS = ['csv', 'json'] as const;
 
@@ -77,6 +79,10 @@ export const filterQuery = z.strictObject({
     '2025-01-01T09:00:00Z',
   ]),
   until: text('Newest createdAt included; same formats as `since`.', ['2025-01-31T23:59:59Z']),
+  shadow: z.enum(SHADOW_FILTER_VALUES).optional().meta({
+    description:
+      '`true`: only calls that ran because their policy is in shadow mode (records with `shadow`); `false`: none of them.',
+  }),
 });
 
 /** The query of `GET /grants`: active grants, narrowed by these exact names. */

@@ -1,5 +1,6 @@
 // Building blocks of the OpenAPI document: references, zod-generated bodies and parameters, record shapes.
 import { z } from 'zod';
+import { GRANT_SCOPES } from '../../core/policy/types.js';
 import { exportQuery, listQuery } from './api-schemas.js';
 
 export type Json = Record<string, unknown>;
@@ -96,3 +97,38 @@ export function decide(operationId: string, summary: string, schema: z.ZodType) 
 export function errorResponse(description: string) {
   return { description, ...json(ref('Error')) };
 }
+
+/** The compiled approval rule of a request, with the grant options the approve action may offer. */
+export const approvalRule = {
+  type: 'object',
+  description: 'The approval rule the request is held under, as compiled (durations in ms).',
+  required: ['approvers', 'minApprovals', 'timeoutMs', 'waitMs', 'allowSelfApproval'],
+  properties: {
+    approvers: { type: 'array', items: str },
+    channel: str,
+    minApprovals: { type: 'integer' },
+    timeoutMs: { type: 'integer' },
+    waitMs: { type: 'integer' },
+    onTimeout: str,
+    allowSelfApproval: { type: 'boolean' },
+    remindMs: { type: 'integer' },
+    escalate: {
+      type: 'array',
+      items: {
+        type: 'object',
+        properties: { afterMs: { type: 'integer' }, approvers: { type: 'array', items: str }, channel: str },
+      },
+    },
+    grants: {
+      type: 'object',
+      description:
+        'The grants a reviewer may approve with (`grant` of the approve body); absent: approve once only.',
+      required: ['max', 'maxMs', 'scopes'],
+      properties: {
+        max: { type: 'string', description: 'The longest grant as the policy writes it.', examples: ['8h'] },
+        maxMs: { type: 'integer' },
+        scopes: { type: 'array', items: { type: 'string', enum: [...GRANT_SCOPES] } },
+      },
+    },
+  },
+};

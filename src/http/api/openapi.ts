@@ -30,6 +30,7 @@ import {
   recordSchema,
   decide,
   errorResponse,
+  approvalRule,
 } from './openapi-parts.js';
 
 /**
@@ -264,7 +265,7 @@ export const OPENAPI_DOCUMENT = {
       ApprovalRecord: recordSchema('approval', APPROVAL_STATUSES, ['expiresAt', 'argsHash', 'approval'], {
         expiresAt: epochMs,
         agentOwner: str,
-        approval: object('The approval rule: approvers, minApprovals, timeoutMs, waitMs, …'),
+        approval: ref('ApprovalRule'),
         decidedAt: epochMs,
         decidedBy: str,
         slack: { type: 'object', properties: { channel: str, ts: str } },
@@ -308,6 +309,7 @@ export const OPENAPI_DOCUMENT = {
           properties: execution,
         },
       }),
+      ApprovalRule: approvalRule,
       Grant: {
         type: 'object',
         required: [

@@ -3,7 +3,7 @@ import { AirlockError } from '../../core/errors.js';
 import { decodeCursor } from '../../history/history-cursor.js';
 import { HISTORY_STATUSES, isHistoryStatus, type HistoryStatus } from '../../history/history-record.js';
 import type { HistoryFilter } from '../../history/history-query.js';
-import { MAX_FILTER_CHARS, MAX_LIMIT, filterQuery, listQuery } from './api-schemas.js';
+import { MAX_FILTER_CHARS, MAX_LIMIT, SHADOW_FILTER_VALUES, filterQuery, listQuery } from './api-schemas.js';
 
 /** A validated list query. */
 export interface ListQuery {
@@ -15,7 +15,7 @@ export interface ListQuery {
 type Query = Record<string, unknown>;
 
 /**
- * Validates the filters `status, server, tool, agent, since, until` and turns them into a HistoryFilter;
+ * Validates the filters `status, server, tool, agent, since, until, shadow` and turns them into a HistoryFilter;
  * the route's query schema (the filters plus its own) names every parameter allowed. Values are only
  * ever compared for equality or percent-encoded into a key name, never used as patterns or code;
  * anything malformed is a BAD_REQUEST naming the parameter.
@@ -40,6 +40,12 @@ export function parseFilter(query: Query, schema: z.ZodObject = filterQuery): Hi
   if (until !== undefined) filter.until = until;
   if (since !== undefined && until !== undefined && since > until) {
     throw bad('since', 'since is after until');
+  }
+  const shadow = single(query, 'shadow');
+  if (shadow !== undefined) {
+    if (!(SHADOW_FILTER_VALUES as readonly string[]).includes(shadow))
+      throw bad('shadow', `shadow must be true or false, not ${quote(shadow)}`);
+    filter.shadow = shadow === 'true';
   }
   return filter;
 }

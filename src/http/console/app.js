@@ -1,10 +1,12 @@
-// The Airlock web console: sign-in, hash routes (#/ queue, #/history, #/requests/<id>), live updates.
+// The Airlock web console: sign-in, hash routes (#/ queue, #/history, #/grants, #/requests/<id>), live updates.
 
 import { api, session, onUnauthorized, liveUpdates } from './api.js';
-import { h, requestHref, tickClocks } from './dom.js';
+import { h, requestHref, tickClocks, duration } from './dom.js';
 import { mountQueue } from './queue-view.js';
 import { mountHistory } from './history-view.js';
 import { mountDetail } from './detail-view.js';
+import { mountGrants } from './grants-view.js';
+import { SCOPE_LABEL } from './record-notes.js';
 import { setupRejectDialog, askRejectReason } from './reject-dialog.js';
 
 const $ = (id) => document.getElementById(id);
@@ -12,6 +14,7 @@ const el = {
   nav: $('nav'),
   navQueue: $('nav-queue'),
   navHistory: $('nav-history'),
+  navGrants: $('nav-grants'),
   count: $('pending-count'),
   session: $('session'),
   mode: $('session-mode'),
@@ -77,6 +80,12 @@ const ctx = {
         `Your approval of ${what} is recorded: ${n} of ${updated.approval?.minApprovals ?? '?'} so far.`,
         updated.id,
       );
+    } else if (decision === 'approve' && updated.grant) {
+      const g = updated.grant;
+      notify(
+        `Approved ${what} with grant ${g.id}: ${record.agent}'s matching calls (${SCOPE_LABEL[g.scope] ?? g.scope}) run without a new request for ${duration(g.durationMs)}.`,
+        updated.id,
+      );
     } else {
       notify(`${decision === 'approve' ? 'Approved' : 'Rejected'} ${what}.`, updated.id);
     }
@@ -107,6 +116,7 @@ function parseRoute() {
   const [path, qs = ''] = raw.split('?');
   if (path === '/' || path === '') return { name: 'queue' };
   if (path === '/history') return { name: 'history', params: new URLSearchParams(qs) };
+  if (path === '/grants') return { name: 'grants', params: new URLSearchParams(qs) };
   const m = /^\/requests\/([^/?]+)$/.exec(path);
   if (m) {
     try {
@@ -125,8 +135,10 @@ function route() {
   const r = parseRoute();
   el.navQueue.toggleAttribute('aria-current', r.name === 'queue');
   el.navHistory.toggleAttribute('aria-current', r.name === 'history');
+  el.navGrants.toggleAttribute('aria-current', r.name === 'grants');
   if (r.name === 'queue') current = mountQueue(el.view, ctx);
   else if (r.name === 'history') current = mountHistory(el.view, r.params);
+  else if (r.name === 'grants') current = mountGrants(el.view, r.params);
   else if (r.name === 'detail') current = mountDetail(el.view, r.id, ctx);
   else
     el.view.replaceChildren(
@@ -135,6 +147,7 @@ function route() {
     );
   if (el.navQueue.hasAttribute('aria-current')) el.navQueue.setAttribute('aria-current', 'page');
   if (el.navHistory.hasAttribute('aria-current')) el.navHistory.setAttribute('aria-current', 'page');
+  if (el.navGrants.hasAttribute('aria-current')) el.navGrants.setAttribute('aria-current', 'page');
   updateTitle();
 }
 

@@ -2,6 +2,8 @@
 
 import { api } from './api.js';
 import { h, fill, facts, statusBadge, timeEl, countdownEl, prettyJson, duration, clock } from './dom.js';
+import { grantButton } from './grant-choice.js';
+import { shadowBadge, shadowDetail, grantedNote, grantMadeNote, directOutcome } from './record-notes.js';
 
 const FINAL = {
   approved: 'approved',
@@ -32,7 +34,12 @@ export function timeline(r) {
     detail: `rule ${r.rule}`,
   });
   if (POLICY_OUTCOME[r.status])
-    events.push({ at: r.createdAt, kind: r.status, label: POLICY_OUTCOME[r.status], detail: r.reason });
+    events.push({
+      at: r.createdAt,
+      kind: r.status,
+      label: directOutcome(r) ?? POLICY_OUTCOME[r.status],
+      detail: r.reason ?? r.shadow?.reason,
+    });
   for (const d of r.decisions ?? []) {
     const who = d.display && d.display !== d.by ? `${d.display} (${d.by})` : d.by;
     events.push({
@@ -131,7 +138,9 @@ export function mountDetail(view, id, ctx) {
       comment = '';
     } catch (err) {
       actionError = err.message;
-      if (decision === 'reject' && err.status !== 409 && err.status !== 404) throw err;
+      // A reject or a grant comes from a dialog, which stays open to show why.
+      const inDialog = decision === 'reject' || body?.grant;
+      if (inDialog && err.status !== 409 && err.status !== 404) throw err;
       await load();
     } finally {
       render();
@@ -156,6 +165,7 @@ export function mountDetail(view, id, ctx) {
           h('span', { class: 'server' }, r.server),
         ),
         statusBadge(r.status),
+        shadowBadge(r),
       ),
       r.status === 'pending' ? decisionPanel(r) : null,
       actionError && r.status !== 'pending' ? h('p', { class: 'error', role: 'alert' }, actionError) : null,
@@ -170,6 +180,8 @@ export function mountDetail(view, id, ctx) {
           ['Decided', typeof r.decidedAt === 'number' ? timeEl(r.decidedAt) : undefined],
           ['Decided by', r.decidedBy],
           ['Reason', r.reason],
+          ['Shadow mode', shadowDetail(r)],
+          ['Grant', grantedNote(r) ?? grantMadeNote(r)],
           ['Response time', duration(r.responseMs)],
           ['Argument hash', h('code', { class: 'hash' }, r.argsHash ?? '—')],
         ]),
@@ -224,6 +236,12 @@ export function mountDetail(view, id, ctx) {
       },
       'Approve',
     );
+    const approveFor = grantButton(r, {
+      id: 'detail-approve-for',
+      comment: () => comment,
+      submit: (body) => decide('approve', body),
+    });
+    if (approveFor) approve.textContent = 'Approve once';
     const reject = h(
       'button',
       {
@@ -248,7 +266,7 @@ export function mountDetail(view, id, ctx) {
       h('label', { for: 'approve-comment' }, 'Comment with your approval (optional)'),
       input,
       actionError ? h('p', { class: 'error', role: 'alert' }, actionError) : null,
-      h('div', { class: 'actions' }, approve, reject),
+      h('div', { class: 'actions' }, approve, approveFor, reject),
     );
   };
 

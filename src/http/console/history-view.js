@@ -3,6 +3,7 @@
 
 import { api, query, ApiError } from './api.js';
 import { h, statusBadge, timeEl, requestHref, STATUSES } from './dom.js';
+import { shadowBadge, grantedNote, grantMadeNote } from './record-notes.js';
 
 const DEFAULT_PAGE = 50;
 const TEXT_FILTERS = ['server', 'tool', 'agent'];
@@ -13,6 +14,7 @@ export function apiFilters(params) {
   const status = params.get('status');
   if (status) out.status = status;
   for (const k of TEXT_FILTERS) if (params.get(k)?.trim()) out[k] = params.get(k).trim();
+  if (params.get('shadow') === 'true' || params.get('shadow') === 'false') out.shadow = params.get('shadow');
   for (const k of ['since', 'until']) {
     const v = params.get(k);
     const ms = v ? new Date(v).getTime() : NaN;
@@ -161,7 +163,13 @@ function row(r) {
     'tr',
     { dataset: { id: r.id } },
     h('td', { 'data-label': 'Requested' }, timeEl(r.createdAt)),
-    h('td', { 'data-label': 'Status' }, statusBadge(r.status)),
+    h(
+      'td',
+      { 'data-label': 'Status', class: 'status-cell' },
+      statusBadge(r.status),
+      shadowBadge(r),
+      grantedNote(r) ?? grantMadeNote(r, 'made grant '),
+    ),
     h('td', { 'data-label': 'Tool' }, h('a', { href: requestHref(r.id) }, r.tool)),
     h('td', { 'data-label': 'Server' }, r.server),
     h('td', { 'data-label': 'Agent' }, r.agent),
@@ -203,10 +211,19 @@ function filterForm(params) {
     status.append(h('option', { value: params.get('status') }, params.get('status')));
     status.value = params.get('status');
   }
+  const shadow = h(
+    'select',
+    { id: 'f-shadow', name: 'shadow' },
+    h('option', { value: '' }, 'Enforced and shadow'),
+    h('option', { value: 'true' }, 'Shadow verdicts only'),
+    h('option', { value: 'false' }, 'Enforced only'),
+  );
+  shadow.value = ['true', 'false'].includes(params.get('shadow')) ? params.get('shadow') : '';
   const form = h(
     'form',
     { class: 'filters panel', role: 'search', 'aria-label': 'Filter history' },
     field('status', 'Status', status),
+    field('shadow', 'Shadow mode', shadow),
     text('server', 'Server'),
     text('tool', 'Tool'),
     text('agent', 'Agent'),

@@ -1,6 +1,7 @@
 // The pending queue: one card per held call, most urgent first, updated in place as changes arrive.
 
 import { h, facts, countdownEl, timeEl, jsonPreview, requestHref } from './dom.js';
+import { grantButton } from './grant-choice.js';
 
 /** Errors that mean the request is no longer pending: the card stays to say so until dismissed. */
 const GONE = new Set(['ALREADY_DECIDED', 'APPROVAL_EXPIRED', 'NOT_FOUND']);
@@ -75,7 +76,8 @@ export function mountQueue(view, ctx) {
       e.busy = false;
       e.error = err.message;
       if (GONE.has(err.code) || err.status === 404 || err.status === 409) e.gone = true;
-      if (decision === 'reject' && !e.gone) throw err; // shown in the dialog, which stays open
+      // A reject or a grant comes from a dialog, which stays open to show why.
+      if ((decision === 'reject' || body?.grant) && !e.gone) throw err;
     } finally {
       e.el = null;
       render();
@@ -109,6 +111,11 @@ export function mountQueue(view, ctx) {
         },
         'Approve',
       );
+      const approveFor = grantButton(r, { label, submit: (body) => act(e, 'approve', body) });
+      if (approveFor) {
+        approve.textContent = 'Approve once';
+        approve.setAttribute('aria-label', `Approve ${label} once`);
+      }
       const reject = h(
         'button',
         {
@@ -120,7 +127,7 @@ export function mountQueue(view, ctx) {
         },
         'Reject…',
       );
-      buttons.push(approve, reject);
+      buttons.push(approve, approveFor, reject);
     }
     buttons.push(
       h(
