@@ -9,6 +9,7 @@ import type { ApprovalEmitter } from './approval-events.js';
 import type { RecordTransitions } from './record-transitions.js';
 import { errorResult, summarize } from './outcome.js';
 import { FollowUpJobs } from './follow-up-jobs.js';
+import { withEditedMeta } from '../gateway/tool-error.js';
 
 /** Queue name under the configured prefix. */
 export const APPROVAL_QUEUE = 'approvals';
@@ -170,10 +171,10 @@ export class ApprovalJobs {
   private async run(claimed: StoredRecord): Promise<void> {
     let result: CallToolResult;
     try {
-      result = await this.o.execute(claimed);
+      result = withEditedMeta(await this.o.execute(claimed), claimed);
     } catch (err) {
       const e = toAirlockError(err, 'UPSTREAM_ERROR');
-      result = errorResult(`The approved call ran into an error: ${e.message}`);
+      result = withEditedMeta(errorResult(`The approved call ran into an error: ${e.message}`), claimed);
     }
     const ended = { isError: Boolean(result.isError), summary: summarize(result) };
     const outcome = await this.o.transitions.apply(
