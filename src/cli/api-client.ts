@@ -26,6 +26,8 @@ export interface RequestDecision {
   decision: 'approve' | 'reject';
   reason?: string;
   comment?: string;
+  /** Set on an approval with edited arguments: their hash. */
+  editedHash?: string;
 }
 
 /** A request record as `GET /api/requests/:id` returns it; times are epoch milliseconds. */
@@ -69,6 +71,16 @@ export interface RequestRecord {
   reminders?: number[];
   /** Escalation steps that happened: who was added, and where the request was posted for them. */
   escalations?: { step: number; at: number; approvers: string[]; channel?: string }[];
+  /** Set when a reviewer approved with changed arguments; `args`/`argsHash` are then the edited ones. */
+  edited?: {
+    by: string;
+    display?: string;
+    via: string;
+    at: number;
+    /** Display copy of what the agent sent. */
+    originalArgs: unknown;
+    originalHash: string;
+  };
 }
 
 /** One active grant as `GET /api/grants` lists it. */
@@ -242,10 +254,12 @@ export class ApiClient {
     id: string,
     comment?: string,
     grant?: { for: string; scope?: string },
+    args?: Record<string, unknown>,
   ): Promise<RequestRecord> {
     const res = await this.send('POST', `/api/requests/${encodeURIComponent(id)}/approve`, {
       ...(comment ? { comment } : {}),
       ...(grant ? { grant } : {}),
+      ...(args ? { args } : {}),
     });
     return res.json() as Promise<RequestRecord>;
   }
