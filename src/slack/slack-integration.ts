@@ -10,6 +10,7 @@ import { AppHome } from './app-home.js';
 import type { RiskHints } from './blocks/index.js';
 import { boltLogger } from './bolt-logger.js';
 import { registerInteractions } from './interactions.js';
+import { registerEditInteractions } from './edit-interactions.js';
 import { MessageSync } from './message-sync.js';
 import { ReviewerQueue } from './reviewer-queue.js';
 import { SlackNotifier, type SlackNotifierRetryOptions } from './slack-notifier.js';
@@ -127,7 +128,15 @@ export function createSlackIntegration(o: SlackIntegrationOptions): SlackIntegra
     ...o.retry,
   });
   notifier.attach();
-  registerInteractions(bolt, { approvals: o.approvals, client, names: new UserNames(client), logger });
+  const names = new UserNames(client);
+  registerInteractions(bolt, { approvals: o.approvals, client, names, logger });
+  registerEditInteractions(bolt, {
+    approvals: o.approvals,
+    client,
+    names,
+    logger,
+    ...(publicUrl ? { publicUrl } : {}),
+  });
   const queue = new ReviewerQueue({
     approvals: o.approvals,
     reviewers: o.config.reviewers,

@@ -14,3 +14,4 @@ export * from './ids.js';
 export { homeView, HOME_VIEW_MAX_BLOCKS, HOME_VIEW_CALLBACK_ID, type HomeViewOptions } from './home-view.js';
 export * from './request-summary.js';
 export { approverMention, reminderReply, escalationReply } from './follow-up-replies.js';
+export * from './edit-args-modal.js';
