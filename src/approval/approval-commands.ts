@@ -9,12 +9,12 @@ import {
   type DecisionContext,
 } from '../core/approval/state-machine.js';
 import { grantOf, recordGrantOf, validateGrantRequest } from '../core/grants/grant.js';
-import { checkEditAllowed, withEdit } from '../core/approval/edit.js';
+import { checkEditAllowed, checkEditorMayApprove, withEdit } from '../core/approval/edit.js';
 import type { EditChecker } from './edit-check.js';
 import type { GrantTerms } from '../core/approval/types.js';
 import type { GrantService } from '../grants/grant-service.js';
 import type { Logger } from '../log.js';
-import { resolveIdentity, type ReviewerRef } from '../core/approval/identity.js';
+import { identityOf, resolveIdentity, type ReviewerRef } from '../core/approval/identity.js';
 import { isRefusalError, refusalToError } from '../core/approval/refusal.js';
 import type { HeldCall } from '../gateway/gateway.js';
 import type { ApprovalStore, StoredRecord } from './approval-store.js';
@@ -124,7 +124,7 @@ export class ApprovalCommands {
         slackUserId: input.slackUserId,
       });
       const grant = await this.grantTerms(id, input);
-      const edit = await this.checkedEdit(id, input);
+      const edit = await this.checkedEdit(id, input, by);
       // Each attempt votes anew, so the emitted decision is the one in the record that was written.
       let decision: ReviewerDecision | undefined;
       const outcome = await this.o.transitions.apply(id, async (current) => {
@@ -213,7 +213,7 @@ export class ApprovalCommands {
    * Checks edited arguments against the request's rule, the tool's schema and the policy before anything
    * is written; undefined without an edit, or when the edit changes nothing (then it is a plain approval).
    */
-  private async checkedEdit(id: string, input: DecisionInput) {
+  private async checkedEdit(id: string, input: DecisionInput, by: string) {
     if (input.args === undefined) return undefined;
     if (input.decision !== 'approve') {
       throw new AirlockError('EDIT_NOT_ALLOWED', 'Edited arguments come only with an approval.');
@@ -227,12 +227,20 @@ export class ApprovalCommands {
       throw new AirlockError('EDIT_NOT_ALLOWED', 'Edits are not available on this gateway; approve as sent.');
     }
     const checked = this.o.edits.check(record, input.args);
+    const other = checked.decision.approval?.approvers ?? [];
+    const ctx = await this.context(record, input.via, other);
+    checkEditorMayApprove(record, checked.decision, identityOf(this.o.reviewers, by), ctx);
     const hash = argumentHash(record.server, record.tool, checked.args);
     return hash === record.argsHash ? undefined : { ...checked, hash, against: record.argsHash };
   }
 
-  private async context(record: StoredRecord, via: DecisionVia): Promise<DecisionContext> {
-    const groups = approverEntries(record).filter((a) => /^S[A-Z0-9]{2,}$/.test(a));
+  private async context(
+    record: StoredRecord,
+    via: DecisionVia,
+    moreApprovers: readonly string[] = [],
+  ): Promise<DecisionContext> {
+    const entries = [...new Set([...approverEntries(record), ...moreApprovers])];
+    const groups = entries.filter((a) => /^S[A-Z0-9]{2,}$/.test(a));
     const groupMembers = groups.length && this.o.groupMembers ? await this.o.groupMembers(groups) : {};
     // Open mode trusts whoever reaches the loopback console/API/CLI; it never extends to a Slack channel.
     const openAccess = this.o.openAccess && via !== 'slack';

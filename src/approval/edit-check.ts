@@ -5,6 +5,7 @@ import { checkEditedDecision, restoreRedacted } from '../core/approval/edit.js';
 import type { ApprovalRecord } from '../core/approval/types.js';
 import { validateArguments } from '../gateway/arguments.js';
 import type { PolicySource } from '../gateway/gateway.js';
+import type { Decision } from '../core/policy/types.js';
 
 /** Schema problems named in one refusal; the rest are summed up. */
 const MAX_NAMED_PROBLEMS = 5;
@@ -22,6 +23,8 @@ export interface CheckedEdit {
   args: Record<string, unknown>;
   /** The rule that decided for them. */
   rule: string;
+  /** The policy's whole decision for them (a require_approval under another rule names its approvers). */
+  decision: Decision;
 }
 
 /**
@@ -66,7 +69,7 @@ export class EditChecker {
       args,
     });
     checkEditedDecision(record, decision);
-    return { args, rule: decision.rule };
+    return { args, rule: decision.rule, decision };
   }
 
   private schemaProblems(schema: unknown, args: Record<string, unknown>, record: ApprovalRecord): Problem[] {

@@ -43,7 +43,14 @@ before(async () => {
             approval: { ...approval, grants: { max: '1h', scopes: ['exact'] } },
           },
           capture_network_traffic: {
-            when: [{ args: { interface: { eq: 'eth9' } }, action: 'deny', reason: 'eth9 is off limits' }],
+            when: [
+              { args: { interface: { eq: 'eth9' } }, action: 'deny', reason: 'eth9 is off limits' },
+              {
+                args: { vm_name: { eq: 'dc-01' } },
+                action: 'require_approval',
+                approval: { approvers: ['bob'], wait: '30s' },
+              },
+            ],
             action: 'require_approval',
             approval,
           },
@@ -198,6 +205,16 @@ test('edits the policy refuses (409), that fail the schema (400 naming the path)
     assert.equal(denied.status, 409, JSON.stringify(denied.json));
     assert.equal(denied.json.error.code, 'EDIT_REFUSED');
     assert.match(denied.json.error.message, /eth9 is off limits/);
+
+    const otherRule = await api('POST', `/requests/${record.id}/approve`, {
+      args: { vm_name: 'dc-01', duration: 5 },
+    });
+    assert.equal(otherRule.status, 409, JSON.stringify(otherRule.json));
+    assert.equal(otherRule.json.error.code, 'EDIT_REFUSED');
+    assert.match(
+      otherRule.json.error.message,
+      /capture_network_traffic#when\[1\], which alice may not approve/,
+    );
 
     const invalid = await api('POST', `/requests/${record.id}/approve`, {
       args: { vm_name: 'web-01', duration: 'ten' },

@@ -5,6 +5,7 @@ import { explainCall, formatExplanation } from '../../src/policy/explain.js';
 import {
   checkEditAllowed,
   checkEditedDecision,
+  checkEditorMayApprove,
   restoreRedacted,
   withEdit,
 } from '../../src/core/approval/edit.js';
@@ -180,4 +181,33 @@ test('a value still [REDACTED] under a secret key keeps the original; anything e
   const proto = restoreRedacted(JSON.parse('{"__proto__": {"x": 1}}'), {});
   assert.deepEqual(Object.keys(proto), ['__proto__']);
   assert.equal(({} as Record<string, unknown>).x, undefined);
+});
+
+test('edited arguments under another approval rule need an editor who could approve under it', () => {
+  const r = pending({ agentOwner: 'alice' });
+  const ctx = { reviewers: [{ id: 'alice' }, { id: 'bob' }], groupMembers: {}, openAccess: false };
+  const other = (approvers: string[], allowSelfApproval = true): Decision => ({
+    action: 'require_approval',
+    rule: 'lab/start_vm#when[0]',
+    limits: [],
+    approval: { ...r.approval, approvers, allowSelfApproval },
+  });
+  assert.equal(
+    code(() => checkEditorMayApprove(r, other(['alice']), 'alice', ctx)),
+    undefined,
+  );
+  assert.equal(
+    code(() => checkEditorMayApprove(r, other(['bob']), 'alice', ctx)),
+    'EDIT_REFUSED',
+  );
+  assert.equal(
+    code(() => checkEditorMayApprove(r, other(['alice'], false), 'alice', ctx)),
+    'EDIT_REFUSED',
+  );
+  const same: Decision = { ...other(['bob']), rule: r.rule };
+  assert.equal(
+    code(() => checkEditorMayApprove(r, same, 'alice', ctx)),
+    undefined,
+    'the same rule was checked by the vote',
+  );
 });

@@ -2,6 +2,7 @@ import { AirlockError } from '../errors.js';
 import { REDACTED, SECRET_KEY_PATTERN } from '../redact.js';
 import type { Decision } from '../policy/types.js';
 import { argumentHash } from './canonical.js';
+import { identityOf, isEligibleApprover, type IdentityContext } from './identity.js';
 import type { ApprovalRecord, DecisionVia, EditRecord } from './types.js';
 
 /** Who edits, and what the policy said about the edited arguments. */
@@ -55,6 +56,28 @@ export function checkEditedDecision(record: Pick<ApprovalRecord, 'server' | 'too
     throw new AirlockError(
       'EDIT_REFUSED',
       `The edited arguments fall under ${d.rule}, which needs ${d.approval?.minApprovals} approvals; one reviewer's edit cannot approve them. The request stays pending.`,
+      { rule: d.rule },
+    );
+  }
+}
+
+/**
+ * Throws EDIT_REFUSED when the edited arguments fall under another rule that needs approval and the
+ * editing reviewer could not approve under it (not its approver, or the agent's owner where that rule
+ * forbids self-approval): an edit must not move a call past the people its policy names.
+ */
+export function checkEditorMayApprove(
+  record: Pick<ApprovalRecord, 'rule' | 'agent' | 'agentOwner'>,
+  d: Decision,
+  by: string,
+  ctx: IdentityContext,
+): void {
+  if (d.action !== 'require_approval' || !d.approval || d.rule === record.rule) return;
+  const owner = record.agentOwner === undefined ? undefined : identityOf(ctx.reviewers, record.agentOwner);
+  if (!isEligibleApprover(d.approval, by, ctx) || (owner === by && !d.approval.allowSelfApproval)) {
+    throw new AirlockError(
+      'EDIT_REFUSED',
+      `The edited arguments fall under ${d.rule}, which ${by} may not approve; the request stays pending. Reject it and let the agent call again, so that rule's approvers decide.`,
       { rule: d.rule },
     );
   }
