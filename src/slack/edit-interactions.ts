@@ -18,6 +18,7 @@ import { consoleUrl } from './blocks/format.js';
 import { refusalText } from './blocks/index.js';
 import { clip } from './blocks/text.js';
 import { tell, type InteractionDeps } from './interactions.js';
+import type { ReviewerQueue } from './reviewer-queue.js';
 
 /** Longest error Airlock puts under the modal's input; the message names the problem first. */
 const MODAL_ERROR_MAX = 1500;
@@ -26,6 +27,8 @@ const MODAL_ERROR_MAX = 1500;
 export interface EditInteractionDeps extends InteractionDeps {
   /** Base URL of the console (config `publicUrl`), for arguments too long to edit in Slack. */
   publicUrl?: string;
+  /** Who may decide a request; the editor opens only for them. */
+  queue: Pick<ReviewerQueue, 'mayView'>;
 }
 
 /**
@@ -46,10 +49,18 @@ export function registerEditInteractions(app: App, deps: EditInteractionDeps): v
       if (!editable(record)) {
         return tell(deps, where, refusalText(`The rule ${record.rule} does not allow edits.`));
       }
+      // The submission is refused (and audited) for anyone else too; this only spares them the form.
+      if (!(await deps.queue.mayView(record, body.user.id)).decide) {
+        return tell(
+          deps,
+          where,
+          refusalText(`You may not decide request ${requestId}, so you cannot edit it.`),
+        );
+      }
       if (!fitsSlackEditor(record)) {
         return tell(deps, where, tooLongToEditText(record, consoleUrl(deps.publicUrl, record.id)));
       }
-      // The trigger id is valid for 3 s from the click; one record read comes first, nothing else.
+      // The trigger id is valid for 3 s from the click; only the record and (cached) group reads come first.
       await deps.client.views.open({ trigger_id: body.trigger_id, view: editArgsModal(record) });
     } catch (err) {
       deps.logger.warn({ id: requestId, err: (err as Error).message }, 'could not open the edit modal');

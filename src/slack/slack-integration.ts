@@ -130,17 +130,18 @@ export function createSlackIntegration(o: SlackIntegrationOptions): SlackIntegra
   notifier.attach();
   const names = new UserNames(client);
   registerInteractions(bolt, { approvals: o.approvals, client, names, logger });
+  const queue = new ReviewerQueue({
+    approvals: o.approvals,
+    reviewers: o.config.reviewers,
+    groupMembers: (ids) => o.directory.groupMembers(ids),
+  });
   registerEditInteractions(bolt, {
     approvals: o.approvals,
     client,
     names,
     logger,
+    queue,
     ...(publicUrl ? { publicUrl } : {}),
-  });
-  const queue = new ReviewerQueue({
-    approvals: o.approvals,
-    reviewers: o.config.reviewers,
-    groupMembers: (ids) => o.directory.groupMembers(ids),
   });
   const home = new AppHome({
     approvals: o.approvals,

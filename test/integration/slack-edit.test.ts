@@ -121,6 +121,17 @@ test('the modal opens prefilled; bad JSON, schema and approver refusals keep it 
   assert.match(JSON.stringify(post.params.blocks), /"action_id":"airlock_edit"/);
   const id = requestIdOf(post);
 
+  await postInteraction(
+    airlock.url,
+    SECRET,
+    blockActionPayload({ user: { id: 'U0BOB' }, actionId: 'airlock_edit', value: id }),
+  );
+  await fake.waitFor(
+    'chat.postEphemeral',
+    (c) => c.params.user === 'U0BOB' && /may not decide request/.test(String(c.params.text)),
+  );
+  assert.equal(fake.okCallsOf('views.open').length, 0, 'no editor for someone who may not decide');
+
   const click = await postInteraction(
     airlock.url,
     SECRET,
