@@ -244,6 +244,24 @@ test('edits the policy refuses (409), that fail the schema (400 naming the path)
   assert.equal(still.argsHash, record.argsHash);
   assert.deepEqual(still.decisions, []);
   assert.equal(still.edited, undefined);
+  const file = gw.airlock.config.audit.file!;
+  const refusedCodes = await untilFile(
+    file,
+    () => {
+      const codes = readFileSync(file, 'utf8')
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l))
+        .filter((e) => e.event === 'decision.refused' && e.requestId === record.id)
+        .map((e) => e.code as string);
+      return codes.includes('EDIT_REFUSED') && codes.includes('EDIT_INVALID') ? codes : undefined;
+    },
+    'the audit lines of the refused edits',
+  );
+  assert.ok(
+    refusedCodes.every((c) => c.startsWith('EDIT_')),
+    refusedCodes.join(', '),
+  );
   await api('POST', `/requests/${record.id}/reject`, { reason: 'test done' });
   assert.equal(decisionOf(await result)?.status, 'rejected');
 
