@@ -93,6 +93,8 @@ export class EditChecker {
     // Upstreams name draft 2020-12 and others; the keywords tool schemas use read the same in Ajv's draft.
     const { $schema: _draft, $id: _id, ...body } = schema as Record<string, unknown>;
     const validate = this.ajv.compile(body);
+    // The WeakMap is the cache: Ajv's own would keep every schema a catalog refresh ever replaced.
+    this.ajv.removeSchema(body);
     this.compiled.set(schema, validate);
     return validate;
   }

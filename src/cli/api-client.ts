@@ -59,6 +59,8 @@ export interface RequestRecord {
     waitMs?: number;
     channel?: string;
     allowSelfApproval?: boolean;
+    /** A reviewer may approve with changed arguments (`approve --args`). */
+    allowEdit?: boolean;
   };
   decisions?: RequestDecision[];
   decidedAt?: number;

@@ -40,7 +40,8 @@ export function formatRecord(r: RequestRecord, now: number, color: boolean): str
   if (r.expiresAt !== undefined && r.status === 'pending') facts.push(['Expires', when(r.expiresAt)]);
   if (r.approval) {
     const who = r.approval.approvers?.length ? r.approval.approvers.join(', ') : 'any reviewer';
-    facts.push(['Approvers', `${safeText(who)} (${r.approval.minApprovals ?? 1} needed)`]);
+    const edits = r.approval.allowEdit ? '; edits allowed: approve --args' : '';
+    facts.push(['Approvers', `${safeText(who)} (${r.approval.minApprovals ?? 1} needed${edits})`]);
   }
   if (r.decidedAt !== undefined)
     facts.push(['Decided', `${when(r.decidedAt)}${r.decidedBy ? ` by ${safeText(r.decidedBy)}` : ''}`]);

@@ -50,6 +50,9 @@ test('approve --args runs the edited arguments; bad JSON and schema failures exi
   }) as Promise<CallToolResult>;
   const [record] = await created;
 
+  const pendingShow = await cli('show', record.id);
+  assert.match(pendingShow.stdout, /Approvers +alice \(1 needed; edits allowed: approve --args\)/);
+
   const badJson = await cli('approve', record.id, '--args', '{vm_name: web-01');
   assert.equal(badJson.code, ERROR_CODES.BAD_REQUEST.exit, badJson.stderr);
   assert.match(badJson.stderr, /--args is not valid JSON/);
