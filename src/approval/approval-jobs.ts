@@ -146,8 +146,9 @@ export class ApprovalJobs {
           // Its worker died mid-run: whether the upstream ran is unknown, so it is never run again.
           const summary =
             'Interrupted: the gateway running this call stopped before it finished; not retried.';
-          interrupted = errorResult(
-            `Approved call ${id} was interrupted before it finished; it was not retried.`,
+          interrupted = withEditedMeta(
+            errorResult(`Approved call ${id} was interrupted before it finished; it was not retried.`),
+            r,
           );
           const t = finishExecution(r, now, { isError: true, summary });
           return t.ok ? { ...t, result: interrupted } : t;
