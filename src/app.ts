@@ -22,6 +22,7 @@ import { createHttpApp, errorHandler } from './http/http-app.js';
 import { hostGuard, hostnameOf, sameOriginWrites } from './http/host-guard.js';
 import { ApprovalStore } from './approval/approval-store.js';
 import { ApprovalService } from './approval/approval-service.js';
+import { EditChecker } from './approval/edit-check.js';
 import { createQueueConnection } from './approval/queue-connection.js';
 import { createSlackIntegration, slackConfigured } from './slack/slack-integration.js';
 import { createSlackDirectory, NO_CHANNEL_LABEL } from './slack/slack-directory.js';
@@ -160,6 +161,14 @@ export async function startAirlock(config: AirlockConfig, options: StartOptions)
       reviewers: config.reviewers,
       agents: config.agents,
       grants,
+      edits: new EditChecker({
+        policies,
+        inputSchemaOf: (server, tool) =>
+          upstreams
+            .get(server)
+            ?.tools()
+            .find((t) => t.name === tool)?.inputSchema,
+      }),
       openAccess: openReview,
       logger,
       groupMembers: (ids) => directory?.groupMembers(ids) ?? Promise.resolve({}),

@@ -9,10 +9,12 @@ import {
   type DecisionContext,
 } from '../core/approval/state-machine.js';
 import { grantOf, recordGrantOf, validateGrantRequest } from '../core/grants/grant.js';
+import { checkEditAllowed, checkEditorMayApprove, withEdit } from '../core/approval/edit.js';
+import type { EditChecker } from './edit-check.js';
 import type { GrantTerms } from '../core/approval/types.js';
 import type { GrantService } from '../grants/grant-service.js';
 import type { Logger } from '../log.js';
-import { resolveIdentity, type ReviewerRef } from '../core/approval/identity.js';
+import { identityOf, resolveIdentity, type ReviewerRef } from '../core/approval/identity.js';
 import { isRefusalError, refusalToError } from '../core/approval/refusal.js';
 import type { HeldCall } from '../gateway/gateway.js';
 import type { ApprovalStore, StoredRecord } from './approval-store.js';
@@ -36,9 +38,18 @@ export interface ApprovalCommandsOptions {
   openAccess: boolean;
   /** Where an approval's grant is stored. @defaultValue none: approvals with a grant are refused */
   grants?: Pick<GrantService, 'create'>;
+  /** Checks edited arguments (schema, policy). @defaultValue none: approvals with edited arguments are refused */
+  edits?: Pick<EditChecker, 'check'>;
   logger?: Logger;
   /** The clock. @defaultValue Date.now */
   now?: () => number;
+}
+
+/** Edit refusals are audited like other refused decisions. */
+const EDIT_REFUSALS: ReadonlySet<string> = new Set(['EDIT_NOT_ALLOWED', 'EDIT_INVALID', 'EDIT_REFUSED']);
+
+function display(input: DecisionInput): { display?: string } {
+  return input.display ? { display: input.display } : {};
 }
 
 /** What changes a request from outside the worker: submitting it, a reviewer's decision, a withdrawal. */
@@ -113,6 +124,7 @@ export class ApprovalCommands {
         slackUserId: input.slackUserId,
       });
       const grant = await this.grantTerms(id, input);
+      const edit = await this.checkedEdit(id, input, by);
       // Each attempt votes anew, so the emitted decision is the one in the record that was written.
       let decision: ReviewerDecision | undefined;
       const outcome = await this.o.transitions.apply(id, async (current) => {
@@ -125,12 +137,30 @@ export class ApprovalCommands {
           ...(input.reason ? { reason: input.reason } : {}),
           ...(input.comment ? { comment: input.comment } : {}),
           ...(grant ? { grant } : {}),
+          ...(edit ? { editedHash: edit.hash } : {}),
         };
+        if (edit && current.argsHash !== edit.against) {
+          throw new AirlockError('ALREADY_DECIDED', `Request ${id} changed while the edit was checked.`);
+        }
         const result = applyDecision(current, decision, await this.context(current, input.via));
+        if (edit && result.ok && result.record.status !== 'approved') {
+          // Only the deciding vote may edit; anything else would run arguments fewer reviewers saw.
+          throw new AirlockError('EDIT_NOT_ALLOWED', `An edit must be the deciding approval of ${id}.`);
+        }
         if (!result.ok || result.record.status !== 'approved') return result;
-        // The grant is part of the approving write, so the record never says approved without saying it.
-        const made = recordGrantOf(result.record, result.record.decidedAt ?? this.now());
-        return made ? { ...result, record: { ...result.record, grant: made } } : result;
+        // The edit and the grant are part of the approving write: the approval binds to the edited hash,
+        // an exact grant to the same, and the record never says approved without saying either.
+        const approved = edit
+          ? withEdit(result.record, {
+              ...edit,
+              by: decision.by,
+              via: input.via,
+              at: decision.at,
+              ...display(input),
+            })
+          : result.record;
+        const made = recordGrantOf(approved, approved.decidedAt ?? this.now());
+        return { ...result, record: made ? { ...approved, grant: made } : approved };
       });
       if (outcome.kind === 'missing') throw new AirlockError('NOT_FOUND', `Request ${id} not found`);
       if (outcome.kind === 'refused') throw refusalToError(outcome.refusal);
@@ -151,7 +181,7 @@ export class ApprovalCommands {
       return written;
     } catch (err) {
       const e = toAirlockError(err, 'QUEUE_UNAVAILABLE');
-      if (isRefusalError(e)) this.o.events.emit('refused', id, input, e);
+      if (isRefusalError(e) || EDIT_REFUSALS.has(e.code)) this.o.events.emit('refused', id, input, e);
       throw e;
     }
   }
@@ -179,8 +209,38 @@ export class ApprovalCommands {
     return validateGrantRequest(spec, input.grant, record.rule);
   }
 
-  private async context(record: StoredRecord, via: DecisionVia): Promise<DecisionContext> {
-    const groups = approverEntries(record).filter((a) => /^S[A-Z0-9]{2,}$/.test(a));
+  /**
+   * Checks edited arguments against the request's rule, the tool's schema and the policy before anything
+   * is written; undefined without an edit, or when the edit changes nothing (then it is a plain approval).
+   */
+  private async checkedEdit(id: string, input: DecisionInput, by: string) {
+    if (input.args === undefined) return undefined;
+    if (input.decision !== 'approve') {
+      throw new AirlockError('EDIT_NOT_ALLOWED', 'Edited arguments come only with an approval.');
+    }
+    const record = await this.o.store.get(id);
+    if (!record) throw new AirlockError('NOT_FOUND', `Request ${id} not found`);
+    // A decided request is refused by the decision itself, with who decided.
+    if (record.status !== 'pending') return undefined;
+    checkEditAllowed(record);
+    if (!this.o.edits) {
+      throw new AirlockError('EDIT_NOT_ALLOWED', 'Edits are not available on this gateway; approve as sent.');
+    }
+    const checked = this.o.edits.check(record, input.args);
+    const other = checked.decision.approval?.approvers ?? [];
+    const ctx = await this.context(record, input.via, other);
+    checkEditorMayApprove(record, checked.decision, identityOf(this.o.reviewers, by), ctx);
+    const hash = argumentHash(record.server, record.tool, checked.args);
+    return hash === record.argsHash ? undefined : { ...checked, hash, against: record.argsHash };
+  }
+
+  private async context(
+    record: StoredRecord,
+    via: DecisionVia,
+    moreApprovers: readonly string[] = [],
+  ): Promise<DecisionContext> {
+    const entries = [...new Set([...approverEntries(record), ...moreApprovers])];
+    const groups = entries.filter((a) => /^S[A-Z0-9]{2,}$/.test(a));
     const groupMembers = groups.length && this.o.groupMembers ? await this.o.groupMembers(groups) : {};
     // Open mode trusts whoever reaches the loopback console/API/CLI; it never extends to a Slack channel.
     const openAccess = this.o.openAccess && via !== 'slack';

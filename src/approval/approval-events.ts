@@ -16,6 +16,8 @@ export interface DecisionInput {
   comment?: string;
   /** With an approval: let matching calls run without a new request (checked against the rule's grants). */
   grant?: GrantRequest;
+  /** With an approval: run these arguments instead of the agent's (the rule must allow edits; checked again). */
+  args?: Record<string, unknown>;
 }
 
 /** Events for Slack, audit, history and metrics, emitted on the replica where the change happened. */

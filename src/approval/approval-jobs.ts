@@ -9,6 +9,7 @@ import type { ApprovalEmitter } from './approval-events.js';
 import type { RecordTransitions } from './record-transitions.js';
 import { errorResult, summarize } from './outcome.js';
 import { FollowUpJobs } from './follow-up-jobs.js';
+import { withEditedMeta } from '../gateway/tool-error.js';
 
 /** Queue name under the configured prefix. */
 export const APPROVAL_QUEUE = 'approvals';
@@ -145,8 +146,9 @@ export class ApprovalJobs {
           // Its worker died mid-run: whether the upstream ran is unknown, so it is never run again.
           const summary =
             'Interrupted: the gateway running this call stopped before it finished; not retried.';
-          interrupted = errorResult(
-            `Approved call ${id} was interrupted before it finished; it was not retried.`,
+          interrupted = withEditedMeta(
+            errorResult(`Approved call ${id} was interrupted before it finished; it was not retried.`),
+            r,
           );
           const t = finishExecution(r, now, { isError: true, summary });
           return t.ok ? { ...t, result: interrupted } : t;
@@ -170,10 +172,10 @@ export class ApprovalJobs {
   private async run(claimed: StoredRecord): Promise<void> {
     let result: CallToolResult;
     try {
-      result = await this.o.execute(claimed);
+      result = withEditedMeta(await this.o.execute(claimed), claimed);
     } catch (err) {
       const e = toAirlockError(err, 'UPSTREAM_ERROR');
-      result = errorResult(`The approved call ran into an error: ${e.message}`);
+      result = withEditedMeta(errorResult(`The approved call ran into an error: ${e.message}`), claimed);
     }
     const ended = { isError: Boolean(result.isError), summary: summarize(result) };
     const outcome = await this.o.transitions.apply(

@@ -5,6 +5,7 @@ import type { ReviewerRef } from '../core/approval/identity.js';
 import type { ApprovalGate, CallHooks, HeldCall } from '../gateway/gateway.js';
 import type { Logger } from '../log.js';
 import type { GrantService } from '../grants/grant-service.js';
+import type { EditChecker } from './edit-check.js';
 import type { ApprovalStore, StoredRecord } from './approval-store.js';
 import type { ApprovalEvents, DecisionInput } from './approval-events.js';
 import { ApprovalCommands } from './approval-commands.js';
@@ -39,6 +40,8 @@ export interface ApprovalServiceOptions {
   concurrency?: number;
   /** Where approvals with a grant store it. @defaultValue none: approvals with a grant are refused */
   grants?: GrantService;
+  /** Checks edited arguments (schema, policy). @defaultValue none: approvals with edited arguments are refused */
+  edits?: EditChecker;
   /** The clock. @defaultValue Date.now */
   now?: () => number;
 }

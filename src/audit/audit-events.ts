@@ -33,6 +33,10 @@ export interface DecisionEvent {
   via: AuditVia;
   decision: 'approve' | 'reject';
   reason?: string;
+  /** An approval with edited arguments: the hash of what runs (the approval binds to it)… */
+  argsHash?: string;
+  /** …and the hash of the arguments the agent sent (`request.created` carries it as `argsHash`). */
+  originalHash?: string;
 }
 
 /** Someone tried to decide and was refused (not an approver, self-approval, already decided, ...). */

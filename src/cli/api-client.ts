@@ -28,6 +28,8 @@ export interface RequestDecision {
   comment?: string;
   /** The grant this approving vote asked for. */
   grant?: { durationMs: number; scope: string };
+  /** Set on an approval with edited arguments: their hash. */
+  editedHash?: string;
 }
 
 /** A request record as `GET /api/requests/:id` returns it; times are epoch milliseconds. */
@@ -59,6 +61,8 @@ export interface RequestRecord {
     waitMs?: number;
     channel?: string;
     allowSelfApproval?: boolean;
+    /** A reviewer may approve with changed arguments (`approve --args`). */
+    allowEdit?: boolean;
   };
   decisions?: RequestDecision[];
   decidedAt?: number;
@@ -77,6 +81,16 @@ export interface RequestRecord {
   grant?: string | { id: string; scope: string; durationMs: number; expiresAt: number };
   /** An allowed call that ran only because its policy is in shadow mode: what enforcement would have done. */
   shadow?: { would: string; rule: string; reason?: string };
+  /** Set when a reviewer approved with changed arguments; `args`/`argsHash` are then the edited ones. */
+  edited?: {
+    by: string;
+    display?: string;
+    via: string;
+    at: number;
+    /** Display copy of what the agent sent. */
+    originalArgs: unknown;
+    originalHash: string;
+  };
 }
 
 /** One active grant as `GET /api/grants` lists it. */
@@ -250,10 +264,12 @@ export class ApiClient {
     id: string,
     comment?: string,
     grant?: { for: string; scope?: string },
+    args?: Record<string, unknown>,
   ): Promise<RequestRecord> {
     const res = await this.send('POST', `/api/requests/${encodeURIComponent(id)}/approve`, {
       ...(comment ? { comment } : {}),
       ...(grant ? { grant } : {}),
+      ...(args ? { args } : {}),
     });
     return res.json() as Promise<RequestRecord>;
   }

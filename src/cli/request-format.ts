@@ -40,7 +40,8 @@ export function formatRecord(r: RequestRecord, now: number, color: boolean): str
   if (r.expiresAt !== undefined && r.status === 'pending') facts.push(['Expires', when(r.expiresAt)]);
   if (r.approval) {
     const who = r.approval.approvers?.length ? r.approval.approvers.join(', ') : 'any reviewer';
-    facts.push(['Approvers', `${safeText(who)} (${r.approval.minApprovals ?? 1} needed)`]);
+    const edits = r.approval.allowEdit ? '; edits allowed: approve --args' : '';
+    facts.push(['Approvers', `${safeText(who)} (${r.approval.minApprovals ?? 1} needed${edits})`]);
   }
   if (r.decidedAt !== undefined)
     facts.push(['Decided', `${when(r.decidedAt)}${r.decidedBy ? ` by ${safeText(r.decidedBy)}` : ''}`]);
@@ -62,7 +63,13 @@ export function formatRecord(r: RequestRecord, now: number, color: boolean): str
   facts.push(...grantAndShadowFacts(r, when));
   if (r.responseMs !== undefined) facts.push(['Response time', humanDuration(r.responseMs)]);
   if (r.slack) facts.push(['Slack', `channel ${safeText(r.slack.channel)}, message ${safeText(r.slack.ts)}`]);
-  if (r.argsHash) facts.push(['Args hash', r.argsHash]);
+  if (r.argsHash) facts.push(['Args hash', r.argsHash + (r.edited ? ' (edited)' : '')]);
+  if (r.edited) {
+    facts.push(
+      ['Edited', `by ${safeText(r.edited.by)} via ${safeText(r.edited.via)} at ${formatTime(r.edited.at)}`],
+      ['Original hash', r.edited.originalHash],
+    );
+  }
 
   const args = safeText(JSON.stringify(r.args, null, 2) ?? 'null');
   const sections = [
@@ -72,6 +79,14 @@ export function formatRecord(r: RequestRecord, now: number, color: boolean): str
       s.dim(r.argsTruncated ? ' (secrets redacted; a preview, cut short)' : ' (secrets redacted)'),
     indent(args),
   ];
+  if (r.edited) {
+    sections[2] = s.bold('Arguments') + s.dim(' (as edited and run; secrets redacted)');
+    sections.push(
+      '',
+      s.bold('Original arguments') + s.dim(' (as the agent sent them; secrets redacted)'),
+      indent(safeText(JSON.stringify(r.edited.originalArgs, null, 2) ?? 'null')),
+    );
+  }
   const decisions = r.decisions ?? [];
   if (decisions.length) {
     sections.push('', s.bold('Decisions'));
@@ -108,9 +123,11 @@ export function timeline(r: RequestRecord, now: number): [number, string][] {
   }
   for (const d of r.decisions ?? []) {
     const note = d.reason ?? d.comment;
+    const verb =
+      d.decision === 'approve' ? (d.editedHash ? 'approved with changed arguments' : 'approved') : 'rejected';
     events.push([
       d.at,
-      `${d.decision === 'approve' ? 'approved' : 'rejected'} by ${safeText(d.by)} via ${safeText(d.via)}${voteGrant(d)}${note ? `: "${oneLine(note)}"` : ''}`,
+      `${verb} by ${safeText(d.by)} via ${safeText(d.via)}${voteGrant(d)}${note ? `: "${oneLine(note)}"` : ''}`,
     ]);
   }
   if (r.grant && typeof r.grant === 'object' && r.decidedAt !== undefined) {

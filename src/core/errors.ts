@@ -80,6 +80,12 @@ const TABLE = {
   SELF_APPROVAL: row(403, EXIT.REFUSED, 'unavailable'),
   // A reviewer asked for a grant the rule does not offer (none, another scope, too long); nothing is recorded.
   GRANT_NOT_ALLOWED: row(400, EXIT.INVALID, 'invalid'),
+  // An approval with edited arguments on a rule without allow_edit (or a reject carrying them); nothing is recorded.
+  EDIT_NOT_ALLOWED: row(400, EXIT.INVALID, 'invalid'),
+  // Edited arguments that fail the tool's input schema; the message names the JSON path.
+  EDIT_INVALID: row(400, EXIT.INVALID, 'invalid'),
+  // The policy, evaluated again on the edited arguments, would not let them through; the request stays pending.
+  EDIT_REFUSED: row(409, EXIT.REFUSED, 'denied'),
   NOT_FOUND: row(404, EXIT.NOT_FOUND, 'unavailable', 'bare-status'),
   UNAUTHORIZED: row(401, EXIT.REFUSED, 'unavailable', 'bare-status'),
   // The HTTP listener refuses a request for where it comes from (a foreign Host or Origin), not for who sent it.

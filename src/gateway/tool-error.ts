@@ -14,6 +14,33 @@ export interface DecisionMeta {
 /** The `_meta` key carrying Airlock's decision on refusals. */
 export const DECISION_META_KEY = 'airlock/decision';
 
+/** What an agent reads in `_meta["airlock/decision"]` of a call a reviewer approved with changed arguments. */
+export interface EditedDecisionMeta {
+  status: 'approved';
+  requestId: string;
+  rule: string;
+  /** Who changed the arguments, and the hash of the arguments the agent sent; what ran is `argsHash`. */
+  edited: { by: string; originalHash: string; argsHash: string };
+}
+
+/**
+ * The upstream result of a call that ran with edited arguments, telling the agent so in `_meta` (the
+ * upstream's own `_meta` keys are kept).
+ */
+export function withEditedMeta(
+  result: CallToolResult,
+  r: { id: string; rule: string; argsHash: string; edited?: { by: string; originalHash: string } },
+): CallToolResult {
+  if (!r.edited) return result;
+  const meta: EditedDecisionMeta = {
+    status: 'approved',
+    requestId: r.id,
+    rule: r.rule,
+    edited: { by: r.edited.by, originalHash: r.edited.originalHash, argsHash: r.argsHash },
+  };
+  return { ...result, _meta: { ...result._meta, [DECISION_META_KEY]: meta } };
+}
+
 /**
  * The one place an AirlockError becomes what the agent sees: a tool result with `isError: true`,
  * one plain sentence, and the decision in `_meta`.

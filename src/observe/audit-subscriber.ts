@@ -56,6 +56,7 @@ export function subscribeAudit(audit: AuditLog, s: AuditSources): void {
       via: d.via,
       decision: d.decision,
       ...(d.reason ? { reason: d.reason } : {}),
+      ...(d.editedHash && r.edited ? { argsHash: r.argsHash, originalHash: r.edited.originalHash } : {}),
     }),
   );
   s.approvals.on('refused', (id, input, err) =>

@@ -96,6 +96,9 @@ export function formatExplanation(e: Explanation): string {
       ['wait', `${humanDuration(a.waitMs)} per tools/call before answering "pending"`],
       ['self-approval', a.allowSelfApproval ? 'allowed' : "not allowed (the agent's owner cannot approve)"],
     );
+    if (a.allowEdit) {
+      lines.push(['edit', 'allowed (approve with changed arguments; policy and schema checked again)']);
+    }
   }
   const width = Math.max(...lines.map(([k]) => k.length)) + 1;
   return lines.map(([k, v]) => `${`${k}:`.padEnd(width + 1)}${v}`).join('\n');

@@ -134,7 +134,7 @@ export async function decideFromSlack(deps: InteractionDeps, click: Click): Prom
   }
 }
 
-/** Ephemeral in the request's channel; a DM from the app when there is no channel to answer in. */
+/** Answers a Slack user privately: ephemeral in the request's channel, else a DM from the app. */
 export async function tell(
   deps: InteractionDeps,
   to: { requestId: string; userId: string; channel?: string },

@@ -13,6 +13,7 @@ import { boltLogger } from './bolt-logger.js';
 import { GrantAccess } from './grant-access.js';
 import { registerGrantInteractions } from './grant-interactions.js';
 import { registerInteractions } from './interactions.js';
+import { registerEditInteractions } from './edit-interactions.js';
 import { MessageSync } from './message-sync.js';
 import { ReviewerQueue } from './reviewer-queue.js';
 import { SlackNotifier, type SlackNotifierRetryOptions } from './slack-notifier.js';
@@ -132,7 +133,8 @@ export function createSlackIntegration(o: SlackIntegrationOptions): SlackIntegra
     ...o.retry,
   });
   notifier.attach();
-  const interactionDeps = { approvals: o.approvals, client, names: new UserNames(client), logger };
+  const names = new UserNames(client);
+  const interactionDeps = { approvals: o.approvals, client, names, logger };
   registerInteractions(bolt, interactionDeps);
   const groupMembers = (ids: string[]) => o.directory.groupMembers(ids);
   const queue = new ReviewerQueue({ approvals: o.approvals, reviewers: o.config.reviewers, groupMembers });
@@ -144,6 +146,7 @@ export function createSlackIntegration(o: SlackIntegrationOptions): SlackIntegra
         groupMembers,
       })
     : undefined;
+  registerEditInteractions(bolt, { ...interactionDeps, queue, ...(publicUrl ? { publicUrl } : {}) });
   const home = new AppHome({
     approvals: o.approvals,
     queue,

@@ -20,6 +20,26 @@ import {
 } from '../request-format.js';
 import { parseStatuses, parseWhen, positiveInt } from '../review-options.js';
 
+/** `--args`: a JSON object, or BAD_REQUEST saying what is wrong with it (nothing is sent). */
+function parseArgsOption(text: string): Record<string, unknown> {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (err) {
+    throw new AirlockError(
+      'BAD_REQUEST',
+      `--args is not valid JSON (${(err as Error).message}); quote it, like --args '{"vm_name": "web-01"}'`,
+    );
+  }
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    throw new AirlockError(
+      'BAD_REQUEST',
+      '--args must be a JSON object of arguments, like {"vm_name": "web-01"}',
+    );
+  }
+  return value as Record<string, unknown>;
+}
+
 /** Rows `airlock history` shows when --limit is not given. */
 const DEFAULT_HISTORY_LIMIT = 50;
 
@@ -116,7 +136,8 @@ export function registerReview(program: Command): void {
         { header: 'AGENT', value: (r) => r.agent, minWidth: 9, priority: 2 },
         { header: 'SERVER/TOOL', value: (r) => `${r.server}/${r.tool}`, minWidth: 16, priority: 3 },
         { header: 'BY', value: (r) => r.decidedBy ?? '-', minWidth: 6, priority: 1 },
-        { header: 'OUTCOME', value: (r) => outcomeOf(r), minWidth: 10 },
+        // First in the cell, so a narrow terminal still shows that what ran is not what the agent sent.
+        { header: 'OUTCOME', value: (r) => `${r.edited ? 'edited; ' : ''}${outcomeOf(r)}`, minWidth: 10 },
       ];
       process.stdout.write(formatTable(columns, records) + '\n');
     });
@@ -137,10 +158,15 @@ export function registerReview(program: Command): void {
     .option('--comment <text>', 'a note kept with the approval in history')
     .option('--for <duration>', "with a grant: the agent's matching calls run without asking for this long")
     .option('--scope <scope>', 'grant scope: exact (same arguments, the default) or tool (any arguments)')
-    .action(async (id: string, opts: { comment?: string; for?: string; scope?: string }) => {
+    .option(
+      '--args <json>',
+      "approve with these arguments (a JSON object) instead of the agent's; the rule must allow edits",
+    )
+    .action(async (id: string, opts: { comment?: string; for?: string; scope?: string; args?: string }) => {
       if (opts.scope && !opts.for) throw new InvalidArgumentError('--scope needs --for');
       const grant = opts.for ? { for: opts.for, ...(opts.scope ? { scope: opts.scope } : {}) } : undefined;
-      const r = await clientFor(program).approve(id, opts.comment, grant);
+      const args = opts.args === undefined ? undefined : parseArgsOption(opts.args);
+      const r = await clientFor(program).approve(id, opts.comment, grant, args);
       const what = `${r.id} (${safeText(r.server)}/${safeText(r.tool)})`;
       if (r.status === 'pending') {
         const have = new Set((r.decisions ?? []).filter((d) => d.decision === 'approve').map((d) => d.by))
@@ -153,7 +179,10 @@ export function registerReview(program: Command): void {
       }
       const g = (r as { grant?: { id: string; scope: string; expiresAt: number } }).grant;
       const granted = g ? ` Grant ${g.id} (${g.scope}) until ${formatTime(g.expiresAt)}.` : '';
-      process.stdout.write(`Approved ${what}: the call is being released.${granted}\n`);
+      const edited = r.edited
+        ? ` With changed arguments: args sha256 ${r.argsHash ?? '?'} (the agent sent ${r.edited.originalHash}).`
+        : '';
+      process.stdout.write(`Approved ${what}: the call is being released.${edited}${granted}\n`);
     });
 
   program

@@ -43,6 +43,24 @@ export interface ReviewerDecision {
   comment?: string;
   /** The grant this approving vote asked for, already checked against the rule. */
   grant?: GrantTerms;
+  /** argumentHash of the edited arguments this approving vote approved instead of the agent's. */
+  editedHash?: string;
+}
+
+/** How a reviewer changed a request's arguments when approving it (edit, then approve). */
+export interface EditRecord {
+  /** Canonical identity of the reviewer who edited (and approved). */
+  by: string;
+  display?: string;
+  via: DecisionVia;
+  /** Epoch milliseconds. */
+  at: number;
+  /** The arguments the agent sent; never what runs once edited. */
+  originalArgs: Record<string, unknown>;
+  /** argumentHash of `originalArgs`; the agent's identical retry still matches it. */
+  originalHash: string;
+  /** The policy rule that decided for the edited arguments when they were checked. */
+  rule: string;
 }
 
 /** A grant a reviewer asked for: how long, and how wide. */
@@ -100,7 +118,7 @@ export interface ApprovalRecord {
   agent: string;
   /** The agent's owner from the config (reviewer id or Slack user id); may not self-approve by default. */
   agentOwner?: string;
-  /** The exact arguments that will run if approved; never a redacted copy. */
+  /** The exact arguments that will run if approved (the edited ones after an edit); never a redacted copy. */
   args: Record<string, unknown>;
   /** argumentHash(server, tool, args). */
   argsHash: string;
@@ -124,6 +142,8 @@ export interface ApprovalRecord {
   escalations?: EscalationRecord[];
   /** Set when the approval created a grant (every approving vote asked for one). */
   grant?: RecordGrant;
+  /** Set when a reviewer approved with changed arguments: `args` and `argsHash` are then the edited ones. */
+  edited?: EditRecord;
 }
 
 /** A record as stored: the pure record plus the bookkeeping its store keeps with it. */

@@ -16,6 +16,7 @@ export function compileApproval(a: ApprovalInput | undefined): ApprovalSpec {
     waitMs,
     onTimeout: 'reject' as const,
     allowSelfApproval: a?.allow_self_approval ?? false,
+    ...(a?.allow_edit === true ? { allowEdit: true } : {}),
     ...(a?.remind === undefined ? {} : { remindMs: tryParseDuration(a.remind) as number }),
     ...(a?.escalate === undefined
       ? {}

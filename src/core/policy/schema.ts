@@ -72,6 +72,8 @@ const approval = z
     escalate: z.array(escalationStep).optional(),
     /** Absent: no grants. */
     grants: grants.optional(),
+    /** A reviewer may approve with changed arguments. @defaultValue false */
+    allow_edit: z.boolean().optional(),
   })
   .superRefine((a, ctx) => {
     const approvers = a.approvers ?? [];
@@ -80,6 +82,14 @@ const approval = z
         code: 'custom',
         path: ['min_approvals'],
         message: `min_approvals (${a.min_approvals}) is more than the ${approvers.length} listed approver${approvers.length === 1 ? '' : 's'}`,
+      });
+    }
+    // Approvers before the deciding vote would be counted for arguments they never saw.
+    if (a.allow_edit === true && (a.min_approvals ?? 1) > 1) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['allow_edit'],
+        message: `allow_edit needs min_approvals 1 (it is ${a.min_approvals}): with a quorum the other approvers would count for arguments they never saw`,
       });
     }
     const timeoutMs = a.timeout === undefined ? undefined : tryParseDuration(a.timeout);

@@ -32,6 +32,8 @@ export interface ApprovalSpec {
   waitMs: number;
   onTimeout: 'reject';
   allowSelfApproval: boolean;
+  /** A reviewer may approve with changed arguments (checked again against policy and the tool's schema); absent: no. */
+  allowEdit?: boolean;
   /** Re-ping the approvers this often while the request is pending; absent: no reminders. */
   remindMs?: number;
   /** Escalation steps, `afterMs` strictly increasing and below `timeoutMs`. */

@@ -36,7 +36,18 @@ export const grantRequest = z
 
 /** Body of `POST /requests/:id/approve`; an absent body is an empty one. */
 export const approveBody = z
-  .strictObject({ comment: z.string().max(3000).optional(), grant: grantRequest.optional() })
+  .strictObject({
+    comment: z.string().max(3000).optional(),
+    grant: grantRequest.optional(),
+    args: z
+      .record(z.string(), z.unknown())
+      .optional()
+      .meta({
+        description:
+          'Approve with these arguments instead of the agent\'s (the rule must set `approval.allow_edit`). They are checked against the tool\'s input schema and the policy again; `"[REDACTED]"` under a secret-looking key keeps the original value.',
+        examples: [{ vm_name: 'web-1', duration: 30 }],
+      }),
+  })
   .prefault({});
 
 /** Body of `POST /requests/:id/reject`. */

@@ -207,7 +207,7 @@ export const OPENAPI_DOCUMENT = {
     },
     responses: {
       E400: errorResponse(
-        'Invalid parameter or body (`code` BAD_REQUEST; `field` names the parameter), or a grant the rule does not offer (GRANT_NOT_ALLOWED).',
+        "Invalid parameter or body (`code` BAD_REQUEST; `field` names the parameter), or a grant the rule does not offer (GRANT_NOT_ALLOWED), or an edit the rule does not allow (EDIT_NOT_ALLOWED) or that fails the tool's input schema (EDIT_INVALID; `field` is the JSON path).",
       ),
       E401: errorResponse('Missing or invalid reviewer token (UNAUTHORIZED).'),
       E403: errorResponse(
@@ -215,7 +215,7 @@ export const OPENAPI_DOCUMENT = {
       ),
       E404: errorResponse('No such request or grant (NOT_FOUND).'),
       E409: errorResponse(
-        'Already decided, expired, or a direct policy decision (ALREADY_DECIDED, APPROVAL_EXPIRED).',
+        'Already decided, expired, or a direct policy decision (ALREADY_DECIDED, APPROVAL_EXPIRED); or edited arguments the policy refuses (EDIT_REFUSED; the request stays pending).',
       ),
       E503: errorResponse('Redis unavailable (REDIS_UNAVAILABLE, QUEUE_UNAVAILABLE); retry later.'),
     },
@@ -247,6 +247,10 @@ export const OPENAPI_DOCUMENT = {
           decision: { type: 'string', enum: [...REVIEWER_VOTES] },
           reason: str,
           comment: str,
+          editedHash: {
+            type: 'string',
+            description: 'sha256 of the edited arguments this vote approved instead of the agent’s.',
+          },
           grant: {
             type: 'object',
             description: 'The grant this approving vote asked for.',
@@ -278,6 +282,21 @@ export const OPENAPI_DOCUMENT = {
             durationMs: { type: 'integer' },
             scope: { type: 'string', enum: [...GRANT_SCOPES] },
             expiresAt: epochMs,
+          },
+        },
+        edited: {
+          type: 'object',
+          description:
+            'Set when a reviewer approved with changed arguments: `args` and `argsHash` are then what ran; the agent sent `originalArgs` (display copy) with `originalHash`.',
+          required: ['by', 'via', 'at', 'originalArgs', 'originalHash', 'rule'],
+          properties: {
+            by: str,
+            display: str,
+            via: { type: 'string', enum: [...DECISION_VIAS] },
+            at: epochMs,
+            originalArgs: object('Display copy of the arguments the agent sent, redacted like `args`.'),
+            originalHash: { type: 'string', description: 'sha256 of the original call (hex).' },
+            rule: { type: 'string', description: 'The rule that decided for the edited arguments.' },
           },
         },
       }),

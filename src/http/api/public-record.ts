@@ -16,6 +16,14 @@ export function publicRecord(r: HistoryRecord) {
     kind: 'approval' as const,
     ...rest,
     args: redactForDisplay(args),
+    ...(r.edited
+      ? {
+          edited: {
+            ...r.edited,
+            originalArgs: redactForDisplay(r.edited.originalArgs) as Record<string, unknown>,
+          },
+        }
+      : {}),
     ...(r.decidedAt !== undefined ? { responseMs: r.decidedAt - r.createdAt } : {}),
   };
 }

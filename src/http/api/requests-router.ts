@@ -78,6 +78,7 @@ export function requestsRouter(deps: RequestsRouterDeps): Router {
       decision: 'approve',
       ...(body.comment ? { comment: body.comment } : {}),
       ...(body.grant ? { grant: body.grant } : {}),
+      ...(body.args ? { args: body.args } : {}),
     });
     res.json(publicRecord(r));
   });

@@ -4,6 +4,7 @@ import { api } from './api.js';
 import { h, fill, facts, statusBadge, timeEl, countdownEl, prettyJson, duration, clock } from './dom.js';
 import { grantButton } from './grant-choice.js';
 import { shadowBadge, shadowDetail, grantedNote, grantMadeNote, directOutcome } from './record-notes.js';
+import { askEdit, editable, editedSection } from './edit-dialog.js';
 
 const FINAL = {
   approved: 'approved',
@@ -45,7 +46,7 @@ export function timeline(r) {
     events.push({
       at: d.at,
       kind: d.decision === 'approve' ? 'approve' : 'reject',
-      label: `${who} ${d.decision === 'approve' ? 'approved' : 'rejected'} via ${d.via}`,
+      label: `${who} ${d.decision === 'approve' ? (d.editedHash ? 'approved with changes' : 'approved') : 'rejected'} via ${d.via}`,
       detail: d.decision === 'reject' ? d.reason : d.comment,
     });
   }
@@ -187,7 +188,7 @@ export function mountDetail(view, id, ctx) {
         ]),
       ),
       section(
-        'Arguments',
+        r.edited ? 'Arguments (edited, as run)' : 'Arguments',
         h('pre', { class: 'args full', tabindex: '0', 'aria-label': 'Arguments' }, prettyJson(r.args ?? {})),
         h(
           'p',
@@ -195,6 +196,7 @@ export function mountDetail(view, id, ctx) {
           'A display copy: values under secret-looking keys are redacted. What runs upstream is the exact stored arguments this hash covers.',
         ),
       ),
+      editedSection(r),
       section('Timeline', timelineList(r)),
       r.approval ? section('Approval policy', approvalFacts(r.approval)) : null,
       section('Decisions', decisionsList(r.decisions ?? [])),
@@ -253,6 +255,23 @@ export function mountDetail(view, id, ctx) {
       },
       'Reject…',
     );
+    const edit = editable(r)
+      ? h(
+          'button',
+          {
+            id: 'detail-edit',
+            type: 'button',
+            class: 'secondary',
+            'aria-haspopup': 'dialog',
+            onclick: () =>
+              askEdit(r, async (body) => {
+                record = await ctx.decide(record, 'approve', body);
+                render();
+              }),
+          },
+          'Edit and approve…',
+        )
+      : null;
     return h(
       'section',
       { class: 'panel decide', 'aria-label': 'Decision' },
@@ -266,7 +285,7 @@ export function mountDetail(view, id, ctx) {
       h('label', { for: 'approve-comment' }, 'Comment with your approval (optional)'),
       input,
       actionError ? h('p', { class: 'error', role: 'alert' }, actionError) : null,
-      h('div', { class: 'actions' }, approve, approveFor, reject),
+      h('div', { class: 'actions' }, approve, approveFor, edit, reject),
     );
   };
 

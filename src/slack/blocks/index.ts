@@ -22,3 +22,4 @@ export {
   grantChoiceValue,
 } from './grant-choice.js';
 export { REVOKE_GRANT_ACTION_ID, HOME_GRANTS_MAX, homeGrantBlocks } from './home-grants.js';
+export * from './edit-args-modal.js';

@@ -5,7 +5,7 @@ import { decisionLine, slackDate } from './format.js';
 import { grantStatusLines, grantVoteNote } from './grant-choice.js';
 import { recordMessage, type MessageOptions, type SlackMessage } from './message.js';
 import { requestMessage } from './request-message.js';
-import { clip } from './text.js';
+import { clip, inlineCode } from './text.js';
 
 const REASON_MAX = 1000;
 const COMMENT_MAX = 500;
@@ -45,6 +45,11 @@ export function decidedMessage(record: ApprovalRecord, opts: MessageOptions = {}
   const status = approvalLines(record).map((line, i) => (i === 0 ? `:white_check_mark: ${line}` : line));
   if (status.length === 0) status.push(':white_check_mark: *Approved*');
   status.push(...grantStatusLines(record));
+  if (record.edited) {
+    status.push(
+      `The arguments below are the edited ones that run; the agent sent args sha256 ${inlineCode(record.edited.originalHash, 100)}.`,
+    );
+  }
   const exec = record.execution;
   if (record.status === 'executing') status.push(':hourglass_flowing_sand: Running upstream…');
   if (exec?.finishedAt !== undefined) {
@@ -85,7 +90,8 @@ function approvalLines(record: ApprovalRecord): string[] {
   for (const d of record.decisions) {
     if (d.decision !== 'approve' || seen.has(d.by)) continue;
     seen.add(d.by);
-    lines.push(`*Approved* by ${decisionLine(d)}${grantVoteNote(d)}${comment(d)}`);
+    const verb = d.editedHash ? '*Approved with changes*' : '*Approved*';
+    lines.push(`${verb} by ${decisionLine(d)}${grantVoteNote(d)}${comment(d)}`);
   }
   return lines;
 }

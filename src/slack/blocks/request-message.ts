@@ -7,6 +7,7 @@ import { approveForMenu } from './grant-choice.js';
 import { BLOCK_KIT_LIMITS } from './limits.js';
 import { recordMessage, type MessageOptions, type SlackMessage } from './message.js';
 import { clip } from './text.js';
+import { editButtons } from './edit-args-modal.js';
 
 /**
  * The message asking reviewers to decide: facts, risk, expiry, redacted and escaped arguments, ids,
@@ -65,6 +66,7 @@ function actions(record: ApprovalRecord): types.ActionsBlock {
         text: { type: 'plain_text', text: 'Reject with reason' },
         value,
       },
+      ...editButtons(record),
     ],
   };
 }
