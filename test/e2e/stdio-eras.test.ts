@@ -246,6 +246,30 @@ test(
 );
 
 test(
+  'raw lines, 2025: initialize pins the 2025 era; garbage gets -32700 and the session lives on',
+  { timeout: 60_000 },
+  async () => {
+    const p = lines();
+    const init = await p.request({
+      id: 1,
+      method: 'initialize',
+      params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'raw', version: '1' } },
+    });
+    assert.equal(init.result.protocolVersion, '2025-06-18');
+    assert.deepEqual(init.result.capabilities.tools, { listChanged: true });
+    p.send({ method: 'notifications/initialized' });
+    p.writeLine('not json at all');
+    assert.equal((await p.next((m) => m.error?.code === -32700, 'a parse error')).id, null);
+    const list = await p.request({ id: 2, method: 'tools/list' });
+    assert.ok(list.result.tools.some((t: { name: string }) => t.name === 'list_vms'));
+    assert.equal(list.result.resultType, undefined, '2025 results carry no resultType');
+    const discover = await p.request({ id: 3, method: 'server/discover', params: { _meta: envelope() } });
+    assert.equal(discover.error.code, -32601, 'a 2025 session has no server/discover');
+    assert.equal(await p.close(), 0);
+  },
+);
+
+test(
   'raw lines: notifications/cancelled cancels a held call and its approval request',
   { timeout: 60_000 },
   async () => {
