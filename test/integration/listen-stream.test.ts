@@ -5,6 +5,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
+import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
 import { startRedis, type TestRedis } from '../helpers/redis.js';
 import { ROOT, startTestAirlock, type TestAirlock } from '../helpers/airlock-harness.js';
 import { upstreamCommand } from '../helpers/conformance-upstream.js';
@@ -222,5 +223,32 @@ test(
     assert.equal(body.error.code, -32602);
     assert.match(body.error.message, /toolsListChanged must be a boolean/);
     assert.equal(body.id, 22);
+  },
+);
+
+test(
+  "SDK v2 client: listen() behind Airlock hears a 2025 upstream's tool change; shutdown closes it gracefully",
+  { timeout: 60_000 },
+  async () => {
+    const gw = await airlockWith('legacy');
+    const client = new Client(
+      { name: 'listener', version: '1' },
+      { versionNegotiation: { mode: { pin: V } } },
+    );
+    await client.connect(new StreamableHTTPClientTransport(new URL(`${gw.url}/mcp`)));
+    try {
+      const heard = new Promise<void>((resolve) =>
+        client.setNotificationHandler('notifications/tools/list_changed', () => resolve()),
+      );
+      const subscription = await client.listen({ toolsListChanged: true });
+      assert.deepEqual(subscription.honoredFilter, { toolsListChanged: true });
+      await client.callTool({ name: 'test_trigger_tool_change', arguments: {} });
+      await heard;
+      await gw.stop();
+      airlocks.splice(airlocks.indexOf(gw), 1);
+      assert.equal(await subscription.closed, 'graceful');
+    } finally {
+      await client.close();
+    }
   },
 );
