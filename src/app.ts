@@ -17,6 +17,8 @@ import { ResourceRouter } from './agent/resource-router.js';
 import { mcpEndpoint } from './agent/http-endpoint.js';
 import { AgentMethods } from './agent/agent-methods.js';
 import { ModernDispatcher } from './agent/modern-dispatch.js';
+import type { ListenHub } from './agent/listen-stream.js';
+import { createListenHub, subscribableUpstreams } from './agent/listen-wiring.js';
 import { TokenAuth } from './http/auth.js';
 import { createHttpApp, errorHandler } from './http/http-app.js';
 import { hostGuard, hostnameOf, sameOriginWrites } from './http/host-guard.js';
@@ -64,6 +66,10 @@ export interface Airlock {
   url?: string;
   /** Opens an MCP session for an agent (used by stdio mode). */
   createSession(agent: string): AgentSession;
+  /** Answers 2026-07-28 requests, on `/mcp` and over stdio. */
+  modern: ModernDispatcher;
+  /** The 2026-07-28 `subscriptions/listen` streams open on this replica. */
+  listens: ListenHub;
   stop(): Promise<void>;
 }
 
@@ -114,7 +120,27 @@ export async function startAirlock(config: AirlockConfig, options: StartOptions)
     cleanups.push(() => policies.close());
 
     const sessions = new SessionRegistry(logger);
-    const upstreams = new UpstreamPool(config.servers, sessions, logger);
+    // Listen streams hear upstream notifications beside the 2025 sessions.
+    const listens: ListenHub = createListenHub({
+      // The method handling is built further down; the hub asks it only once streams are open.
+      methods: { listTools: (agent) => methods.listTools(agent), features: () => methods.features() },
+      upstreams: () => upstreams,
+      resources: () => resources,
+      sessions,
+      governed: (server) => governed(server),
+      logger,
+    });
+    const upstreams = new UpstreamPool(
+      config.servers,
+      {
+        onRequest: (server, request, signal) => sessions.onRequest(server, request, signal),
+        onNotification: (server, n) => {
+          sessions.onNotification(server, n);
+          listens.upstreamNotification(n);
+        },
+      },
+      logger,
+    );
     cleanups.push(() => upstreams.close());
     await upstreams.start();
     // A server without a policy file fails closed: no tools, and no resources or prompts either.
@@ -122,13 +148,21 @@ export async function startAirlock(config: AirlockConfig, options: StartOptions)
     const resources = new ResourceRouter(upstreams, governed);
     sessions.resources = resources;
     const toolsChanged = () => sessions.broadcast({ method: 'notifications/tools/list_changed' });
-    upstreams.on('tools-changed', toolsChanged);
-    upstreams.on('prompts-changed', () =>
-      sessions.broadcast({ method: 'notifications/prompts/list_changed' }),
-    );
+    upstreams.on('tools-changed', () => {
+      toolsChanged();
+      listens.listChanged('notifications/tools/list_changed');
+    });
+    upstreams.on('prompts-changed', () => {
+      sessions.broadcast({ method: 'notifications/prompts/list_changed' });
+      listens.listChanged('notifications/prompts/list_changed');
+    });
     // What a tool list shows depends on policy, so agents re-list after a reload or a removal.
-    policies.on('removed', toolsChanged);
-    policies.on('reload', toolsChanged);
+    const policyChanged = () => {
+      toolsChanged();
+      listens.policyChanged();
+    };
+    policies.on('removed', policyChanged);
+    policies.on('reload', policyChanged);
 
     // Open review (no tokens) only for the demo shape: nobody configured at all, on loopback. Once agents
     // authenticate, an open API would let an agent approve its own calls, so it stays closed.
@@ -241,7 +275,10 @@ export async function startAirlock(config: AirlockConfig, options: StartOptions)
       auditFailures: () => audit.failures,
     });
     const methods = new AgentMethods({ gateway, upstreams, resources, governed });
-    const modern = new ModernDispatcher(methods, sessions.modern, logger);
+    const modern = new ModernDispatcher(methods, sessions.modern, logger, {
+      listChanged: true,
+      resourceSubscribe: () => subscribableUpstreams(upstreams, governed).length > 0,
+    });
     const createSession = (agent: string) => {
       const session = new AgentSession(agent, { methods, upstreams, logger });
       sessions.add(session);
@@ -259,6 +296,8 @@ export async function startAirlock(config: AirlockConfig, options: StartOptions)
       approvals,
       grants,
       createSession,
+      modern,
+      listens,
       stop,
     };
 
@@ -275,6 +314,7 @@ export async function startAirlock(config: AirlockConfig, options: StartOptions)
         auth: agentAuth,
         createSession,
         modern,
+        listens,
         logger,
       });
       cleanups.push(() => mcp.close());
@@ -304,6 +344,8 @@ export async function startAirlock(config: AirlockConfig, options: StartOptions)
       const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
       airlock.url = `http://${host}:${addr.port}`;
     }
+    // Pushed after the listener so it runs before it closes: streams end with their completion response.
+    cleanups.push(() => listens.closeAll());
     await slack?.start();
     return airlock;
   } catch (err) {

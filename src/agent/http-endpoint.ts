@@ -6,6 +6,7 @@ import { isInitializeRequest } from '@modelcontextprotocol/sdk/types.js';
 import type { TokenAuth } from '../http/auth.js';
 import type { Logger } from '../log.js';
 import type { AgentSession } from './agent-session.js';
+import type { ListenHub } from './listen-stream.js';
 import type { ModernDispatcher } from './modern-dispatch.js';
 import { serveModernRequest } from './modern-endpoint.js';
 import { classifyHttpRequest } from './wire/classify.js';
@@ -23,6 +24,8 @@ export interface McpEndpointOptions {
   createSession: (agent: string) => AgentSession;
   /** Answers 2026-07-28 (enveloped) requests, which need no session. */
   modern: ModernDispatcher;
+  /** Serves 2026-07-28 `subscriptions/listen` streams; without it the method is unknown (-32601). */
+  listens?: ListenHub;
   logger: Logger;
 }
 
@@ -91,7 +94,9 @@ export function mcpEndpoint(options: McpEndpointOptions): {
       const sessionHeader = req.headers['mcp-session-id'];
       const sessionId = typeof sessionHeader === 'string' && sessionHeader !== '' ? sessionHeader : undefined;
       const c = classifyHttpRequest({ method: req.method, headers: req.headers, body });
-      if (c.kind === 'modern') return await serveModernRequest(options.modern, who.id, req, res, c.message);
+      if (c.kind === 'modern') {
+        return await serveModernRequest(options.modern, who.id, req, res, c.message, options.listens);
+      }
       if (c.kind === 'malformed-modern') return wireError(res, 400, c.error, body);
       const batchHandshake =
         sessionId === undefined && Array.isArray(body) && body.some((m) => isInitializeRequest(m));

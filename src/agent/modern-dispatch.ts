@@ -25,7 +25,7 @@ import { SUPPORTED_PROTOCOL_VERSIONS } from './wire/supported-versions.js';
 
 /**
  * How long a client may reuse a list or discover result. Lists are filtered by policy, which may be
- * reloaded at any moment, and the modern path has no listen stream yet to say so: no reuse.
+ * reloaded at any moment, and a client without a listen stream would not hear of it: no reuse.
  * @defaultValue 0
  */
 export const MODERN_CACHE_TTL_MS = 0;
@@ -37,11 +37,24 @@ export const SERVER_INFO_META_KEY = 'io.modelcontextprotocol/serverInfo';
 export interface ModernContext {
   readonly agent: string;
   readonly request: ModernRequest;
-  readonly headers: HeaderMap;
+  /** The HTTP request's headers; absent on stdio, which has no header layer (nor `Mcp-Param-*`). */
+  readonly headers?: HeaderMap;
   /** Fires when the client closes the request's stream: that is cancellation on 2026-07-28 HTTP. */
   readonly signal: AbortSignal;
   /** Sends a request-related notification (progress, log) on the request's stream. */
   readonly notify: (message: RpcMessage) => void;
+  /**
+   * True when `signal` fired because the channel went away rather than the client cancelling: a held
+   * call's approval request then stays pending. Absent: every abort is a cancellation (HTTP).
+   */
+  readonly disconnected?: () => boolean;
+}
+
+/** What the listen streams can deliver, for server/discover. */
+export interface ListenCapabilities {
+  readonly listChanged: boolean;
+  /** True when some connected upstream can send updates for a subscribed resource. */
+  readonly resourceSubscribe: () => boolean;
 }
 
 /** A method's answer: a result, or a JSON-RPC error. */
@@ -53,6 +66,8 @@ export class ModernDispatcher {
     private readonly methods: AgentMethods,
     private readonly calls: ModernCalls,
     private readonly logger: Logger,
+    /** True when the transports serve `subscriptions/listen`, so list changes are advertised. */
+    private readonly listens: ListenCapabilities = { listChanged: false, resourceSubscribe: () => false },
   ) {}
 
   /** True when the request's answer may carry notifications first, so an SSE stream is worth offering. */
@@ -72,6 +87,7 @@ export class ModernDispatcher {
     if (params['arguments'] !== undefined && !isJsonObject(params['arguments'])) {
       return invalidParams('tools/call arguments must be an object');
     }
+    if (ctx.headers === undefined) return undefined;
     const tool = this.methods.findTool(ctx.agent, params['name'] as string);
     const scan = tool ? scanHeaderParams(tool.inputSchema) : undefined;
     return scan?.ok ? validateParamHeaders(scan.params, params['arguments'], ctx.headers) : undefined;
@@ -94,12 +110,14 @@ export class ModernDispatcher {
   discover(): Record<string, unknown> {
     const f = this.methods.features();
     const instructions = this.methods.instructions();
+    const changes = this.listens.listChanged ? { listChanged: true } : {};
+    const subscribe = this.listens.resourceSubscribe() ? { subscribe: true } : {};
     return {
       supportedVersions: [...SUPPORTED_PROTOCOL_VERSIONS],
       capabilities: {
-        tools: {},
-        ...(f.prompts && { prompts: {} }),
-        ...(f.resources && { resources: {} }),
+        tools: { ...changes },
+        ...(f.prompts && { prompts: { ...changes } }),
+        ...(f.resources && { resources: { ...changes, ...subscribe } }),
         ...(f.completions && { completions: {} }),
         ...(f.logging && { logging: {} }),
       },
@@ -110,7 +128,8 @@ export class ModernDispatcher {
   }
 
   private handlerFor(method: string): ((ctx: ModernContext) => Promise<Record<string, unknown>>) | undefined {
-    // Removed methods and subscriptions/listen (not built yet) fall through to -32601.
+    // Removed methods fall through to -32601, and so does subscriptions/listen: its answer is a stream,
+    // which the transport (listen-http.ts, stdio-front.ts) serves before a request gets here.
     if (isRemovedMethod(method)) return undefined;
     const m = this.methods;
     const f = () => m.features();
@@ -145,8 +164,8 @@ export class ModernDispatcher {
     try {
       const result: CallToolResult = await this.methods.callTool(ctx.agent, forwardable(ctx), {
         signal: ctx.signal,
-        // Closing the stream is the client's cancellation, so a held call's approval request is cancelled.
-        disconnected: () => false,
+        // On HTTP closing the stream is the client's cancellation, so a held call's approval request is cancelled.
+        disconnected: ctx.disconnected ?? (() => false),
         // What the agent declared on this request is what a modern upstream may ask of it.
         clientCapabilities: envelope.clientCapabilities as CallHooks['clientCapabilities'],
         ...(token !== undefined && {

@@ -3,6 +3,8 @@
 // must go first; then the request's own SSE stream opens, and the client closing it cancels the call.
 import type { Request, Response } from 'express';
 import type { RpcMessage } from '../upstream/types.js';
+import { serveListenStream } from './listen-http.js';
+import type { ListenHub } from './listen-stream.js';
 import { ModernDispatcher, type ModernAnswer } from './modern-dispatch.js';
 import { validateModernRequest, type JsonObject } from './wire/envelope.js';
 import {
@@ -21,6 +23,7 @@ export async function serveModernRequest(
   req: Request,
   res: Response,
   message: JsonObject,
+  listens?: ListenHub,
 ): Promise<void> {
   const rawId = message['id'];
   const id: JsonRpcId = typeof rawId === 'string' || typeof rawId === 'number' ? rawId : null;
@@ -29,6 +32,9 @@ export async function serveModernRequest(
   const request = checked.value;
   // Cancellation is the stream closing; a modern client sends no other notification Airlock acts on.
   if (request.id === undefined) return void res.status(202).end();
+  if (request.method === 'subscriptions/listen' && listens) {
+    return serveListenStream(listens, agent, req.headers.accept, res, request);
+  }
 
   const streamable = ModernDispatcher.mayStream(request);
   const mode = chooseResponseMode(req.headers.accept, streamable);

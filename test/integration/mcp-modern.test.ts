@@ -145,7 +145,7 @@ test('server/discover describes Airlock: versions, only working capabilities, se
   assert.match(res.headers.get('content-type') ?? '', /application\/json/);
   const r = body.result;
   assert.deepEqual(r.supportedVersions, ['2026-07-28', '2025-11-25', '2025-06-18', '2025-03-26']);
-  assert.deepEqual(r.capabilities.tools, {}, 'no listChanged: there is no listen stream yet');
+  assert.deepEqual(r.capabilities.tools, { listChanged: true }, 'list changes arrive on listen streams');
   assert.equal(r.capabilities.prompts, undefined, 'the lab has no prompts, so none are advertised');
   assert.equal(r.capabilities.resources?.subscribe, undefined);
   assert.equal(r._meta['io.modelcontextprotocol/serverInfo'].name, 'airlock');
@@ -294,13 +294,7 @@ test('bad envelopes, headers and versions get the revision errors with the right
   assert.equal(future.body.error.data.requested, '2099-01-01');
   assert.ok(future.body.error.data.supported.includes(V));
 
-  for (const removed of [
-    'initialize',
-    'ping',
-    'logging/setLevel',
-    'resources/subscribe',
-    'subscriptions/listen',
-  ]) {
+  for (const removed of ['initialize', 'ping', 'logging/setLevel', 'resources/subscribe']) {
     const r = await rpc(removed, { uri: 'lab://x', _meta: envelope() });
     assert.deepEqual([r.status, r.body.error.code], [404, -32601], removed);
   }

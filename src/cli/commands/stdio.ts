@@ -1,11 +1,14 @@
+import { createInterface } from 'node:readline';
 import type { Command } from 'commander';
-import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
 import { loadConfig } from '../../config/load-config.js';
 import { createLogger } from '../../log.js';
 import { AirlockError } from '../../core/errors.js';
 import { StartupError } from '../exit-codes.js';
 
-/** `airlock stdio --agent ID`: the agent-facing MCP over stdin/stdout; logs go to stderr only. */
+/**
+ * `airlock stdio --agent ID`: the agent-facing MCP over stdin/stdout, 2025 (initialize) or 2026-07-28
+ * (per-request envelope) as the client's first message says; logs go to stderr only.
+ */
 export function registerStdio(program: Command): void {
   program
     .command('stdio')
@@ -26,21 +29,34 @@ export function registerStdio(program: Command): void {
       );
       // Loaded on demand so review commands start without loading the whole gateway.
       const { startAirlock } = await import('../../app.js');
+      const { StdioFront } = await import('../../agent/stdio-front.js');
       const airlock = await startAirlock(config, { logger, listen: false }).catch(startupFailed);
-      const session = airlock.createSession(opts.agent);
-      const transport = new StdioServerTransport();
+      const front = new StdioFront({
+        agent: opts.agent,
+        modern: airlock.modern,
+        createSession: airlock.createSession,
+        listens: airlock.listens,
+        write: (message) => void process.stdout.write(`${JSON.stringify(message)}\n`),
+        logger,
+      });
       let stopping = false;
       const shutdown = async () => {
         if (stopping) return;
         stopping = true;
+        // Listen streams end with their completion response while stdout is still ours.
+        await airlock.listens.closeAll();
+        await front.close();
         await airlock.stop();
         process.exit(0);
       };
-      session.onclose = () => void shutdown();
-      process.stdin.on('end', () => void shutdown());
+      front.onclose = () => void shutdown();
+      // A client that stopped reading cannot be answered any more.
+      process.stdout.on('error', () => void shutdown());
+      const lines = createInterface({ input: process.stdin, crlfDelay: Infinity });
+      lines.on('line', (line) => front.receive(line));
+      lines.on('close', () => void shutdown());
       process.on('SIGINT', () => void shutdown());
       process.on('SIGTERM', () => void shutdown());
-      await session.connect(transport);
     });
 }
 

@@ -1,0 +1,48 @@
+// A `subscriptions/listen` request on `/mcp`: its answer is a long-lived SSE stream. The acknowledgement
+// comes first, then the notifications the client opted in to, each tagged with the request's id; the
+// client closing the stream ends the subscription, and Airlock's shutdown ends it with the completion
+// response.
+import type { Response } from 'express';
+import { ListenHub } from './listen-stream.js';
+import type { ModernRequest } from './wire/envelope.js';
+import { errorResponse, httpStatusForWireError, invalidParams, invalidRequest } from './wire/errors.js';
+import { chooseResponseMode, SseWriter } from './wire/sse.js';
+
+/** Serves one validated listen request for `agent` until either side ends it. */
+export async function serveListenStream(
+  hub: ListenHub,
+  agent: string,
+  accept: string | undefined,
+  res: Response,
+  request: ModernRequest,
+): Promise<void> {
+  const id = request.id ?? null;
+  const parsed = ListenHub.parseFilter(request.params);
+  if (!parsed.ok) {
+    const error = invalidParams(parsed.message);
+    return void res.status(httpStatusForWireError(error.code)).json(errorResponse(id, error));
+  }
+  if (chooseResponseMode(accept, true) !== 'sse') {
+    const error = invalidRequest(
+      'subscriptions/listen answers with a stream: Accept must include text/event-stream',
+    );
+    return void res.status(406).json(errorResponse(id, error));
+  }
+  const sse = new SseWriter(res);
+  sse.open(200);
+  const handle = await hub.open(
+    agent,
+    id,
+    parsed.filter,
+    {
+      notify: (message) => void sse.send(message),
+      end: (response) => {
+        sse.send(response);
+        sse.close();
+      },
+    },
+    sse.signal,
+  );
+  if (sse.closed) return handle.close();
+  sse.signal.addEventListener('abort', () => handle.close(), { once: true });
+}
