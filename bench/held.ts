@@ -52,7 +52,12 @@ export interface HeldResult {
   redisUsedBeforeBytes: number;
   redisUsedAfterBytes: number;
   redisBytesPerPending: number;
-  targets: { rssGrowthAtMost200MiB: boolean; redisAtMost4KiBPerPending: boolean };
+  targets: {
+    rssGrowthAtMost200MiB: boolean;
+    redisAtMost4KiBPerPending: boolean;
+    /** Heap + external retained per held long-poll call after a full GC, at most 16 KiB. */
+    liveAtMost16KiBPerCall: boolean;
+  };
 }
 
 /** Options for {@link benchHeld}. */
@@ -208,8 +213,14 @@ async function airlockHeld(
       const res = await fetch(`${airlock.url}/api/requests?status=pending`);
       const { requests } = (await res.json()) as { requests: { id: string }[] };
       if (requests.length === 20) {
-        for (const r of requests)
-          await fetch(`${airlock.url}/api/requests/${r.id}/approve`, { method: 'POST' });
+        for (const r of requests) {
+          const ok = await fetch(`${airlock.url}/api/requests/${r.id}/approve`, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json' },
+            body: '{}',
+          });
+          if (!ok.ok) throw new Error(`held: approve answered ${ok.status}: ${await ok.text()}`);
+        }
         break;
       }
       await sleep(20);
@@ -294,11 +305,17 @@ export async function benchHeld(o: HeldOptions = {}): Promise<{ result: HeldResu
     redisUsedBeforeBytes: a.usedBefore,
     redisUsedAfterBytes: a.usedAfter,
     redisBytesPerPending: Math.round((a.usedAfter - a.usedBefore) / Math.max(1, pending)),
-    targets: { rssGrowthAtMost200MiB: false, redisAtMost4KiBPerPending: false },
+    targets: {
+      rssGrowthAtMost200MiB: false,
+      redisAtMost4KiBPerPending: false,
+      liveAtMost16KiBPerCall: false,
+    },
   };
   result.targets = {
     rssGrowthAtMost200MiB: pending === total && a.figures.rssGrowthMiB <= 200,
     redisAtMost4KiBPerPending: pending === total && result.redisBytesPerPending <= 4096,
+    liveAtMost16KiBPerCall:
+      pending === total && a.figures.heapUsedPerCallKiB + a.figures.externalPerCallKiB <= 16,
   };
   const rowsFor = (name: string, f: HoldFigures, target: boolean): Row[] => [
     {
@@ -317,6 +334,7 @@ export async function benchHeld(o: HeldOptions = {}): Promise<{ result: HeldResu
     {
       label: `${name}: live after full GC`,
       value: `heap ${fmt(f.heapUsedPerCallKiB, 1)} KiB/call, external ${fmt(f.externalPerCallKiB, 1)} KiB/call; RSS ${fmt(f.rssAfterFullGcMiB, 1)} MiB`,
+      ...(target ? { target: '<= 16 KiB/call', pass: result.targets.liveAtMost16KiBPerCall } : {}),
     },
   ];
   const rows: Row[] = [
@@ -345,5 +363,5 @@ export async function benchHeld(o: HeldOptions = {}): Promise<{ result: HeldResu
       notes.push(`${name}: only ${f.held} of ${total} calls were held within ${fillTimeoutMs / 1000}s`);
     for (const [m, c] of Object.entries(f.failureKinds)) notes.push(`${name}: ${c} x ${m}`);
   }
-  return { result, text: table(`4. ${total} calls held at once (HTTP)`, rows, notes) };
+  return { result, text: table(`4. ${total} calls held at once (HTTP long poll)`, rows, notes) };
 }

@@ -1,12 +1,19 @@
-// MCP SDK clients over Streamable HTTP and a closed-loop load generator.
+// MCP clients of both eras and a closed-loop load generator.
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 
+/** The bearer token the bench's gateways accept (direct and proxies ignore it). */
+export const BENCH_TOKEN = 'bench-agent-token-0123456789';
+
 /** Connects one MCP SDK client (initialize handshake included) to a Streamable HTTP endpoint. */
 export async function connectClient(url: string, name = 'bench-agent'): Promise<Client> {
   const client = new Client({ name, version: '1.0.0' });
-  await client.connect(new StreamableHTTPClientTransport(new URL(url)));
+  await client.connect(
+    new StreamableHTTPClientTransport(new URL(url), {
+      requestInit: { headers: { authorization: `Bearer ${BENCH_TOKEN}` } },
+    }),
+  );
   return client;
 }
 
@@ -33,6 +40,62 @@ export function resultText(r: unknown): string {
   return c && c.type === 'text' ? c.text : '';
 }
 
+/** One worker's way to make an echo call; resolves with the result, rejects on transport errors. */
+export type EchoCaller = () => Promise<CallToolResult>;
+
+/** 2025 era: `tools/call echo {message: 'x'}` on an SDK client's session. */
+export function sessionCaller(client: Client): EchoCaller {
+  return () => client.callTool({ name: 'echo', arguments: { message: 'x' } }) as Promise<CallToolResult>;
+}
+
+/** The 2026-07-28 revision the modern caller speaks. */
+const MODERN = '2026-07-28';
+
+/**
+ * 2026-07-28 era: a stateless POST per call, with the `_meta` envelope and the mirrored headers
+ * (`MCP-Protocol-Version`, `Mcp-Method`, `Mcp-Name`), over fetch's keep-alive pool. No handshake.
+ */
+export function modernCaller(url: string): EchoCaller {
+  let id = 0;
+  const headers = {
+    'content-type': 'application/json',
+    accept: 'application/json, text/event-stream',
+    authorization: `Bearer ${BENCH_TOKEN}`,
+    'mcp-protocol-version': MODERN,
+    'mcp-method': 'tools/call',
+    'mcp-name': 'echo',
+  };
+  return async () => {
+    const body = JSON.stringify({
+      jsonrpc: '2.0',
+      id: ++id,
+      method: 'tools/call',
+      params: {
+        name: 'echo',
+        arguments: { message: 'x' },
+        _meta: {
+          'io.modelcontextprotocol/protocolVersion': MODERN,
+          'io.modelcontextprotocol/clientCapabilities': {},
+        },
+      },
+    });
+    const res = await fetch(url, { method: 'POST', headers, body });
+    const text = await res.text();
+    const type = res.headers.get('content-type') ?? '';
+    // An SSE answer carries the response as its last `data:` line.
+    const json = type.includes('text/event-stream')
+      ? text
+          .split('\n')
+          .filter((l) => l.startsWith('data:'))
+          .pop()
+          ?.slice(5)
+      : text;
+    const msg = JSON.parse(json ?? 'null') as { result?: CallToolResult; error?: { message: string } };
+    if (!msg?.result) throw new Error(`HTTP ${res.status}: ${msg?.error?.message ?? text.slice(0, 200)}`);
+    return msg.result;
+  };
+}
+
 /** What one closed-loop run measured. */
 export interface LoopResult {
   calls: number;
@@ -46,20 +109,20 @@ export interface LoopResult {
 }
 
 /**
- * Each client runs one worker that calls `tools/call echo {message: 'x'}` back to back for `durationMs`
- * (closed loop: concurrency = number of clients). Tool errors (`isError`) count as errors.
+ * Each caller runs one worker that calls echo back to back for `durationMs` (closed loop: concurrency =
+ * number of callers). Tool errors (`isError`) and wrong answers count as errors.
  */
-export async function closedLoop(clients: readonly Client[], durationMs: number): Promise<LoopResult> {
+export async function closedLoop(callers: readonly EchoCaller[], durationMs: number): Promise<LoopResult> {
   const latencies: number[] = [];
   let errors = 0;
   let firstError: string | undefined;
   const start = performance.now();
   const deadline = start + durationMs;
-  const worker = async (client: Client) => {
+  const worker = async (call: EchoCaller) => {
     while (performance.now() < deadline) {
       const t0 = performance.now();
       try {
-        const r = await client.callTool({ name: 'echo', arguments: { message: 'x' } });
+        const r = await call();
         if (r.isError || resultText(r) !== 'x') {
           errors++;
           firstError ??= `tool error: ${resultText(r)}`;
@@ -70,7 +133,7 @@ export async function closedLoop(clients: readonly Client[], durationMs: number)
       }
     }
   };
-  await Promise.all(clients.map(worker));
+  await Promise.all(callers.map(worker));
   const elapsedMs = performance.now() - start;
   return {
     calls: latencies.length,

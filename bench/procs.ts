@@ -128,6 +128,30 @@ export async function startEchoProcess(): Promise<BenchProcess & { url: string }
   return { ...p, url: `http://127.0.0.1:${p.port}/mcp` };
 }
 
+/** Starts the 2026-07-28-only echo upstream (bench/echo-modern.ts, SDK v2) in its own process. */
+export async function startModernEchoProcess(): Promise<BenchProcess & { url: string }> {
+  const p = await spawnListening('echo-modern', 'bench/echo-modern.ts', [String(await freePort())]);
+  return { ...p, url: `http://127.0.0.1:${p.port}/mcp` };
+}
+
+/** Starts the raw Node proxy floor (bench/floor-proxy.ts) in front of `upstreamUrl`. */
+export async function startFloorProxyProcess(upstreamUrl: string): Promise<BenchProcess & { url: string }> {
+  const p = await spawnListening('floor-proxy', 'bench/floor-proxy.ts', [
+    String(await freePort()),
+    upstreamUrl,
+  ]);
+  return { ...p, url: `http://127.0.0.1:${p.port}/mcp` };
+}
+
+/** The `servers` entry that makes Airlock spawn the echo upstream over stdio (bench/echo-stdio.ts). */
+export function stdioEchoServer(): Record<string, unknown> {
+  return {
+    command: process.execPath,
+    args: ['--import', 'tsx', join(ROOT, 'bench', 'echo-stdio.ts')],
+    cwd: ROOT,
+  };
+}
+
 /** Starts the bare SDK pass-through proxy (bench/bare-proxy.ts) in front of `upstreamUrl`. */
 export async function startBareProxyProcess(
   upstreamUrl: string,
@@ -153,6 +177,8 @@ export interface AirlockProcessOptions {
   policies: Record<string, unknown>;
   /** Extra node flags, e.g. `--cpu-prof`. */
   nodeArgs?: string[];
+  /** Agent tokens of the config (`id` → token); none means the anonymous loopback agent. */
+  agents?: Record<string, string>;
 }
 
 /** A running `airlock serve` child. */
@@ -180,6 +206,7 @@ export async function startAirlockProcess(o: AirlockProcessOptions): Promise<Air
     redis: { url: o.redisUrl, prefix: o.prefix },
     policies,
     servers: o.servers,
+    ...(o.agents ? { agents: Object.entries(o.agents).map(([id, token]) => ({ id, token })) } : {}),
     audit: { file: join(dir, 'data', 'audit.jsonl') },
     log: { level: 'warn' },
   };

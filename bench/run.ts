@@ -1,11 +1,13 @@
 // `npm run bench`: Airlock's performance report. Every figure and its baseline are measured in this run,
 // on 127.0.0.1 only, against redis-servers and processes the bench starts and stops itself.
-// Prints one table per section (with targets and PASS/MISS) and a JSON document last, also written
-// under $TMPDIR. Exits 0 even when a target is missed; non-zero only when the bench itself fails.
-// Env: BENCH_CPU_PROF=DIR writes a CPU profile of the allow-path gateway to DIR; BENCH_VERBOSE=1
-// echoes the children's stderr.
+// Prints one table per section (with targets and PASS/MISS) and a JSON document last, also written to
+// bench/results/latest.json. Exits 0 even when a target is missed; non-zero only when the bench fails.
+// `npm run bench -- --only allow-path,held` runs only the named sections (allow-path, policy-eval,
+// release, held, audit, history). Env: BENCH_CPU_PROF=DIR writes CPU profiles of the allow-path
+// gateways to DIR; BENCH_HELD_CALLS sets how many calls section 4 holds; BENCH_VERBOSE=1 echoes the
+// children's stderr.
 import { writeFileSync, mkdirSync } from 'node:fs';
-import { cpus, loadavg, tmpdir } from 'node:os';
+import { cpus, loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
 import { startRedis, type TestRedis } from '../test/helpers/redis.js';
 import { benchPolicyEval } from './policy-eval.js';
@@ -14,10 +16,26 @@ import { benchAllowPath } from './allow-path.js';
 import { benchRelease } from './release.js';
 import { benchHeld } from './held.js';
 import { benchHistoryQuery } from './history-query.js';
-import { adopt, killAll } from './procs.js';
+import { adopt, killAll, ROOT } from './procs.js';
 import { fmt, round, table } from './stats.js';
 
 const WATCHDOG_MS = 12 * 60 * 1000;
+
+const SECTIONS = ['allow-path', 'policy-eval', 'release', 'held', 'audit', 'history'] as const;
+type Section = (typeof SECTIONS)[number];
+
+/** The sections `--only a,b` (or `--only=a,b`) names; all of them without the flag. */
+function selectedSections(argv: readonly string[]): Set<Section> {
+  const i = argv.findIndex((a) => a === '--only' || a.startsWith('--only='));
+  if (i < 0) return new Set(SECTIONS);
+  const raw = argv[i]!.includes('=') ? argv[i]!.slice('--only='.length) : (argv[i + 1] ?? '');
+  const names = raw.split(',').filter(Boolean);
+  const unknown = names.filter((n) => !(SECTIONS as readonly string[]).includes(n));
+  if (unknown.length || names.length === 0) {
+    throw new Error(`--only takes a comma-separated list of: ${SECTIONS.join(', ')} (got "${raw}")`);
+  }
+  return new Set(names as Section[]);
+}
 
 // This process is the load generator. The MCP SDK client passes its transport's AbortSignal to every
 // fetch, and undici drops a fetch's abort listener only when the request is garbage-collected, so at
@@ -55,70 +73,91 @@ async function main(): Promise<void> {
   console.log(
     `Airlock benchmark — node ${meta.node}, ${meta.cpus} x ${meta.cpuModel}, load average ${meta.loadavgStart.join(' ')}\n`,
   );
+  const only = selectedSections(process.argv.slice(2));
+  const doc: Record<string, unknown> = {};
   let redis: TestRedis | undefined;
   try {
     redis = await startRedis();
     adopt(redis.process);
 
-    progress('1/5 allow path: direct vs bare proxy vs airlock, c=1 and c=16');
-    const cpuProfileDir = process.env.BENCH_CPU_PROF ? resolve(process.env.BENCH_CPU_PROF) : undefined;
-    if (cpuProfileDir) mkdirSync(cpuProfileDir, { recursive: true });
-    const allow = await benchAllowPath({ redisUrl: redis.url, ...(cpuProfileDir ? { cpuProfileDir } : {}) });
-    console.log(allow.text);
+    if (only.has('allow-path')) {
+      progress('allow path: direct, floor, bare proxy, airlock; both client eras; c=1 and c=16');
+      const cpuProfileDir = process.env.BENCH_CPU_PROF ? resolve(process.env.BENCH_CPU_PROF) : undefined;
+      if (cpuProfileDir) mkdirSync(cpuProfileDir, { recursive: true });
+      const allow = await benchAllowPath({
+        redisUrl: redis.url,
+        ...(cpuProfileDir ? { cpuProfileDir } : {}),
+      });
+      console.log(allow.text);
+      doc.allowPath = allow.result;
+    }
 
-    progress('2/5 policy evaluation');
-    const pe = await benchPolicyEval();
-    const policyEval = { ...pe, targetNs: 5000, pass: pe.nsPerDecision < 5000 };
-    console.log(
-      table(
-        '2. Policy evaluation (in process)',
-        [
-          {
-            label: `decision, ${pe.tools} tools x ${pe.rulesPerTool} rules`,
-            value: fmt(pe.nsPerDecision / 1000, 3, 'µs'),
-            target: '< 5 µs',
-            pass: policyEval.pass,
-          },
-        ],
-        ['best of 5 rounds of 1,000,000 decisions after a 200,000-decision warm-up'],
-      ),
-    );
+    if (only.has('policy-eval')) {
+      progress('policy evaluation');
+      const pe = await benchPolicyEval();
+      const policyEval = { ...pe, targetNs: 5000, pass: pe.nsPerDecision < 5000 };
+      console.log(
+        table(
+          '2. Policy evaluation (in process)',
+          [
+            {
+              label: `decision, ${pe.tools} tools x ${pe.rulesPerTool} rules`,
+              value: fmt(pe.nsPerDecision / 1000, 3, 'µs'),
+              target: '< 5 µs',
+              pass: policyEval.pass,
+            },
+          ],
+          ['best of 5 rounds of 1,000,000 decisions after a 200,000-decision warm-up'],
+        ),
+      );
+      doc.policyEval = policyEval;
+    }
 
-    progress('3/5 release latency (approve -> result)');
-    const release = await benchRelease({ redisUrl: redis.url });
-    console.log(release.text);
+    if (only.has('release')) {
+      progress('release latency (approve -> result)');
+      const release = await benchRelease({ redisUrl: redis.url });
+      console.log(release.text);
+      doc.release = release.result;
+    }
 
-    progress('4/5 5,000 calls held at once');
-    const held = await benchHeld();
-    console.log(held.text);
+    if (only.has('held')) {
+      const heldCalls = Number(process.env.BENCH_HELD_CALLS ?? 2000);
+      progress(`${heldCalls} calls held at once (long poll)`);
+      const held = await benchHeld({ clients: 50, callsPerClient: Math.max(1, Math.round(heldCalls / 50)) });
+      console.log(held.text);
+      doc.held = held.result;
+    }
 
-    progress('5/5 audit append');
-    const auditOptions = { processes: 1, inFlight: 256, fsync: true };
-    const audit = {
-      lines: 20_000,
-      ...auditOptions,
-      ...(await benchAuditAppend(20_000, auditOptions)),
-      // Worst case, as a gateway at concurrency 1 sees it: one lock + write + fsync per line.
-      oneAtATime: { lines: 1_000, inFlight: 1, ...(await benchAuditAppend(1_000, { inFlight: 1 })) },
-    };
-    console.log(
-      table(
-        '5. Audit append (hash-chained JSONL)',
-        [
-          { label: '20,000 lines, 1 process, 256 in flight, fsync', value: `${audit.linesPerSec} lines/s` },
-          {
-            label: '1,000 lines, 1 process, 1 at a time, fsync',
-            value: `${audit.oneAtATime.linesPerSec} lines/s (${fmt(1000 / audit.oneAtATime.linesPerSec, 2)} ms/line)`,
-          },
-        ],
-        ['each batch takes the cross-process lock file, appends, fsyncs and releases the lock'],
-      ),
-    );
+    if (only.has('audit')) {
+      progress('audit append');
+      const auditOptions = { processes: 1, inFlight: 256, fsync: true };
+      const audit = {
+        lines: 20_000,
+        ...auditOptions,
+        ...(await benchAuditAppend(20_000, auditOptions)),
+        // Worst case, as a gateway at concurrency 1 sees it: one lock + write + fsync per line.
+        oneAtATime: { lines: 1_000, inFlight: 1, ...(await benchAuditAppend(1_000, { inFlight: 1 })) },
+      };
+      console.log(
+        table(
+          '5. Audit append (hash-chained JSONL)',
+          [
+            { label: '20,000 lines, 1 process, 256 in flight, fsync', value: `${audit.linesPerSec} lines/s` },
+            {
+              label: '1,000 lines, 1 process, 1 at a time, fsync',
+              value: `${audit.oneAtATime.linesPerSec} lines/s (${fmt(1000 / audit.oneAtATime.linesPerSec, 2)} ms/line)`,
+            },
+          ],
+          ['each batch takes the cross-process lock file, appends, fsyncs and releases the lock'],
+        ),
+      );
+      doc.audit = audit;
+    }
 
     // 1,000,000 records take ~1.5 GB of Redis and ~100 s to load; BENCH_HISTORY_RECORDS=0 skips it.
     const historyRecords = Number(process.env.BENCH_HISTORY_RECORDS ?? 1_000_000);
-    const history = historyRecords > 0 ? await benchHistoryQuery({ records: historyRecords }) : undefined;
-    if (history) {
+    if (only.has('history') && historyRecords > 0) {
+      const history = await benchHistoryQuery({ records: historyRecords });
       console.log(
         table(
           '6. History query (tool + status, newest first, page of 50)',
@@ -144,21 +183,16 @@ async function main(): Promise<void> {
           ],
         ),
       );
+      doc.history = history;
     }
 
     meta.loadavgEnd = loadavg().map((x) => round(x, 2));
     meta.totalSeconds = round((performance.now() - started) / 1000, 1);
-    const doc = {
-      allowPath: allow.result,
-      policyEval,
-      release: release.result,
-      held: held.result,
-      audit,
-      ...(history ? { history } : {}),
-      meta,
-    };
+    doc.meta = { ...meta, sections: [...only] };
     const json = compactJson(doc);
-    const file = join(tmpdir(), `airlock-bench-${Date.now()}.json`);
+    const dir = join(ROOT, 'bench', 'results');
+    mkdirSync(dir, { recursive: true });
+    const file = join(dir, 'latest.json');
     writeFileSync(file, `${json}\n`);
     console.log(
       `Finished in ${meta.totalSeconds}s (load average at end ${meta.loadavgEnd.join(' ')}). JSON written to ${file}\n`,

@@ -41,7 +41,7 @@ export class AgentMethods {
 
   /** The exposed tool `name` as this agent may see it, for schema-dependent checks (Mcp-Param-*). */
   findTool(agent: string, name: string): Tool | undefined {
-    return this.listTools(agent).find((t) => t.name === name);
+    return this.deps.gateway.findTool(agent, name);
   }
 
   /** The upstream server a tool name routes to, if any. */

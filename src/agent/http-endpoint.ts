@@ -146,18 +146,58 @@ async function readJson(req: Request): Promise<JsonBody> {
   if (declared > MAX_MCP_BODY_BYTES) {
     return { ok: false, status: 413, message: `Request body exceeds ${MAX_MCP_BODY_BYTES} bytes` };
   }
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length;
-    if (size > MAX_MCP_BODY_BYTES) {
-      return { ok: false, status: 413, message: `Request body exceeds ${MAX_MCP_BODY_BYTES} bytes` };
-    }
-    chunks.push(chunk as Buffer);
+  const body = await readBody(req);
+  if (body === undefined) {
+    return { ok: false, status: 413, message: `Request body exceeds ${MAX_MCP_BODY_BYTES} bytes` };
   }
   try {
-    return { ok: true, value: JSON.parse(Buffer.concat(chunks).toString('utf8')) };
+    return { ok: true, value: JSON.parse(body) };
   } catch {
     return { ok: false, status: 400, message: 'Parse error: body is not valid JSON' };
   }
+}
+
+/**
+ * The body as text, or undefined once it passes MAX_MCP_BODY_BYTES (the rest is not kept). Plain
+ * stream events rather than an async iterator: this runs on every request.
+ */
+function readBody(req: Request): Promise<string | undefined> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const onData = (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > MAX_MCP_BODY_BYTES) {
+        cleanup();
+        // What would be thrown away is not read: the stream is destroyed, as leaving a for-await loop does.
+        req.destroy();
+        resolve(undefined);
+        return;
+      }
+      chunks.push(chunk);
+    };
+    const onEnd = () => {
+      cleanup();
+      resolve(chunks.length === 1 ? chunks[0]!.toString('utf8') : Buffer.concat(chunks).toString('utf8'));
+    };
+    const onError = (err: Error) => {
+      cleanup();
+      reject(err);
+    };
+    const onClose = () => {
+      // Closed before the end: what arrived is not a whole body.
+      cleanup();
+      reject(new Error('request closed before its body ended'));
+    };
+    const cleanup = () => {
+      req.off('data', onData);
+      req.off('end', onEnd);
+      req.off('error', onError);
+      req.off('close', onClose);
+    };
+    req.on('data', onData);
+    req.on('end', onEnd);
+    req.on('error', onError);
+    req.on('close', onClose);
+  });
 }

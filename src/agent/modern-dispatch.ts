@@ -132,7 +132,9 @@ export class ModernDispatcher {
     // which the transport (listen-http.ts, stdio-front.ts) serves before a request gets here.
     if (isRemovedMethod(method)) return undefined;
     const m = this.methods;
-    const f = () => m.features();
+    // Built once per request: every entry of the table below reads it.
+    let features: ReturnType<AgentMethods['features']> | undefined;
+    const f = () => (features ??= m.features());
     const table: Record<string, false | ((ctx: ModernContext) => Promise<Record<string, unknown>>)> = {
       'server/discover': async () => this.discover(),
       'tools/list': async (ctx) => ({ tools: m.listTools(ctx.agent), ...cacheable() }),

@@ -56,19 +56,22 @@ export function prepareEvent(event: AuditLineEvent, options: PrepareOptions): Pr
     ['event', JSON.stringify(name)],
     ['replica', JSON.stringify(options.replica)],
   ];
-  try {
-    text = JSON.stringify(capStrings(fields, options.maxStringBytes));
-    // Hash what a verifier will parse back, so toJSON, undefined and NaN are settled once, here.
-    plain = JSON.parse(text) as Record<string, unknown>;
-    for (const key of Object.keys(plain)) members.push([key, canonicalJson(plain[key])]);
-  } catch (err) {
-    throw new AirlockError(
-      'INTERNAL',
-      `audit event ${name} cannot be serialised: ${String(err)}`,
-      {},
-      { cause: err },
-    );
-  }
+  const flat = flatText(fields, options.maxStringBytes, members);
+  if (flat !== undefined) text = flat;
+  else
+    try {
+      text = JSON.stringify(capStrings(fields, options.maxStringBytes));
+      // Hash what a verifier will parse back, so toJSON, undefined and NaN are settled once, here.
+      plain = JSON.parse(text) as Record<string, unknown>;
+      for (const key of Object.keys(plain)) members.push([key, canonicalJson(plain[key])]);
+    } catch (err) {
+      throw new AirlockError(
+        'INTERNAL',
+        `audit event ${name} cannot be serialised: ${String(err)}`,
+        {},
+        { cause: err },
+      );
+    }
   members.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
   const fieldText = text.slice(1, -1);
   const head =
@@ -79,6 +82,41 @@ export function prepareEvent(event: AuditLineEvent, options: PrepareOptions): Pr
     members: members.map(([k, v]) => [k, JSON.stringify(k) + ':' + v] as const),
     bytes: head.length + 120,
   };
+}
+
+/**
+ * The JSON text of `fields` when every value is a short string, a finite number, a boolean, null or
+ * undefined (most events, and every per-call one): then each value's JSON is already its canonical form
+ * and nothing needs capping, so members are pushed as they are written, with no round trip. Undefined
+ * for anything else, which takes the general path.
+ */
+function flatText(
+  fields: Record<string, unknown>,
+  maxStringBytes: number,
+  members: Array<[string, string]>,
+): string | undefined {
+  const parts: string[] = [];
+  const added: Array<[string, string]> = [];
+  for (const key in fields) {
+    if (!Object.hasOwn(fields, key)) continue;
+    const v = fields[key];
+    let json: string;
+    if (v === undefined) continue;
+    if (typeof v === 'string') {
+      // A UTF-16 unit is at most 3 UTF-8 bytes, so such a string is never capped.
+      if (v.length * 3 > maxStringBytes) return undefined;
+      json = JSON.stringify(v);
+    } else if (typeof v === 'number') {
+      if (!Number.isFinite(v)) return undefined;
+      json = JSON.stringify(v);
+    } else if (typeof v === 'boolean') json = v ? 'true' : 'false';
+    else if (v === null) json = 'null';
+    else return undefined;
+    parts.push(`${JSON.stringify(key)}:${json}`);
+    added.push([key, json]);
+  }
+  members.push(...added);
+  return `{${parts.join(',')}}`;
 }
 
 /** Builds the line for a prepared event at position `seq` after `prev`; `text` ends with a newline. */

@@ -134,6 +134,14 @@ export class Gateway {
       .map((t) => t.tool);
   }
 
+  /** The exposed tool `name` if this agent may see it (as in listTools), without listing every tool. */
+  findTool(agent: string, name: string) {
+    const { upstreams, policies } = this.deps;
+    const target = upstreams.resolveTool(name);
+    if (!target || policies.isDeniedOutright(target.server, target.tool, agent)) return undefined;
+    return upstreams.exposedTool(name);
+  }
+
   /** Runs one tools/call through policy; always resolves to a tool result. */
   async callTool(call: ToolCall, hooks: CallHooks): Promise<CallToolResult> {
     const started = performance.now();

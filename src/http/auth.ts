@@ -6,6 +6,11 @@ import { createHash, timingSafeEqual } from 'node:crypto';
  */
 export class TokenAuth {
   private readonly entries: { hash: Buffer; id: string }[];
+  /**
+   * Tokens already matched, to their ids, so a client sending its token on every request is not hashed
+   * every time. Only configured tokens get in, so it holds at most one entry per principal.
+   */
+  private readonly known = new Map<string, string>();
 
   constructor(
     principals: readonly { id: string; token?: string }[],
@@ -26,10 +31,15 @@ export class TokenAuth {
     if (!this.required) return { ok: true, id: this.anonymousId! };
     const m = /^Bearer\s+(\S+)\s*$/i.exec(header ?? '');
     if (!m) return { ok: false, message: 'Missing bearer token: send "Authorization: Bearer <token>"' };
-    const h = sha(m[1]!);
+    const token = m[1]!;
+    const cached = this.known.get(token);
+    if (cached !== undefined) return { ok: true, id: cached };
+    const h = sha(token);
     let found: string | undefined;
     for (const e of this.entries) if (timingSafeEqual(e.hash, h)) found = e.id;
-    return found ? { ok: true, id: found } : { ok: false, message: 'Invalid bearer token' };
+    if (!found) return { ok: false, message: 'Invalid bearer token' };
+    if (this.known.size < this.entries.length) this.known.set(token, found);
+    return { ok: true, id: found };
   }
 }
 

@@ -114,6 +114,12 @@ export class UpstreamPool extends EventEmitter<UpstreamPoolEvents> {
     return entry && { server: entry.server, tool: entry.original };
   }
 
+  /** One exposed tool, a copy of the upstream's with `name` set to the exposed name. */
+  exposedTool(exposedName: string): Tool | undefined {
+    const entry = this.toolIndex.get(exposedName);
+    return entry && { ...entry.item, name: exposedName };
+  }
+
   /** Every exposed tool, each a copy of the upstream's with `name` set to the exposed name. */
   exposedTools(): { server: string; tool: Tool }[] {
     return [...this.toolIndex.entries()].map(([name, e]) => ({

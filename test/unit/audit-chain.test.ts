@@ -103,3 +103,35 @@ test('a line edited to nest deeper than anything Airlock writes is reported, not
     reason: 'cannot be hashed (nested too deep): line was edited',
   });
 });
+
+test('flat events (strings, numbers, booleans, null, undefined) give the same line as any event, and verify', () => {
+  const flat = {
+    event: 'policy.allowed',
+    requestId: 'req_1',
+    server: 'lab',
+    tool: 'é "quoted" \\ \u2028',
+    agent: 'a',
+    rule: 'lab/echo',
+    n: -0,
+    big: 1e21,
+    yes: false,
+    none: null,
+    gone: undefined,
+  } as unknown as AuditEvent;
+  // The same fields with one nested value take the general path; dropping that member must give the flat line.
+  const nested = { ...flat, zz: { nested: true } } as unknown as AuditEvent;
+  const a = encodeLine(prepareEvent(flat, options), 3, 'b'.repeat(64));
+  const b = encodeLine(prepareEvent(nested, options), 3, 'b'.repeat(64));
+  const { hash: _ha, ...restA } = JSON.parse(a.text) as Record<string, unknown>;
+  const { hash: _hb, zz: _zz, ...restB } = JSON.parse(b.text) as Record<string, unknown>;
+  assert.deepEqual(restA, restB);
+  assert.equal(a.text, b.text.replace(',"zz":{"nested":true}', '').replace(b.hash, a.hash));
+  assert.equal(a.hash, createHash('sha256').update(canonicalJson(restA)).digest('hex'));
+  assert.deepEqual(checkLine(a.text.slice(0, -1), true).ok, true);
+  // A string that may need capping is left to the general path, which caps it.
+  const long = { ...flat, tool: 'x'.repeat(2000) } as unknown as AuditEvent;
+  const capped = JSON.parse(encodeLine(prepareEvent(long, options), 1, GENESIS_HASH).text) as {
+    tool: string;
+  };
+  assert.match(capped.tool, /truncated by Airlock: 2000 bytes/);
+});

@@ -25,12 +25,26 @@ export function chooseResponseMode(
   accept: string | readonly string[] | undefined,
   mayStream: boolean,
 ): ResponseMode | undefined {
-  const ranges = parseAccept(typeof accept === 'string' ? accept : (accept ?? []).join(','));
-  const sse = accepts(ranges, 'text', 'event-stream');
-  const json = accepts(ranges, 'application', 'json');
+  const { sse, json } = acceptedForms(typeof accept === 'string' ? accept : (accept ?? []).join(','));
   if (mayStream && sse) return 'sse';
   if (json) return 'json';
   return sse ? 'sse' : undefined;
+}
+
+/** Accept values seen lately and what they take; a client sends the same one on every request. */
+const acceptCache = new Map<string, { sse: boolean; json: boolean }>();
+const ACCEPT_CACHE_SIZE = 64;
+
+function acceptedForms(accept: string): { sse: boolean; json: boolean } {
+  let forms = acceptCache.get(accept);
+  if (forms) return forms;
+  const ranges = parseAccept(accept);
+  forms = { sse: accepts(ranges, 'text', 'event-stream'), json: accepts(ranges, 'application', 'json') };
+  if (accept.length <= 512) {
+    if (acceptCache.size >= ACCEPT_CACHE_SIZE) acceptCache.clear();
+    acceptCache.set(accept, forms);
+  }
+  return forms;
 }
 
 /**
