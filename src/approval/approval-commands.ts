@@ -27,7 +27,7 @@ export interface ApprovalCommandsOptions {
   store: ApprovalStore;
   transitions: RecordTransitions;
   /** Deadline jobs to add, promote on approval and drop when a request ends without running. */
-  jobs: Pick<ApprovalJobs, 'schedule' | 'release' | 'drop'>;
+  jobs: Pick<ApprovalJobs, 'schedule' | 'release' | 'drop' | 'repair'>;
   /** Receives `created`, `decided`, `refused` and `cancelled`. */
   events: ApprovalEmitter;
   reviewers: readonly ReviewerRef[];
@@ -104,6 +104,12 @@ export class ApprovalCommands {
           throw err;
         });
         this.o.events.emit('created', stored);
+      } else {
+        // The identical retry of a call whose replica died between two writes finishes them, so the call
+        // is not left waiting for its deadline (a lost release) or pending for ever (a lost deadline).
+        await this.o.jobs.repair(stored).catch((err: unknown) => {
+          this.o.logger?.warn({ err, requestId: stored.id }, 'could not repair an attached request');
+        });
       }
       return stored;
     } catch (err) {

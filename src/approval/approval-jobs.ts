@@ -76,7 +76,24 @@ export class ApprovalJobs {
 
   /** Adds the request's deadline job and its reminders and escalations, in one write; a request without them must not stay pending. */
   async schedule(record: StoredRecord): Promise<void> {
-    const deadline = {
+    await this.queue.addBulk([this.deadlineJob(record), ...this.followUps.jobsFor(record)]);
+  }
+
+  /**
+   * Finishes what a replica that died mid-way left undone for an open request: a pending request whose
+   * deadline job was never added gets it (the job id makes a racing add a no-op), and an approved request
+   * whose release was lost is released. Both are idempotent; the worker still runs a call at most once.
+   */
+  async repair(record: StoredRecord): Promise<void> {
+    if (record.status === 'approved') return this.release(record.id);
+    if (record.status !== 'pending' || (await this.queue.getJob(record.id))) return;
+    const { name, data, opts } = this.deadlineJob(record);
+    await this.queue.add(name, data, opts);
+    this.o.logger.warn({ id: record.id }, 'a pending request had no deadline job; added it');
+  }
+
+  private deadlineJob(record: StoredRecord) {
+    return {
       name: 'request',
       data: { id: record.id },
       opts: {
@@ -88,7 +105,6 @@ export class ApprovalJobs {
         backoff: { type: 'exponential' as const, delay: 500 },
       },
     };
-    await this.queue.addBulk([deadline, ...this.followUps.jobsFor(record)]);
   }
 
   /** Makes the request's job run now; if it is running already, its worker sees the approval. */
