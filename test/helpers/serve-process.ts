@@ -52,9 +52,15 @@ export function writeDeployment(options: {
   };
 }
 
-/** Starts `node dist/cli/main.js serve --config FILE` and waits until it prints its banner. */
-export async function startServe(configFor: (port: number) => string): Promise<ServeProcess> {
-  const port = await freePort();
+/**
+ * Starts `node dist/cli/main.js serve --config FILE` and waits until it prints its banner. `port` restarts
+ * a replica where it was (a balancer's fixed backend); by default a free port is picked.
+ */
+export async function startServe(
+  configFor: (port: number) => string,
+  options: { port?: number } = {},
+): Promise<ServeProcess> {
+  const port = options.port ?? (await freePort());
   const child = spawn(
     process.execPath,
     [join(ROOT, 'dist', 'cli', 'main.js'), 'serve', '--config', configFor(port)],
