@@ -14,6 +14,21 @@ import { withEditedMeta } from '../gateway/tool-error.js';
 /** Queue name under the configured prefix. */
 export const APPROVAL_QUEUE = 'approvals';
 
+/**
+ * How long a worker's claim on a running job lasts without renewal (renewed every half of it). A replica
+ * that dies mid-run stops renewing, so its job counts as stalled this long after the death.
+ * @defaultValue 10 s (BullMQ's own is 30 s)
+ */
+export const JOB_LOCK_MS = 10_000;
+
+/**
+ * How often live workers look for stalled jobs; a job is taken back on the second look that finds it
+ * unlocked. With {@link JOB_LOCK_MS}, a call whose replica died is resumed (not yet run) or reported
+ * interrupted (it was running) within about 20 s, on a surviving replica.
+ * @defaultValue 5 s (BullMQ's own is 30 s)
+ */
+export const STALLED_CHECK_MS = 5_000;
+
 /** Options for {@link ApprovalJobs}. */
 export interface ApprovalJobsOptions {
   store: ApprovalStore;
@@ -62,6 +77,8 @@ export class ApprovalJobs {
       concurrency: this.o.concurrency ?? 64,
       // A stalled job means its replica died mid-run: process() turns that into "interrupted", not a rerun.
       maxStalledCount: 1,
+      lockDuration: JOB_LOCK_MS,
+      stalledInterval: STALLED_CHECK_MS,
     });
     this.worker.on('error', (err) => this.o.logger.warn({ err: err.message }, 'approval worker error'));
     await this.worker.waitUntilReady();
