@@ -34,6 +34,7 @@ let fake: FakeSlack;
 let replicas: ServeProcess[] = [];
 let lb: RoundRobin;
 let agent: ModernAgent;
+let configFor: (port: number) => string;
 const sdkClients: Client[] = [];
 
 before(async () => {
@@ -65,7 +66,7 @@ before(async () => {
     },
   });
   // Each replica posts to Slack with its own bot token, so the fake tells which replica posted a message.
-  const configFor = (port: number) => {
+  configFor = (port: number) => {
     const file = deployment.configFor(port);
     const config = JSON.parse(readFileSync(file, 'utf8'));
     config.slack.botToken = botTokenOf(port);
@@ -98,7 +99,7 @@ async function api(gw: ServeProcess, path: string, body?: unknown): Promise<{ st
 }
 
 /** Waits on the change channel every replica publishes to until the request is executed or failed. */
-function finished(gw: ServeProcess, id: string): Promise<any> {
+function finished(gw: ServeProcess, id: string, timeoutMs?: number): Promise<any> {
   return untilChanged(
     { redisUrl: redis.url, prefix },
     async () => {
@@ -106,6 +107,7 @@ function finished(gw: ServeProcess, id: string): Promise<any> {
       return r.status === 'executed' || r.status === 'failed' ? r : undefined;
     },
     `request ${id} to finish`,
+    timeoutMs,
   );
 }
 
@@ -300,4 +302,29 @@ test('a request whose replica died before adding its deadline: the identical ret
     await queue.close();
     conn.disconnect();
   }
+});
+
+test('every replica killed with SIGKILL while an approved call runs: reported interrupted, never run again', async () => {
+  const args = { id: 'interrupted-1' };
+  const gate = upstream.gate('deploy', args.id);
+  const first = await agent.callTool('deploy', args);
+  const id = decisionOf(first.result!)!.requestId;
+  assert.equal((await api(replicas[1]!, `/requests/${id}/approve`, {})).status, 200);
+  await gate.reached;
+  // Whichever replica's worker is running it, none survives.
+  await Promise.all(replicas.map((r) => r.kill()));
+  replicas = await Promise.all(
+    replicas.map((r) => startServe(configFor, { port: Number(new URL(r.url).port) })),
+  );
+  const done = await finished(replicas[0]!, id, 60_000);
+  assert.equal(done.status, 'failed');
+  assert.match(done.execution.summary, /^Interrupted/);
+  const retry = await agent.callTool('deploy', { ...args });
+  assert.equal(retry.result?.isError, true);
+  assert.equal(
+    text(retry.result),
+    `Approved call ${id} was interrupted before it finished; it was not retried.`,
+  );
+  gate.open();
+  assert.equal(upstream.runs('deploy', args.id), 1, 'started once upstream, and not run again');
 });

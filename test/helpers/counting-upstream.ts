@@ -19,6 +19,11 @@ export interface CountingUpstream {
   runs(tool: CountingTool, id: string): number;
   /** Every `(tool, id)` that ran, with its count. */
   all(): ReadonlyMap<string, number>;
+  /**
+   * Makes the next run of `tool` with `id` block (counted, but not answering) until `open` is called;
+   * `reached` resolves when that run started.
+   */
+  gate(tool: CountingTool, id: string): { reached: Promise<void>; open: () => void };
   close(): Promise<void>;
 }
 
@@ -31,6 +36,7 @@ const TOOL_TEXT: Record<CountingTool, string> = {
 /** Serves both protocol eras on `/mcp` (the SDK's stateless legacy fallback beside 2026-07-28). */
 export async function startCountingUpstream(): Promise<CountingUpstream> {
   const counts = new Map<string, number>();
+  const gates = new Map<string, { arrive: () => void; opened: Promise<void> }>();
   const key = (tool: string, id: string) => `${tool}:${id}`;
   const build = () => {
     const server = new McpServer({ name: 'counting-upstream', version: '1.0.0' });
@@ -45,6 +51,12 @@ export async function startCountingUpstream(): Promise<CountingUpstream> {
         async ({ id }) => {
           const n = (counts.get(key(tool, id)) ?? 0) + 1;
           counts.set(key(tool, id), n);
+          const gate = gates.get(key(tool, id));
+          if (gate) {
+            gates.delete(key(tool, id));
+            gate.arrive();
+            await gate.opened;
+          }
           return { content: [{ type: 'text', text: `${tool} ${id}: run ${n}` }] };
         },
       );
@@ -59,6 +71,14 @@ export async function startCountingUpstream(): Promise<CountingUpstream> {
     url: `http://127.0.0.1:${port}/mcp`,
     runs: (tool, id) => counts.get(key(tool, id)) ?? 0,
     all: () => counts,
+    gate(tool, id) {
+      let arrive!: () => void;
+      let open!: () => void;
+      const reached = new Promise<void>((r) => (arrive = r));
+      const opened = new Promise<void>((r) => (open = r));
+      gates.set(key(tool, id), { arrive, opened });
+      return { reached, open };
+    },
     async close() {
       await handler.close();
       http.closeAllConnections();
