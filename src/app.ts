@@ -120,6 +120,7 @@ export async function startAirlock(config: AirlockConfig, options: StartOptions)
     const governed = (server: string) => policies.get(server) !== undefined;
     const resources = new ResourceRouter(upstreams, governed);
     sessions.resources = resources;
+    sessions.upstreamEra = (server) => upstreams.get(server)?.era;
     const toolsChanged = () => sessions.broadcast({ method: 'notifications/tools/list_changed' });
     upstreams.on('tools-changed', toolsChanged);
     upstreams.on('prompts-changed', () =>

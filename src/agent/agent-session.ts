@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import {
   CallToolRequestSchema,
@@ -25,6 +26,7 @@ import type { RpcMessage } from '../upstream/types.js';
 import type { Logger } from '../log.js';
 import type { AgentMethods } from './agent-methods.js';
 import { AIRLOCK_VERSION } from '../version.js';
+import { LOG_LEVELS, type LogLevel } from './wire/envelope.js';
 
 type Extra = RequestHandlerExtra<ServerRequest, ServerNotification>;
 
@@ -50,6 +52,13 @@ export class AgentSession {
   readonly server: Server;
   readonly inFlight = new Map<string | number, InFlight>();
   readonly subscriptions = new Set<string>();
+  /** Names this session's resource subscriptions on the upstreams. */
+  readonly key: string = randomUUID();
+  /**
+   * From `logging/setLevel`. A 2025 server that was never told a level may send every message, so until
+   * the agent sets one, modern upstreams are asked for everything (`debug`) on this session's calls.
+   */
+  logLevel: LogLevel = 'debug';
   lastActivity = Date.now();
   private closed = false;
   onclose?: () => void;
@@ -120,9 +129,31 @@ export class AgentSession {
     return false;
   }
 
+  /** How many calls this session has open on `server`. */
+  callsOn(server: string): number {
+    let n = 0;
+    for (const c of this.inFlight.values()) if (c.server === server) n++;
+    return n;
+  }
+
+  /**
+   * Relays a modern upstream's log message to this session's one open call on `server`, on that call's
+   * own stream, when it is at or above the session's level. False when there is no such call.
+   */
+  relayCallLog(server: string, message: RpcMessage): boolean {
+    const call = [...this.inFlight.values()].find((c) => c.server === server);
+    if (!call) return false;
+    const rank = (level: unknown) => LOG_LEVELS.indexOf(level as LogLevel);
+    if (rank(message.params?.['level']) >= rank(this.logLevel)) {
+      call.extra.sendNotification(message as ServerNotification).catch(() => {});
+    }
+    return true;
+  }
+
   private handleClose(): void {
     if (this.closed) return;
     this.closed = true;
+    this.deps.methods.releaseResources(this.key);
     this.onclose?.();
   }
 
@@ -150,6 +181,7 @@ export class AgentSession {
           signal: extra.signal,
           disconnected: () => this.closed,
           clientCapabilities: this.server.getClientCapabilities(),
+          logLevel: this.logLevel,
           onProgress:
             token === undefined
               ? undefined
@@ -181,13 +213,16 @@ export class AgentSession {
     });
     s.setRequestHandler(SubscribeRequestSchema, async (req, extra) => {
       this.touch();
-      this.subscriptions.add(req.params.uri);
-      return (await methods.forwardResource(req.method, req.params, extra.signal)) as never;
+      const uri = req.params.uri;
+      const result = await methods.resourceSubscription(req.method, uri, this.key, extra.signal);
+      this.subscriptions.add(uri);
+      return result as never;
     });
     s.setRequestHandler(UnsubscribeRequestSchema, async (req, extra) => {
       this.touch();
-      this.subscriptions.delete(req.params.uri);
-      return (await methods.forwardResource(req.method, req.params, extra.signal)) as never;
+      const uri = req.params.uri;
+      this.subscriptions.delete(uri);
+      return (await methods.resourceSubscription(req.method, uri, this.key, extra.signal)) as never;
     });
 
     s.setRequestHandler(ListPromptsRequestSchema, async () => {
@@ -205,10 +240,13 @@ export class AgentSession {
 
     s.setRequestHandler(SetLevelRequestSchema, async (req) => {
       this.touch();
+      this.logLevel = req.params.level;
+      // A legacy upstream keeps a level per connection; a modern one has no setLevel and reads the level
+      // from each call's `_meta` instead (see UpstreamRequestOptions.logLevel).
       await Promise.allSettled(
         upstreams
           .list()
-          .filter((u) => u.state === 'ready' && u.capabilities?.logging)
+          .filter((u) => u.state === 'ready' && u.capabilities?.logging && u.era === 'legacy')
           .map((u) => u.request({ method: req.method, params: req.params })),
       );
       return {};

@@ -1,5 +1,5 @@
 import { ErrorCode, McpError } from '@modelcontextprotocol/sdk/types.js';
-import type { RpcMessage, UpstreamHooks } from '../upstream/types.js';
+import type { RpcMessage, UpstreamEra, UpstreamHooks } from '../upstream/types.js';
 import type { Logger } from '../log.js';
 import type { AgentSession } from './agent-session.js';
 import type { ResourceRouter } from './resource-router.js';
@@ -14,6 +14,8 @@ export class SessionRegistry implements UpstreamHooks {
   /** Stateless (2026-07-28) calls open on this replica; they have no session to reach back to. */
   readonly modern = new ModernCalls();
   resources?: ResourceRouter;
+  /** The era an upstream speaks, which decides where its log messages belong. */
+  upstreamEra?: (server: string) => UpstreamEra | undefined;
 
   constructor(private readonly logger: Logger) {}
 
@@ -91,8 +93,28 @@ export class SessionRegistry implements UpstreamHooks {
     ) {
       return;
     }
-    if (n.method === 'notifications/message') this.modern.relayLog(server, n);
+    if (n.method === 'notifications/message') {
+      if (this.upstreamEra?.(server) === 'modern') return this.relayModernLog(server, n);
+      this.modern.relayLog(server, n);
+    }
     this.broadcast(n);
+  }
+
+  /**
+   * A modern upstream sends log messages only during a request that named a level, so a message belongs
+   * to a call, not to every session: it goes to the one call open on `server` that asked for logs, on
+   * that call's stream. With several such calls open it cannot be attributed and is dropped.
+   */
+  private relayModernLog(server: string, n: RpcMessage): void {
+    const sessions = this.all().filter((s) => s.hasCallOn(server));
+    const modernCalls = this.modern.on(server).filter((c) => c.logLevel !== undefined);
+    const open = sessions.reduce((sum, s) => sum + s.callsOn(server), 0) + modernCalls.length;
+    if (open !== 1) {
+      this.logger.debug({ server, open }, 'upstream log message not attributable to one call; dropped');
+      return;
+    }
+    if (sessions[0]) sessions[0].relayCallLog(server, n);
+    else this.modern.relayLog(server, n);
   }
 
   /** Sends one notification to every open session. */
