@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { randomInt, randomUUID } from 'node:crypto';
 import { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import {
   CallToolRequestSchema,
@@ -37,11 +37,29 @@ interface InFlight {
   startedAt: number;
 }
 
+/** Where a session shared between replicas keeps what its requests change (src/agent/session-store.ts). */
+export interface SessionPersistence {
+  setLogLevel(level: LogLevel): Promise<void>;
+  setSubscribed(uri: string, subscribed: boolean): Promise<void>;
+}
+
+/** A session's state as the replica serving one of its requests finds it in Redis. */
+export interface SessionRestore {
+  id: string;
+  clientCapabilities: Record<string, unknown>;
+  clientInfo: Record<string, unknown>;
+  logLevel?: LogLevel;
+}
+
 /** What a session needs from the rest of Airlock. */
 export interface AgentSessionDeps {
   methods: AgentMethods;
   upstreams: UpstreamPool;
   logger: Logger;
+  /** Set for a session shared through Redis; its subscriptions then outlive this object. */
+  persist?: SessionPersistence;
+  /** Set when this object serves one request of an existing session (no initialize on it). */
+  restore?: SessionRestore;
 }
 
 /**
@@ -52,8 +70,8 @@ export class AgentSession {
   readonly server: Server;
   readonly inFlight = new Map<string | number, InFlight>();
   readonly subscriptions = new Set<string>();
-  /** Names this session's resource subscriptions on the upstreams. */
-  readonly key: string = randomUUID();
+  /** The session id; names this session's resource subscriptions on the upstreams. */
+  readonly key: string;
   /**
    * From `logging/setLevel`. A 2025 server that was never told a level may send every message, so until
    * the agent sets one, modern upstreams are asked for everything (`debug`) on this session's calls.
@@ -62,6 +80,8 @@ export class AgentSession {
   lastActivity = Date.now();
   private closed = false;
   onclose?: () => void;
+  /** Called after a successful resources/subscribe, so updates can find the session again. */
+  onsubscribe?: (uri: string) => void;
 
   constructor(
     readonly agent: string,
@@ -82,6 +102,25 @@ export class AgentSession {
     );
     this.registerHandlers();
     this.server.onclose = () => this.handleClose();
+    this.key = deps.restore?.id ?? randomUUID();
+    if (deps.restore) this.restore(deps.restore);
+  }
+
+  /**
+   * What initialize told the SDK server, from the session record: the SDK keeps it private and offers no
+   * way in, yet relaying sampling or elicitation checks it. SDK 1.x is pinned, so the fields stay put.
+   */
+  private restore(state: SessionRestore): void {
+    const server = this.server as unknown as {
+      _clientCapabilities?: unknown;
+      _clientVersion?: unknown;
+      _requestMessageId: number;
+    };
+    server._clientCapabilities = state.clientCapabilities;
+    server._clientVersion = state.clientInfo;
+    // Requests relayed to the agent from different requests of one session must not share ids.
+    server._requestMessageId = randomInt(2 ** 40);
+    if (state.logLevel) this.logLevel = state.logLevel;
   }
 
   /** Connects the session to its transport (HTTP session or stdio). */
@@ -123,6 +162,11 @@ export class AgentSession {
     return (await send(request as ServerRequest, ResultSchema, { signal })) as Record<string, unknown>;
   }
 
+  /** True for a session shared through Redis, whose state lives in its record. */
+  get shared(): boolean {
+    return this.deps.persist !== undefined;
+  }
+
   /** True when this session has a call open on `server`. */
   hasCallOn(server: string): boolean {
     for (const c of this.inFlight.values()) if (c.server === server) return true;
@@ -153,7 +197,8 @@ export class AgentSession {
   private handleClose(): void {
     if (this.closed) return;
     this.closed = true;
-    this.deps.methods.releaseResources(this.key);
+    // A shared session's subscriptions belong to its record, not to this request's object.
+    if (!this.deps.persist) this.deps.methods.releaseResources(this.key);
     this.onclose?.();
   }
 
@@ -216,12 +261,15 @@ export class AgentSession {
       const uri = req.params.uri;
       const result = await methods.resourceSubscription(req.method, uri, this.key, extra.signal);
       this.subscriptions.add(uri);
+      await this.deps.persist?.setSubscribed(uri, true);
+      this.onsubscribe?.(uri);
       return result as never;
     });
     s.setRequestHandler(UnsubscribeRequestSchema, async (req, extra) => {
       this.touch();
       const uri = req.params.uri;
       this.subscriptions.delete(uri);
+      await this.deps.persist?.setSubscribed(uri, false);
       return (await methods.resourceSubscription(req.method, uri, this.key, extra.signal)) as never;
     });
 
@@ -241,6 +289,7 @@ export class AgentSession {
     s.setRequestHandler(SetLevelRequestSchema, async (req) => {
       this.touch();
       this.logLevel = req.params.level;
+      await this.deps.persist?.setLogLevel(req.params.level);
       // A legacy upstream keeps a level per connection; a modern one has no setLevel and reads the level
       // from each call's `_meta` instead (see UpstreamRequestOptions.logLevel).
       await Promise.allSettled(
