@@ -23,6 +23,7 @@ const USAGE = `usage: npm run conformance -- [options]
   --runs a,b                       runs to do (default all: ${SUITE_RUNS.map((r) => r.name).join(', ')})
   --mode dual|modern|legacy        eras the upstream serves (default dual)
   --report-only                    exit 0 even when a scored scenario fails
+  --gate a,b                       only these runs' scored failures fail the exit code (default: every run's)
   --out DIR                        where the suite writes checks.json (default: a new temp dir)
   --json FILE                      the table as JSON (default: DIR/results.json)
   --from DIR                       re-read the output of an earlier run (same --against/--runs), run nothing`;
@@ -37,6 +38,7 @@ const { values } = parseArgs({
     runs: { type: 'string' },
     mode: { type: 'string', default: 'dual' },
     'report-only': { type: 'boolean', default: false },
+    gate: { type: 'string' },
     out: { type: 'string' },
     json: { type: 'string' },
     from: { type: 'string' },
@@ -48,7 +50,9 @@ const targets = { airlock: ['airlock'], upstream: ['upstream'], both: ['upstream
 ];
 const wanted = values.runs?.split(',');
 const runs = SUITE_RUNS.filter((r) => !wanted || wanted.includes(r.name));
-if (values.help || !targets || runs.length === 0 || (wanted && runs.length !== wanted.length)) {
+const gated = values.gate?.split(',');
+const badGate = gated?.some((g) => !runs.some((r) => r.name === g));
+if (values.help || !targets || runs.length === 0 || (wanted && runs.length !== wanted.length) || badGate) {
   console.error(USAGE);
   process.exit(values.help ? 0 : 2);
 }
@@ -79,7 +83,9 @@ writeFileSync(
 );
 console.log(renderTable(columns));
 console.log(`\nchecks.json files under ${out}; this table as JSON: ${jsonFile}`);
-const failed = Object.values(failures).some((f) => f.length > 0);
+// A column's label starts with its run's name ("2025-11-25" or "2025-11-25 airlock").
+const gates = (label: string) => !gated || gated.includes(label.split(' ')[0]!);
+const failed = Object.entries(failures).some(([label, f]) => f.length > 0 && gates(label));
 process.exit(failed && !values['report-only'] ? 1 : 0);
 
 async function runTarget(target: string, url: string): Promise<void> {

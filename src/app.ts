@@ -14,7 +14,11 @@ import { Gateway } from './gateway/gateway.js';
 import { AgentSession } from './agent/agent-session.js';
 import { SessionRegistry } from './agent/session-registry.js';
 import { ResourceRouter } from './agent/resource-router.js';
-import { mcpEndpoint } from './agent/http-endpoint.js';
+import { MAX_MCP_BODY_BYTES, mcpEndpoint, SESSION_IDLE_MS } from './agent/http-endpoint.js';
+import { LegacySessions, type CreateSharedSession } from './agent/legacy-sessions.js';
+import { SessionStore } from './agent/session-store.js';
+import type { LogLevel } from './agent/wire/envelope.js';
+import { ReplicaBus } from './redis/bus.js';
 import { AgentMethods } from './agent/agent-methods.js';
 import { ModernDispatcher } from './agent/modern-dispatch.js';
 import type { ListenHub } from './agent/listen-stream.js';
@@ -147,6 +151,7 @@ export async function startAirlock(config: AirlockConfig, options: StartOptions)
     const governed = (server: string) => policies.get(server) !== undefined;
     const resources = new ResourceRouter(upstreams, governed);
     sessions.resources = resources;
+    sessions.upstreamEra = (server) => upstreams.get(server)?.era;
     const toolsChanged = () => sessions.broadcast({ method: 'notifications/tools/list_changed' });
     upstreams.on('tools-changed', () => {
       toolsChanged();
@@ -285,6 +290,33 @@ export async function startAirlock(config: AirlockConfig, options: StartOptions)
       return session;
     };
     cleanups.push(() => sessions.closeAll());
+    // 2025 sessions over HTTP live in Redis; the replica bus carries what belongs to another replica.
+    const sessionStore = new SessionStore(redis, config.redis.prefix, SESSION_IDLE_MS);
+    const bus = new ReplicaBus(
+      redis,
+      () => createQueueConnection(url, config.redis.cluster, 'airlock-bus'),
+      config.redis.prefix,
+      logger,
+    );
+    await bus.start();
+    cleanups.push(() => bus.close());
+    sessions.shared = { store: sessionStore, bus };
+    const createShared: CreateSharedSession = (agent, id, restore) => {
+      const persist = {
+        setLogLevel: (level: LogLevel) => sessionStore.setLogLevel(id, level),
+        setSubscribed: (uri: string, on: boolean) => sessionStore.setSubscribed(id, uri, on),
+      };
+      const session = new AgentSession(agent, {
+        methods,
+        upstreams,
+        logger,
+        persist,
+        restore: restore ?? { id, clientCapabilities: {}, clientInfo: {} },
+      });
+      sessions.add(session);
+      return session;
+    };
+    const legacy = new LegacySessions(sessionStore, bus, createShared, MAX_MCP_BODY_BYTES, logger);
 
     const airlock: Airlock = {
       config,
@@ -312,7 +344,7 @@ export async function startAirlock(config: AirlockConfig, options: StartOptions)
       const agentAuth = new TokenAuth(config.agents, config.agents.length ? undefined : 'anonymous');
       const mcp = mcpEndpoint({
         auth: agentAuth,
-        createSession,
+        legacy,
         modern,
         listens,
         logger,

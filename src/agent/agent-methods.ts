@@ -98,9 +98,24 @@ export class AgentMethods {
     return this.deps.resources.listTemplates(signal);
   }
 
-  /** resources/read, and the 2025-only (un)subscribe, sent to the upstream that owns the URI. */
+  /** resources/read (and other per-URI requests), sent to the upstream that owns the URI. */
   forwardResource(method: string, params: Params, signal?: AbortSignal): Promise<Record<string, unknown>> {
     return this.deps.resources.forward(String(params['uri']), { method, params }, signal);
+  }
+
+  /** resources/subscribe or unsubscribe for one agent session (`holder`), routed by URI. */
+  resourceSubscription(
+    method: 'resources/subscribe' | 'resources/unsubscribe',
+    uri: string,
+    holder: string,
+    signal?: AbortSignal,
+  ): Promise<Record<string, unknown>> {
+    return this.deps.resources.subscription(method, uri, holder, signal);
+  }
+
+  /** Ends every resource subscription of one agent session. */
+  releaseResources(holder: string): void {
+    this.deps.resources.release(holder);
   }
 
   /** Instructions of every upstream, joined, for the handshake or server/discover. */

@@ -1,3 +1,4 @@
+import { randomInt, randomUUID } from 'node:crypto';
 import { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import {
   CallToolRequestSchema,
@@ -25,6 +26,7 @@ import type { RpcMessage } from '../upstream/types.js';
 import type { Logger } from '../log.js';
 import type { AgentMethods } from './agent-methods.js';
 import { AIRLOCK_VERSION } from '../version.js';
+import { LOG_LEVELS, type LogLevel } from './wire/envelope.js';
 
 type Extra = RequestHandlerExtra<ServerRequest, ServerNotification>;
 
@@ -35,11 +37,29 @@ interface InFlight {
   startedAt: number;
 }
 
+/** Where a session shared between replicas keeps what its requests change (src/agent/session-store.ts). */
+export interface SessionPersistence {
+  setLogLevel(level: LogLevel): Promise<void>;
+  setSubscribed(uri: string, subscribed: boolean): Promise<void>;
+}
+
+/** A session's state as the replica serving one of its requests finds it in Redis. */
+export interface SessionRestore {
+  id: string;
+  clientCapabilities: Record<string, unknown>;
+  clientInfo: Record<string, unknown>;
+  logLevel?: LogLevel;
+}
+
 /** What a session needs from the rest of Airlock. */
 export interface AgentSessionDeps {
   methods: AgentMethods;
   upstreams: UpstreamPool;
   logger: Logger;
+  /** Set for a session shared through Redis; its subscriptions then outlive this object. */
+  persist?: SessionPersistence;
+  /** Set when this object serves one request of an existing session (no initialize on it). */
+  restore?: SessionRestore;
 }
 
 /**
@@ -50,9 +70,18 @@ export class AgentSession {
   readonly server: Server;
   readonly inFlight = new Map<string | number, InFlight>();
   readonly subscriptions = new Set<string>();
+  /** The session id; names this session's resource subscriptions on the upstreams. */
+  readonly key: string;
+  /**
+   * From `logging/setLevel`. A 2025 server that was never told a level may send every message, so until
+   * the agent sets one, modern upstreams are asked for everything (`debug`) on this session's calls.
+   */
+  logLevel: LogLevel = 'debug';
   lastActivity = Date.now();
   private closed = false;
   onclose?: () => void;
+  /** Called after a successful resources/subscribe, so updates can find the session again. */
+  onsubscribe?: (uri: string) => void;
 
   constructor(
     readonly agent: string,
@@ -73,6 +102,25 @@ export class AgentSession {
     );
     this.registerHandlers();
     this.server.onclose = () => this.handleClose();
+    this.key = deps.restore?.id ?? randomUUID();
+    if (deps.restore) this.restore(deps.restore);
+  }
+
+  /**
+   * What initialize told the SDK server, from the session record: the SDK keeps it private and offers no
+   * way in, yet relaying sampling or elicitation checks it. SDK 1.x is pinned, so the fields stay put.
+   */
+  private restore(state: SessionRestore): void {
+    const server = this.server as unknown as {
+      _clientCapabilities?: unknown;
+      _clientVersion?: unknown;
+      _requestMessageId: number;
+    };
+    server._clientCapabilities = state.clientCapabilities;
+    server._clientVersion = state.clientInfo;
+    // Requests relayed to the agent from different requests of one session must not share ids.
+    server._requestMessageId = randomInt(2 ** 40);
+    if (state.logLevel) this.logLevel = state.logLevel;
   }
 
   /** Connects the session to its transport (HTTP session or stdio). */
@@ -114,15 +162,43 @@ export class AgentSession {
     return (await send(request as ServerRequest, ResultSchema, { signal })) as Record<string, unknown>;
   }
 
+  /** True for a session shared through Redis, whose state lives in its record. */
+  get shared(): boolean {
+    return this.deps.persist !== undefined;
+  }
+
   /** True when this session has a call open on `server`. */
   hasCallOn(server: string): boolean {
     for (const c of this.inFlight.values()) if (c.server === server) return true;
     return false;
   }
 
+  /** How many calls this session has open on `server`. */
+  callsOn(server: string): number {
+    let n = 0;
+    for (const c of this.inFlight.values()) if (c.server === server) n++;
+    return n;
+  }
+
+  /**
+   * Relays a modern upstream's log message to this session's one open call on `server`, on that call's
+   * own stream, when it is at or above the session's level. False when there is no such call.
+   */
+  relayCallLog(server: string, message: RpcMessage): boolean {
+    const call = [...this.inFlight.values()].find((c) => c.server === server);
+    if (!call) return false;
+    const rank = (level: unknown) => LOG_LEVELS.indexOf(level as LogLevel);
+    if (rank(message.params?.['level']) >= rank(this.logLevel)) {
+      call.extra.sendNotification(message as ServerNotification).catch(() => {});
+    }
+    return true;
+  }
+
   private handleClose(): void {
     if (this.closed) return;
     this.closed = true;
+    // A shared session's subscriptions belong to its record, not to this request's object.
+    if (!this.deps.persist) this.deps.methods.releaseResources(this.key);
     this.onclose?.();
   }
 
@@ -150,6 +226,7 @@ export class AgentSession {
           signal: extra.signal,
           disconnected: () => this.closed,
           clientCapabilities: this.server.getClientCapabilities(),
+          logLevel: this.logLevel,
           onProgress:
             token === undefined
               ? undefined
@@ -181,13 +258,19 @@ export class AgentSession {
     });
     s.setRequestHandler(SubscribeRequestSchema, async (req, extra) => {
       this.touch();
-      this.subscriptions.add(req.params.uri);
-      return (await methods.forwardResource(req.method, req.params, extra.signal)) as never;
+      const uri = req.params.uri;
+      const result = await methods.resourceSubscription(req.method, uri, this.key, extra.signal);
+      this.subscriptions.add(uri);
+      await this.deps.persist?.setSubscribed(uri, true);
+      this.onsubscribe?.(uri);
+      return result as never;
     });
     s.setRequestHandler(UnsubscribeRequestSchema, async (req, extra) => {
       this.touch();
-      this.subscriptions.delete(req.params.uri);
-      return (await methods.forwardResource(req.method, req.params, extra.signal)) as never;
+      const uri = req.params.uri;
+      this.subscriptions.delete(uri);
+      await this.deps.persist?.setSubscribed(uri, false);
+      return (await methods.resourceSubscription(req.method, uri, this.key, extra.signal)) as never;
     });
 
     s.setRequestHandler(ListPromptsRequestSchema, async () => {
@@ -205,10 +288,14 @@ export class AgentSession {
 
     s.setRequestHandler(SetLevelRequestSchema, async (req) => {
       this.touch();
+      this.logLevel = req.params.level;
+      await this.deps.persist?.setLogLevel(req.params.level);
+      // A legacy upstream keeps a level per connection; a modern one has no setLevel and reads the level
+      // from each call's `_meta` instead (see UpstreamRequestOptions.logLevel).
       await Promise.allSettled(
         upstreams
           .list()
-          .filter((u) => u.state === 'ready' && u.capabilities?.logging)
+          .filter((u) => u.state === 'ready' && u.capabilities?.logging && u.era === 'legacy')
           .map((u) => u.request({ method: req.method, params: req.params })),
       );
       return {};

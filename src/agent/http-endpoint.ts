@@ -1,12 +1,10 @@
-import { randomUUID } from 'node:crypto';
 import type { Request, Response, Router } from 'express';
 import express from 'express';
-import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import { isInitializeRequest } from '@modelcontextprotocol/sdk/types.js';
 import type { TokenAuth } from '../http/auth.js';
 import type { Logger } from '../log.js';
-import type { AgentSession } from './agent-session.js';
 import type { ListenHub } from './listen-stream.js';
+import type { LegacySessions } from './legacy-sessions.js';
 import type { ModernDispatcher } from './modern-dispatch.js';
 import { serveModernRequest } from './modern-endpoint.js';
 import { classifyHttpRequest } from './wire/classify.js';
@@ -15,13 +13,14 @@ import { errorResponse, type WireError } from './wire/errors.js';
 /** Largest accepted JSON-RPC body on /mcp. @defaultValue 4 MiB */
 export const MAX_MCP_BODY_BYTES = 4 * 1024 * 1024;
 
-/** Sessions idle this long with no call open are closed. @defaultValue 1 hour */
+/** A 2025 session's record expires after this long without a request. @defaultValue 1 hour */
 export const SESSION_IDLE_MS = 60 * 60 * 1000;
 
 /** Options for the agent-facing Streamable HTTP endpoint. */
 export interface McpEndpointOptions {
   auth: TokenAuth;
-  createSession: (agent: string) => AgentSession;
+  /** 2025 sessions, shared through Redis so that any replica serves any of their requests. */
+  legacy: LegacySessions;
   /** Answers 2026-07-28 (enveloped) requests, which need no session. */
   modern: ModernDispatcher;
   /** Serves 2026-07-28 `subscriptions/listen` streams; without it the method is unknown (-32601). */
@@ -29,15 +28,10 @@ export interface McpEndpointOptions {
   logger: Logger;
 }
 
-interface Entry {
-  transport: StreamableHTTPServerTransport;
-  session: AgentSession;
-  agent: string;
-}
-
 /**
  * The `/mcp` router, both eras: 2026-07-28 requests (enveloped) are served statelessly, one by one;
- * 2025 clients get Streamable HTTP sessions, each bound to the agent whose token opened it.
+ * 2025 clients get Streamable HTTP sessions, each bound to the agent whose token opened it and kept in
+ * Redis, so no request needs the replica that served the one before.
  */
 export function mcpEndpoint(options: McpEndpointOptions): {
   router: Router;
@@ -45,7 +39,6 @@ export function mcpEndpoint(options: McpEndpointOptions): {
   count(): number;
 } {
   const { auth, logger } = options;
-  const entries = new Map<string, Entry>();
   const router = express.Router();
 
   const rpcError = (res: Response, status: number, code: number, message: string) => {
@@ -56,26 +49,6 @@ export function mcpEndpoint(options: McpEndpointOptions): {
     const id = (body as { id?: unknown } | undefined)?.id;
     const rpcId = typeof id === 'string' || typeof id === 'number' ? id : null;
     if (!res.headersSent) res.status(status).json(errorResponse(rpcId, error));
-  };
-
-  const openSession = async (agent: string, req: Request, res: Response, body: unknown) => {
-    const session = options.createSession(agent);
-    const transport: StreamableHTTPServerTransport = new StreamableHTTPServerTransport({
-      sessionIdGenerator: () => randomUUID(),
-      maxRequestBodySize: MAX_MCP_BODY_BYTES,
-      onsessioninitialized: (id) => {
-        entries.set(id, { transport, session, agent });
-      },
-      onsessionclosed: (id) => {
-        entries.delete(id);
-      },
-    });
-    transport.onclose = () => {
-      if (transport.sessionId) entries.delete(transport.sessionId);
-      void session.close();
-    };
-    await session.connect(transport);
-    await transport.handleRequest(req, res, body);
   };
 
   router.all('/', async (req: Request, res: Response) => {
@@ -101,41 +74,24 @@ export function mcpEndpoint(options: McpEndpointOptions): {
       const batchHandshake =
         sessionId === undefined && Array.isArray(body) && body.some((m) => isInitializeRequest(m));
       if ((c.kind === 'legacy-handshake' && sessionId === undefined) || batchHandshake) {
-        return await openSession(who.id, req, res, body);
+        return await options.legacy.open(who.id, req, res, body);
       }
       if (c.kind === 'bad-request') return wireError(res, c.status, c.error, body);
       if (sessionId === undefined) {
         return rpcError(res, 400, -32000, 'Bad Request: Mcp-Session-Id header is required');
       }
-      const entry = entries.get(sessionId);
-      // A session belongs to the agent that opened it; another agent's token must not reach it.
-      if (!entry || entry.agent !== who.id) return rpcError(res, 404, -32001, 'Session not found');
-      await entry.transport.handleRequest(req, res, body);
+      // A session belongs to the agent that opened it; another agent's token meets 404, as a forged id does.
+      await options.legacy.serve(who.id, sessionId, req, res, body);
     } catch (err) {
       logger.error({ err }, 'mcp request failed');
       rpcError(res, 500, -32603, 'Internal error');
     }
   });
 
-  const sweep = setInterval(() => {
-    const now = Date.now();
-    for (const [id, e] of entries) {
-      if (e.session.inFlight.size === 0 && now - e.session.lastActivity > SESSION_IDLE_MS) {
-        entries.delete(id);
-        void e.transport.close();
-      }
-    }
-  }, 60_000);
-  sweep.unref();
-
   return {
     router,
-    count: () => entries.size,
-    close: async () => {
-      clearInterval(sweep);
-      await Promise.allSettled([...entries.values()].map((e) => e.transport.close()));
-      entries.clear();
-    },
+    count: () => options.legacy.count(),
+    close: () => options.legacy.close(),
   };
 }
 

@@ -62,6 +62,29 @@ export class ResourceRouter {
     return u.request({ method: req.method, params: req.params }, { signal });
   }
 
+  /**
+   * resources/subscribe (or unsubscribe) for `holder`, an agent session: the owning upstream hears of a
+   * URI once for all holders, in whatever form its era has (see Upstream.subscribeResource).
+   */
+  async subscription(
+    method: 'resources/subscribe' | 'resources/unsubscribe',
+    uri: string,
+    holder: string,
+    signal?: AbortSignal,
+  ): Promise<Record<string, unknown>> {
+    const server = await this.ownerOf(uri, signal);
+    const u = this.governed(server) ? this.upstreams.get(server) : undefined;
+    if (!u) throw new McpError(ErrorCode.InvalidParams, `Unknown resource "${uri}"`);
+    if (method === 'resources/subscribe') await u.subscribeResource(uri, holder);
+    else await u.unsubscribeResource(uri, holder);
+    return {};
+  }
+
+  /** Ends every resource subscription of `holder` on every upstream (its session ended). */
+  release(holder: string): void {
+    for (const u of this.upstreams.list()) u.releaseResources(holder);
+  }
+
   /** Which upstream serves `uri`: listed resources first, then templates, then the only candidate. */
   async ownerOf(uri: string, signal?: AbortSignal): Promise<string> {
     const known = this.owners.get(uri);

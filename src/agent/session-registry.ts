@@ -1,9 +1,11 @@
 import { ErrorCode, McpError } from '@modelcontextprotocol/sdk/types.js';
-import type { RpcMessage, UpstreamHooks } from '../upstream/types.js';
+import type { RpcMessage, UpstreamEra, UpstreamHooks } from '../upstream/types.js';
 import type { Logger } from '../log.js';
 import type { AgentSession } from './agent-session.js';
 import type { ResourceRouter } from './resource-router.js';
 import { ModernCalls } from './modern-calls.js';
+import type { ReplicaBus } from '../redis/bus.js';
+import type { SessionStore } from './session-store.js';
 
 /**
  * All open agent sessions. It is the upstreams' way back to the agents: requests an upstream sends
@@ -14,12 +16,24 @@ export class SessionRegistry implements UpstreamHooks {
   /** Stateless (2026-07-28) calls open on this replica; they have no session to reach back to. */
   readonly modern = new ModernCalls();
   resources?: ResourceRouter;
+  /** Set when 2025 sessions are shared through Redis: where their subscriptions are and how to reach them. */
+  shared?: { store: SessionStore; bus: ReplicaBus };
+  /** Shared sessions that subscribed to a URI through this replica, so its upstream updates find them. */
+  private readonly subscribers = new Map<string, Set<string>>();
+  /** The era an upstream speaks, which decides where its log messages belong. */
+  upstreamEra?: (server: string) => UpstreamEra | undefined;
 
   constructor(private readonly logger: Logger) {}
 
   /** Tracks a session until it closes. */
   add(session: AgentSession): void {
     this.sessions.add(session);
+    session.onsubscribe = (uri) => {
+      if (!session.shared) return;
+      let set = this.subscribers.get(uri);
+      if (!set) this.subscribers.set(uri, (set = new Set()));
+      set.add(session.key);
+    };
     const prev = session.onclose;
     session.onclose = () => {
       this.sessions.delete(session);
@@ -78,7 +92,9 @@ export class SessionRegistry implements UpstreamHooks {
     if (n.method === 'notifications/resources/list_changed') this.resources?.invalidate();
     if (n.method === 'notifications/resources/updated') {
       const uri = n.params?.uri;
-      for (const s of this.sessions) if (typeof uri === 'string' && s.subscriptions.has(uri)) s.notify(n);
+      if (typeof uri !== 'string') return;
+      for (const s of this.sessions) if (!s.shared && s.subscriptions.has(uri)) s.notify(n);
+      void this.forwardUpdate(uri, n);
       return;
     }
     // Progress belongs to a call (relayed per call); tool and prompt list changes come from the pool's
@@ -91,8 +107,54 @@ export class SessionRegistry implements UpstreamHooks {
     ) {
       return;
     }
-    if (n.method === 'notifications/message') this.modern.relayLog(server, n);
+    if (n.method === 'notifications/message') {
+      if (this.upstreamEra?.(server) === 'modern') return this.relayModernLog(server, n);
+      this.modern.relayLog(server, n);
+    }
     this.broadcast(n);
+  }
+
+  /**
+   * A modern upstream sends log messages only during a request that named a level, so a message belongs
+   * to a call, not to every session: it goes to the one call open on `server` that asked for logs, on
+   * that call's stream. With several such calls open it cannot be attributed and is dropped.
+   */
+  private relayModernLog(server: string, n: RpcMessage): void {
+    const sessions = this.all().filter((s) => s.hasCallOn(server));
+    const modernCalls = this.modern.on(server).filter((c) => c.logLevel !== undefined);
+    const open = sessions.reduce((sum, s) => sum + s.callsOn(server), 0) + modernCalls.length;
+    if (open !== 1) {
+      this.logger.debug({ server, open }, 'upstream log message not attributable to one call; dropped');
+      return;
+    }
+    if (sessions[0]) sessions[0].relayCallLog(server, n);
+    else this.modern.relayLog(server, n);
+  }
+
+  /**
+   * Passes a resource update to the shared sessions that subscribed through this replica, over the bus to
+   * whichever replica holds their GET stream. A session that has unsubscribed (maybe through another
+   * replica), ended or expired is forgotten here, and its hold on the upstream subscription released.
+   */
+  private async forwardUpdate(uri: string, n: RpcMessage): Promise<void> {
+    const holders = this.subscribers.get(uri);
+    if (!holders || !this.shared) return;
+    const { store, bus } = this.shared;
+    const { _meta: _listenMeta, ...params } = n.params ?? {};
+    const message = { jsonrpc: '2.0', method: n.method, params };
+    for (const id of [...holders]) {
+      try {
+        if (await store.isSubscribed(id, uri)) {
+          await bus.publish({ session: id, kind: 'out', messages: [message] });
+          continue;
+        }
+        holders.delete(id);
+        if (holders.size === 0) this.subscribers.delete(uri);
+        await this.resources?.subscription('resources/unsubscribe', uri, id);
+      } catch (err) {
+        this.logger.warn({ err, uri }, 'passing on a resource update failed');
+      }
+    }
   }
 
   /** Sends one notification to every open session. */

@@ -10,6 +10,7 @@ import type { CallContext, Decision, LimitSpec } from '../core/policy/types.js';
 import type { ShadowVerdict } from '../core/policy/shadow.js';
 import { newRequestId } from '../core/approval/request-id.js';
 import type { UpstreamPool } from '../upstream/upstream-pool.js';
+import type { UpstreamRequestOptions } from '../upstream/types.js';
 import type { Logger } from '../log.js';
 import { refusal, sentence, toToolError } from './tool-error.js';
 import { validateArguments } from './arguments.js';
@@ -49,6 +50,8 @@ export interface CallHooks {
   disconnected?: () => boolean;
   /** The agent's declared capabilities; a modern upstream reads them to know what it may ask the agent. */
   clientCapabilities?: ClientCapabilities;
+  /** The agent's log level, for a modern upstream's log messages during the call. */
+  logLevel?: UpstreamRequestOptions['logLevel'];
 }
 
 /** Holds calls for approval and returns the released result; throws AirlockError for refusals. */
@@ -169,7 +172,12 @@ export class Gateway {
       const upstreamStarted = performance.now();
       const result = await upstream.callTool(
         { name: tool, arguments: args, ...(call.meta ? { _meta: stripProgress(call.meta) } : {}) },
-        { signal: hooks.signal, onprogress: hooks.onProgress, clientCapabilities: hooks.clientCapabilities },
+        {
+          signal: hooks.signal,
+          onprogress: hooks.onProgress,
+          clientCapabilities: hooks.clientCapabilities,
+          ...(hooks.logLevel && { logLevel: hooks.logLevel }),
+        },
       );
       report('allowed', {
         isError: Boolean(result.isError),

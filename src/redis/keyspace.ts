@@ -73,6 +73,18 @@ export function keyspace(prefix: string) {
       /** Sorted set of one agent's task ids, scored by their readable deadline (for cleanup and views). */
       agent: (agent: string) => k('agent-tasks', keyPart(agent)),
     },
+    session: {
+      /** Hash of one 2025-era agent session (see src/agent/session-store.ts); expires when idle. */
+      record: (id: string) => k('sess', keyPart(id)),
+      /** Set of the resource URIs one session subscribed to; expires with its record. */
+      subscriptions: (id: string) => k('sess', keyPart(id), 'subs'),
+      /** The key every replica signs session ids with, made by the first replica that needs it. */
+      secret: k('sess-secret'),
+    },
+    bus: {
+      /** Pub/sub channel of the replica bus: messages for 2025 sessions, for whichever replica holds their streams. */
+      sessions: k('bus', 'sessions'),
+    },
     // Grants: one hash each (`json`, `uses`), and sorted sets of ids scored by `expiresAt`.
     grants: {
       /** Hash of one grant: `json` (the grant without `uses`) and `uses` (a counter). */

@@ -2,6 +2,7 @@ import type {
   CallToolResult,
   ClientCapabilities,
   Implementation,
+  LoggingLevel,
   Progress,
   Prompt,
   ServerCapabilities,
@@ -38,6 +39,11 @@ export interface UpstreamRequestOptions {
    * request's `_meta`, so it asks only for what the agent can answer; a legacy upstream saw Airlock's own.
    */
   clientCapabilities?: ClientCapabilities;
+  /**
+   * The calling agent's log level. A modern upstream gets it as the request's `_meta` logLevel and sends
+   * log messages during the request at that level and above; legacy upstreams ignore it.
+   */
+  logLevel?: LoggingLevel;
 }
 
 /** Which MCP revisions an upstream speaks: `modern` is 2026-07-28 (stateless), `legacy` the 2025 ones. */
@@ -69,4 +75,13 @@ export interface Upstream {
   request(message: RpcMessage, options?: UpstreamRequestOptions): Promise<Record<string, unknown>>;
   /** Sends a notification upstream (e.g. notifications/roots/list_changed). */
   notify(message: RpcMessage): Promise<void>;
+  /**
+   * Starts `notifications/resources/updated` for `uri` on behalf of `holder` (an agent session); only the
+   * first holder of a URI reaches the upstream. Updates arrive through the hooks' onNotification.
+   */
+  subscribeResource(uri: string, holder: string): Promise<void>;
+  /** Ends `holder`'s interest in `uri`; the last holder's leaving reaches the upstream. */
+  unsubscribeResource(uri: string, holder: string): Promise<void>;
+  /** Ends every subscription of `holder` (its session closed). */
+  releaseResources(holder: string): void;
 }

@@ -11,6 +11,7 @@ import { AirlockError } from '../core/errors.js';
 import type { ServerConfig } from '../config/schema.js';
 import type { Logger } from '../log.js';
 import { LivenessProbe } from './liveness-probe.js';
+import { ResourceHolders } from './resource-holders.js';
 import { ReconnectSupervisor, type ReconnectOptions } from './reconnect-supervisor.js';
 import { UpstreamCatalog } from './upstream-catalog.js';
 import { describeError } from './upstream-errors.js';
@@ -72,6 +73,7 @@ export class UpstreamConnection extends EventEmitter<UpstreamConnectionEvents> i
   private readonly catalog: UpstreamCatalog;
   private readonly forwarder: UpstreamForwarder;
   private readonly probe: LivenessProbe;
+  private readonly resourceHolders = new ResourceHolders();
 
   constructor(
     readonly name: string,
@@ -184,6 +186,31 @@ export class UpstreamConnection extends EventEmitter<UpstreamConnectionEvents> i
     return this.forwarder.notify(message);
   }
 
+  /** See Upstream.subscribeResource. */
+  async subscribeResource(uri: string, holder: string): Promise<void> {
+    if (!this.resourceHolders.add(uri, holder)) return;
+    try {
+      await this.forwarder.subscribeResource(uri);
+    } catch (err) {
+      this.resourceHolders.remove(uri, holder);
+      throw err;
+    }
+  }
+
+  /** See Upstream.unsubscribeResource. */
+  async unsubscribeResource(uri: string, holder: string): Promise<void> {
+    if (this.resourceHolders.remove(uri, holder)) await this.forwarder.unsubscribeResource(uri);
+  }
+
+  /** See Upstream.releaseResources; the upstream hears of it in the background. */
+  releaseResources(holder: string): void {
+    for (const uri of this.resourceHolders.release(holder)) {
+      this.forwarder.unsubscribeResource(uri).catch((err: unknown) => {
+        this.log.debug({ err: describeError(err), uri }, 'ending a resource subscription failed');
+      });
+    }
+  }
+
   /** The error callers get while no session is usable, saying why and that retrying will help. */
   unavailableError(cause?: unknown): AirlockError {
     const why = this.stateValue === 'closed' ? 'Airlock is shutting down' : this.downReason;
@@ -244,6 +271,7 @@ export class UpstreamConnection extends EventEmitter<UpstreamConnectionEvents> i
       });
       await this.catalog.refreshAll();
       if (session.lost) throw new Error('the connection closed while listing tools');
+      await this.resubscribe(session);
       this.serverCapabilities = session.client.getServerCapabilities() as ServerCapabilities | undefined;
       this.implementation = session.client.getServerVersion() as Implementation | undefined;
       this.serverInstructions = session.client.getInstructions();
@@ -271,6 +299,15 @@ export class UpstreamConnection extends EventEmitter<UpstreamConnectionEvents> i
       return false;
     } finally {
       if (this.connecting === session) this.connecting = undefined;
+    }
+  }
+
+  /** A new session knows no subscriptions; the held ones are made again, each failure only logged. */
+  private async resubscribe(session: UpstreamSession): Promise<void> {
+    for (const uri of this.resourceHolders.uris()) {
+      await session.subscribeResource(uri, this.config.timeoutMs).catch((err: unknown) => {
+        this.log.warn({ err: describeError(err), uri }, 'resubscribing to a resource failed');
+      });
     }
   }
 

@@ -32,8 +32,10 @@ type Send<T> = (client: Client, options: RequestOptions) => Promise<T>;
 // own client does those). The SDK still decodes the era's envelope and runs input_required rounds first.
 const ANY_RESULT = z.looseObject({});
 
-// The `_meta` key of a modern request's client capabilities; caller-supplied `_meta` wins over the SDK's.
+// The `_meta` keys of a modern request's client capabilities and log level; caller-supplied `_meta` wins
+// over the SDK's envelope.
 const CLIENT_CAPABILITIES_META = 'io.modelcontextprotocol/clientCapabilities';
+const LOG_LEVEL_META = 'io.modelcontextprotocol/logLevel';
 
 // What Airlock relays of the agent's capabilities; never anything Airlock itself implements (tasks).
 const RELAYED_CAPABILITIES = ['elicitation', 'sampling', 'roots'] as const;
@@ -71,6 +73,20 @@ export class UpstreamForwarder {
     );
   }
 
+  /** Starts the updates of `uri` on the ready session (see UpstreamSession.subscribeResource). */
+  async subscribeResource(uri: string): Promise<void> {
+    await this.onSession('resources/subscribe', (session, timeout) =>
+      session.subscribeResource(uri, timeout),
+    );
+  }
+
+  /** Stops the updates of `uri` on the ready session. */
+  async unsubscribeResource(uri: string): Promise<void> {
+    await this.onSession('resources/unsubscribe', (session, timeout) =>
+      session.unsubscribeResource(uri, timeout),
+    );
+  }
+
   /** Sends a notification; see Upstream.notify. */
   async notify(message: RpcMessage): Promise<void> {
     await this.send(message.method, {}, undefined, (client) => client.notification(toSdkMessage(message)));
@@ -88,6 +104,18 @@ export class UpstreamForwarder {
       return await send(session.client, requestOptions(timeout, options.signal, onprogress));
     } catch (err) {
       throw this.translate(err, session, method, timeout, options.signal);
+    }
+  }
+
+  private async onSession(
+    method: string,
+    run: (session: UpstreamSession, timeoutMs: number) => Promise<void>,
+  ): Promise<void> {
+    const session = this.target.session();
+    try {
+      await run(session, this.target.timeoutMs);
+    } catch (err) {
+      throw this.translate(err, session, method, this.target.timeoutMs, undefined);
     }
   }
 
@@ -149,7 +177,9 @@ function toSdkMessage(message: RpcMessage): { method: string; params?: Record<st
 
 /**
  * A modern upstream reads the caller's capabilities from each request's `_meta`; with the agent's there,
- * it asks only for input the agent can give. Legacy upstreams saw Airlock's at initialize.
+ * it asks only for input the agent can give. Legacy upstreams saw Airlock's at initialize. The agent's
+ * log level goes the same way: a modern upstream sends log messages during a request only when the
+ * request names a level (a legacy one was told by `logging/setLevel`).
  */
 function withCapabilities<P extends Record<string, unknown>>(
   client: Client,
@@ -157,13 +187,17 @@ function withCapabilities<P extends Record<string, unknown>>(
   options: UpstreamRequestOptions,
 ): P | undefined {
   const agent = options.clientCapabilities;
-  if (!agent || client.getProtocolEra() !== 'modern') return params;
-  const relayed = Object.fromEntries(
-    RELAYED_CAPABILITIES.filter((k) => agent[k] !== undefined).map((k) => [k, agent[k]]),
-  );
+  if (client.getProtocolEra() !== 'modern' || (!agent && !options.logLevel)) return params;
   const meta = (params?._meta ?? {}) as Record<string, unknown>;
-  if (CLIENT_CAPABILITIES_META in meta) return params;
-  return { ...params, _meta: { ...meta, [CLIENT_CAPABILITIES_META]: relayed } } as unknown as P;
+  const added: Record<string, unknown> = {};
+  if (agent && !(CLIENT_CAPABILITIES_META in meta)) {
+    added[CLIENT_CAPABILITIES_META] = Object.fromEntries(
+      RELAYED_CAPABILITIES.filter((k) => agent[k] !== undefined).map((k) => [k, agent[k]]),
+    );
+  }
+  if (options.logLevel && !(LOG_LEVEL_META in meta)) added[LOG_LEVEL_META] = options.logLevel;
+  if (Object.keys(added).length === 0) return params;
+  return { ...params, _meta: { ...meta, ...added } } as unknown as P;
 }
 
 /** Accepts pre-2025 `{ toolResult }` answers too, presenting them as ordinary text content. */

@@ -1,5 +1,7 @@
 import {
   Client,
+  ProtocolError,
+  ProtocolErrorCode,
   type ClientCapabilities,
   type Implementation,
   type McpSubscription,
@@ -12,6 +14,7 @@ import {
 } from '@modelcontextprotocol/client';
 import type { ServerConfig } from '../config/schema.js';
 import type { Logger } from '../log.js';
+import { z } from 'zod';
 import { createUpstreamTransport, type UpstreamTransport } from './upstream-transport.js';
 import type { RpcMessage } from './types.js';
 
@@ -36,6 +39,9 @@ export interface SessionIdentity {
 // A page count no real server needs; stops a server that keeps returning a cursor from looping forever.
 const MAX_PAGES = 1000;
 
+// Subscribe and unsubscribe answer an empty result; a proxy does not judge its shape.
+const ANY_RESULT = z.looseObject({});
+
 // The server→client requests Airlock relays to the calling agent.
 const RELAYED_METHODS = ['sampling/createMessage', 'elicitation/create', 'roots/list'] as const;
 
@@ -55,6 +61,8 @@ export class UpstreamSession {
   /** Closed, or given up on; nothing it reports matters any more. */
   lost = false;
   private subscription: McpSubscription | undefined;
+  /** Open `subscriptions/listen` streams carrying one resource's updates each (modern upstreams only). */
+  private readonly resourceStreams = new Map<string, McpSubscription>();
 
   constructor(
     config: ServerConfig,
@@ -118,6 +126,50 @@ export class UpstreamSession {
     });
   }
 
+  /**
+   * Starts receiving `notifications/resources/updated` for `uri`. A legacy upstream gets
+   * `resources/subscribe`; a modern one has no such method, so Airlock opens a listen stream filtered to
+   * the URI (a stream per URI: a filter cannot be changed once the stream is open). The updates reach
+   * `onNotification` like a legacy upstream's.
+   */
+  async subscribeResource(uri: string, timeoutMs: number): Promise<void> {
+    if (this.era !== 'modern') {
+      await this.client.request({ method: 'resources/subscribe', params: { uri } }, ANY_RESULT, {
+        timeout: timeoutMs,
+      });
+      return;
+    }
+    if (this.resourceStreams.has(uri)) return;
+    if (!this.client.getServerCapabilities()?.resources?.subscribe) {
+      throw new ProtocolError(
+        ProtocolErrorCode.MethodNotFound,
+        'The upstream does not support resource subscriptions',
+      );
+    }
+    const stream = await this.client.listen({ resourceSubscriptions: [uri] }, { timeout: timeoutMs });
+    if (this.lost) {
+      await stream.close().catch(() => undefined);
+      return;
+    }
+    this.resourceStreams.set(uri, stream);
+    void stream.closed.then(() => {
+      if (this.resourceStreams.get(uri) === stream) this.resourceStreams.delete(uri);
+    });
+  }
+
+  /** Stops the updates of `uri`: `resources/unsubscribe` (legacy) or closing its listen stream (modern). */
+  async unsubscribeResource(uri: string, timeoutMs: number): Promise<void> {
+    if (this.era !== 'modern') {
+      await this.client.request({ method: 'resources/unsubscribe', params: { uri } }, ANY_RESULT, {
+        timeout: timeoutMs,
+      });
+      return;
+    }
+    const stream = this.resourceStreams.get(uri);
+    this.resourceStreams.delete(uri);
+    await stream?.close();
+  }
+
   /** Every tool, following cursors; empty when the server has no tools capability. */
   async listTools(timeoutMs: number): Promise<Tool[]> {
     if (!this.client.getServerCapabilities()?.tools) return [];
@@ -139,6 +191,9 @@ export class UpstreamSession {
   async end(terminate: boolean): Promise<void> {
     this.lost = true;
     await this.subscription?.close().catch(() => undefined);
+    const streams = [...this.resourceStreams.values()];
+    this.resourceStreams.clear();
+    await Promise.all(streams.map((stream) => stream.close().catch(() => undefined)));
     const transport = this.upstream.transport as StreamableHTTPClientTransport;
     if (terminate && this.upstream.kind === 'http' && this.ready && transport.sessionId !== undefined) {
       const deleted = transport.terminateSession().catch(() => undefined);

@@ -90,6 +90,14 @@ export function registerContentTools(fixture: FixtureContext): void {
     fixture.changes.toolsChanged();
     return text('tools/list_changed sent');
   });
+  tools.add(
+    'test_trigger_resource_update',
+    { description: 'Announces that test://watched-resource changed' },
+    () => {
+      fixture.changes.resourceUpdated('test://watched-resource');
+      return text('resources/updated sent');
+    },
+  );
   tools.add('test_trigger_prompt_change', { description: 'Announces a prompt list change' }, () => {
     fixture.changes.promptsChanged();
     return text('prompts/list_changed sent');

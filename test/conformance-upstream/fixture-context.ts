@@ -9,6 +9,8 @@ export type Era = 'legacy' | 'modern';
 export interface ListChanges {
   toolsChanged(): void;
   promptsChanged(): void;
+  /** `notifications/resources/updated` for `uri`, to listen streams that filter on it and legacy sessions. */
+  resourceUpdated(uri: string): void;
 }
 
 /** What every fixture module receives besides the server it registers on. */

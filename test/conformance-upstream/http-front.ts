@@ -48,6 +48,11 @@ export async function startHttpUpstream(options: {
         bus.publish({ kind: 'prompts_list_changed' });
         for (const s of sessions.values()) s.server.sendPromptListChanged();
       },
+      resourceUpdated(uri) {
+        bus.publish({ kind: 'resource_updated', uri });
+        // Legacy sessions hear every update; Airlock passes on only those its agents subscribed to.
+        for (const s of sessions.values()) void s.server.server.sendResourceUpdated({ uri });
+      },
     },
   };
   // `reject` keeps the modern handler strict; legacy traffic is routed before it, to sessions the

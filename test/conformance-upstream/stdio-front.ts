@@ -11,6 +11,7 @@ export async function serveStdioUpstream(mode: UpstreamMode, state: FixtureShare
     changes: {
       toolsChanged: () => servers.forEach((s) => s.sendToolListChanged()),
       promptsChanged: () => servers.forEach((s) => s.sendPromptListChanged()),
+      resourceUpdated: (uri) => servers.forEach((s) => void s.server.sendResourceUpdated({ uri })),
     },
   };
   if (mode === 'legacy') {

@@ -2,7 +2,12 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import { ElicitRequestSchema, type CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import {
+  ElicitRequestSchema,
+  LoggingMessageNotificationSchema,
+  ResourceUpdatedNotificationSchema,
+  type CallToolResult,
+} from '@modelcontextprotocol/sdk/types.js';
 import { startRedis, type TestRedis } from '../helpers/redis.js';
 import { ROOT, startTestAirlock, type TestAirlock } from '../helpers/airlock-harness.js';
 import { startUpstream, upstreamCommand, type UpstreamProcess } from '../helpers/conformance-upstream.js';
@@ -33,6 +38,23 @@ async function agent(gw: TestAirlock): Promise<{ client: Client; asked: string[]
 }
 
 const policies = { up: { version: '1', default: 'allow' } };
+
+/** What notifications of one kind arrived, and a promise for the moment there are `n` of them. */
+function collect<T>(): { items: T[]; push(item: T): void; atLeast(n: number): Promise<void> } {
+  const items: T[] = [];
+  const waiters: { n: number; resolve: () => void }[] = [];
+  return {
+    items,
+    push(item) {
+      items.push(item);
+      for (const w of waiters.filter((x) => items.length >= x.n)) w.resolve();
+    },
+    atLeast(n) {
+      if (items.length >= n) return Promise.resolve();
+      return new Promise((resolve) => waiters.push({ n, resolve }));
+    },
+  };
+}
 
 for (const mode of ['modern', 'legacy'] as const) {
   for (const transport of ['stdio', 'http'] as const) {
@@ -91,6 +113,52 @@ for (const mode of ['modern', 'legacy'] as const) {
         });
         assert.equal(text(result), 'Hello, Ada!');
         assert.deepEqual(asked, ['What is your name?']);
+      });
+
+      test("a resource subscription brings the upstream's updates; unsubscribe ends them", async () => {
+        const uri = 'test://watched-resource';
+        const updates = collect<string>();
+        client.setNotificationHandler(ResourceUpdatedNotificationSchema, (n) => updates.push(n.params.uri));
+        assert.deepEqual(await client.subscribeResource({ uri }), {});
+        await client.callTool({ name: 'test_trigger_resource_update', arguments: {} });
+        await updates.atLeast(1);
+        assert.deepEqual(updates.items, [uri]);
+
+        // A second session holds the same URI: the first one's unsubscribe must not end its updates, and
+        // once the second has the next update, the first would have had it too had it been passed on.
+        const other = await agent(gw);
+        const otherUpdates = collect<string>();
+        other.client.setNotificationHandler(ResourceUpdatedNotificationSchema, (n) =>
+          otherUpdates.push(n.params.uri),
+        );
+        try {
+          await other.client.subscribeResource({ uri });
+          assert.deepEqual(await client.unsubscribeResource({ uri }), {});
+          await client.callTool({ name: 'test_trigger_resource_update', arguments: {} });
+          await otherUpdates.atLeast(1);
+          assert.deepEqual(otherUpdates.items, [uri]);
+          assert.deepEqual(updates.items, [uri], 'no update after unsubscribe');
+        } finally {
+          await other.client.close();
+        }
+      });
+
+      test("the upstream's log messages during a call reach the agent, at the level it set", async () => {
+        const logs = collect<{ level: string }>();
+        client.setNotificationHandler(LoggingMessageNotificationSchema, (n) => logs.push(n.params));
+        await client.setLoggingLevel('info');
+        await client.callTool({ name: 'test_tool_with_logging', arguments: {} });
+        await logs.atLeast(3);
+        assert.deepEqual(
+          logs.items.map((l) => l.level),
+          ['info', 'info', 'info'],
+        );
+        if (mode === 'modern') {
+          // A modern upstream's messages travel on the call's own stream: all are in by its result.
+          await client.setLoggingLevel('error');
+          await client.callTool({ name: 'test_tool_with_logging', arguments: {} });
+          assert.equal(logs.items.length, 3, 'info messages are below the level the agent set');
+        }
       });
 
       if (mode === 'modern') {

@@ -1,0 +1,170 @@
+// The 2025-era half of /mcp with sessions shared through Redis: any replica serves any request of a
+// session. Each request gets a fresh SDK server and a stateless Streamable HTTP transport, restored from
+// the session record; what a request leaves behind (log level, subscriptions) goes back to the record.
+// Messages that belong to a request open on another replica (the agent's answers to relayed requests,
+// cancellations) and notifications for a GET stream held elsewhere travel over the replica bus.
+import type { Request, Response } from 'express';
+import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
+import {
+  isJSONRPCRequest,
+  LATEST_PROTOCOL_VERSION,
+  SUPPORTED_PROTOCOL_VERSIONS,
+} from '@modelcontextprotocol/sdk/types.js';
+import type { Logger } from '../log.js';
+import type { ReplicaBus, SessionBusMessage } from '../redis/bus.js';
+import type { AgentSession, SessionRestore } from './agent-session.js';
+import type { SessionStore } from './session-store.js';
+
+/** Creates the per-request session object; `restore` is absent for the initialize request. */
+export type CreateSharedSession = (agent: string, id: string, restore?: SessionRestore) => AgentSession;
+
+/** One request of a session open on this replica: its transport and the session object serving it. */
+interface Live {
+  transport: StreamableHTTPServerTransport;
+  session: AgentSession;
+}
+
+type Rpc = Record<string, unknown>;
+
+/** Legacy sessions, shared through Redis; see the file comment. */
+export class LegacySessions {
+  private readonly live = new Map<string, { entries: Set<Live>; off: () => void }>();
+
+  constructor(
+    private readonly store: SessionStore,
+    private readonly bus: ReplicaBus,
+    private readonly create: CreateSharedSession,
+    private readonly maxBodyBytes: number,
+    private readonly logger: Logger,
+  ) {}
+
+  /** Number of this replica's open session requests (GET streams and calls). */
+  count(): number {
+    let n = 0;
+    for (const l of this.live.values()) n += l.entries.size;
+    return n;
+  }
+
+  /** `initialize`: records the session, then serves the handshake with its id on the response. */
+  async open(agent: string, req: Request, res: Response, body: unknown): Promise<void> {
+    const init = (Array.isArray(body) ? body : [body]).find((m) => (m as Rpc)?.method === 'initialize') as
+      { params?: Rpc } | undefined;
+    const params = init?.params ?? {};
+    const requested = String(params['protocolVersion'] ?? '');
+    const record = await this.store.create({
+      agent,
+      // The SDK server answers with the same choice: the client's revision when supported, else the latest.
+      protocolVersion: SUPPORTED_PROTOCOL_VERSIONS.includes(requested) ? requested : LATEST_PROTOCOL_VERSION,
+      clientCapabilities: (params['capabilities'] as Rpc | undefined) ?? {},
+      clientInfo: (params['clientInfo'] as Rpc | undefined) ?? {},
+    });
+    await this.run(this.create(agent, record.id), record.id, req, res, body);
+  }
+
+  /**
+   * Any later request of session `id`. The record must exist and belong to the agent whose token came
+   * with the request; otherwise 404, as for a session that never was.
+   */
+  async serve(agent: string, id: string, req: Request, res: Response, body: unknown): Promise<void> {
+    const record = await this.store.touch(id, agent);
+    if (!record) return notFound(res);
+    if (req.method === 'DELETE') {
+      await this.store.delete(id);
+      await this.bus.publish({ session: id, kind: 'closed' });
+      res.status(200).end();
+      return;
+    }
+    const messages = (Array.isArray(body) ? body : [body]) as Rpc[];
+    if (req.method === 'POST' && !messages.some((m) => isJSONRPCRequest(m))) {
+      // Answers and cancellations belong to a request that may be open on another replica.
+      const routed = messages.filter((m) => !('method' in m) || m['method'] === 'notifications/cancelled');
+      if (routed.length) await this.bus.publish({ session: id, kind: 'in', messages: routed });
+      if (routed.length === messages.length) {
+        res.status(202).end();
+        return;
+      }
+    }
+    const restore: SessionRestore = {
+      id,
+      clientCapabilities: record.clientCapabilities,
+      clientInfo: record.clientInfo,
+      ...(record.logLevel ? { logLevel: record.logLevel } : {}),
+    };
+    await this.run(this.create(agent, id, restore), id, req, res, body);
+  }
+
+  /** Ends every request of this replica. */
+  async close(): Promise<void> {
+    const all = [...this.live.values()].flatMap((l) => [...l.entries]);
+    await Promise.allSettled(all.map((e) => e.transport.close()));
+    for (const l of this.live.values()) l.off();
+    this.live.clear();
+  }
+
+  private async run(session: AgentSession, id: string, req: Request, res: Response, body: unknown) {
+    // Stateless: the session is checked above and its id set here; the transport keeps nothing between requests.
+    const transport = new StreamableHTTPServerTransport({
+      sessionIdGenerator: undefined,
+      maxRequestBodySize: this.maxBodyBytes,
+    });
+    const entry: Live = { transport, session };
+    this.track(id, entry);
+    let ended = false;
+    const end = () => {
+      if (ended) return;
+      ended = true;
+      this.untrack(id, entry);
+      void transport.close();
+      void session.close();
+    };
+    res.on('close', end);
+    transport.onclose = end;
+    res.setHeader('Mcp-Session-Id', id);
+    try {
+      await session.connect(transport);
+      await transport.handleRequest(req, res, body);
+    } catch (err) {
+      end();
+      throw err;
+    }
+  }
+
+  private track(id: string, entry: Live): void {
+    let l = this.live.get(id);
+    if (!l) {
+      const entries = new Set<Live>();
+      l = { entries, off: this.bus.on(id, (m) => this.deliver(entries, m)) };
+      this.live.set(id, l);
+    }
+    l.entries.add(entry);
+  }
+
+  private untrack(id: string, entry: Live): void {
+    const l = this.live.get(id);
+    if (!l?.entries.delete(entry) || l.entries.size > 0) return;
+    l.off();
+    this.live.delete(id);
+  }
+
+  private deliver(entries: Set<Live>, m: SessionBusMessage): void {
+    for (const e of [...entries]) {
+      if (m.kind === 'closed') {
+        void e.transport.close();
+        continue;
+      }
+      for (const message of m.messages ?? []) {
+        // `out` goes where the SDK sends unrelated notifications: the GET stream, if this request is it.
+        if (m.kind === 'out') e.session.notify(message as { method: string });
+        else e.transport.onmessage?.(message as never);
+      }
+    }
+    if (m.kind !== 'closed') return;
+    this.logger.debug({ session: m.session }, 'session deleted; its streams on this replica end');
+  }
+}
+
+function notFound(res: Response): void {
+  if (!res.headersSent) {
+    res.status(404).json({ jsonrpc: '2.0', error: { code: -32001, message: 'Session not found' }, id: null });
+  }
+}
