@@ -1,4 +1,9 @@
-import type { CallToolResult, ClientCapabilities, Progress } from '@modelcontextprotocol/sdk/types.js';
+import {
+  McpError,
+  type CallToolResult,
+  type ClientCapabilities,
+  type Progress,
+} from '@modelcontextprotocol/sdk/types.js';
 import {
   AirlockError,
   ERROR_CODES,
@@ -13,11 +18,22 @@ import type { UpstreamPool } from '../upstream/upstream-pool.js';
 import type { Logger } from '../log.js';
 import { refusal, sentence, toToolError } from './tool-error.js';
 import { validateArguments } from './arguments.js';
+import type { CreateTaskResult } from '../core/tasks/index.js';
+import type { TaskMode } from '../core/policy/types.js';
+import {
+  MISSING_REQUIRED_CLIENT_CAPABILITY,
+  tasksRequired,
+  type CallAnswer,
+  type TaskCall,
+  type TaskRun,
+} from './task-calls.js';
 
 /** Where decisions come from: the policy store (hot-reloaded) in production. */
 export interface PolicySource {
   evaluate(ctx: CallContext): Decision;
   isDeniedOutright(server: string, tool: string, agent: string): boolean;
+  /** The `execution.taskSupport` this agent's tools/list shows for the tool. @defaultValue none */
+  taskSupport?(server: string, tool: string, agent: string): TaskMode | undefined;
 }
 
 /** Counts calls against their limits; shared across replicas through Redis. */
@@ -49,11 +65,21 @@ export interface CallHooks {
   disconnected?: () => boolean;
   /** The agent's declared capabilities; a modern upstream reads them to know what it may ask the agent. */
   clientCapabilities?: ClientCapabilities;
+  /** The client negotiated the tasks extension for this call: held and task-policy calls become tasks. */
+  tasks?: boolean;
 }
 
 /** Holds calls for approval and returns the released result; throws AirlockError for refusals. */
 export interface ApprovalGate {
   hold(call: HeldCall, hooks: CallHooks): Promise<CallToolResult>;
+}
+
+/** Turns calls into tasks; every CreateTaskResult it returns is already readable on every replica. */
+export interface TaskGate {
+  /** Submits the held call's approval request and returns the task bound to it. */
+  hold(call: HeldCall): Promise<CreateTaskResult>;
+  /** Stores a task for an allowed call and runs it in the background on this replica. */
+  start(call: TaskCall, run: TaskRun): Promise<CreateTaskResult>;
 }
 
 /** Finds an active grant covering a call and counts the call as its use; the grant's id, or undefined. */
@@ -101,6 +127,8 @@ export interface GatewayDeps {
   policies: PolicySource;
   limits: LimitChecker;
   approvals?: ApprovalGate;
+  /** Tasks for clients that negotiate the extension. @defaultValue none: every call answers in its request */
+  tasks?: TaskGate;
   /** Grants that let a call needing approval run at once. @defaultValue none */
   grants?: GrantLookup;
   logger: Logger;
@@ -131,11 +159,30 @@ export class Gateway {
         const target = upstreams.resolveTool(t.tool.name);
         return target !== undefined && !policies.isDeniedOutright(target.server, target.tool, agent);
       })
-      .map((t) => t.tool);
+      .map((t) => {
+        const target = upstreams.resolveTool(t.tool.name)!;
+        // Only Airlock's own tasks count: an upstream's task support is not passed through.
+        const support = policies.taskSupport?.(target.server, target.tool, agent);
+        const { taskSupport: _upstream, ...execution } = t.tool.execution ?? {};
+        const rest = Object.keys(execution).length > 0 ? { execution } : {};
+        const { execution: _all, ...tool } = t.tool;
+        return support
+          ? { ...tool, execution: { ...execution, taskSupport: support } }
+          : { ...tool, ...rest };
+      });
   }
 
-  /** Runs one tools/call through policy; always resolves to a tool result. */
+  /** Runs one tools/call through policy, never as a task; always resolves to a tool result. */
   async callTool(call: ToolCall, hooks: CallHooks): Promise<CallToolResult> {
+    return (await this.callToolOrTask(call, { ...hooks, tasks: false })) as CallToolResult;
+  }
+
+  /**
+   * Runs one tools/call through policy; resolves to a tool result, or to a CreateTaskResult when the
+   * client negotiated tasks (`hooks.tasks`) and the call is held or its policy says `task`. Throws only
+   * -32021, for a `task: required` tool called without the extension.
+   */
+  async callToolOrTask(call: ToolCall, hooks: CallHooks): Promise<CallAnswer> {
     const started = performance.now();
     const requestId = newRequestId();
     let rule = '';
@@ -156,12 +203,20 @@ export class Gateway {
         ...(held ? { held } : {}),
         ...extra,
       });
-    const forward = async (extra: Partial<CallOutcome> = {}): Promise<CallToolResult> => {
+    const forward = async (
+      extra: Partial<CallOutcome> = {},
+      // A task's call outlives its request: it stops on the task's signal and has nobody to send progress to.
+      background?: AbortSignal,
+    ): Promise<CallToolResult> => {
       const upstream = this.deps.upstreams.get(server)!;
       const upstreamStarted = performance.now();
       const result = await upstream.callTool(
         { name: tool, arguments: args, ...(call.meta ? { _meta: stripProgress(call.meta) } : {}) },
-        { signal: hooks.signal, onprogress: hooks.onProgress, clientCapabilities: hooks.clientCapabilities },
+        {
+          signal: background ?? hooks.signal,
+          onprogress: background ? undefined : hooks.onProgress,
+          clientCapabilities: hooks.clientCapabilities,
+        },
       );
       report('allowed', {
         isError: Boolean(result.isError),
@@ -191,6 +246,11 @@ export class Gateway {
           reason: decision.reason,
         });
       }
+      const asTask = hooks.tasks === true && this.deps.tasks !== undefined;
+      if (decision.task === 'required' && !asTask) {
+        report('invalid', { reason: 'runs only as a task; the client did not negotiate tasks' });
+        throw tasksRequired(server, tool);
+      }
       if (decision.limits.length) {
         const verdict = await this.deps.limits.check(decision.limits, { agent: call.agent, server, tool });
         if (!verdict.allowed) {
@@ -217,13 +277,17 @@ export class Gateway {
         }
         report('held');
         held = true;
-        return await this.deps.approvals.hold(
-          { requestId, agent: call.agent, server, tool, args, decision, meta: call.meta },
-          hooks,
-        );
+        const heldCall = { requestId, agent: call.agent, server, tool, args, decision, meta: call.meta };
+        if (asTask) return await this.deps.tasks!.hold(heldCall);
+        return await this.deps.approvals.hold(heldCall, hooks);
+      }
+      if (asTask && decision.task !== undefined && !grant) {
+        const taskCall = { requestId, agent: call.agent, server, tool };
+        return await this.deps.tasks!.start(taskCall, (signal) => forward({}, signal));
       }
       return await forward(grant ? { grant } : {});
     } catch (err) {
+      if (err instanceof McpError && err.code === MISSING_REQUIRED_CLIENT_CAPABILITY) throw err;
       const e = toAirlockError(err, 'INTERNAL');
       if (e.code === 'INTERNAL') this.deps.logger.error({ err, requestId }, 'tools/call failed');
       const d = e.details;

@@ -13,6 +13,7 @@ export const SCRIPT_NAMES = [
   'compare-and-set',
   'create-or-attach',
   'create-task',
+  'heartbeat-task-1',
   'release-lock-1',
   'transition-task-1',
   'trim-index-2',

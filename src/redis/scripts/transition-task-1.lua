@@ -7,7 +7,7 @@
   KEYS: [1] task record.
   ARGV: [1] agent, or '' for Airlock itself (an approval release), [2] now ms, [3] allowed current
         statuses, space-separated, [4] new status, [5] status message ('' removes it),
-        [6] result json or '', [7] error json or ''.
+        [6] result json or '', [7] error json or '', [8] the channel a change is announced on, [9] the task id announced.
   Returns {1, new status} when written, {0, current status} when refused, {-1, ''} when absent.
 ]]
 local f = redis.call('HMGET', KEYS[1], 'status', 'agent', 'expiresAt', 'lastUpdatedAt')
@@ -26,4 +26,5 @@ else
 end
 if ARGV[6] ~= '' then redis.call('HSET', KEYS[1], 'result', ARGV[6]) end
 if ARGV[7] ~= '' then redis.call('HSET', KEYS[1], 'error', ARGV[7]) end
+redis.call('PUBLISH', ARGV[8], ARGV[9])
 return {1, ARGV[4]}
