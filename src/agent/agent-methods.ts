@@ -23,8 +23,8 @@ export interface AgentMethodsDeps {
 export interface TaskMethods {
   /** The task as it stands, or undefined when the agent has no such task. */
   get(id: string, agent: string): Promise<GetTaskResult | undefined>;
-  /** False when the agent has no such task. */
-  update(id: string, agent: string): Promise<boolean>;
+  /** Delivers answers to the task's questions; false when the agent has no such task. */
+  update(id: string, agent: string, inputResponses: Record<string, unknown>): Promise<boolean>;
   /** False when the agent has no such task; an already finished one stays as it is. */
   cancel(id: string, agent: string): Promise<boolean>;
 }

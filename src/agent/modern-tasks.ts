@@ -5,7 +5,7 @@
 // so the dispatcher answers them -32601.
 import { TASKS_EXTENSION } from '../core/tasks/index.js';
 import type { TaskMethods } from './agent-methods.js';
-import { declaresExtension, type RequestEnvelope } from './wire/envelope.js';
+import { declaresExtension, isJsonObject, type RequestEnvelope } from './wire/envelope.js';
 import { invalidParams, missingRequiredClientCapability } from './wire/errors.js';
 
 /** What a tasks method sees of its request. */
@@ -45,9 +45,11 @@ export function taskHandlers(tasks: TaskMethods): Record<string, TaskHandler> {
       if (!task) throw unknown(id);
       return { ...task };
     }),
-    // Airlock's tasks never ask for input yet, so there is nothing to deliver: an acknowledgement.
+    // Answers to keys the task does not ask (unknown, or answered already) are ignored.
     'tasks/update': gated(async (id, req) => {
-      if (!(await tasks.update(id, req.agent))) throw unknown(id);
+      const responses = req.params['inputResponses'] ?? {};
+      if (!isJsonObject(responses)) throw invalidParams('tasks/update inputResponses must be an object');
+      if (!(await tasks.update(id, req.agent, responses))) throw unknown(id);
       return {};
     }),
     'tasks/cancel': gated(async (id, req) => {

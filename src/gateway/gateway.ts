@@ -1,9 +1,4 @@
-import {
-  McpError,
-  type CallToolResult,
-  type ClientCapabilities,
-  type Progress,
-} from '@modelcontextprotocol/sdk/types.js';
+import type { CallToolResult, ClientCapabilities, Progress } from '@modelcontextprotocol/sdk/types.js';
 import {
   AirlockError,
   ERROR_CODES,
@@ -21,10 +16,10 @@ import { validateArguments } from './arguments.js';
 import type { CreateTaskResult } from '../core/tasks/index.js';
 import type { TaskMode } from '../core/policy/types.js';
 import {
-  MISSING_REQUIRED_CLIENT_CAPABILITY,
-  tasksRequired,
+  TasksRequiredError,
   type CallAnswer,
   type TaskCall,
+  type TaskResume,
   type TaskRun,
 } from './task-calls.js';
 
@@ -207,13 +202,21 @@ export class Gateway {
       extra: Partial<CallOutcome> = {},
       // A task's call outlives its request: it stops on the task's signal and has nobody to send progress to.
       background?: AbortSignal,
+      resume?: TaskResume,
     ): Promise<CallToolResult> => {
       const upstream = this.deps.upstreams.get(server)!;
       const upstreamStarted = performance.now();
       const result = await upstream.callTool(
-        { name: tool, arguments: args, ...(call.meta ? { _meta: stripProgress(call.meta) } : {}) },
+        {
+          name: tool,
+          arguments: args,
+          ...(call.meta ? { _meta: stripProgress(call.meta) } : {}),
+          ...resume,
+        },
         {
           signal: background ?? hooks.signal,
+          // A task asks the client itself (tasks/update), so the upstream's questions come back as the result.
+          allowInputRequired: background !== undefined,
           onprogress: background ? undefined : hooks.onProgress,
           clientCapabilities: hooks.clientCapabilities,
         },
@@ -249,7 +252,7 @@ export class Gateway {
       const asTask = hooks.tasks === true && this.deps.tasks !== undefined;
       if (decision.task === 'required' && !asTask) {
         report('invalid', { reason: 'runs only as a task; the client did not negotiate tasks' });
-        throw tasksRequired(server, tool);
+        throw new TasksRequiredError(server, tool);
       }
       if (decision.limits.length) {
         const verdict = await this.deps.limits.check(decision.limits, { agent: call.agent, server, tool });
@@ -283,11 +286,12 @@ export class Gateway {
       }
       if (asTask && decision.task !== undefined && !grant) {
         const taskCall = { requestId, agent: call.agent, server, tool };
-        return await this.deps.tasks!.start(taskCall, (signal) => forward({}, signal));
+        return await this.deps.tasks!.start(taskCall, (signal, resume) => forward({}, signal, resume));
       }
       return await forward(grant ? { grant } : {});
     } catch (err) {
-      if (err instanceof McpError && err.code === MISSING_REQUIRED_CLIENT_CAPABILITY) throw err;
+      // Airlock's own -32021 crosses the wire as an error; an upstream's stays a tool error, as every upstream error.
+      if (err instanceof TasksRequiredError) throw err;
       const e = toAirlockError(err, 'INTERNAL');
       if (e.code === 'INTERNAL') this.deps.logger.error({ err, requestId }, 'tools/call failed');
       const d = e.details;

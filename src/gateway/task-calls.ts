@@ -14,8 +14,19 @@ export interface TaskCall {
   tool: string;
 }
 
-/** Runs the upstream call of an allowed task; `signal` fires when the task is cancelled. */
-export type TaskRun = (signal: AbortSignal) => Promise<CallToolResult>;
+/** A later round of a task's call: the client's answers to the upstream's `input_required` result. */
+export interface TaskResume {
+  inputResponses?: Record<string, unknown>;
+  /** The upstream's `requestState`, echoed byte for byte. */
+  requestState?: string;
+}
+
+/**
+ * Runs the upstream call of an allowed task; `signal` fires when the task is cancelled. A 2026-07-28
+ * upstream may answer `input_required`; the task then asks the client and runs the call again with
+ * `resume`.
+ */
+export type TaskRun = (signal: AbortSignal, resume?: TaskResume) => Promise<CallToolResult>;
 
 /** What a tools/call answers: the tool's result, or a task when the client negotiated tasks. */
 export type CallAnswer = CallToolResult | CreateTaskResult;
@@ -28,12 +39,14 @@ export const MISSING_REQUIRED_CLIENT_CAPABILITY = -32021;
  * the tasks extension. It crosses the wire as an error, not a tool result: the client has to change what it
  * declares, not its arguments.
  */
-export function tasksRequired(server: string, tool: string): McpError {
-  return new McpError(
-    MISSING_REQUIRED_CLIENT_CAPABILITY,
-    `Tool ${server}/${tool} runs only as a task; declare the ${TASKS_EXTENSION} extension in the request's client capabilities`,
-    { requiredCapabilities: { extensions: { [TASKS_EXTENSION]: {} } } },
-  );
+export class TasksRequiredError extends McpError {
+  constructor(server: string, tool: string) {
+    super(
+      MISSING_REQUIRED_CLIENT_CAPABILITY,
+      `Tool ${server}/${tool} runs only as a task; declare the ${TASKS_EXTENSION} extension in the request's client capabilities`,
+      { requiredCapabilities: { extensions: { [TASKS_EXTENSION]: {} } } },
+    );
+  }
 }
 
 /** True for a CreateTaskResult rather than a tool's result. */

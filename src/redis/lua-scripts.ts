@@ -12,6 +12,7 @@ export const SCRIPT_NAMES = [
   'check-rate-limits',
   'compare-and-set',
   'create-or-attach',
+  'answer-task-1',
   'create-task',
   'heartbeat-task-1',
   'release-lock-1',

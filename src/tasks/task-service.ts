@@ -15,7 +15,7 @@ import {
 } from '../core/tasks/index.js';
 import type { StoredRecord } from '../core/approval/types.js';
 import type { HeldCall, TaskGate } from '../gateway/gateway.js';
-import type { TaskCall, TaskRun } from '../gateway/task-calls.js';
+import type { TaskCall, TaskResume, TaskRun } from '../gateway/task-calls.js';
 import { toToolError } from '../gateway/tool-error.js';
 import type { ApprovalStore } from '../approval/approval-store.js';
 import { outcomeOf } from '../approval/outcome.js';
@@ -49,6 +49,15 @@ export interface TaskServiceOptions {
 
 /** JSON-RPC -32603: what a task whose call broke on Airlock's side fails with. */
 const INTERNAL_ERROR = -32603;
+
+/** How many times one task's call may ask for input before it fails. @defaultValue 10 */
+const MAX_INPUT_ROUNDS = 10;
+
+/** How often a task waiting for answers looks for them. @defaultValue 200 ms */
+const ANSWER_POLL_MS = 200;
+
+/** The status message of a task waiting for the client's answers. */
+const INPUT_MESSAGE = 'waiting for input from the client (answer with tasks/update)';
 
 /** The message of a task whose replica stopped renewing its lease. */
 const LOST_MESSAGE = 'The Airlock replica running this call stopped before it finished; it was not retried.';
@@ -108,9 +117,9 @@ export class TaskService implements TaskGate {
     return task && getTaskResult(await this.settle(task));
   }
 
-  /** `tasks/update`: true when the agent has the task. Airlock's tasks never ask for input yet. */
-  async update(id: string, agent: string): Promise<boolean> {
-    return (await this.o.tasks.get(id, agent)) !== undefined;
+  /** `tasks/update`: answers to the task's open questions; true when the agent has the task. */
+  async update(id: string, agent: string, inputResponses: Record<string, unknown>): Promise<boolean> {
+    return this.o.tasks.answer(id, agent, inputResponses);
   }
 
   /**
@@ -172,15 +181,67 @@ export class TaskService implements TaskGate {
     const timer = setInterval(() => void this.heartbeat(id, controller), this.heartbeatMs);
     timer.unref();
     this.running.set(id, { controller, timer });
-    run(controller.signal)
-      .then(
-        (result) => this.write(id, { status: 'completed', result: { ...result } }),
-        (err: unknown) =>
-          controller.signal.aborted
-            ? undefined
-            : this.write(id, { status: 'failed', error: taskErrorOf(err) }),
-      )
-      .finally(() => this.stop(id));
+    void this.drive(id, run, controller.signal).finally(() => this.stop(id));
+  }
+
+  /**
+   * Runs the call round by round: each `input_required` answer of the upstream becomes the task's
+   * questions (keys prefixed with the round, so none is ever reused), and once `tasks/update` answered
+   * them all, the call runs again with the answers and the upstream's state.
+   */
+  private async drive(id: string, run: TaskRun, signal: AbortSignal): Promise<void> {
+    let resume: TaskResume | undefined;
+    for (let round = 1; ; round++) {
+      let result: Record<string, unknown>;
+      try {
+        result = await run(signal, resume);
+      } catch (err) {
+        if (!signal.aborted) await this.write(id, { status: 'failed', error: taskErrorOf(err) });
+        return;
+      }
+      if (result['resultType'] !== 'input_required') {
+        return this.write(id, { status: 'completed', result: { ...result } });
+      }
+      if (round > MAX_INPUT_ROUNDS) {
+        const message = `The tool asked for input more than ${MAX_INPUT_ROUNDS} times.`;
+        return this.write(id, { status: 'failed', error: { code: INTERNAL_ERROR, message } });
+      }
+      const state =
+        typeof result['requestState'] === 'string' ? { requestState: result['requestState'] } : {};
+      const asked = isObject(result['inputRequests']) ? result['inputRequests'] : {};
+      const prefix = `r${round}.`;
+      const inputRequests = Object.fromEntries(Object.entries(asked).map(([k, v]) => [prefix + k, v]));
+      if (Object.keys(inputRequests).length === 0) {
+        // Only state to carry: the upstream asks to be called again, nothing of the client.
+        resume = state;
+        continue;
+      }
+      const change = { status: 'input_required' as const, inputRequests, statusMessage: INPUT_MESSAGE };
+      const asking = await this.o.tasks.transition(id, change, { from: ['working'] }).catch(() => undefined);
+      if (asking?.outcome !== 'changed' || !(await this.answered(id, signal))) return;
+      const answers = await this.o.tasks.answers(id).catch(() => ({}));
+      const inputResponses = Object.fromEntries(
+        Object.entries(answers)
+          .filter(([k]) => k.startsWith(prefix))
+          .map(([k, v]) => [k.slice(prefix.length), v]),
+      );
+      resume = { inputResponses, ...state };
+    }
+  }
+
+  /** Waits until `tasks/update` answered every question (true) or the task ended (false). */
+  private async answered(id: string, signal: AbortSignal): Promise<boolean> {
+    while (!signal.aborted) {
+      // Renewing the lease while waiting doubles as reading the status.
+      const status = await this.o.tasks.heartbeat(id, this.now() + this.leaseMs).catch(() => null);
+      if (status === 'working') return true;
+      if (status === undefined || (status !== null && isTerminalTaskStatus(status))) return false;
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, ANSWER_POLL_MS);
+        signal.addEventListener('abort', () => (clearTimeout(t), resolve()), { once: true });
+      });
+    }
+    return false;
   }
 
   private async heartbeat(id: string, controller: AbortController): Promise<void> {
@@ -269,6 +330,10 @@ export class TaskService implements TaskGate {
       now: this.now(),
     });
   }
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return value !== null && typeof value === 'object' && !Array.isArray(value);
 }
 
 /** A JSON-RPC error object for a call that broke: the upstream's own error, or -32603 for Airlock's. */

@@ -164,6 +164,7 @@ export class TaskStore {
           change.status === 'failed' ? JSON.stringify(change.error) : '',
           this.keys.changes,
           id,
+          change.status === 'input_required' ? JSON.stringify(change.inputRequests) : '',
         ],
       ),
     )) as [number, string];
@@ -178,6 +179,29 @@ export class TaskStore {
       { status: 'cancelled', ...(statusMessage === undefined ? {} : { statusMessage }) },
       { agent },
     );
+  }
+
+  /**
+   * `tasks/update` for `agent`: records the answers to questions the task still asks (others are ignored)
+   * and, once none is left, puts it back to `working` for its runner. False when the agent has no such task.
+   */
+  async answer(id: string, agent: string, responses: Record<string, unknown>): Promise<boolean> {
+    if (!isTaskId(id)) return false;
+    const res = await this.run(() =>
+      runScript(
+        this.redis,
+        'answer-task-1',
+        [this.keys.record(id)],
+        [agent, this.now(), JSON.stringify(responses), this.keys.changes, id],
+      ),
+    );
+    return res !== -1;
+  }
+
+  /** The answers given to the current round's questions (by the runner, once the task is `working` again). */
+  async answers(id: string): Promise<Record<string, unknown>> {
+    const raw = await this.run(() => this.redis.hget(this.keys.record(id), 'answers'));
+    return raw ? (JSON.parse(raw) as Record<string, unknown>) : {};
   }
 
   /**
@@ -263,5 +287,7 @@ function fromFields(f: Record<string, string>): TaskRecord | undefined {
   if (status === 'completed' && f.result !== undefined)
     task.result = JSON.parse(f.result) as TaskResultObject;
   if (status === 'failed' && f.error !== undefined) task.error = JSON.parse(f.error) as TaskError;
+  if (status === 'input_required' && f.inputRequests !== undefined)
+    task.inputRequests = JSON.parse(f.inputRequests) as Record<string, unknown>;
   return task;
 }

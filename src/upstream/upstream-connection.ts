@@ -18,6 +18,7 @@ import { UpstreamForwarder } from './upstream-forwarder.js';
 import { UpstreamSession, type SessionIdentity } from './upstream-session.js';
 import type {
   RpcMessage,
+  ToolCallParams,
   Upstream,
   UpstreamEra,
   UpstreamHooks,
@@ -167,10 +168,7 @@ export class UpstreamConnection extends EventEmitter<UpstreamConnectionEvents> i
   }
 
   /** Calls a tool upstream; see Upstream.callTool. */
-  callTool(
-    params: { name: string; arguments?: Record<string, unknown>; _meta?: Record<string, unknown> },
-    options: UpstreamRequestOptions = {},
-  ): Promise<CallToolResult> {
+  callTool(params: ToolCallParams, options: UpstreamRequestOptions = {}): Promise<CallToolResult> {
     return this.forwarder.callTool(params, options);
   }
 
