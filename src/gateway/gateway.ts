@@ -286,7 +286,13 @@ export class Gateway {
       }
       if (asTask && decision.task !== undefined && !grant) {
         const taskCall = { requestId, agent: call.agent, server, tool };
-        return await this.deps.tasks!.start(taskCall, (signal, resume) => forward({}, signal, resume));
+        // The request has been answered by then, so a failing background call is reported here.
+        const run: TaskRun = (signal, resume) =>
+          forward({}, signal, resume).catch((err: unknown) => {
+            report('error', { code: toAirlockError(err, 'UPSTREAM_ERROR').code });
+            throw err;
+          });
+        return await this.deps.tasks!.start(taskCall, run);
       }
       return await forward(grant ? { grant } : {});
     } catch (err) {
