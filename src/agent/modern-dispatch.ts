@@ -155,6 +155,8 @@ export class ModernDispatcher {
         signal: ctx.signal,
         // Held calls and task-policy tools become tasks only for a request that declared the extension.
         tasks: declaresTasks(envelope),
+        // The revision answers an undeclared capability with -32021; the client fixes its declaration.
+        relayCapabilityErrors: true,
         // Closing the stream is the client's cancellation, so a held call's approval request is cancelled.
         disconnected: () => false,
         // What the agent declared on this request is what a modern upstream may ask of it.

@@ -16,6 +16,7 @@ import { validateArguments } from './arguments.js';
 import type { CreateTaskResult } from '../core/tasks/index.js';
 import type { TaskMode } from '../core/policy/types.js';
 import {
+  MISSING_REQUIRED_CLIENT_CAPABILITY,
   TasksRequiredError,
   type CallAnswer,
   type TaskCall,
@@ -62,6 +63,11 @@ export interface CallHooks {
   clientCapabilities?: ClientCapabilities;
   /** The client negotiated the tasks extension for this call: held and task-policy calls become tasks. */
   tasks?: boolean;
+  /**
+   * An upstream's -32021 (it needs a capability the request did not declare) is thrown as the JSON-RPC
+   * error it is, for 2026-07-28 requests whose client must then declare it. @defaultValue false: a tool error
+   */
+  relayCapabilityErrors?: boolean;
 }
 
 /** Holds calls for approval and returns the released result; throws AirlockError for refusals. */
@@ -296,7 +302,7 @@ export class Gateway {
       }
       return await forward(grant ? { grant } : {});
     } catch (err) {
-      // Airlock's own -32021 crosses the wire as an error; an upstream's stays a tool error, as every upstream error.
+      // Airlock's own -32021 crosses the wire as an error; an upstream's only where the request asks for it.
       if (err instanceof TasksRequiredError) throw err;
       const e = toAirlockError(err, 'INTERNAL');
       if (e.code === 'INTERNAL') this.deps.logger.error({ err, requestId }, 'tools/call failed');
@@ -307,6 +313,7 @@ export class Gateway {
         ...(typeof d.counter === 'string' ? { counter: d.counter } : {}),
         ...(typeof d.retryAfter === 'number' ? { retryAfter: d.retryAfter } : {}),
       });
+      if (hooks.relayCapabilityErrors && isCapabilityError(err)) throw err;
       return toToolError(e, requestId);
     }
   }
@@ -367,6 +374,10 @@ function outcomeOf(code: AirlockErrorCode): CallOutcome['outcome'] {
 function stripProgress(meta: Record<string, unknown>): Record<string, unknown> | undefined {
   const { progressToken: _token, ...rest } = meta;
   return Object.keys(rest).length ? rest : undefined;
+}
+
+function isCapabilityError(err: unknown): boolean {
+  return (err as { code?: unknown } | undefined)?.code === MISSING_REQUIRED_CLIENT_CAPABILITY;
 }
 
 function truncate(s: string, n = 80): string {

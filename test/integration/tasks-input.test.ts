@@ -143,3 +143,30 @@ test('a JSON-RPC error from the upstream ends the task failed; a tool error ends
   assert.equal(completed.status, 'completed');
   assert.equal(completed.result.isError, true);
 });
+
+test("an upstream's -32021 reaches a 2026-07-28 client as that error, HTTP 400", async () => {
+  const res = await fetch(`${gw.url}/mcp`, {
+    method: 'POST',
+    headers: {
+      'content-type': 'application/json',
+      accept: 'application/json, text/event-stream',
+      'mcp-protocol-version': V,
+      'mcp-method': 'tools/call',
+      'mcp-name': 'test_missing_capability',
+    },
+    body: JSON.stringify({
+      jsonrpc: '2.0',
+      id: 2,
+      method: 'tools/call',
+      params: {
+        name: 'test_missing_capability',
+        arguments: {},
+        _meta: { [META_KEYS.protocolVersion]: V, [META_KEYS.clientCapabilities]: {} },
+      },
+    }),
+  });
+  const body = (await res.json()) as any;
+  assert.equal(res.status, 400);
+  assert.equal(body.error.code, -32021);
+  assert.deepEqual(body.error.data.requiredCapabilities, { sampling: {} });
+});
