@@ -26,7 +26,10 @@ import { createListenHub, subscribableUpstreams } from './agent/listen-wiring.js
 import { TokenAuth } from './http/auth.js';
 import { createHttpApp, errorHandler } from './http/http-app.js';
 import { hostGuard, hostnameOf, sameOriginWrites } from './http/host-guard.js';
-import { ApprovalStore } from './approval/approval-store.js';
+import { ApprovalStore, type StoredRecord } from './approval/approval-store.js';
+import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import { TaskStore } from './tasks/task-store.js';
+import { TaskService } from './tasks/task-service.js';
 import { ApprovalService } from './approval/approval-service.js';
 import { EditChecker } from './approval/edit-check.js';
 import { createQueueConnection } from './approval/queue-connection.js';
@@ -192,7 +195,7 @@ export async function startAirlock(config: AirlockConfig, options: StartOptions)
     const grants = new GrantService({ store: new GrantStore(redis, config.redis.prefix), logger });
     grants.start();
     cleanups.push(() => grants.close());
-    const approvals = new ApprovalService({
+    const approvals: ApprovalService = new ApprovalService({
       store,
       queueConnection: redis,
       blockingConnection,
@@ -212,16 +215,28 @@ export async function startAirlock(config: AirlockConfig, options: StartOptions)
       logger,
       groupMembers: (ids) => directory?.groupMembers(ids) ?? Promise.resolve({}),
       channelLabel: (record) => directory?.channelLabel(record) ?? NO_CHANNEL_LABEL,
-      execute: async (record) => {
-        const upstream = upstreams.get(record.server);
-        if (!upstream)
-          throw new AirlockError(
-            'UPSTREAM_UNAVAILABLE',
-            `Upstream server "${record.server}" is not configured`,
-          );
-        return upstream.callTool({ name: record.tool, arguments: record.args });
-      },
+      // The release also writes the call's task, so tasks wrap the upstream call (defined below).
+      execute: (record): Promise<CallToolResult> => executeApproved(record),
     });
+    const executeUpstream = async (record: StoredRecord) => {
+      const upstream = upstreams.get(record.server);
+      if (!upstream)
+        throw new AirlockError(
+          'UPSTREAM_UNAVAILABLE',
+          `Upstream server "${record.server}" is not configured`,
+        );
+      return upstream.callTool({ name: record.tool, arguments: record.args });
+    };
+    const tasks: TaskService = new TaskService({
+      tasks: new TaskStore(redis, config.redis.prefix),
+      approvals,
+      approvalStore: store,
+      channelLabel: (record) => directory?.channelLabel(record) ?? NO_CHANNEL_LABEL,
+      logger,
+    });
+    cleanups.push(() => tasks.close());
+    const executeApproved: (record: StoredRecord) => Promise<CallToolResult> =
+      tasks.wrapExecute(executeUpstream);
     const slack = directory
       ? createSlackIntegration({
           config,
@@ -267,6 +282,7 @@ export async function startAirlock(config: AirlockConfig, options: StartOptions)
       limits: new RateLimiter(redis, config.redis.prefix),
       approvals,
       grants,
+      tasks,
       logger,
       onOutcome: (o) => outcomes.emit('outcome', o),
     });
@@ -279,7 +295,7 @@ export async function startAirlock(config: AirlockConfig, options: StartOptions)
       pendingCount: () => redis.zcard(store.keys.pending),
       auditFailures: () => audit.failures,
     });
-    const methods = new AgentMethods({ gateway, upstreams, resources, governed });
+    const methods = new AgentMethods({ gateway, upstreams, resources, governed, tasks });
     const modern = new ModernDispatcher(methods, sessions.modern, logger, {
       listChanged: true,
       resourceSubscribe: () => subscribableUpstreams(upstreams, governed).length > 0,

@@ -3,6 +3,8 @@
 // and the 2026-07-28 stateless handler both call these, so the two eras cannot drift apart.
 import { ErrorCode, McpError, type CallToolResult, type Tool } from '@modelcontextprotocol/sdk/types.js';
 import type { CallHooks, Gateway } from '../gateway/gateway.js';
+import type { CallAnswer } from '../gateway/task-calls.js';
+import type { GetTaskResult } from '../core/tasks/index.js';
 import type { UpstreamPool } from '../upstream/upstream-pool.js';
 import type { ResourceRouter } from './resource-router.js';
 
@@ -13,6 +15,18 @@ export interface AgentMethodsDeps {
   resources: ResourceRouter;
   /** False for servers with no policy file: their prompts and resources are hidden too (fail closed). */
   governed?: (server: string) => boolean;
+  /** The tasks extension's methods. @defaultValue none: tasks are not offered */
+  tasks?: TaskMethods;
+}
+
+/** The tasks/* methods, per agent: a task of another agent is answered like an unknown one. */
+export interface TaskMethods {
+  /** The task as it stands, or undefined when the agent has no such task. */
+  get(id: string, agent: string): Promise<GetTaskResult | undefined>;
+  /** Delivers answers to the task's questions; false when the agent has no such task. */
+  update(id: string, agent: string, inputResponses: Record<string, unknown>): Promise<boolean>;
+  /** False when the agent has no such task; an already finished one stays as it is. */
+  cancel(id: string, agent: string): Promise<boolean>;
 }
 
 /** Request params as they arrive, after the era's own envelope or schema checks. */
@@ -56,6 +70,20 @@ export class AgentMethods {
       { agent, name: String(params['name']), args: params['arguments'], ...(meta && { meta }) },
       hooks,
     );
+  }
+
+  /** tools/call that may answer with a task, for a client that negotiated the tasks extension. */
+  callToolOrTask(agent: string, params: Params, hooks: CallHooks): Promise<CallAnswer> {
+    const meta = params['_meta'] as Record<string, unknown> | undefined;
+    return this.deps.gateway.callToolOrTask(
+      { agent, name: String(params['name']), args: params['arguments'], ...(meta && { meta }) },
+      hooks,
+    );
+  }
+
+  /** The tasks extension's methods, when this Airlock offers tasks. */
+  get tasks(): TaskMethods | undefined {
+    return this.deps.tasks;
   }
 
   /** prompts/list across governed upstreams. */

@@ -11,6 +11,8 @@ import { AIRLOCK_VERSION } from '../version.js';
 import type { AgentMethods, Params } from './agent-methods.js';
 import type { ModernCall, ModernCalls } from './modern-calls.js';
 import { isRemovedMethod } from './wire/classify.js';
+import { declaresTasks, taskHandlers, tasksCapability } from './modern-tasks.js';
+import { isCreateTaskResult } from '../gateway/task-calls.js';
 import { isJsonObject, type ModernRequest } from './wire/envelope.js';
 import {
   internalError,
@@ -120,6 +122,7 @@ export class ModernDispatcher {
         ...(f.resources && { resources: { ...changes, ...subscribe } }),
         ...(f.completions && { completions: {} }),
         ...(f.logging && { logging: {} }),
+        ...(this.methods.tasks && { extensions: tasksCapability() }),
       },
       ...(instructions && { instructions }),
       ...cacheable(),
@@ -149,6 +152,11 @@ export class ModernDispatcher {
         (async (ctx) => cacheable(await m.forwardResource('resources/read', forwardable(ctx), ctx.signal))),
       'completion/complete': f().completions && ((ctx) => m.complete(forwardable(ctx), ctx.signal)),
     };
+    if (m.tasks && Object.hasOwn(TASK_METHODS, method)) {
+      const handle = taskHandlers(m.tasks)[method]!;
+      return (ctx) =>
+        handle({ agent: ctx.agent, params: ctx.request.params, envelope: ctx.request.envelope });
+    }
     const handler = Object.hasOwn(table, method) ? table[method] : undefined;
     return handler || undefined;
   }
@@ -164,8 +172,12 @@ export class ModernDispatcher {
     };
     const close = server ? this.calls.open(call) : () => {};
     try {
-      const result: CallToolResult = await this.methods.callTool(ctx.agent, forwardable(ctx), {
+      const answer = await this.methods.callToolOrTask(ctx.agent, forwardable(ctx), {
         signal: ctx.signal,
+        // Held calls and task-policy tools become tasks only for a request that declared the extension.
+        tasks: declaresTasks(envelope),
+        // The revision answers an undeclared capability with -32021; the client fixes its declaration.
+        relayCapabilityErrors: true,
         // On HTTP closing the stream is the client's cancellation, so a held call's approval request is cancelled.
         disconnected: ctx.disconnected ?? (() => false),
         // What the agent declared on this request is what a modern upstream may ask of it.
@@ -175,6 +187,8 @@ export class ModernDispatcher {
             ctx.notify({ method: 'notifications/progress', params: { ...p, progressToken: token } }),
         }),
       });
+      if (isCreateTaskResult(answer)) return { ...answer };
+      const result: CallToolResult = answer;
       if (call.refusedInput) {
         // A capability the request did not declare must not be used: that is the client's -32021 to fix.
         const needed = INPUT_CAPABILITY[call.refusedInput];
@@ -211,6 +225,16 @@ const REQUIRED_STRING: Readonly<Record<string, string>> = {
   'tools/call': 'name',
   'prompts/get': 'name',
   'resources/read': 'uri',
+  'tasks/get': 'taskId',
+  'tasks/update': 'taskId',
+  'tasks/cancel': 'taskId',
+};
+
+/** The tasks extension's methods on this path (see modern-tasks.ts). */
+const TASK_METHODS: Readonly<Record<string, true>> = {
+  'tasks/get': true,
+  'tasks/update': true,
+  'tasks/cancel': true,
 };
 
 /** The client capability each server→client request needs. */

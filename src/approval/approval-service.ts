@@ -94,6 +94,11 @@ export class ApprovalService extends EventEmitter<ApprovalEvents> implements App
     return this.waiter.wait(await this.commands.submit(call), hooks);
   }
 
+  /** Stores the request for a held call (or attaches an identical retry) without waiting for its outcome. */
+  async submit(call: HeldCall): Promise<StoredRecord> {
+    return this.commands.submit(call);
+  }
+
   /** Records a reviewer's decision (first decision wins across replicas) and releases an approved call. */
   async decide(id: string, input: DecisionInput): Promise<StoredRecord> {
     return this.commands.decide(id, input);

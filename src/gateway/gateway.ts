@@ -14,11 +14,23 @@ import type { UpstreamRequestOptions } from '../upstream/types.js';
 import type { Logger } from '../log.js';
 import { refusal, sentence, toToolError } from './tool-error.js';
 import { validateArguments } from './arguments.js';
+import type { CreateTaskResult } from '../core/tasks/index.js';
+import type { TaskMode } from '../core/policy/types.js';
+import {
+  MISSING_REQUIRED_CLIENT_CAPABILITY,
+  TasksRequiredError,
+  type CallAnswer,
+  type TaskCall,
+  type TaskResume,
+  type TaskRun,
+} from './task-calls.js';
 
 /** Where decisions come from: the policy store (hot-reloaded) in production. */
 export interface PolicySource {
   evaluate(ctx: CallContext): Decision;
   isDeniedOutright(server: string, tool: string, agent: string): boolean;
+  /** The `execution.taskSupport` this agent's tools/list shows for the tool. @defaultValue none */
+  taskSupport?(server: string, tool: string, agent: string): TaskMode | undefined;
 }
 
 /** Counts calls against their limits; shared across replicas through Redis. */
@@ -52,11 +64,26 @@ export interface CallHooks {
   clientCapabilities?: ClientCapabilities;
   /** The agent's log level, for a modern upstream's log messages during the call. */
   logLevel?: UpstreamRequestOptions['logLevel'];
+  /** The client negotiated the tasks extension for this call: held and task-policy calls become tasks. */
+  tasks?: boolean;
+  /**
+   * An upstream's -32021 (it needs a capability the request did not declare) is thrown as the JSON-RPC
+   * error it is, for 2026-07-28 requests whose client must then declare it. @defaultValue false: a tool error
+   */
+  relayCapabilityErrors?: boolean;
 }
 
 /** Holds calls for approval and returns the released result; throws AirlockError for refusals. */
 export interface ApprovalGate {
   hold(call: HeldCall, hooks: CallHooks): Promise<CallToolResult>;
+}
+
+/** Turns calls into tasks; every CreateTaskResult it returns is already readable on every replica. */
+export interface TaskGate {
+  /** Submits the held call's approval request and returns the task bound to it. */
+  hold(call: HeldCall): Promise<CreateTaskResult>;
+  /** Stores a task for an allowed call and runs it in the background on this replica. */
+  start(call: TaskCall, run: TaskRun): Promise<CreateTaskResult>;
 }
 
 /** Finds an active grant covering a call and counts the call as its use; the grant's id, or undefined. */
@@ -104,6 +131,8 @@ export interface GatewayDeps {
   policies: PolicySource;
   limits: LimitChecker;
   approvals?: ApprovalGate;
+  /** Tasks for clients that negotiate the extension. @defaultValue none: every call answers in its request */
+  tasks?: TaskGate;
   /** Grants that let a call needing approval run at once. @defaultValue none */
   grants?: GrantLookup;
   logger: Logger;
@@ -134,7 +163,17 @@ export class Gateway {
         const target = upstreams.resolveTool(t.tool.name);
         return target !== undefined && !policies.isDeniedOutright(target.server, target.tool, agent);
       })
-      .map((t) => t.tool);
+      .map((t) => {
+        const target = upstreams.resolveTool(t.tool.name)!;
+        // Only Airlock's own tasks count: an upstream's task support is not passed through.
+        const support = policies.taskSupport?.(target.server, target.tool, agent);
+        const { taskSupport: _upstream, ...execution } = t.tool.execution ?? {};
+        const rest = Object.keys(execution).length > 0 ? { execution } : {};
+        const { execution: _all, ...tool } = t.tool;
+        return support
+          ? { ...tool, execution: { ...execution, taskSupport: support } }
+          : { ...tool, ...rest };
+      });
   }
 
   /** The exposed tool `name` if this agent may see it (as in listTools), without listing every tool. */
@@ -145,8 +184,17 @@ export class Gateway {
     return upstreams.exposedTool(name);
   }
 
-  /** Runs one tools/call through policy; always resolves to a tool result. */
+  /** Runs one tools/call through policy, never as a task; always resolves to a tool result. */
   async callTool(call: ToolCall, hooks: CallHooks): Promise<CallToolResult> {
+    return (await this.callToolOrTask(call, { ...hooks, tasks: false })) as CallToolResult;
+  }
+
+  /**
+   * Runs one tools/call through policy; resolves to a tool result, or to a CreateTaskResult when the
+   * client negotiated tasks (`hooks.tasks`) and the call is held or its policy says `task`. Throws only
+   * -32021, for a `task: required` tool called without the extension.
+   */
+  async callToolOrTask(call: ToolCall, hooks: CallHooks): Promise<CallAnswer> {
     const started = performance.now();
     const requestId = newRequestId();
     let rule = '';
@@ -167,14 +215,26 @@ export class Gateway {
         ...(held ? { held } : {}),
         ...extra,
       });
-    const forward = async (extra: Partial<CallOutcome> = {}): Promise<CallToolResult> => {
+    const forward = async (
+      extra: Partial<CallOutcome> = {},
+      // A task's call outlives its request: it stops on the task's signal and has nobody to send progress to.
+      background?: AbortSignal,
+      resume?: TaskResume,
+    ): Promise<CallToolResult> => {
       const upstream = this.deps.upstreams.get(server)!;
       const upstreamStarted = performance.now();
       const result = await upstream.callTool(
-        { name: tool, arguments: args, ...(call.meta ? { _meta: stripProgress(call.meta) } : {}) },
         {
-          signal: hooks.signal,
-          onprogress: hooks.onProgress,
+          name: tool,
+          arguments: args,
+          ...(call.meta ? { _meta: stripProgress(call.meta) } : {}),
+          ...resume,
+        },
+        {
+          signal: background ?? hooks.signal,
+          // A task asks the client itself (tasks/update), so the upstream's questions come back as the result.
+          allowInputRequired: background !== undefined,
+          onprogress: background ? undefined : hooks.onProgress,
           clientCapabilities: hooks.clientCapabilities,
           ...(hooks.logLevel && { logLevel: hooks.logLevel }),
         },
@@ -207,6 +267,11 @@ export class Gateway {
           reason: decision.reason,
         });
       }
+      const asTask = hooks.tasks === true && this.deps.tasks !== undefined;
+      if (decision.task === 'required' && !asTask) {
+        report('invalid', { reason: 'runs only as a task; the client did not negotiate tasks' });
+        throw new TasksRequiredError(server, tool);
+      }
       if (decision.limits.length) {
         const verdict = await this.deps.limits.check(decision.limits, { agent: call.agent, server, tool });
         if (!verdict.allowed) {
@@ -233,13 +298,24 @@ export class Gateway {
         }
         report('held');
         held = true;
-        return await this.deps.approvals.hold(
-          { requestId, agent: call.agent, server, tool, args, decision, meta: call.meta },
-          hooks,
-        );
+        const heldCall = { requestId, agent: call.agent, server, tool, args, decision, meta: call.meta };
+        if (asTask) return await this.deps.tasks!.hold(heldCall);
+        return await this.deps.approvals.hold(heldCall, hooks);
+      }
+      if (asTask && decision.task !== undefined && !grant) {
+        const taskCall = { requestId, agent: call.agent, server, tool };
+        // The request has been answered by then, so a failing background call is reported here.
+        const run: TaskRun = (signal, resume) =>
+          forward({}, signal, resume).catch((err: unknown) => {
+            report('error', { code: toAirlockError(err, 'UPSTREAM_ERROR').code });
+            throw err;
+          });
+        return await this.deps.tasks!.start(taskCall, run);
       }
       return await forward(grant ? { grant } : {});
     } catch (err) {
+      // Airlock's own -32021 crosses the wire as an error; an upstream's only where the request asks for it.
+      if (err instanceof TasksRequiredError) throw err;
       const e = toAirlockError(err, 'INTERNAL');
       if (e.code === 'INTERNAL') this.deps.logger.error({ err, requestId }, 'tools/call failed');
       const d = e.details;
@@ -249,6 +325,7 @@ export class Gateway {
         ...(typeof d.counter === 'string' ? { counter: d.counter } : {}),
         ...(typeof d.retryAfter === 'number' ? { retryAfter: d.retryAfter } : {}),
       });
+      if (hooks.relayCapabilityErrors && isCapabilityError(err)) throw err;
       return toToolError(e, requestId);
     }
   }
@@ -309,6 +386,10 @@ function outcomeOf(code: AirlockErrorCode): CallOutcome['outcome'] {
 function stripProgress(meta: Record<string, unknown>): Record<string, unknown> | undefined {
   const { progressToken: _token, ...rest } = meta;
   return Object.keys(rest).length ? rest : undefined;
+}
+
+function isCapabilityError(err: unknown): boolean {
+  return (err as { code?: unknown } | undefined)?.code === MISSING_REQUIRED_CLIENT_CAPABILITY;
 }
 
 function truncate(s: string, n = 80): string {

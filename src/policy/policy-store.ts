@@ -4,11 +4,13 @@ import {
   PolicyError,
   evaluate,
   isDeniedOutright,
+  taskSupportOf,
   parsePolicyText,
   type CallContext,
   type CompiledPolicy,
   type Decision,
   type PolicyIssue,
+  type TaskMode,
 } from '../core/policy/index.js';
 import type { Logger } from '../log.js';
 import { listPolicyFiles, readServerFile, serverOfFileName } from './policy-files.js';
@@ -145,6 +147,11 @@ export class PolicyStore extends EventEmitter<PolicyStoreEvents> {
   /** True when the agent can never get anything but deny for this tool (hide it from tools/list). */
   isDeniedOutright(server: string, tool: string, agent: string): boolean {
     return isDeniedOutright(this.get(server), server, tool, agent);
+  }
+
+  /** The `execution.taskSupport` the agent's tools/list shows for the tool (see taskSupportOf). */
+  taskSupport(server: string, tool: string, agent: string): TaskMode | undefined {
+    return taskSupportOf(this.get(server), tool, agent);
   }
 
   /** The loaded files, for display. */

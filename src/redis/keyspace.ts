@@ -72,6 +72,8 @@ export function keyspace(prefix: string) {
       ofApproval: (approvalId: string) => k('task-of', keyPart(approvalId)),
       /** Sorted set of one agent's task ids, scored by their readable deadline (for cleanup and views). */
       agent: (agent: string) => k('agent-tasks', keyPart(agent)),
+      /** Pub/sub channel every task status change announces the task id on. */
+      changes: k('task-changes'),
     },
     session: {
       /** Hash of one 2025-era agent session (see src/agent/session-store.ts); expires when idle. */

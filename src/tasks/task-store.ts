@@ -39,6 +39,8 @@ export interface NewTask {
   /** @defaultValue 5000 */
   pollIntervalMs?: number;
   statusMessage?: string;
+  /** For a call this replica runs: the first lease deadline (see {@link TaskStore.heartbeat}). */
+  leaseUntil?: number;
 }
 
 /** Outcome of {@link TaskStore.create}: `created` is false when the approval already had this agent's task. */
@@ -104,6 +106,7 @@ export class TaskStore {
       lastUpdatedAt: now,
       ttlMs: input.ttlMs,
       pollIntervalMs: input.pollIntervalMs ?? DEFAULT_POLL_INTERVAL_MS,
+      ...(input.leaseUntil === undefined ? {} : { leaseUntil: input.leaseUntil }),
     };
     const keyTtl = task.ttlMs + this.keyMarginMs;
     const keys = [this.keys.record(task.id), this.keys.agent(task.agent)];
@@ -159,6 +162,9 @@ export class TaskStore {
           change.statusMessage ?? '',
           change.status === 'completed' ? JSON.stringify(change.result) : '',
           change.status === 'failed' ? JSON.stringify(change.error) : '',
+          this.keys.changes,
+          id,
+          change.status === 'input_required' ? JSON.stringify(change.inputRequests) : '',
         ],
       ),
     )) as [number, string];
@@ -173,6 +179,41 @@ export class TaskStore {
       { status: 'cancelled', ...(statusMessage === undefined ? {} : { statusMessage }) },
       { agent },
     );
+  }
+
+  /**
+   * `tasks/update` for `agent`: records the answers to questions the task still asks (others are ignored)
+   * and, once none is left, puts it back to `working` for its runner. False when the agent has no such task.
+   */
+  async answer(id: string, agent: string, responses: Record<string, unknown>): Promise<boolean> {
+    if (!isTaskId(id)) return false;
+    const res = await this.run(() =>
+      runScript(
+        this.redis,
+        'answer-task-1',
+        [this.keys.record(id)],
+        [agent, this.now(), JSON.stringify(responses), this.keys.changes, id],
+      ),
+    );
+    return res !== -1;
+  }
+
+  /** The answers given to the current round's questions (by the runner, once the task is `working` again). */
+  async answers(id: string): Promise<Record<string, unknown>> {
+    const raw = await this.run(() => this.redis.hget(this.keys.record(id), 'answers'));
+    return raw ? (JSON.parse(raw) as Record<string, unknown>) : {};
+  }
+
+  /**
+   * Extends the lease of a task this replica runs; the status it has now, or undefined when it is gone.
+   * A task that is no longer active (cancelled elsewhere, say) tells the runner to stop.
+   */
+  async heartbeat(id: string, leaseUntil: number): Promise<TaskStatus | undefined> {
+    if (!isTaskId(id)) return undefined;
+    const res = await this.run(() =>
+      runScript(this.redis, 'heartbeat-task-1', [this.keys.record(id)], [leaseUntil]),
+    );
+    return isTaskStatus(res) ? res : undefined;
   }
 
   /** Ids of an agent's tasks still within their ttl, soonest to go first. */
@@ -210,6 +251,7 @@ function toFields(t: TaskRecord): string[] {
     ['ttlMs', t.ttlMs],
     ['expiresAt', t.createdAt + t.ttlMs],
     ['pollIntervalMs', t.pollIntervalMs],
+    ['leaseUntil', t.leaseUntil],
   ];
   return f.filter(([, v]) => v !== undefined).flatMap(([k, v]) => [k, String(v)]);
 }
@@ -240,8 +282,12 @@ function fromFields(f: Record<string, string>): TaskRecord | undefined {
   };
   if (f.approvalId !== undefined) task.approvalId = f.approvalId;
   if (f.statusMessage !== undefined) task.statusMessage = f.statusMessage;
+  if (f.leaseUntil !== undefined && Number.isFinite(Number(f.leaseUntil)))
+    task.leaseUntil = Number(f.leaseUntil);
   if (status === 'completed' && f.result !== undefined)
     task.result = JSON.parse(f.result) as TaskResultObject;
   if (status === 'failed' && f.error !== undefined) task.error = JSON.parse(f.error) as TaskError;
+  if (status === 'input_required' && f.inputRequests !== undefined)
+    task.inputRequests = JSON.parse(f.inputRequests) as Record<string, unknown>;
   return task;
 }

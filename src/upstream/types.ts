@@ -44,6 +44,11 @@ export interface UpstreamRequestOptions {
    * log messages during the request at that level and above; legacy upstreams ignore it.
    */
   logLevel?: LoggingLevel;
+  /**
+   * A 2026-07-28 upstream's `input_required` answer comes back as the result instead of failing, for a
+   * caller that gets the answers itself and calls again (a task). @defaultValue false
+   */
+  allowInputRequired?: boolean;
 }
 
 /** Which MCP revisions an upstream speaks: `modern` is 2026-07-28 (stateless), `legacy` the 2025 ones. */
@@ -67,10 +72,7 @@ export interface Upstream {
   /** The upstream's prompts, cached like tools (empty when it has no prompts capability). */
   prompts(): Prompt[];
   /** Calls a tool; throws AirlockError UPSTREAM_UNAVAILABLE when not connected. */
-  callTool(
-    params: { name: string; arguments?: Record<string, unknown>; _meta?: Record<string, unknown> },
-    options?: UpstreamRequestOptions,
-  ): Promise<CallToolResult>;
+  callTool(params: ToolCallParams, options?: UpstreamRequestOptions): Promise<CallToolResult>;
   /** Any other request, passed through; JSON-RPC errors from the upstream are rethrown as McpError. */
   request(message: RpcMessage, options?: UpstreamRequestOptions): Promise<Record<string, unknown>>;
   /** Sends a notification upstream (e.g. notifications/roots/list_changed). */
@@ -85,3 +87,15 @@ export interface Upstream {
   /** Ends every subscription of `holder` (its session closed). */
   releaseResources(holder: string): void;
 }
+
+/**
+ * A tools/call towards an upstream. `inputResponses` and `requestState` answer a 2026-07-28 upstream's
+ * `input_required` result (the retry of the same call), as a task's later rounds do.
+ */
+export type ToolCallParams = {
+  name: string;
+  arguments?: Record<string, unknown>;
+  _meta?: Record<string, unknown>;
+  inputResponses?: Record<string, unknown>;
+  requestState?: string;
+};

@@ -19,6 +19,7 @@ import { UpstreamForwarder } from './upstream-forwarder.js';
 import { UpstreamSession, type SessionIdentity } from './upstream-session.js';
 import type {
   RpcMessage,
+  ToolCallParams,
   Upstream,
   UpstreamEra,
   UpstreamHooks,
@@ -169,10 +170,7 @@ export class UpstreamConnection extends EventEmitter<UpstreamConnectionEvents> i
   }
 
   /** Calls a tool upstream; see Upstream.callTool. */
-  callTool(
-    params: { name: string; arguments?: Record<string, unknown>; _meta?: Record<string, unknown> },
-    options: UpstreamRequestOptions = {},
-  ): Promise<CallToolResult> {
+  callTool(params: ToolCallParams, options: UpstreamRequestOptions = {}): Promise<CallToolResult> {
     return this.forwarder.callTool(params, options);
   }
 

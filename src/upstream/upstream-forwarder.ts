@@ -11,7 +11,7 @@ import {
   toMcpError,
 } from './upstream-errors.js';
 import type { UpstreamSession } from './upstream-session.js';
-import type { RpcMessage, UpstreamRequestOptions } from './types.js';
+import type { RpcMessage, ToolCallParams, UpstreamRequestOptions } from './types.js';
 
 /** What forwarding needs of the connection that owns the sessions. */
 export interface ForwardingTarget {
@@ -45,10 +45,7 @@ export class UpstreamForwarder {
   constructor(private readonly target: ForwardingTarget) {}
 
   /** Calls a tool; see Upstream.callTool. */
-  async callTool(
-    params: { name: string; arguments?: Record<string, unknown>; _meta?: Record<string, unknown> },
-    options: UpstreamRequestOptions,
-  ): Promise<CallToolResult> {
+  async callTool(params: ToolCallParams, options: UpstreamRequestOptions): Promise<CallToolResult> {
     // Always ask for progress: the token lets the upstream report it, and each report keeps the timeout alive.
     const onprogress = (progress: Progress) => options.onprogress?.(progress);
     // client.request rather than client.callTool: see ANY_RESULT.
@@ -101,7 +98,9 @@ export class UpstreamForwarder {
     const session = this.target.session();
     const timeout = options.timeoutMs ?? this.target.timeoutMs;
     try {
-      return await send(session.client, requestOptions(timeout, options.signal, onprogress));
+      const sdkOptions = requestOptions(timeout, options.signal, onprogress);
+      if (options.allowInputRequired) sdkOptions.allowInputRequired = true;
+      return await send(session.client, sdkOptions);
     } catch (err) {
       throw this.translate(err, session, method, timeout, options.signal);
     }

@@ -91,7 +91,7 @@ describe('transitionTask', () => {
       for (const second of [
         ...changes,
         { status: 'working' } as const,
-        { status: 'input_required' } as const,
+        { status: 'input_required', inputRequests: {} } as const,
       ]) {
         const again = transitionTask(r.task, second, c.advance(1));
         assert.deepEqual(again, { ok: false, code: 'TERMINAL', status: first.status });
@@ -101,7 +101,9 @@ describe('transitionTask', () => {
 
   it('applies a change only from the statuses the caller names', () => {
     const c = clock();
-    const r = transitionTask(task(c.now()), { status: 'input_required' }, c.now(), ['input_required']);
+    const r = transitionTask(task(c.now()), { status: 'input_required', inputRequests: {} }, c.now(), [
+      'input_required',
+    ]);
     assert.deepEqual(r, { ok: false, code: 'NOT_FROM', status: 'working' });
   });
 

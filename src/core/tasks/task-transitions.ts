@@ -10,7 +10,8 @@ import {
 
 /** One change of a task's visible state; each status carries exactly the payload it needs. */
 export type TaskChange =
-  | { status: 'working' | 'input_required'; statusMessage?: string }
+  | { status: 'working'; statusMessage?: string }
+  | { status: 'input_required'; inputRequests: Record<string, unknown>; statusMessage?: string }
   | { status: 'completed'; result: TaskResultObject; statusMessage?: string }
   | { status: 'failed'; error: TaskError; statusMessage?: string }
   | { status: 'cancelled'; statusMessage?: string };
@@ -73,7 +74,7 @@ export function transitionTask(
   if (isTerminalTaskStatus(task.status)) return { ok: false, code: 'TERMINAL', status: task.status };
   if (!allowedFrom(from).includes(task.status)) return { ok: false, code: 'NOT_FROM', status: task.status };
   checkTaskChange(change);
-  const { result: _result, error: _error, statusMessage: _message, ...rest } = task;
+  const { result: _result, error: _error, statusMessage: _message, inputRequests: _asked, ...rest } = task;
   const next: TaskRecord = {
     ...rest,
     status: change.status,
@@ -82,5 +83,6 @@ export function transitionTask(
   if (change.statusMessage !== undefined) next.statusMessage = change.statusMessage;
   if (change.status === 'completed') next.result = change.result;
   if (change.status === 'failed') next.error = change.error;
+  if (change.status === 'input_required') next.inputRequests = change.inputRequests;
   return { ok: true, task: next };
 }

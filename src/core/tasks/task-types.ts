@@ -53,6 +53,14 @@ export interface TaskRecord {
   result?: TaskResultObject;
   /** Present exactly when `status` is `failed`. */
   error?: TaskError;
+  /** When `input_required`: the questions still unanswered, by key (unique over the task's life). */
+  inputRequests?: Record<string, unknown>;
+  /**
+   * For an allowed call running as a task: until when the replica running it has vouched that it still
+   * does (epoch ms). Past it, the replica is taken for lost and the task fails. Absent for held calls,
+   * whose approval job survives any replica.
+   */
+  leaseUntil?: number;
 }
 
 /** Suggested polling interval for clients. */

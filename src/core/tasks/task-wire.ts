@@ -27,6 +27,7 @@ export type GetTaskResult = WireTask & {
   resultType: 'complete';
   result?: TaskResultObject;
   error?: TaskError;
+  inputRequests?: Record<string, unknown>;
 };
 
 function wireTask(task: TaskRecord): WireTask {
@@ -54,5 +55,6 @@ export function getTaskResult(task: TaskRecord): GetTaskResult {
   const out: GetTaskResult = { resultType: 'complete', ...wireTask(task) };
   if (task.status === 'completed' && task.result !== undefined) out.result = task.result;
   if (task.status === 'failed' && task.error !== undefined) out.error = task.error;
+  if (task.status === 'input_required') out.inputRequests = task.inputRequests ?? {};
   return out;
 }

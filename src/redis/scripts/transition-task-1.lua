@@ -7,7 +7,8 @@
   KEYS: [1] task record.
   ARGV: [1] agent, or '' for Airlock itself (an approval release), [2] now ms, [3] allowed current
         statuses, space-separated, [4] new status, [5] status message ('' removes it),
-        [6] result json or '', [7] error json or ''.
+        [6] result json or '', [7] error json or '', [8] the channel a change is announced on, [9] the task id announced,
+        [10] the unanswered input requests json when the new status is input_required, else ''.
   Returns {1, new status} when written, {0, current status} when refused, {-1, ''} when absent.
 ]]
 local f = redis.call('HMGET', KEYS[1], 'status', 'agent', 'expiresAt', 'lastUpdatedAt')
@@ -26,4 +27,12 @@ else
 end
 if ARGV[6] ~= '' then redis.call('HSET', KEYS[1], 'result', ARGV[6]) end
 if ARGV[7] ~= '' then redis.call('HSET', KEYS[1], 'error', ARGV[7]) end
+-- A new round of questions starts with no answers; any other status has no questions.
+redis.call('HDEL', KEYS[1], 'answers')
+if ARGV[10] ~= '' then
+  redis.call('HSET', KEYS[1], 'inputRequests', ARGV[10])
+else
+  redis.call('HDEL', KEYS[1], 'inputRequests')
+end
+redis.call('PUBLISH', ARGV[8], ARGV[9])
 return {1, ARGV[4]}
