@@ -1,4 +1,3 @@
-import type { Server as HttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Redis, Cluster } from 'ioredis';
 import type { AirlockConfig } from './config/schema.js';
@@ -15,16 +14,16 @@ import { AgentSession } from './agent/agent-session.js';
 import { SessionRegistry } from './agent/session-registry.js';
 import { ResourceRouter } from './agent/resource-router.js';
 import { MAX_MCP_BODY_BYTES, mcpEndpoint, SESSION_IDLE_MS } from './agent/http-endpoint.js';
-import { LegacySessions, type CreateSharedSession } from './agent/legacy-sessions.js';
+import { LegacySessions } from './agent/legacy-sessions.js';
+import { sharedSessionFactory } from './agent/shared-session-factory.js';
 import { SessionStore } from './agent/session-store.js';
-import type { LogLevel } from './agent/wire/envelope.js';
 import { ReplicaBus } from './redis/bus.js';
 import { AgentMethods } from './agent/agent-methods.js';
 import { ModernDispatcher } from './agent/modern-dispatch.js';
 import type { ListenHub } from './agent/listen-stream.js';
 import { createListenHub, subscribableUpstreams } from './agent/listen-wiring.js';
 import { TokenAuth } from './http/auth.js';
-import { createHttpApp, errorHandler } from './http/http-app.js';
+import { createHttpApp, errorHandler, listenOn } from './http/http-app.js';
 import { hostGuard, hostnameOf, sameOriginWrites } from './http/host-guard.js';
 import { ApprovalStore, type StoredRecord } from './approval/approval-store.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
@@ -153,6 +152,12 @@ export async function startAirlock(config: AirlockConfig, options: StartOptions)
     // A server without a policy file fails closed: no tools, and no resources or prompts either.
     const governed = (server: string) => policies.get(server) !== undefined;
     const resources = new ResourceRouter(upstreams, governed);
+    // A tool as its upstream lists it (schema, annotations), by the upstream's own name.
+    const catalogTool = (server: string, tool: string) =>
+      upstreams
+        .get(server)
+        ?.tools()
+        .find((t) => t.name === tool);
     sessions.resources = resources;
     sessions.upstreamEra = (server) => upstreams.get(server)?.era;
     const toolsChanged = () => sessions.broadcast({ method: 'notifications/tools/list_changed' });
@@ -205,11 +210,7 @@ export async function startAirlock(config: AirlockConfig, options: StartOptions)
       grants,
       edits: new EditChecker({
         policies,
-        inputSchemaOf: (server, tool) =>
-          upstreams
-            .get(server)
-            ?.tools()
-            .find((t) => t.name === tool)?.inputSchema,
+        inputSchemaOf: (server, tool) => catalogTool(server, tool)?.inputSchema,
       }),
       openAccess: openReview,
       logger,
@@ -248,11 +249,7 @@ export async function startAirlock(config: AirlockConfig, options: StartOptions)
           blockingConnection,
           prefix: config.redis.prefix,
           logger,
-          riskHints: (r) =>
-            upstreams
-              .get(r.server)
-              ?.tools()
-              .find((t) => t.name === r.tool)?.annotations,
+          riskHints: (r) => catalogTool(r.server, r.tool)?.annotations,
           onPosted: (r, ref) =>
             void audit
               .append({ event: 'request.notified', requestId: r.id, channel: ref.channel, ts: ref.ts })
@@ -317,21 +314,7 @@ export async function startAirlock(config: AirlockConfig, options: StartOptions)
     await bus.start();
     cleanups.push(() => bus.close());
     sessions.shared = { store: sessionStore, bus };
-    const createShared: CreateSharedSession = (agent, id, restore) => {
-      const persist = {
-        setLogLevel: (level: LogLevel) => sessionStore.setLogLevel(id, level),
-        setSubscribed: (uri: string, on: boolean) => sessionStore.setSubscribed(id, uri, on),
-      };
-      const session = new AgentSession(agent, {
-        methods,
-        upstreams,
-        logger,
-        persist,
-        restore: restore ?? { id, clientCapabilities: {}, clientInfo: {} },
-      });
-      sessions.add(session);
-      return session;
-    };
+    const createShared = sharedSessionFactory(sessions, sessionStore, { methods, upstreams, logger });
     const legacy = new LegacySessions(sessionStore, bus, createShared, MAX_MCP_BODY_BYTES, logger);
 
     const airlock: Airlock = {
@@ -380,7 +363,7 @@ export async function startAirlock(config: AirlockConfig, options: StartOptions)
       app.use(healthRouter({ metrics, redis, upstreams }));
       app.use(consoleRouter());
       app.use(errorHandler(logger));
-      const server = await listen(app, config.listen.host, config.listen.port);
+      const server = await listenOn(app, config.listen.host, config.listen.port);
       cleanups.push(
         () =>
           new Promise<void>((resolve) => {
@@ -404,16 +387,3 @@ export async function startAirlock(config: AirlockConfig, options: StartOptions)
 
 /** Audit lines from concurrent calls share one lock and fsync within this window. @defaultValue 5 ms */
 const AUDIT_LINGER_MS = 5;
-
-/** Pending-connection queue length for the HTTP listener. @defaultValue 4096 */
-const LISTEN_BACKLOG = 4096;
-
-function listen(app: ReturnType<typeof createHttpApp>, host: string, port: number): Promise<HttpServer> {
-  return new Promise((resolve, reject) => {
-    // Every held call keeps a connection open; a deep backlog absorbs bursts of agents connecting at once.
-    const server = app.listen(port, host, LISTEN_BACKLOG, (err?: Error) =>
-      err ? reject(err) : resolve(server),
-    );
-    server.on('error', reject);
-  });
-}

@@ -1,3 +1,4 @@
+import type { Server as HttpServer } from 'node:http';
 import express, { type Express, type NextFunction, type Request, type Response } from 'express';
 import { AirlockError, ERROR_CODES, toAirlockError, type AirlockErrorCode } from '../core/errors.js';
 import type { Logger } from '../log.js';
@@ -31,4 +32,18 @@ export function errorHandler(logger: Logger) {
       error: { code: e.code, message: status === 500 ? 'Internal error' : e.message, ...e.details },
     });
   };
+}
+
+/** Pending-connection queue length for the HTTP listener. @defaultValue 4096 */
+const LISTEN_BACKLOG = 4096;
+
+/** Starts serving `app`; resolves once the port is bound. */
+export function listenOn(app: Express, host: string, port: number): Promise<HttpServer> {
+  return new Promise((resolve, reject) => {
+    // Every held call keeps a connection open; a deep backlog absorbs bursts of agents connecting at once.
+    const server = app.listen(port, host, LISTEN_BACKLOG, (err?: Error) =>
+      err ? reject(err) : resolve(server),
+    );
+    server.on('error', reject);
+  });
 }
