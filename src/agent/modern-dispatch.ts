@@ -182,6 +182,8 @@ export class ModernDispatcher {
         disconnected: ctx.disconnected ?? (() => false),
         // What the agent declared on this request is what a modern upstream may ask of it.
         clientCapabilities: envelope.clientCapabilities as CallHooks['clientCapabilities'],
+        // A modern upstream logs during the call at the level this request asked for; without one, not at all.
+        ...(envelope.logLevel && { logLevel: envelope.logLevel }),
         ...(token !== undefined && {
           onProgress: (p) =>
             ctx.notify({ method: 'notifications/progress', params: { ...p, progressToken: token } }),

@@ -14,6 +14,8 @@ import { startUpstream, upstreamCommand, type UpstreamProcess } from '../helpers
 import { parseConfig } from '../../src/config/load-config.js';
 import { createLogger } from '../../src/log.js';
 import { LivenessProbe } from '../../src/upstream/liveness-probe.js';
+import { META_KEYS } from '../../src/agent/wire/envelope.js';
+import { ModernAgent } from '../helpers/modern-agent.js';
 import { UpstreamSession } from '../../src/upstream/upstream-session.js';
 
 // A 2025 agent (SDK 1.x, as every agent test) through Airlock to an upstream that speaks only one era:
@@ -162,6 +164,32 @@ for (const mode of ['modern', 'legacy'] as const) {
       });
 
       if (mode === 'modern') {
+        test("a 2026-07-28 agent's logLevel reaches the upstream: its log messages arrive on the call's stream", async () => {
+          const modern = new ModernAgent(gw.url);
+          const logged = await modern.callTool(
+            'test_tool_with_logging',
+            {},
+            { [META_KEYS.logLevel]: 'info' },
+          );
+          assert.equal(logged.result?.isError, undefined);
+          const levels = logged.notifications
+            .filter((n) => n.method === 'notifications/message')
+            .map((n) => n.params.level);
+          assert.deepEqual(levels, ['info', 'info', 'info']);
+          const quiet = await modern.callTool(
+            'test_tool_with_logging',
+            {},
+            { [META_KEYS.logLevel]: 'error' },
+          );
+          assert.deepEqual(
+            quiet.notifications.filter((n) => n.method === 'notifications/message'),
+            [],
+            'info messages are below the level the request asked for',
+          );
+          const none = await modern.callTool('test_tool_with_logging', {});
+          assert.deepEqual(none.notifications, [], 'a request without logLevel gets no log messages');
+        });
+
         test("a modern upstream sees the agent's capabilities, not Airlock's, and asks for no sampling", async () => {
           // Had Airlock's own capabilities gone upstream, the upstream would have asked, and the relay refused.
           const result = await client.callTool({ name: 'test_missing_capability', arguments: {} });
