@@ -16,6 +16,7 @@ import { ResourceRouter } from './agent/resource-router.js';
 import { MAX_MCP_BODY_BYTES, mcpEndpoint, SESSION_IDLE_MS } from './agent/http-endpoint.js';
 import { LegacySessions } from './agent/legacy-sessions.js';
 import { sharedSessionFactory } from './agent/shared-session-factory.js';
+import { RequestStates } from './agent/request-state.js';
 import { SessionStore } from './agent/session-store.js';
 import { ReplicaBus } from './redis/bus.js';
 import { AgentMethods } from './agent/agent-methods.js';
@@ -293,10 +294,16 @@ export async function startAirlock(config: AirlockConfig, options: StartOptions)
       auditFailures: () => audit.failures,
     });
     const methods = new AgentMethods({ gateway, upstreams, resources, governed, tasks });
-    const modern = new ModernDispatcher(methods, sessions.modern, logger, {
-      listChanged: true,
-      resourceSubscribe: () => subscribableUpstreams(upstreams, governed).length > 0,
-    });
+    const modern = new ModernDispatcher(
+      methods,
+      sessions.modern,
+      logger,
+      {
+        listChanged: true,
+        resourceSubscribe: () => subscribableUpstreams(upstreams, governed).length > 0,
+      },
+      new RequestStates(redis, config.redis.prefix),
+    );
     const createSession = (agent: string) => {
       const session = new AgentSession(agent, { methods, upstreams, logger });
       sessions.add(session);

@@ -12,6 +12,8 @@ import type { AgentMethods, Params } from './agent-methods.js';
 import type { ModernCall, ModernCalls } from './modern-calls.js';
 import { isRemovedMethod } from './wire/classify.js';
 import { declaresTasks, taskHandlers, tasksCapability } from './modern-tasks.js';
+import { bindingOf, INPUT_CAPABILITY, relayInputRequired, retryOf } from './modern-input.js';
+import type { RequestStates } from './request-state.js';
 import { isCreateTaskResult } from '../gateway/task-calls.js';
 import { isJsonObject, type ModernRequest } from './wire/envelope.js';
 import {
@@ -70,6 +72,8 @@ export class ModernDispatcher {
     private readonly logger: Logger,
     /** True when the transports serve `subscriptions/listen`, so list changes are advertised. */
     private readonly listens: ListenCapabilities = { listChanged: false, resourceSubscribe: () => false },
+    /** Seals `requestState` for the MRTR relay. @defaultValue none: an upstream's `input_required` is refused */
+    private readonly states?: RequestStates,
   ) {}
 
   /** True when the request's answer may carry notifications first, so an SSE stream is worth offering. */
@@ -165,6 +169,10 @@ export class ModernDispatcher {
     const { params, envelope } = ctx.request;
     const server = this.methods.serverOfTool(params['name'] as string);
     const token = envelope.progressToken;
+    const states = this.states;
+    const binding = server !== undefined ? bindingOf(ctx.agent, server, params) : undefined;
+    // The retry of an input_required answer is policy-checked again like any call, then resumes upstream.
+    const resume = states ? await retryOf(states, params, binding) : undefined;
     const call: ModernCall = {
       server: server ?? '',
       ...(envelope.logLevel && { logLevel: envelope.logLevel }),
@@ -178,6 +186,9 @@ export class ModernDispatcher {
         tasks: declaresTasks(envelope),
         // The revision answers an undeclared capability with -32021; the client fixes its declaration.
         relayCapabilityErrors: true,
+        // A modern upstream's questions go out to the agent, which answers them on its retry.
+        ...(states && { passInputRequired: true }),
+        ...(resume && { resume }),
         // On HTTP closing the stream is the client's cancellation, so a held call's approval request is cancelled.
         disconnected: ctx.disconnected ?? (() => false),
         // What the agent declared on this request is what a modern upstream may ask of it.
@@ -191,6 +202,9 @@ export class ModernDispatcher {
       });
       if (isCreateTaskResult(answer)) return { ...answer };
       const result: CallToolResult = answer;
+      if (states && binding && result['resultType'] === 'input_required') {
+        return relayInputRequired(states, binding, result, envelope.clientCapabilities);
+      }
       if (call.refusedInput) {
         // A capability the request did not declare must not be used: that is the client's -32021 to fix.
         const needed = INPUT_CAPABILITY[call.refusedInput];
@@ -237,13 +251,6 @@ const TASK_METHODS: Readonly<Record<string, true>> = {
   'tasks/get': true,
   'tasks/update': true,
   'tasks/cancel': true,
-};
-
-/** The client capability each server→client request needs. */
-const INPUT_CAPABILITY: Readonly<Record<string, 'sampling' | 'elicitation' | 'roots'>> = {
-  'sampling/createMessage': 'sampling',
-  'elicitation/create': 'elicitation',
-  'roots/list': 'roots',
 };
 
 /** Cache hints for a list: private, because what an agent sees depends on its policy. */

@@ -71,6 +71,13 @@ export interface CallHooks {
    * error it is, for 2026-07-28 requests whose client must then declare it. @defaultValue false: a tool error
    */
   relayCapabilityErrors?: boolean;
+  /**
+   * A 2026-07-28 upstream's `input_required` answer is the call's result, for a 2026-07-28 agent that
+   * answers the questions itself and calls again. @defaultValue false: the SDK asks the agent's session
+   */
+  passInputRequired?: boolean;
+  /** The agent's retry of such a call: its answers and the upstream's own state, for the upstream. */
+  resume?: TaskResume;
 }
 
 /** Holds calls for approval and returns the released result; throws AirlockError for refusals. */
@@ -228,12 +235,12 @@ export class Gateway {
           name: tool,
           arguments: args,
           ...(call.meta ? { _meta: stripProgress(call.meta) } : {}),
-          ...resume,
+          ...(background ? resume : hooks.resume),
         },
         {
           signal: background ?? hooks.signal,
           // A task asks the client itself (tasks/update), so the upstream's questions come back as the result.
-          allowInputRequired: background !== undefined,
+          allowInputRequired: background !== undefined || hooks.passInputRequired === true,
           onprogress: background ? undefined : hooks.onProgress,
           clientCapabilities: hooks.clientCapabilities,
           ...(hooks.logLevel && { logLevel: hooks.logLevel }),

@@ -83,6 +83,10 @@ export function keyspace(prefix: string) {
       /** The key every replica signs session ids with, made by the first replica that needs it. */
       secret: k('sess-secret'),
     },
+    requestState: {
+      /** The key every replica seals 2026-07-28 `requestState` values with (see src/agent/request-state.ts). */
+      secret: k('rs-secret'),
+    },
     bus: {
       /** Pub/sub channel of the replica bus: messages for 2025 sessions, for whichever replica holds their streams. */
       sessions: k('bus', 'sessions'),

@@ -1,0 +1,74 @@
+// The synchronous MRTR relay between a 2026-07-28 agent and a 2026-07-28 upstream: the upstream's
+// `input_required` answer goes out with Airlock's sealed `requestState` (request-state.ts), and the agent's
+// retry comes back in with its `inputResponses`, checked against that state before the upstream sees it.
+import type { TaskResume } from '../gateway/task-calls.js';
+import type { RequestStates, StateBinding } from './request-state.js';
+import type { Params } from './agent-methods.js';
+import { isJsonObject } from './wire/envelope.js';
+import { invalidParams, missingRequiredClientCapability } from './wire/errors.js';
+
+/** The client capability each server→client request needs. */
+export const INPUT_CAPABILITY: Readonly<Record<string, 'sampling' | 'elicitation' | 'roots'>> = {
+  'sampling/createMessage': 'sampling',
+  'elicitation/create': 'elicitation',
+  'roots/list': 'roots',
+};
+
+/** The call a `requestState` is bound to: the agent, the exposed tool and its arguments. */
+export function bindingOf(agent: string, server: string, params: Params): StateBinding {
+  const args = params['arguments'];
+  return { agent, server, tool: params['name'] as string, args: isJsonObject(args) ? args : {} };
+}
+
+/**
+ * The upstream part of an agent's retry, or undefined for a first call. A `requestState` that Airlock did
+ * not seal for this very call (altered, expired, another agent, tool or arguments) is -32602.
+ */
+export async function retryOf(
+  states: RequestStates,
+  params: Params,
+  binding: StateBinding | undefined,
+): Promise<TaskResume | undefined> {
+  const state = params['requestState'];
+  const responses = params['inputResponses'];
+  if (state === undefined && responses === undefined) return undefined;
+  if (responses !== undefined && !isJsonObject(responses)) {
+    throw invalidParams('tools/call inputResponses must be an object');
+  }
+  if (typeof state !== 'string')
+    throw invalidParams('tools/call inputResponses need the requestState they answer');
+  // An unknown tool has nothing to resume; the call itself answers that.
+  if (!binding) return undefined;
+  const opened = await states.open(state, binding);
+  if (!opened.ok) throw invalidParams(opened.reason);
+  return {
+    ...(responses !== undefined && { inputResponses: responses }),
+    ...(opened.upstreamState !== undefined && { requestState: opened.upstreamState }),
+  };
+}
+
+/**
+ * The agent's `input_required` answer for the upstream's: the same questions, Airlock's sealed state.
+ * A question needing a capability the request did not declare is the client's -32021 to fix.
+ */
+export async function relayInputRequired(
+  states: RequestStates,
+  binding: StateBinding,
+  result: Record<string, unknown>,
+  capabilities: Record<string, unknown>,
+): Promise<Record<string, unknown>> {
+  const inputRequests = isJsonObject(result['inputRequests']) ? result['inputRequests'] : {};
+  for (const request of Object.values(inputRequests)) {
+    const method = isJsonObject(request) ? request['method'] : undefined;
+    const needed = typeof method === 'string' ? INPUT_CAPABILITY[method] : undefined;
+    if (needed && !isJsonObject(capabilities[needed])) {
+      throw missingRequiredClientCapability({ [needed]: {} });
+    }
+  }
+  const up = typeof result['requestState'] === 'string' ? result['requestState'] : undefined;
+  return {
+    resultType: 'input_required',
+    inputRequests,
+    requestState: await states.seal(binding, up),
+  };
+}

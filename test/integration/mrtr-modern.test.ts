@@ -1,0 +1,85 @@
+// The synchronous MRTR relay: a 2026-07-28 agent calling a 2026-07-28 upstream (the conformance upstream
+// over stdio) gets the upstream's input_required answer with Airlock's sealed requestState, answers on its
+// retry, and gets the result; a requestState Airlock did not seal for this call is -32602.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { startRedis, type TestRedis } from '../helpers/redis.js';
+import { ROOT, startTestAirlock, type TestAirlock } from '../helpers/airlock-harness.js';
+import { upstreamCommand } from '../helpers/conformance-upstream.js';
+import { ModernAgent } from '../helpers/modern-agent.js';
+import { META_KEYS } from '../../src/agent/wire/envelope.js';
+
+let redis: TestRedis;
+let gw: TestAirlock;
+let agent: ModernAgent;
+const ELICIT: Record<string, unknown> = { [META_KEYS.clientCapabilities]: { elicitation: {} } };
+const NAME = 'test_input_required_result_elicitation';
+
+before(async () => {
+  redis = await startRedis();
+  gw = await startTestAirlock({
+    redisUrl: redis.url,
+    config: { servers: { up: { ...upstreamCommand(['--stdio', '--mode', 'modern']), cwd: ROOT } } },
+    policies: { up: { version: '1', default: 'allow' } },
+  });
+  agent = new ModernAgent(gw.url);
+});
+
+after(async () => {
+  await gw?.stop();
+  await redis?.stop();
+});
+
+async function call(name: string, params: Record<string, unknown>, meta = ELICIT): Promise<any> {
+  const answer = await agent.request('tools/call', { name, arguments: {}, ...params }, meta);
+  return answer.body;
+}
+
+test("the upstream's question reaches the agent sealed, and the agent's answer the upstream", async () => {
+  const first = (await call(NAME, {})).result;
+  assert.equal(first.resultType, 'input_required');
+  assert.deepEqual(Object.keys(first.inputRequests), ['user_name']);
+  assert.equal(first.inputRequests.user_name.method, 'elicitation/create');
+  assert.match(first.requestState, /^[\w-]+\.[\w-]+$/);
+  const inputResponses = { user_name: { action: 'accept', content: { name: 'Ada' } } };
+  const done = (await call(NAME, { inputResponses, requestState: first.requestState })).result;
+  assert.equal(done.resultType, 'complete');
+  assert.deepEqual(done.content, [{ type: 'text', text: 'Hello, Ada!' }]);
+});
+
+test("the upstream's own requestState rides inside Airlock's and comes back to it unchanged", async () => {
+  const name = 'test_input_required_result_request_state';
+  const first = (await call(name, {})).result;
+  assert.equal(first.resultType, 'input_required');
+  const inputResponses = { confirm: { action: 'accept', content: { ok: true } } };
+  const done = (await call(name, { inputResponses, requestState: first.requestState })).result;
+  assert.deepEqual(done.content, [{ type: 'text', text: 'state-ok (action=accept)' }]);
+});
+
+test('an altered requestState, or one for other arguments or another tool, is -32602', async () => {
+  const first = (await call(NAME, {})).result;
+  const [body, tag] = (first.requestState as string).split('.') as [string, string];
+  const inputResponses = { user_name: { action: 'accept', content: { name: 'Eve' } } };
+  const tampered = await call(NAME, { inputResponses, requestState: `${body}.${tag.slice(0, -2)}AA` });
+  assert.equal(tampered.error?.code, -32602);
+  assert.match(tampered.error.message, /not issued by Airlock or was altered/);
+  const otherArgs = await call(NAME, {
+    arguments: { extra: 1 },
+    inputResponses,
+    requestState: first.requestState,
+  });
+  assert.equal(otherArgs.error?.code, -32602);
+  assert.match(otherArgs.error.message, /other arguments/);
+  const otherTool = await call('test_input_required_result_sampling', {
+    inputResponses,
+    requestState: first.requestState,
+  });
+  assert.equal(otherTool.error?.code, -32602);
+  assert.match(otherTool.error.message, /another tool/);
+});
+
+test('a question needing a capability the request did not declare is -32021', async () => {
+  const answer = await call(NAME, {}, { [META_KEYS.clientCapabilities]: {} });
+  assert.equal(answer.error?.code, -32021);
+  assert.ok(answer.error.data.requiredCapabilities.elicitation, JSON.stringify(answer.error));
+});
