@@ -1,4 +1,4 @@
-import type { CallToolResult, ClientCapabilities, Progress } from '@modelcontextprotocol/sdk/types.js';
+import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import {
   AirlockError,
   ERROR_CODES,
@@ -10,10 +10,10 @@ import type { CallContext, Decision, LimitSpec } from '../core/policy/types.js';
 import type { ShadowVerdict } from '../core/policy/shadow.js';
 import { newRequestId } from '../core/approval/request-id.js';
 import type { UpstreamPool } from '../upstream/upstream-pool.js';
-import type { UpstreamRequestOptions } from '../upstream/types.js';
 import type { Logger } from '../log.js';
 import { refusal, sentence, toToolError } from './tool-error.js';
 import { validateArguments } from './arguments.js';
+import type { CallHooks } from './call-hooks.js';
 import type { CreateTaskResult } from '../core/tasks/index.js';
 import type { TaskMode } from '../core/policy/types.js';
 import {
@@ -24,6 +24,8 @@ import {
   type TaskResume,
   type TaskRun,
 } from './task-calls.js';
+
+export type { CallHooks } from './call-hooks.js';
 
 /** Where decisions come from: the policy store (hot-reloaded) in production. */
 export interface PolicySource {
@@ -51,33 +53,6 @@ export interface HeldCall {
   args: Record<string, unknown>;
   decision: Decision;
   meta?: Record<string, unknown>;
-}
-
-/** Per-call hooks into the agent's session. */
-export interface CallHooks {
-  signal: AbortSignal;
-  /** Set when the agent asked for progress (it sent a progressToken). */
-  onProgress?: (progress: Progress) => void;
-  /** True when the signal fired because the agent went away rather than cancelled the call. */
-  disconnected?: () => boolean;
-  /** The agent's declared capabilities; a modern upstream reads them to know what it may ask the agent. */
-  clientCapabilities?: ClientCapabilities;
-  /** The agent's log level, for a modern upstream's log messages during the call. */
-  logLevel?: UpstreamRequestOptions['logLevel'];
-  /** The client negotiated the tasks extension for this call: held and task-policy calls become tasks. */
-  tasks?: boolean;
-  /**
-   * An upstream's -32021 (it needs a capability the request did not declare) is thrown as the JSON-RPC
-   * error it is, for 2026-07-28 requests whose client must then declare it. @defaultValue false: a tool error
-   */
-  relayCapabilityErrors?: boolean;
-  /**
-   * A 2026-07-28 upstream's `input_required` answer is the call's result, for a 2026-07-28 agent that
-   * answers the questions itself and calls again. @defaultValue false: the SDK asks the agent's session
-   */
-  passInputRequired?: boolean;
-  /** The agent's retry of such a call: its answers and the upstream's own state, for the upstream. */
-  resume?: TaskResume;
 }
 
 /** Holds calls for approval and returns the released result; throws AirlockError for refusals. */
