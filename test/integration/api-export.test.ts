@@ -20,6 +20,7 @@ import { errorHandler } from '../../src/http/http-app.js';
 import { TokenAuth } from '../../src/http/auth.js';
 import { createRedis } from '../../src/redis/connection.js';
 import { silentLogger } from '../../src/log.js';
+import { parseCsv } from '../helpers/csv.js';
 
 const ALICE = 'alice-token-0123456789abcdef';
 let redis: TestRedis;
@@ -65,36 +66,6 @@ after(async () => {
 async function get(path: string) {
   const res = await fetch(`${gw.url}/api${path}`, { headers: { authorization: `Bearer ${ALICE}` } });
   return { res, text: await res.text() };
-}
-
-/** RFC 4180 reader, for checking what the export wrote. */
-function parseCsv(text: string): string[][] {
-  const rows: string[][] = [];
-  let row: string[] = [];
-  let cell = '';
-  let quoted = false;
-  for (let i = 0; i < text.length; i++) {
-    const c = text[i]!;
-    if (quoted) {
-      if (c === '"' && text[i + 1] === '"') {
-        cell += '"';
-        i++;
-      } else if (c === '"') quoted = false;
-      else cell += c;
-    } else if (c === '"') quoted = true;
-    else if (c === ',') {
-      row.push(cell);
-      cell = '';
-    } else if (c === '\r' && text[i + 1] === '\n') {
-      row.push(cell);
-      rows.push(row);
-      row = [];
-      cell = '';
-      i++;
-    } else cell += c;
-  }
-  assert.equal(cell, '', 'file ends with CRLF');
-  return rows;
 }
 
 test('CSV export: RFC 4180 escaping, formula guard, filters, one row per record', async () => {

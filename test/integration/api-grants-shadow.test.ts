@@ -6,6 +6,7 @@ import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { startRedis, type TestRedis } from '../helpers/redis.js';
 import { startTestAirlock, type TestAirlock } from '../helpers/airlock-harness.js';
 import { untilChanged } from '../helpers/changes.js';
+import { csvRecords } from '../helpers/csv.js';
 import type { StoredRecord } from '../../src/approval/approval-store.js';
 
 const ALICE = 'alice-token-0123456789abcdef';
@@ -129,4 +130,49 @@ test('history filters shadow records with shadow=true|false and refuses other va
   assert.equal(bad.status, 400);
   assert.equal(bad.json.error.field, 'shadow');
   assert.match(bad.json.error.message, /shadow must be true or false/);
+});
+
+test('the CSV export names the grant a call ran under or an approval created, and what shadow mode would have done', async () => {
+  const { record, result } = await held('start_vm', { vm_name: 'csv-01' });
+  const body = JSON.stringify({ grant: { for: '1h', scope: 'tool' } });
+  const approved = await api('POST', `/requests/${record.id}/approve`, { body, type: 'application/json' });
+  assert.equal(approved.status, 200, JSON.stringify(approved.json));
+  await result;
+  const grant = approved.json.grant as { id: string; expiresAt: number };
+  const covered = (await agent.callTool({
+    name: 'start_vm',
+    arguments: { vm_name: 'csv-02' },
+  })) as CallToolResult;
+  assert.doesNotMatch(JSON.stringify(covered), /approval|held|pending/i, 'ran at once under the grant');
+  await agent.callTool({ name: 'delete_vm', arguments: { vm_name: 'csv-03' } });
+  const csv = async () => {
+    const res = await fetch(`${gw.url}/api/requests/export?format=csv`, {
+      headers: { authorization: `Bearer ${ALICE}` },
+    });
+    return csvRecords(await res.text());
+  };
+  const rows = await untilChanged(
+    { redisUrl: redis.url, prefix: gw.prefix },
+    async () => {
+      const all = await csv();
+      const direct = all.find((r) => r['kind'] === 'direct' && r['grant'] === grant.id);
+      const shadow = all.find((r) => r['args']?.includes('csv-03'));
+      return direct && shadow ? { all, direct, shadow } : undefined;
+    },
+    'the granted and the shadowed call in history',
+  );
+  const made = rows.all.find((r) => r['id'] === record.id)!;
+  assert.equal(made['grant'], grant.id, 'the approval that created the grant');
+  assert.equal(made['grantScope'], 'tool');
+  assert.equal(made['grantExpiresAt'], new Date(grant.expiresAt).toISOString());
+  assert.equal(rows.direct['tool'], 'start_vm');
+  assert.equal(rows.direct['status'], 'allowed');
+  assert.equal(rows.direct['grantScope'], '', 'a direct record names the grant only');
+  assert.equal(rows.direct['shadowWould'], '');
+  assert.equal(rows.shadow['status'], 'allowed');
+  assert.equal(rows.shadow['shadowWould'], 'denied');
+  assert.equal(rows.shadow['shadowRule'], 'lab/delete_vm');
+  assert.equal(rows.shadow['shadowReason'], 'not by agents');
+  assert.equal(rows.shadow['grant'], '');
+  await api('DELETE', `/grants/${grant.id}`);
 });

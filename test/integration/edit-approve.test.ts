@@ -7,6 +7,7 @@ import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { startRedis, type TestRedis } from '../helpers/redis.js';
 import { startTestAirlock, type TestAirlock } from '../helpers/airlock-harness.js';
 import { untilFile } from '../helpers/changes.js';
+import { csvRecords } from '../helpers/csv.js';
 import { DECISION_META_KEY, decisionOf } from '../../src/gateway/tool-error.js';
 import { argumentHash } from '../../src/core/approval/canonical.js';
 import type { StoredRecord } from '../../src/approval/approval-store.js';
@@ -157,6 +158,15 @@ test('approve with edited arguments runs exactly them once, tells the agent, and
   assert.deepEqual(detail.json.args, { vm_name: 'kali-01' });
   assert.deepEqual(detail.json.edited.originalArgs, { vm_name: 'db-01' });
   assert.equal(detail.json.edited.originalHash, record.argsHash);
+  const exported = await fetch(`${gw.url}/api/requests/export?format=csv&tool=start_vm`, {
+    headers: { authorization: `Bearer ${ALICE}` },
+  });
+  const row = csvRecords(await exported.text()).find((r) => r['id'] === record.id)!;
+  assert.equal(row['argsHash'], editedHash, 'the CSV row has what ran');
+  assert.deepEqual(JSON.parse(row['args']!), { vm_name: 'kali-01' });
+  assert.equal(row['editedBy'], 'alice');
+  assert.equal(row['originalArgsHash'], record.argsHash);
+  assert.equal(row['editedAt'], new Date(detail.json.edited.at).toISOString());
 
   const file = gw.airlock.config.audit.file!;
   const line = await untilFile(
