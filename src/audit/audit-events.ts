@@ -162,6 +162,16 @@ export interface GrantRevokedEvent extends GrantFields {
   by: string;
 }
 
+/** Someone was refused the revocation of an active grant (Slack's Home tab checks who may); it stays active. */
+export interface GrantRevokeRefusedEvent extends GrantFields {
+  event: 'grant.revoke_refused';
+  by: string;
+  via: AuditVia;
+  /** An AirlockError code such as NOT_AN_APPROVER. */
+  code: string;
+  message: string;
+}
+
 /** A grant reached its expiry. */
 export interface GrantExpiredEvent extends GrantFields {
   event: 'grant.expired';
@@ -216,6 +226,7 @@ export type AuditEvent =
   | GrantCreatedEvent
   | GrantUsedEvent
   | GrantRevokedEvent
+  | GrantRevokeRefusedEvent
   | GrantExpiredEvent
   | PolicyReloadedEvent
   | PolicyInvalidEvent

@@ -2,6 +2,7 @@ import { EventEmitter } from 'node:events';
 import { AirlockError } from '../core/errors.js';
 import { argumentHash } from '../core/approval/canonical.js';
 import { isGrantId, type Grant } from '../core/grants/grant.js';
+import type { DecisionVia } from '../core/approval/types.js';
 import type { Logger } from '../log.js';
 import type { GrantFilter, GrantStore } from './grant-store.js';
 
@@ -9,6 +10,8 @@ import type { GrantFilter, GrantStore } from './grant-store.js';
 export interface GrantEvents {
   created: [grant: Grant];
   revoked: [grant: Grant, by: string];
+  /** Someone asked to revoke an active grant and was refused; the grant is unchanged. */
+  revokeRefused: [grant: Grant, by: string, via: DecisionVia, refusal: AirlockError];
   expired: [grant: Grant];
 }
 
@@ -69,6 +72,11 @@ export class GrantService extends EventEmitter<GrantEvents> {
     if (!grant) throw new AirlockError('NOT_FOUND', `Grant ${id.slice(0, 40)} not found`);
     this.emit('revoked', grant, by);
     return grant;
+  }
+
+  /** Records that `by` was refused the revocation of `grant` (for the audit); nothing changes. */
+  refuseRevoke(grant: Grant, by: string, via: DecisionVia, refusal: AirlockError): void {
+    this.emit('revokeRefused', grant, by, via, refusal);
   }
 
   /** Reports grants that expired since the last sweep (each once, across replicas). */

@@ -108,6 +108,16 @@ export function subscribeAudit(audit: AuditLog, s: AuditSources): void {
     }),
   );
   s.grants?.on('revoked', (g, by) => log({ event: 'grant.revoked', ...grantBase(g), by }));
+  s.grants?.on('revokeRefused', (g, by, via, refusal) =>
+    log({
+      event: 'grant.revoke_refused',
+      ...grantBase(g),
+      by,
+      via,
+      code: refusal.code,
+      message: refusal.message,
+    }),
+  );
   s.grants?.on('expired', (g) => log({ event: 'grant.expired', ...grantBase(g), uses: g.uses }));
 
   s.policies.on('reload', (e) =>

@@ -8,7 +8,7 @@ import type { GrantService } from '../grants/grant-service.js';
 
 /** What {@link GrantAccess} reads from. */
 export interface GrantAccessOptions {
-  grants: Pick<GrantService, 'list' | 'revoke'>;
+  grants: Pick<GrantService, 'list' | 'revoke' | 'refuseRevoke'>;
   approvals: Pick<ApprovalService, 'get'>;
   reviewers: readonly ReviewerRef[];
   /** Slack user-group id → members (the integration's cached lookup; unreachable groups are empty). */
@@ -41,7 +41,8 @@ export class GrantAccess {
 
   /**
    * Revokes grant `id` for `slackUserId` (audited as grant.revoked by their identity); NOT_FOUND when it
-   * is unknown, expired or already revoked, NOT_AN_APPROVER when they may not, nothing changed then.
+   * is unknown, expired or already revoked, NOT_AN_APPROVER when they may not (audited as
+   * grant.revoke_refused), nothing changed then.
    */
   async revoke(id: string, slackUserId: string): Promise<Grant> {
     const identity = resolveIdentity(this.o.reviewers, { slackUserId });
@@ -53,10 +54,12 @@ export class GrantAccess {
       );
     }
     if (!(await this.may(grant, await this.o.approvals.get(grant.requestId), identity))) {
-      throw new AirlockError(
+      const refusal = new AirlockError(
         'NOT_AN_APPROVER',
         `${identity} is not an approver for ${grant.rule}, so may not revoke its grant ${grant.id}.`,
       );
+      this.o.grants.refuseRevoke(grant, identity, 'slack', refusal);
+      throw refusal;
     }
     return this.o.grants.revoke(grant.id, identity);
   }

@@ -6,6 +6,7 @@ import { after, afterEach, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import type { StoredRecord } from '../../src/approval/approval-store.js';
@@ -14,6 +15,7 @@ import { decisionOf } from '../../src/gateway/tool-error.js';
 import { startTestAirlock, type TestAirlock } from '../helpers/airlock-harness.js';
 import { startFakeSlack, type FakeSlack, type SlackCall } from '../helpers/fake-slack.js';
 import { startRedis, type TestRedis } from '../helpers/redis.js';
+import { untilFile } from '../helpers/changes.js';
 import { blockActionPayload, postInteraction, slackSignatureHeaders } from '../helpers/slack-signing.js';
 
 const SECRET = 'grants-signing-secret';
@@ -322,9 +324,25 @@ describe('Home tab grants', () => {
     await openHome('U0CAROL');
     const carols = await published('U0CAROL', () => true);
     assert.doesNotMatch(JSON.stringify(carols), /gr_/);
+    const refused = once(gw!.airlock.grants, 'revokeRefused') as Promise<[Grant, string]>;
     await revokeClick('U0CAROL', grant.id);
     await dmTo('U0CAROL', /not an approver for lab\/start_vm, so may not revoke/);
     assert.ok((await gw!.airlock.grants.list()).some((g) => g.id === grant.id));
+    assert.equal((await refused)[0].id, grant.id);
+    const file = gw!.airlock.config.audit.file!;
+    const line = await untilFile(
+      file,
+      () =>
+        readFileSync(file, 'utf8')
+          .trim()
+          .split('\n')
+          .map((l) => JSON.parse(l))
+          .find((e) => e.event === 'grant.revoke_refused' && e.grantId === grant.id),
+      'the audit line of the refused revoke',
+    );
+    assert.equal(line.by, 'slack:U0CAROL', 'a Slack user who is no configured reviewer');
+    assert.equal(line.via, 'slack');
+    assert.equal(line.code, 'NOT_AN_APPROVER');
 
     const revoked = once(gw!.airlock.grants, 'revoked') as Promise<[Grant, string]>;
     const since = fake.calls.length;
