@@ -1,52 +1,41 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
-import { startRedis, type TestRedis } from '../helpers/redis.js';
-import { startTestAirlock, type TestAirlock } from '../helpers/airlock-harness.js';
+import type { TestAirlock } from '../helpers/airlock-harness.js';
+import { LAB_TOKENS, launchChromium, startLabGateway, type LabGateway } from '../helpers/lab-gateway.js';
 import { argumentHash } from '../../src/core/approval/canonical.js';
 import type { StoredRecord } from '../../src/approval/approval-store.js';
 
-const ALICE = 'alice-token-0123456789abcdef';
-const AGENT = 'agent-token-0123456789abcdef';
-const CHROMIUM = process.env.AIRLOCK_CHROMIUM ?? '/usr/bin/chromium';
+const ALICE = LAB_TOKENS.alice;
+const AGENT = LAB_TOKENS.agent;
 
-let redis: TestRedis;
+let lab: LabGateway;
 let gw: TestAirlock;
 let browser: Browser;
 let page: Page;
 let agent: Client;
 
 before(async () => {
-  redis = await startRedis();
-  gw = await startTestAirlock({
-    redisUrl: redis.url,
-    config: { agents: [{ id: 'ci-bot', token: AGENT }], reviewers: [{ id: 'alice', token: ALICE }] },
-    policies: {
-      lab: {
-        version: '1',
-        default: 'deny',
-        tools: {
-          capture_network_traffic: {
-            when: [{ args: { interface: { eq: 'eth9' } }, action: 'deny', reason: 'eth9 is off limits' }],
-            action: 'require_approval',
-            approval: { approvers: ['alice'], timeout: '10m', wait: '50s', allow_edit: true },
-          },
-          stop_vm: {
-            action: 'require_approval',
-            approval: { approvers: ['alice'], timeout: '10m', wait: '50s' },
-          },
-        },
+  lab = await startLabGateway(
+    {
+      capture_network_traffic: {
+        when: [{ args: { interface: { eq: 'eth9' } }, action: 'deny', reason: 'eth9 is off limits' }],
+        action: 'require_approval',
+        approval: { approvers: ['alice'], timeout: '10m', wait: '50s', allow_edit: true },
+      },
+      stop_vm: {
+        action: 'require_approval',
+        approval: { approvers: ['alice'], timeout: '10m', wait: '50s' },
       },
     },
-  });
+    { reviewers: ['alice'] },
+  );
+  ({ gw } = lab);
   agent = await gw.connect({ token: AGENT });
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ['--headless', '--no-sandbox', '--disable-background-networking', '--disable-gpu'],
-  });
+  browser = await launchChromium();
   page = await (await browser.newContext({ viewport: { width: 1200, height: 900 } })).newPage();
   await page.goto(gw.url);
   await page.getByLabel('Reviewer token').fill(ALICE);
@@ -56,8 +45,7 @@ before(async () => {
 
 after(async () => {
   await browser?.close();
-  await gw?.stop();
-  await redis?.stop();
+  await lab?.stop();
 });
 
 async function held(name: string, args: Record<string, unknown>) {

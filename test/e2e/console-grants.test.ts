@@ -1,21 +1,22 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
-import { startRedis, type TestRedis } from '../helpers/redis.js';
-import { startTestAirlock, type TestAirlock } from '../helpers/airlock-harness.js';
+import type { TestRedis } from '../helpers/redis.js';
+import type { TestAirlock } from '../helpers/airlock-harness.js';
+import { LAB_TOKENS, launchChromium, startLabGateway, type LabGateway } from '../helpers/lab-gateway.js';
 import { untilChanged } from '../helpers/changes.js';
 import { decisionOf } from '../../src/gateway/tool-error.js';
 import type { StoredRecord } from '../../src/approval/approval-store.js';
 
-const ALICE = 'alice-token-0123456789abcdef';
-const BOB = 'bob-token-0123456789abcdefgh';
-const AGENT = 'agent-token-0123456789abcdef';
-const CHROMIUM = process.env.AIRLOCK_CHROMIUM ?? '/usr/bin/chromium';
+const ALICE = LAB_TOKENS.alice;
+const BOB = LAB_TOKENS.bob;
+const AGENT = LAB_TOKENS.agent;
 
 let redis: TestRedis;
+let lab: LabGateway;
 let gw: TestAirlock;
 let browser: Browser;
 let context: BrowserContext;
@@ -28,39 +29,20 @@ let grantRequestId = '';
 const grants = { max: '8h', scopes: ['exact', 'tool'] };
 
 before(async () => {
-  redis = await startRedis();
-  gw = await startTestAirlock({
-    redisUrl: redis.url,
-    config: {
-      agents: [{ id: 'ci-bot', token: AGENT }],
-      reviewers: [
-        { id: 'alice', token: ALICE },
-        { id: 'bob', token: BOB },
-      ],
+  lab = await startLabGateway({
+    start_vm: {
+      action: 'require_approval',
+      approval: { approvers: ['alice', 'bob'], timeout: '10m', wait: '50s', grants },
     },
-    policies: {
-      lab: {
-        version: '1',
-        default: 'deny',
-        tools: {
-          start_vm: {
-            action: 'require_approval',
-            approval: { approvers: ['alice', 'bob'], timeout: '10m', wait: '50s', grants },
-          },
-          stop_vm: {
-            action: 'require_approval',
-            approval: { approvers: ['bob'], timeout: '10m', wait: '50s', grants },
-          },
-          delete_vm: { action: 'deny', reason: 'Deleting is done by people', mode: 'shadow' },
-        },
-      },
+    stop_vm: {
+      action: 'require_approval',
+      approval: { approvers: ['bob'], timeout: '10m', wait: '50s', grants },
     },
+    delete_vm: { action: 'deny', reason: 'Deleting is done by people', mode: 'shadow' },
   });
+  ({ redis, gw } = lab);
   agent = await gw.connect({ token: AGENT });
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ['--headless', '--no-sandbox', '--disable-background-networking', '--disable-gpu'],
-  });
+  browser = await launchChromium();
   context = await browser.newContext({ viewport: { width: 1200, height: 900 } });
   page = await context.newPage();
   await page.goto(gw.url);
@@ -70,8 +52,7 @@ before(async () => {
 
 after(async () => {
   await browser?.close();
-  await gw?.stop();
-  await redis?.stop();
+  await lab?.stop();
 });
 
 async function signIn(p: Page, token: string): Promise<void> {

@@ -1,19 +1,20 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
-import { startRedis, type TestRedis } from '../helpers/redis.js';
+import type { TestRedis } from '../helpers/redis.js';
 import { startTestAirlock, type TestAirlock } from '../helpers/airlock-harness.js';
+import { LAB_TOKENS, launchChromium, startLabGateway, type LabGateway } from '../helpers/lab-gateway.js';
 import { decisionOf } from '../../src/gateway/tool-error.js';
 
-const ALICE = 'alice-token-0123456789abcdef';
-const BOB = 'bob-token-0123456789abcdefgh';
-const AGENT = 'agent-token-0123456789abcdef';
-const CHROMIUM = process.env.AIRLOCK_CHROMIUM ?? '/usr/bin/chromium';
+const ALICE = LAB_TOKENS.alice;
+const BOB = LAB_TOKENS.bob;
+const AGENT = LAB_TOKENS.agent;
 const HOSTILE = '<img src=x onerror=alert(1)>';
 
 let redis: TestRedis;
+let lab: LabGateway;
 let gw: TestAirlock;
 let browser: Browser;
 let context: BrowserContext;
@@ -29,43 +30,23 @@ const approval = (extra: Record<string, unknown> = {}) => ({
 });
 
 before(async () => {
-  redis = await startRedis();
-  gw = await startTestAirlock({
-    redisUrl: redis.url,
-    config: {
-      agents: [{ id: 'ci-bot', token: AGENT }],
-      reviewers: [
-        { id: 'alice', token: ALICE },
-        { id: 'bob', token: BOB },
-      ],
-    },
-    policies: {
-      lab: {
-        version: '1',
-        default: 'deny',
-        tools: {
-          list_vms: {},
-          start_vm: approval(),
-          stop_vm: approval(),
-          vm_management: approval(),
-          get_vm_console_ticket: approval({ approvers: ['bob'] }),
-        },
-      },
-    },
+  lab = await startLabGateway({
+    list_vms: {},
+    start_vm: approval(),
+    stop_vm: approval(),
+    vm_management: approval(),
+    get_vm_console_ticket: approval({ approvers: ['bob'] }),
   });
+  ({ redis, gw } = lab);
   agent = await gw.connect({ token: AGENT });
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ['--headless', '--no-sandbox', '--disable-background-networking', '--disable-gpu'],
-  });
+  browser = await launchChromium();
   context = await browser.newContext({ viewport: { width: 1200, height: 900 } });
   page = await newPage(context);
 });
 
 after(async () => {
   await browser?.close();
-  await gw?.stop();
-  await redis?.stop();
+  await lab?.stop();
 });
 
 async function newPage(ctx: BrowserContext): Promise<Page> {

@@ -3,49 +3,40 @@ import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
-import { startRedis, type TestRedis } from '../helpers/redis.js';
-import { startTestAirlock, type TestAirlock } from '../helpers/airlock-harness.js';
+import type { TestRedis } from '../helpers/redis.js';
+import type { TestAirlock } from '../helpers/airlock-harness.js';
+import { LAB_TOKENS, startLabGateway, type LabGateway } from '../helpers/lab-gateway.js';
 import { untilChanged } from '../helpers/changes.js';
 import { csvRecords } from '../helpers/csv.js';
 import type { StoredRecord } from '../../src/approval/approval-store.js';
 
-const ALICE = 'alice-token-0123456789abcdef';
-const AGENT = 'agent-token-0123456789abcdef';
+const ALICE = LAB_TOKENS.alice;
+const AGENT = LAB_TOKENS.agent;
 
 let redis: TestRedis;
+let lab: LabGateway;
 let gw: TestAirlock;
 let agent: Client;
 
 before(async () => {
-  redis = await startRedis();
-  gw = await startTestAirlock({
-    redisUrl: redis.url,
-    config: {
-      agents: [{ id: 'ci-bot', token: AGENT }],
-      reviewers: [{ id: 'alice', token: ALICE }],
-    },
-    policies: {
-      lab: {
-        version: '1',
-        default: 'deny',
-        tools: {
-          list_vms: {},
-          start_vm: {
-            action: 'require_approval',
-            approval: { timeout: '1m', wait: '30s', grants: { max: '2h', scopes: ['exact', 'tool'] } },
-          },
-          stop_vm: { action: 'require_approval', approval: { timeout: '1m', wait: '30s' } },
-          delete_vm: { action: 'deny', reason: 'not by agents', mode: 'shadow' },
-        },
+  lab = await startLabGateway(
+    {
+      list_vms: {},
+      start_vm: {
+        action: 'require_approval',
+        approval: { timeout: '1m', wait: '30s', grants: { max: '2h', scopes: ['exact', 'tool'] } },
       },
+      stop_vm: { action: 'require_approval', approval: { timeout: '1m', wait: '30s' } },
+      delete_vm: { action: 'deny', reason: 'not by agents', mode: 'shadow' },
     },
-  });
+    { reviewers: ['alice'] },
+  );
+  ({ redis, gw } = lab);
   agent = await gw.connect({ token: AGENT });
 });
 
 after(async () => {
-  await gw?.stop();
-  await redis?.stop();
+  await lab?.stop();
 });
 
 async function api(method: string, path: string, init: { body?: string; type?: string } = {}) {

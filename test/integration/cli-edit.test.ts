@@ -2,41 +2,33 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
-import { startRedis, type TestRedis } from '../helpers/redis.js';
-import { startTestAirlock, type TestAirlock } from '../helpers/airlock-harness.js';
+import type { TestAirlock } from '../helpers/airlock-harness.js';
+import { LAB_TOKENS, startLabGateway, type LabGateway } from '../helpers/lab-gateway.js';
 import { runCli } from '../helpers/run-cli.js';
 import { argumentHash } from '../../src/core/approval/canonical.js';
 import { ERROR_CODES } from '../../src/core/errors.js';
 import type { StoredRecord } from '../../src/approval/approval-store.js';
 
-const ALICE = 'alice-token-0123456789abcdef';
-const AGENT = 'agent-token-0123456789abcdef';
+const ALICE = LAB_TOKENS.alice;
+const AGENT = LAB_TOKENS.agent;
 
-let redis: TestRedis;
+let lab: LabGateway;
 let gw: TestAirlock;
 
 before(async () => {
-  redis = await startRedis();
-  gw = await startTestAirlock({
-    redisUrl: redis.url,
-    config: { agents: [{ id: 'ci-bot', token: AGENT }], reviewers: [{ id: 'alice', token: ALICE }] },
-    policies: {
-      lab: {
-        version: '1',
-        default: 'deny',
-        tools: {
-          health_checks: {
-            action: 'require_approval',
-            approval: { approvers: ['alice'], wait: '30s', allow_edit: true },
-          },
-        },
+  lab = await startLabGateway(
+    {
+      health_checks: {
+        action: 'require_approval',
+        approval: { approvers: ['alice'], wait: '30s', allow_edit: true },
       },
     },
-  });
+    { reviewers: ['alice'] },
+  );
+  ({ gw } = lab);
 });
 after(async () => {
-  await gw?.stop();
-  await redis?.stop();
+  await lab?.stop();
 });
 
 const cli = (...args: string[]) => runCli(['--url', gw.url, '--token', ALICE, ...args]);

@@ -1,40 +1,32 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
-import { startRedis, type TestRedis } from '../helpers/redis.js';
-import { startTestAirlock, type TestAirlock } from '../helpers/airlock-harness.js';
+import type { TestAirlock } from '../helpers/airlock-harness.js';
+import { LAB_TOKENS, startLabGateway, type LabGateway } from '../helpers/lab-gateway.js';
 import { runCli } from '../helpers/run-cli.js';
 import type { StoredRecord } from '../../src/approval/approval-store.js';
 
-const ALICE = 'alice-token-0123456789abcdef';
-const AGENT = 'agent-token-0123456789abcdef';
+const ALICE = LAB_TOKENS.alice;
+const AGENT = LAB_TOKENS.agent;
 
-let redis: TestRedis;
+let lab: LabGateway;
 let gw: TestAirlock;
 
 before(async () => {
-  redis = await startRedis();
-  gw = await startTestAirlock({
-    redisUrl: redis.url,
-    config: { agents: [{ id: 'ci-bot', token: AGENT }], reviewers: [{ id: 'alice', token: ALICE }] },
-    policies: {
-      lab: {
-        version: '1',
-        default: 'deny',
-        tools: {
-          start_vm: {
-            action: 'require_approval',
-            approval: { approvers: ['alice'], wait: '30s', grants: { max: '1h', scopes: ['exact', 'tool'] } },
-          },
-          delete_vm: { mode: 'shadow', action: 'deny', reason: 'Deleting is done by people' },
-        },
+  lab = await startLabGateway(
+    {
+      start_vm: {
+        action: 'require_approval',
+        approval: { approvers: ['alice'], wait: '30s', grants: { max: '1h', scopes: ['exact', 'tool'] } },
       },
+      delete_vm: { mode: 'shadow', action: 'deny', reason: 'Deleting is done by people' },
     },
-  });
+    { reviewers: ['alice'] },
+  );
+  ({ gw } = lab);
 });
 after(async () => {
-  await gw?.stop();
-  await redis?.stop();
+  await lab?.stop();
 });
 
 const cli = (...args: string[]) => runCli(['--url', gw.url, '--token', ALICE, ...args]);

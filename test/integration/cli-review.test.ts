@@ -7,51 +7,35 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
-import { freePort, startRedis, type TestRedis } from '../helpers/redis.js';
-import { startTestAirlock, type TestAirlock } from '../helpers/airlock-harness.js';
+import { freePort } from '../helpers/redis.js';
+import type { TestAirlock } from '../helpers/airlock-harness.js';
+import { LAB_TOKENS, startLabGateway, type LabGateway } from '../helpers/lab-gateway.js';
 import { runCli, type CliResult } from '../helpers/run-cli.js';
 import { decisionOf } from '../../src/gateway/tool-error.js';
 import type { StoredRecord } from '../../src/approval/approval-store.js';
 import { ApiClient } from '../../src/cli/api-client.js';
 
-const ALICE = 'alice-token-0123456789abcdef';
-const BOB = 'bob-token-0123456789abcdefgh';
-const AGENT = 'agent-token-0123456789abcdef';
+const ALICE = LAB_TOKENS.alice;
+const BOB = LAB_TOKENS.bob;
+const AGENT = LAB_TOKENS.agent;
 
-let redis: TestRedis;
+let lab: LabGateway;
 let gw: TestAirlock;
 let agent: Client;
 
 before(async () => {
-  redis = await startRedis();
-  gw = await startTestAirlock({
-    redisUrl: redis.url,
-    config: {
-      agents: [{ id: 'ci-bot', token: AGENT }],
-      reviewers: [
-        { id: 'alice', token: ALICE },
-        { id: 'bob', token: BOB },
-      ],
-    },
-    policies: {
-      lab: {
-        version: '1',
-        default: 'deny',
-        tools: {
-          list_vms: {},
-          start_vm: {
-            action: 'require_approval',
-            approval: { approvers: ['alice', 'bob'], timeout: '5m', wait: '60s' },
-          },
-        },
-      },
+  lab = await startLabGateway({
+    list_vms: {},
+    start_vm: {
+      action: 'require_approval',
+      approval: { approvers: ['alice', 'bob'], timeout: '5m', wait: '60s' },
     },
   });
+  ({ gw } = lab);
   agent = await gw.connect({ token: AGENT });
 });
 after(async () => {
-  await gw?.stop();
-  await redis?.stop();
+  await lab?.stop();
 });
 
 /** Runs the CLI against the test gateway as a reviewer. */

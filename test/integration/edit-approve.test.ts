@@ -4,67 +4,50 @@ import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
-import { startRedis, type TestRedis } from '../helpers/redis.js';
-import { startTestAirlock, type TestAirlock } from '../helpers/airlock-harness.js';
+import type { TestAirlock } from '../helpers/airlock-harness.js';
+import { LAB_TOKENS, startLabGateway, type LabGateway } from '../helpers/lab-gateway.js';
 import { untilFile } from '../helpers/changes.js';
 import { csvRecords } from '../helpers/csv.js';
 import { DECISION_META_KEY, decisionOf } from '../../src/gateway/tool-error.js';
 import { argumentHash } from '../../src/core/approval/canonical.js';
 import type { StoredRecord } from '../../src/approval/approval-store.js';
 
-const ALICE = 'alice-token-0123456789abcdef';
-const BOB = 'bob-token-0123456789abcdefgh';
-const AGENT = 'agent-token-0123456789abcdef';
+const ALICE = LAB_TOKENS.alice;
+const BOB = LAB_TOKENS.bob;
+const AGENT = LAB_TOKENS.agent;
 
-let redis: TestRedis;
+let lab: LabGateway;
 let gw: TestAirlock;
 let agent: Client;
 
 const approval = { approvers: ['alice'], timeout: '1m', wait: '30s', allow_edit: true };
 
 before(async () => {
-  redis = await startRedis();
-  gw = await startTestAirlock({
-    redisUrl: redis.url,
-    config: {
-      agents: [{ id: 'ci-bot', token: AGENT }],
-      reviewers: [
-        { id: 'alice', token: ALICE },
-        { id: 'bob', token: BOB },
-      ],
+  lab = await startLabGateway({
+    list_vms: { action: 'allow' },
+    start_vm: {
+      action: 'require_approval',
+      approval: { ...approval, grants: { max: '1h', scopes: ['exact'] } },
     },
-    policies: {
-      lab: {
-        version: '1',
-        default: 'deny',
-        tools: {
-          list_vms: { action: 'allow' },
-          start_vm: {
-            action: 'require_approval',
-            approval: { ...approval, grants: { max: '1h', scopes: ['exact'] } },
-          },
-          capture_network_traffic: {
-            when: [
-              { args: { interface: { eq: 'eth9' } }, action: 'deny', reason: 'eth9 is off limits' },
-              {
-                args: { vm_name: { eq: 'dc-01' } },
-                action: 'require_approval',
-                approval: { approvers: ['bob'], wait: '30s' },
-              },
-            ],
-            action: 'require_approval',
-            approval,
-          },
-          stop_vm: { action: 'require_approval', approval: { approvers: ['alice'], wait: '30s' } },
+    capture_network_traffic: {
+      when: [
+        { args: { interface: { eq: 'eth9' } }, action: 'deny', reason: 'eth9 is off limits' },
+        {
+          args: { vm_name: { eq: 'dc-01' } },
+          action: 'require_approval',
+          approval: { approvers: ['bob'], wait: '30s' },
         },
-      },
+      ],
+      action: 'require_approval',
+      approval,
     },
+    stop_vm: { action: 'require_approval', approval: { approvers: ['alice'], wait: '30s' } },
   });
+  ({ gw } = lab);
   agent = await gw.connect({ token: AGENT });
 });
 after(async () => {
-  await gw?.stop();
-  await redis?.stop();
+  await lab?.stop();
 });
 
 async function api(method: string, path: string, body: unknown = {}, token = ALICE) {

@@ -3,18 +3,20 @@ import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
-import { startRedis, type TestRedis } from '../helpers/redis.js';
-import { startTestAirlock, type TestAirlock } from '../helpers/airlock-harness.js';
+import type { TestRedis } from '../helpers/redis.js';
+import type { TestAirlock } from '../helpers/airlock-harness.js';
+import { LAB_TOKENS, startLabGateway, type LabGateway } from '../helpers/lab-gateway.js';
 import { untilChanged } from '../helpers/changes.js';
 import { decisionOf } from '../../src/gateway/tool-error.js';
 import type { StoredRecord } from '../../src/approval/approval-store.js';
 import type { Grant } from '../../src/core/grants/grant.js';
 
-const ALICE = 'alice-token-0123456789abcdef';
-const BOB = 'bob-token-0123456789abcdefgh';
-const AGENT = 'agent-token-0123456789abcdef';
+const ALICE = LAB_TOKENS.alice;
+const BOB = LAB_TOKENS.bob;
+const AGENT = LAB_TOKENS.agent;
 
 let redis: TestRedis;
+let lab: LabGateway;
 let gw: TestAirlock;
 let agent: Client;
 
@@ -22,54 +24,37 @@ const grants = { max: '1h', scopes: ['exact', 'tool'] };
 const approval = { approvers: ['alice'], timeout: '1m', wait: '30s', grants };
 
 before(async () => {
-  redis = await startRedis();
-  gw = await startTestAirlock({
-    redisUrl: redis.url,
-    config: {
-      agents: [{ id: 'ci-bot', token: AGENT }],
-      reviewers: [
-        { id: 'alice', token: ALICE },
-        { id: 'bob', token: BOB },
-      ],
+  lab = await startLabGateway({
+    start_vm: { action: 'require_approval', approval },
+    stop_vm: {
+      action: 'require_approval',
+      approval,
+      limits: [{ counter: 'stops', window: 'minute', max: 2 }],
     },
-    policies: {
-      lab: {
-        version: '1',
-        default: 'deny',
-        tools: {
-          start_vm: { action: 'require_approval', approval },
-          stop_vm: {
-            action: 'require_approval',
-            approval,
-            limits: [{ counter: 'stops', window: 'minute', max: 2 }],
-          },
-          capture_network_traffic: {
-            when: [{ args: { interface: { eq: 'eth9' } }, action: 'deny', reason: 'eth9 is off limits' }],
-            action: 'require_approval',
-            approval,
-          },
-          health_checks: {
-            action: 'require_approval',
-            approval: { ...approval, grants: { max: '5s', scopes: ['exact', 'tool'] } },
-          },
-          list_vms: {
-            action: 'require_approval',
-            approval: { ...approval, grants: { max: '1h', scopes: ['exact'] } },
-          },
-          vm_management: { action: 'require_approval', approval: { approvers: ['alice'], wait: '30s' } },
-          get_vm_console_ticket: {
-            action: 'require_approval',
-            approval: { ...approval, approvers: ['alice', 'bob'], min_approvals: 2 },
-          },
-        },
-      },
+    capture_network_traffic: {
+      when: [{ args: { interface: { eq: 'eth9' } }, action: 'deny', reason: 'eth9 is off limits' }],
+      action: 'require_approval',
+      approval,
+    },
+    health_checks: {
+      action: 'require_approval',
+      approval: { ...approval, grants: { max: '5s', scopes: ['exact', 'tool'] } },
+    },
+    list_vms: {
+      action: 'require_approval',
+      approval: { ...approval, grants: { max: '1h', scopes: ['exact'] } },
+    },
+    vm_management: { action: 'require_approval', approval: { approvers: ['alice'], wait: '30s' } },
+    get_vm_console_ticket: {
+      action: 'require_approval',
+      approval: { ...approval, approvers: ['alice', 'bob'], min_approvals: 2 },
     },
   });
+  ({ redis, gw } = lab);
   agent = await gw.connect({ token: AGENT });
 });
 after(async () => {
-  await gw?.stop();
-  await redis?.stop();
+  await lab?.stop();
 });
 
 async function api(
