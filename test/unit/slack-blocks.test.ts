@@ -1,8 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import type { ApprovalSpec } from '../../src/core/policy/types.js';
-import type { ApprovalRecord, ReviewerDecision } from '../../src/core/approval/types.js';
-import { argumentHash } from '../../src/core/approval/canonical.js';
+import type { ApprovalRecord } from '../../src/core/approval/types.js';
 import {
   APPROVE_ACTION_ID,
   BLOCK_KIT_LIMITS,
@@ -22,6 +20,7 @@ import {
   riskLabel,
   type SlackMessage,
 } from '../../src/slack/blocks/index.js';
+import { approvalRecord, approvalSpec, T0, vote } from '../helpers/approval-records.js';
 
 // ---------------------------------------------------------------------------------------------------------
 // Checkers
@@ -184,50 +183,15 @@ function argumentsText(message: SlackMessage): string {
 // ---------------------------------------------------------------------------------------------------------
 // Fixtures
 
-const T0 = Date.UTC(2025, 5, 1, 9, 30, 0);
 const ID = 'ar_Abc123_-xyzXYZ0987';
 const PUBLIC_URL = 'https://airlock.example.com';
 const LINK = `${PUBLIC_URL}/#/requests/${ID}`;
-
-function spec(overrides: Partial<ApprovalSpec> = {}): ApprovalSpec {
-  return {
-    approvers: ['alice'],
-    minApprovals: 1,
-    timeoutMs: 900_000,
-    waitMs: 50_000,
-    onTimeout: 'reject',
-    allowSelfApproval: false,
-    ...overrides,
-  };
-}
 
 function record(
   args: Record<string, unknown> = { vm_name: 'web-01' },
   overrides: Partial<ApprovalRecord> = {},
 ): ApprovalRecord {
-  return {
-    id: ID,
-    createdAt: T0,
-    expiresAt: T0 + 900_000,
-    server: 'lab',
-    tool: 'start_vm',
-    agent: 'ci-bot',
-    args,
-    argsHash: argumentHash('lab', 'start_vm', args),
-    rule: 'lab/start_vm',
-    approval: spec(),
-    status: 'pending',
-    decisions: [],
-    ...overrides,
-  };
-}
-
-function vote(
-  by: string,
-  decision: 'approve' | 'reject',
-  extra: Partial<ReviewerDecision> = {},
-): ReviewerDecision {
-  return { by, via: 'slack', at: T0 + 60_000, decision, ...extra };
+  return approvalRecord({ id: ID, args, ...overrides });
 }
 
 const HOSTILE = {
@@ -429,7 +393,10 @@ describe('requestMessage', () => {
   });
 
   it('shows quorum progress with who approved so far', () => {
-    const rec = record({}, { approval: spec({ minApprovals: 2 }), decisions: [vote('alice', 'approve')] });
+    const rec = record(
+      {},
+      { approval: approvalSpec({ minApprovals: 2 }), decisions: [vote('alice', 'approve')] },
+    );
     assert.ok(allText(requestMessage(rec)).includes('*Approvals:* 1 of 2 (alice)'));
   });
 
@@ -543,7 +510,7 @@ describe('decidedMessage', () => {
       {},
       {
         status: 'approved',
-        approval: spec({ minApprovals: 2 }),
+        approval: approvalSpec({ minApprovals: 2 }),
         decisions: [vote('alice', 'approve', { via: 'cli' }), vote('slack:U0DAVE001', 'approve')],
       },
     );
@@ -586,7 +553,7 @@ describe('decidedMessage', () => {
       {},
       {
         status: 'rejected',
-        approval: spec({ minApprovals: 40 }),
+        approval: approvalSpec({ minApprovals: 40 }),
         decisions: [...decisions, vote('bob', 'reject', { reason: 'x'.repeat(100_000) })],
         reason: 'x'.repeat(100_000),
       },
@@ -623,7 +590,7 @@ describe('expiredMessage, cancelledMessage and messageFor', () => {
       {
         status: 'expired',
         decidedAt: T0 + 900_000,
-        approval: spec({ minApprovals: 2 }),
+        approval: approvalSpec({ minApprovals: 2 }),
         decisions: [vote('alice', 'approve')],
       },
     );

@@ -2,7 +2,6 @@
 // rule's max, only the offered scopes), the grant lines of a decided message, and the Home tab's grants.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { argumentHash } from '../../src/core/approval/canonical.js';
 import type { ApprovalRecord } from '../../src/core/approval/types.js';
 import type { Grant } from '../../src/core/grants/grant.js';
 import { parseDuration } from '../../src/core/policy/duration.js';
@@ -18,8 +17,7 @@ import {
   requestMessage,
 } from '../../src/slack/blocks/index.js';
 import { blockKitProblems, viewProblems } from '../helpers/block-kit-check.js';
-
-const T0 = Date.UTC(2025, 5, 1, 9, 30, 0);
+import { approvalRecord, approvalSpec, T0 } from '../helpers/approval-records.js';
 
 const grants = (max: string, scopes: GrantScope[] = ['exact', 'tool']) => ({
   max,
@@ -28,30 +26,7 @@ const grants = (max: string, scopes: GrantScope[] = ['exact', 'tool']) => ({
 });
 
 function record(overrides: Partial<ApprovalRecord> = {}): ApprovalRecord {
-  const args = { vm_name: 'web-01' };
-  return {
-    id: 'ar_AAAAAAAAAAAAAAAAAAAA',
-    createdAt: T0,
-    expiresAt: T0 + 900_000,
-    server: 'lab',
-    tool: 'start_vm',
-    agent: 'ci-bot',
-    args,
-    argsHash: argumentHash('lab', 'start_vm', args),
-    rule: 'lab/start_vm',
-    approval: {
-      approvers: ['alice'],
-      minApprovals: 1,
-      timeoutMs: 900_000,
-      waitMs: 50_000,
-      onTimeout: 'reject',
-      allowSelfApproval: false,
-      grants: grants('8h'),
-    },
-    status: 'pending',
-    decisions: [],
-    ...overrides,
-  };
+  return approvalRecord({ approval: approvalSpec({ grants: grants('8h') }), ...overrides });
 }
 
 function grant(i: number, overrides: Partial<Grant> = {}): Grant {

@@ -2,9 +2,7 @@
 // decides which requests wait for whom.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { argumentHash } from '../../src/core/approval/canonical.js';
-import type { ApprovalRecord, ReviewerDecision } from '../../src/core/approval/types.js';
-import type { ApprovalSpec } from '../../src/core/policy/types.js';
+import type { ApprovalRecord } from '../../src/core/approval/types.js';
 import {
   ARGUMENT_PREVIEW_CHARS,
   BLOCK_KIT_LIMITS,
@@ -20,51 +18,15 @@ import {
 import { awaitsDecisionFrom } from '../../src/slack/reviewer-queue.js';
 import { parseSlashCommand, SLASH_COMMAND, SLASH_USAGE_HINT } from '../../src/slack/slash-command.js';
 import { blockKitProblems, viewProblems } from '../helpers/block-kit-check.js';
+import { approvalRecord, approvalSpec, T0, vote } from '../helpers/approval-records.js';
 
 type Json = Record<string, any>;
 
-const T0 = Date.UTC(2025, 5, 1, 9, 30, 0);
 const PUBLIC_URL = 'https://airlock.example.com';
-
-function spec(overrides: Partial<ApprovalSpec> = {}): ApprovalSpec {
-  return {
-    approvers: ['alice'],
-    minApprovals: 1,
-    timeoutMs: 900_000,
-    waitMs: 50_000,
-    onTimeout: 'reject',
-    allowSelfApproval: false,
-    ...overrides,
-  };
-}
 
 let seq = 0;
 function record(overrides: Partial<ApprovalRecord> = {}): ApprovalRecord {
-  const args = overrides.args ?? { vm_name: 'web-01' };
-  const id = `ar_${String(++seq).padStart(20, '0')}`;
-  return {
-    id,
-    createdAt: T0,
-    expiresAt: T0 + 900_000,
-    server: 'lab',
-    tool: 'start_vm',
-    agent: 'ci-bot',
-    args,
-    argsHash: argumentHash('lab', 'start_vm', args),
-    rule: 'lab/start_vm',
-    approval: spec(),
-    status: 'pending',
-    decisions: [],
-    ...overrides,
-  };
-}
-
-function vote(
-  by: string,
-  decision: 'approve' | 'reject',
-  extra: Partial<ReviewerDecision> = {},
-): ReviewerDecision {
-  return { by, via: 'slack', at: T0 + 60_000, decision, ...extra };
+  return approvalRecord({ id: `ar_${String(++seq).padStart(20, '0')}`, ...overrides });
 }
 
 function buttons(blocks: Json[]): Json[] {
@@ -215,7 +177,7 @@ describe('pendingListMessage', () => {
 
   it('counts approvals on a quorum request', () => {
     const q = record({
-      approval: spec({ minApprovals: 2, approvers: [] }),
+      approval: approvalSpec({ minApprovals: 2, approvers: [] }),
       decisions: [vote('bob', 'approve')],
     });
     assert.match(JSON.stringify(pendingListMessage([q]).blocks), /Approvals: 1 of 2/);
@@ -272,7 +234,7 @@ describe('requestDetail', () => {
     const decisions = Array.from({ length: 200 }, (_, i) =>
       vote(`reviewer-${i}`, 'approve', { comment: 'c'.repeat(300) }),
     );
-    const d = requestDetail(record({ approval: spec({ minApprovals: 500 }), decisions }));
+    const d = requestDetail(record({ approval: approvalSpec({ minApprovals: 500 }), decisions }));
     assert.deepEqual(blockKitProblems(d.blocks, d.text), []);
     assert.match(JSON.stringify(d.blocks), /more \(see the console\)/);
   });
@@ -308,10 +270,10 @@ describe('awaitsDecisionFrom', () => {
   it('follows the decision’s own eligibility rule', () => {
     assert.equal(awaitsDecisionFrom(record(), 'alice', ctx, T0), true);
     assert.equal(awaitsDecisionFrom(record(), 'bob', ctx, T0), false);
-    const group = record({ approval: spec({ approvers: ['S0ONCALL'] }) });
+    const group = record({ approval: approvalSpec({ approvers: ['S0ONCALL'] }) });
     assert.equal(awaitsDecisionFrom(group, 'slack:U0CAROL', ctx, T0), true);
     assert.equal(awaitsDecisionFrom(group, 'slack:U0MALLORY', ctx, T0), false);
-    const anyReviewer = record({ approval: spec({ approvers: [] }) });
+    const anyReviewer = record({ approval: approvalSpec({ approvers: [] }) });
     assert.equal(awaitsDecisionFrom(anyReviewer, 'bob', ctx, T0), true);
     // Slack is never open access, even when the gateway runs in open mode.
     assert.equal(awaitsDecisionFrom(anyReviewer, 'slack:U0MALLORY', { ...ctx, openAccess: true }, T0), false);
@@ -321,7 +283,7 @@ describe('awaitsDecisionFrom', () => {
     assert.equal(awaitsDecisionFrom(record({ status: 'approved' }), 'alice', ctx, T0), false);
     assert.equal(awaitsDecisionFrom(record(), 'alice', ctx, T0 + 900_000), false);
     const quorum = record({
-      approval: spec({ approvers: ['alice', 'bob'], minApprovals: 2 }),
+      approval: approvalSpec({ approvers: ['alice', 'bob'], minApprovals: 2 }),
       decisions: [vote('alice', 'approve')],
     });
     assert.equal(awaitsDecisionFrom(quorum, 'alice', ctx, T0), false);
