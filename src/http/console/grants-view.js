@@ -4,6 +4,7 @@
 import { api, query } from './api.js';
 import { h, fill, timeEl, countdownEl, requestHref } from './dom.js';
 import { SCOPE_LABEL } from './record-notes.js';
+import { filterForm, textFilter } from './filter-form.js';
 
 const FILTERS = ['agent', 'server', 'tool'];
 
@@ -56,7 +57,7 @@ export function mountGrants(view, params) {
       { class: 'muted' },
       'While a grant is active, its agent’s matching calls run without a new request. Revoking one holds the next matching call for approval again, on every replica.',
     ),
-    filterForm(params),
+    grantFilters(params),
     notice,
     message,
     table,
@@ -256,43 +257,10 @@ export function mountGrants(view, params) {
   };
 }
 
-function filterForm(params) {
-  const field = (name, label) => {
-    const input = h('input', {
-      id: `g-${name}`,
-      name,
-      type: 'text',
-      autocomplete: 'off',
-      spellcheck: 'false',
-      autocapitalize: 'off',
-    });
-    input.value = params.get(name) ?? '';
-    return h('div', { class: 'field' }, h('label', { for: `g-${name}` }, label), input);
-  };
-  const form = h(
-    'form',
-    { class: 'filters panel', role: 'search', 'aria-label': 'Filter grants' },
-    field('agent', 'Agent'),
-    field('server', 'Server'),
-    field('tool', 'Tool'),
-    h(
-      'div',
-      { class: 'actions' },
-      h('button', { type: 'submit', class: 'primary' }, 'Apply filters'),
-      h('button', { type: 'button', class: 'secondary', onclick: () => go('#/grants') }, 'Clear'),
-    ),
-  );
-  form.addEventListener('submit', (e) => {
-    e.preventDefault();
-    const next = {};
-    for (const [k, v] of new FormData(form)) if (String(v).trim()) next[k] = String(v).trim();
-    go(`#/grants${query(next)}`);
-  });
-  return form;
-}
-
-/** Navigates to a hash; the same hash again reloads the view. */
-function go(hash) {
-  if (location.hash === hash) window.dispatchEvent(new HashChangeEvent('hashchange'));
-  else location.hash = hash;
+function grantFilters(params) {
+  return filterForm('#/grants', 'Filter grants', [
+    textFilter('g', 'agent', 'Agent', params),
+    textFilter('g', 'server', 'Server', params),
+    textFilter('g', 'tool', 'Tool', params),
+  ]);
 }

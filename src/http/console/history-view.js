@@ -4,6 +4,7 @@
 import { api, query, ApiError } from './api.js';
 import { h, statusBadge, timeEl, requestHref, STATUSES } from './dom.js';
 import { shadowBadge, grantedNote, grantMadeNote } from './record-notes.js';
+import { filterForm, labelled, textFilter } from './filter-form.js';
 
 const DEFAULT_PAGE = 50;
 const TEXT_FILTERS = ['server', 'tool', 'agent'];
@@ -33,7 +34,7 @@ export function mountHistory(view, params) {
   let destroyed = false;
   const rows = new Map();
 
-  const form = filterForm(params);
+  const form = historyFilters(params);
   const message = h('div', { 'aria-live': 'polite' });
   const tbody = h('tbody', {});
   const table = h(
@@ -178,21 +179,9 @@ function row(r) {
   );
 }
 
-function filterForm(params) {
-  const field = (name, label, input) =>
-    h('div', { class: 'field' }, h('label', { for: `f-${name}` }, label), input);
-  const text = (name, label) => {
-    const input = h('input', {
-      id: `f-${name}`,
-      name,
-      type: 'text',
-      autocomplete: 'off',
-      spellcheck: 'false',
-      autocapitalize: 'off',
-    });
-    input.value = params.get(name) ?? '';
-    return field(name, label, input);
-  };
+function historyFilters(params) {
+  const field = (name, label, input) => labelled('f', name, label, input);
+  const text = (name, label) => textFilter('f', name, label, params);
   const when = (name, label) => {
     const input = h('input', { id: `f-${name}`, name, type: 'datetime-local', step: '1' });
     input.value = params.get(name) ?? '';
@@ -219,9 +208,7 @@ function filterForm(params) {
     h('option', { value: 'false' }, 'Enforced only'),
   );
   shadow.value = ['true', 'false'].includes(params.get('shadow')) ? params.get('shadow') : '';
-  const form = h(
-    'form',
-    { class: 'filters panel', role: 'search', 'aria-label': 'Filter history' },
+  return filterForm('#/history', 'Filter history', [
     field('status', 'Status', status),
     field('shadow', 'Shadow mode', shadow),
     text('server', 'Server'),
@@ -229,25 +216,5 @@ function filterForm(params) {
     text('agent', 'Agent'),
     when('since', 'Since'),
     when('until', 'Until'),
-    h(
-      'div',
-      { class: 'actions' },
-      h('button', { type: 'submit', class: 'primary' }, 'Apply filters'),
-      h('button', { type: 'button', class: 'secondary', onclick: () => go('#/history') }, 'Clear'),
-    ),
-  );
-  form.addEventListener('submit', (e) => {
-    e.preventDefault();
-    const data = new FormData(form);
-    const next = {};
-    for (const [k, v] of data) if (String(v).trim()) next[k] = String(v).trim();
-    go(`#/history${query(next)}`);
-  });
-  return form;
-}
-
-/** Navigates to a hash; the same hash again reloads the view (a manual refresh). */
-function go(hash) {
-  if (location.hash === hash) window.dispatchEvent(new HashChangeEvent('hashchange'));
-  else location.hash = hash;
+  ]);
 }
