@@ -276,6 +276,9 @@ test('without the extension: the long poll, -32021 for a task-only tool and for 
   assert.match(held.content[0].text, /^Approval pending \(request ar_[\w-]{20}\)/);
   await api(`/requests/${decisionOf(held)!.requestId}/reject`, { reason: 'cleanup' });
 
+  // A malformed call is the caller's fault, checked before anything runs.
+  assert.equal((await errorCode(raw(client, 'tools/call', { arguments: {} }))).code, -32602);
+
   const { client: elsewhere } = await session({ at: second, sessionId, tasks: false });
   const plain = await call(elsewhere, 'health_checks', { vm_name: 'dc-01' });
   assert.ok(Array.isArray(plain.content), 'an optional task tool answers in the request');
