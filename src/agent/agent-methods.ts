@@ -1,7 +1,7 @@
 // The MCP methods whose meaning does not depend on the protocol era: which tools an agent sees, the
 // gateway call, and where prompts, resources and completions are routed. The 2025 session (SDK Server)
 // and the 2026-07-28 stateless handler both call these, so the two eras cannot drift apart.
-import { ErrorCode, McpError, type CallToolResult, type Tool } from '@modelcontextprotocol/sdk/types.js';
+import { ErrorCode, McpError, type Tool } from '@modelcontextprotocol/sdk/types.js';
 import type { CallHooks, Gateway } from '../gateway/gateway.js';
 import type { CallAnswer } from '../gateway/task-calls.js';
 import type { GetTaskResult } from '../core/tasks/index.js';
@@ -48,9 +48,9 @@ export class AgentMethods {
     this.governed = deps.governed ?? (() => true);
   }
 
-  /** tools/list: the tools policy does not deny this agent outright. */
-  listTools(agent: string): Tool[] {
-    return this.deps.gateway.listTools(agent);
+  /** tools/list: the tools policy does not deny this agent outright; see Gateway.listTools for `o`. */
+  listTools(agent: string, o: { taskSupport?: boolean } = {}): Tool[] {
+    return this.deps.gateway.listTools(agent, o);
   }
 
   /** The exposed tool `name` as this agent may see it, for schema-dependent checks (Mcp-Param-*). */
@@ -63,17 +63,11 @@ export class AgentMethods {
     return this.deps.upstreams.resolveTool(name)?.server;
   }
 
-  /** tools/call through the gateway pipeline (policy, limits, approvals, history, audit). */
-  callTool(agent: string, params: Params, hooks: CallHooks): Promise<CallToolResult> {
-    const meta = params['_meta'] as Record<string, unknown> | undefined;
-    return this.deps.gateway.callTool(
-      { agent, name: String(params['name']), args: params['arguments'], ...(meta && { meta }) },
-      hooks,
-    );
-  }
-
-  /** tools/call that may answer with a task, for a client that negotiated the tasks extension. */
-  callToolOrTask(agent: string, params: Params, hooks: CallHooks): Promise<CallAnswer> {
+  /**
+   * tools/call through the gateway pipeline (policy, limits, approvals, history, audit). With `hooks.tasks`
+   * (the client negotiated the tasks extension) a held or task-policy call answers with a task.
+   */
+  callTool(agent: string, params: Params, hooks: CallHooks): Promise<CallAnswer> {
     const meta = params['_meta'] as Record<string, unknown> | undefined;
     return this.deps.gateway.callToolOrTask(
       { agent, name: String(params['name']), args: params['arguments'], ...(meta && { meta }) },

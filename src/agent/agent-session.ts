@@ -1,7 +1,6 @@
 import { randomInt, randomUUID } from 'node:crypto';
 import { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import {
-  CallToolRequestSchema,
   CompleteRequestSchema,
   ErrorCode,
   GetPromptRequestSchema,
@@ -25,7 +24,10 @@ import type { UpstreamPool } from '../upstream/upstream-pool.js';
 import type { RpcMessage } from '../upstream/types.js';
 import type { Logger } from '../log.js';
 import type { AgentMethods } from './agent-methods.js';
+import type { CallHooks } from '../gateway/call-hooks.js';
 import { AIRLOCK_VERSION } from '../version.js';
+import { declaresTasks, tasksCapability } from './task-methods.js';
+import { setTaskMethods, setToolCallHandler } from './session-sdk-seams.js';
 import { LOG_LEVELS, type LogLevel } from './wire/envelope.js';
 
 type Extra = RequestHandlerExtra<ServerRequest, ServerNotification>;
@@ -49,6 +51,17 @@ export interface SessionRestore {
   clientCapabilities: Record<string, unknown>;
   clientInfo: Record<string, unknown>;
   logLevel?: LogLevel;
+  /** True when the session negotiated the tasks extension at initialize. @defaultValue read from clientCapabilities */
+  tasks?: boolean;
+}
+
+/** One tools/call of a session, as {@link AgentSession.callHooks} needs it. */
+export interface SessionCall {
+  signal: AbortSignal;
+  /** The request's `_meta.progressToken`, when the agent asked for progress. */
+  progressToken?: string | number;
+  /** Sends a notification about the call to the agent. */
+  sendNotification: (notification: ServerNotification) => Promise<void>;
 }
 
 /** What a session needs from the rest of Airlock. */
@@ -96,6 +109,8 @@ export class AgentSession {
           prompts: { listChanged: true },
           completions: {},
           logging: {},
+          // The extension (SEP-2133 style, in the handshake); a session uses it only if it declared it too.
+          ...(deps.methods.tasks && { extensions: tasksCapability() }),
         },
         instructions: deps.methods.instructions(),
       },
@@ -121,6 +136,42 @@ export class AgentSession {
     // Requests relayed to the agent from different requests of one session must not share ids.
     server._requestMessageId = randomInt(2 ** 40);
     if (state.logLevel) this.logLevel = state.logLevel;
+  }
+
+  /**
+   * True when this session negotiated the tasks extension: Airlock offers it and the agent declared it
+   * at initialize (the session record keeps that decision for every replica).
+   */
+  get tasks(): boolean {
+    if (!this.deps.methods.tasks) return false;
+    return this.deps.restore?.tasks ?? declaresTasks(this.server.getClientCapabilities() ?? {});
+  }
+
+  /**
+   * The gateway hooks of one tools/call on this session. The one place they are decided, whoever
+   * runs the call: the SDK handler below, or a transport that answers tools/call itself.
+   */
+  callHooks(call: SessionCall): CallHooks {
+    const token = call.progressToken;
+    return {
+      signal: call.signal,
+      disconnected: () => this.closed,
+      clientCapabilities: this.server.getClientCapabilities(),
+      logLevel: this.logLevel,
+      // Held and task-policy calls answer with a task when the session negotiated the extension.
+      tasks: this.tasks,
+      onProgress:
+        token === undefined
+          ? undefined
+          : (p) => {
+              call
+                .sendNotification({
+                  method: 'notifications/progress',
+                  params: { ...p, progressToken: token },
+                })
+                .catch(() => {});
+            },
+    };
   }
 
   /** Connects the session to its transport (HTTP session or stdio). */
@@ -212,37 +263,33 @@ export class AgentSession {
 
     s.setRequestHandler(ListToolsRequestSchema, async () => {
       this.touch();
-      return { tools: methods.listTools(this.agent) };
+      // In a 2025 revision `execution.taskSupport` invites the experimental `task` param, which Airlock
+      // does not serve: only a session that negotiated the extension is told which tools run as tasks.
+      return { tools: methods.listTools(this.agent, { taskSupport: this.tasks }) };
     });
 
-    s.setRequestHandler(CallToolRequestSchema, async (req, extra) => {
+    setToolCallHandler(s, async ({ params }, extra) => {
       this.touch();
-      const server = methods.serverOfTool(req.params.name);
+      const server = methods.serverOfTool(params.name);
       const key = extra.requestId;
       if (server) this.inFlight.set(key, { server, extra, startedAt: Date.now() });
-      const token = req.params._meta?.progressToken;
       try {
-        return await methods.callTool(this.agent, req.params, {
+        const hooks = this.callHooks({
           signal: extra.signal,
-          disconnected: () => this.closed,
-          clientCapabilities: this.server.getClientCapabilities(),
-          logLevel: this.logLevel,
-          onProgress:
-            token === undefined
-              ? undefined
-              : (p) => {
-                  extra
-                    .sendNotification({
-                      method: 'notifications/progress',
-                      params: { ...p, progressToken: token },
-                    })
-                    .catch(() => {});
-                },
+          progressToken: params._meta?.progressToken,
+          sendNotification: extra.sendNotification,
         });
+        return await methods.callTool(this.agent, params, hooks);
       } finally {
         this.inFlight.delete(key);
       }
     });
+    if (methods.tasks) {
+      setTaskMethods(s, methods.tasks, () => {
+        this.touch();
+        return { agent: this.agent, negotiated: this.tasks };
+      });
+    }
 
     s.setRequestHandler(ListResourcesRequestSchema, async (_req, extra) => {
       this.touch();

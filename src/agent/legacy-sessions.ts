@@ -14,6 +14,7 @@ import type { Logger } from '../log.js';
 import type { ReplicaBus, SessionBusMessage } from '../redis/bus.js';
 import type { AgentSession, SessionRestore } from './agent-session.js';
 import type { SessionStore } from './session-store.js';
+import { declaresTasks } from './task-methods.js';
 
 /** Creates the per-request session object; `restore` is absent for the initialize request. */
 export type CreateSharedSession = (agent: string, id: string, restore?: SessionRestore) => AgentSession;
@@ -51,12 +52,15 @@ export class LegacySessions {
       { params?: Rpc } | undefined;
     const params = init?.params ?? {};
     const requested = String(params['protocolVersion'] ?? '');
+    const capabilities = (params['capabilities'] as Rpc | undefined) ?? {};
     const record = await this.store.create({
       agent,
       // The SDK server answers with the same choice: the client's revision when supported, else the latest.
       protocolVersion: SUPPORTED_PROTOCOL_VERSIONS.includes(requested) ? requested : LATEST_PROTOCOL_VERSION,
-      clientCapabilities: (params['capabilities'] as Rpc | undefined) ?? {},
+      clientCapabilities: capabilities,
       clientInfo: (params['clientInfo'] as Rpc | undefined) ?? {},
+      // Decided once, at initialize: every later request of the session, on any replica, reads it here.
+      ...(declaresTasks(capabilities) && { tasks: true }),
     });
     await this.run(this.create(agent, record.id), record.id, req, res, body);
   }
@@ -89,6 +93,7 @@ export class LegacySessions {
       clientCapabilities: record.clientCapabilities,
       clientInfo: record.clientInfo,
       ...(record.logLevel ? { logLevel: record.logLevel } : {}),
+      tasks: record.tasks === true,
     };
     await this.run(this.create(agent, id, restore), id, req, res, body);
   }

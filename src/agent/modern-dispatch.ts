@@ -11,7 +11,7 @@ import { AIRLOCK_VERSION } from '../version.js';
 import type { AgentMethods, Params } from './agent-methods.js';
 import type { ModernCall, ModernCalls } from './modern-calls.js';
 import { isRemovedMethod } from './wire/classify.js';
-import { declaresTasks, taskHandlers, tasksCapability } from './modern-tasks.js';
+import { declaresTasks, isTaskMethod, taskHandlers, tasksCapability } from './task-methods.js';
 import { bindingOf, INPUT_CAPABILITY, relayInputRequired, retryOf } from './modern-input.js';
 import type { RequestStates } from './request-state.js';
 import { isCreateTaskResult } from '../gateway/task-calls.js';
@@ -156,10 +156,14 @@ export class ModernDispatcher {
         (async (ctx) => cacheable(await m.forwardResource('resources/read', forwardable(ctx), ctx.signal))),
       'completion/complete': f().completions && ((ctx) => m.complete(forwardable(ctx), ctx.signal)),
     };
-    if (m.tasks && Object.hasOwn(TASK_METHODS, method)) {
+    if (m.tasks && isTaskMethod(method)) {
       const handle = taskHandlers(m.tasks)[method]!;
       return (ctx) =>
-        handle({ agent: ctx.agent, params: ctx.request.params, envelope: ctx.request.envelope });
+        handle({
+          agent: ctx.agent,
+          params: ctx.request.params,
+          negotiated: declaresTasks(ctx.request.envelope.clientCapabilities),
+        });
     }
     const handler = Object.hasOwn(table, method) ? table[method] : undefined;
     return handler || undefined;
@@ -180,10 +184,10 @@ export class ModernDispatcher {
     };
     const close = server ? this.calls.open(call) : () => {};
     try {
-      const answer = await this.methods.callToolOrTask(ctx.agent, forwardable(ctx), {
+      const answer = await this.methods.callTool(ctx.agent, forwardable(ctx), {
         signal: ctx.signal,
         // Held calls and task-policy tools become tasks only for a request that declared the extension.
-        tasks: declaresTasks(envelope),
+        tasks: declaresTasks(envelope.clientCapabilities),
         // The revision answers an undeclared capability with -32021; the client fixes its declaration.
         relayCapabilityErrors: true,
         // A modern upstream's questions go out to the agent, which answers them on its retry.
@@ -244,13 +248,6 @@ const REQUIRED_STRING: Readonly<Record<string, string>> = {
   'tasks/get': 'taskId',
   'tasks/update': 'taskId',
   'tasks/cancel': 'taskId',
-};
-
-/** The tasks extension's methods on this path (see modern-tasks.ts). */
-const TASK_METHODS: Readonly<Record<string, true>> = {
-  'tasks/get': true,
-  'tasks/update': true,
-  'tasks/cancel': true,
 };
 
 /** Cache hints for a list: private, because what an agent sees depends on its policy. */

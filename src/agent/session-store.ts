@@ -12,6 +12,11 @@ export interface SessionRecord {
   clientInfo: Record<string, unknown>;
   /** From `logging/setLevel`; absent until the agent sets one. */
   logLevel?: LogLevel;
+  /**
+   * True when the session negotiated the tasks extension at initialize: held and task-policy calls then
+   * answer with tasks, on whichever replica serves them.
+   */
+  tasks?: boolean;
   createdAt: number;
   lastSeen: number;
 }
@@ -19,7 +24,7 @@ export interface SessionRecord {
 /** The part of a record `create` is given. */
 export type NewSession = Pick<
   SessionRecord,
-  'agent' | 'protocolVersion' | 'clientCapabilities' | 'clientInfo'
+  'agent' | 'protocolVersion' | 'clientCapabilities' | 'clientInfo' | 'tasks'
 >;
 
 // 128 random bits and a 128-bit tag, both base64url.
@@ -56,6 +61,7 @@ export class SessionStore {
         protocolVersion: record.protocolVersion,
         clientCapabilities: JSON.stringify(record.clientCapabilities),
         clientInfo: JSON.stringify(record.clientInfo),
+        ...(record.tasks && { tasks: '1' }),
         createdAt: String(now),
         lastSeen: String(now),
       })
@@ -97,6 +103,7 @@ export class SessionStore {
       clientCapabilities: JSON.parse(fields.clientCapabilities ?? '{}') as Record<string, unknown>,
       clientInfo: JSON.parse(fields.clientInfo ?? '{}') as Record<string, unknown>,
       ...(fields.logLevel ? { logLevel: fields.logLevel as LogLevel } : {}),
+      ...(fields.tasks === '1' && { tasks: true }),
       createdAt: Number(fields.createdAt),
       lastSeen: now,
     };

@@ -136,8 +136,11 @@ export interface ToolCall {
 export class Gateway {
   constructor(private readonly deps: GatewayDeps) {}
 
-  /** Tools this agent may see: everything not denied outright by policy. */
-  listTools(agent: string) {
+  /**
+   * Tools this agent may see: everything not denied outright by policy. `taskSupport: false` leaves out
+   * Airlock's `execution.taskSupport`, for a client that cannot run tasks. @defaultValue shown
+   */
+  listTools(agent: string, o: { taskSupport?: boolean } = {}) {
     const { upstreams, policies } = this.deps;
     return upstreams
       .exposedTools()
@@ -148,7 +151,8 @@ export class Gateway {
       .map((t) => {
         const target = upstreams.resolveTool(t.tool.name)!;
         // Only Airlock's own tasks count: an upstream's task support is not passed through.
-        const support = policies.taskSupport?.(target.server, target.tool, agent);
+        const support =
+          o.taskSupport === false ? undefined : policies.taskSupport?.(target.server, target.tool, agent);
         const { taskSupport: _upstream, ...execution } = t.tool.execution ?? {};
         const rest = Object.keys(execution).length > 0 ? { execution } : {};
         const { execution: _all, ...tool } = t.tool;

@@ -10,7 +10,7 @@ import { Client as LegacyClient } from '@modelcontextprotocol/sdk/client/index.j
 import { StdioClientTransport as LegacyStdio } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { Client } from '@modelcontextprotocol/client';
 import { StdioClientTransport } from '@modelcontextprotocol/client/stdio';
-import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import { ResultSchema, type CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { startRedis, freshPrefix, type TestRedis } from '../helpers/redis.js';
 import { labServerCommand, startTestAirlock, type TestAirlock } from '../helpers/airlock-harness.js';
 import { untilChanged } from '../helpers/changes.js';
@@ -18,6 +18,7 @@ import { spawnStdio, stdioArgs, type StdioLines } from '../helpers/stdio-lines.j
 import { decisionOf } from '../../src/gateway/tool-error.js';
 import { META_KEYS } from '../../src/agent/wire/envelope.js';
 import { SUBSCRIPTION_ID_META_KEY } from '../../src/agent/listen-stream.js';
+import { TASKS_EXTENSION } from '../../src/core/tasks/index.js';
 
 const V = '2026-07-28';
 const ALICE = 'alice-token-0123456789abcdef';
@@ -157,6 +158,39 @@ test(
     const r = (await held) as CallToolResult;
     assert.notEqual(r.isError, true, text(r));
     assert.match(text(r), /kali-01/);
+  },
+);
+
+test(
+  '2025 SDK client that declares the tasks extension over airlock stdio: a held call is a task',
+  { timeout: 60_000 },
+  async () => {
+    const client = new LegacyClient(
+      { name: 'legacy-stdio-tasks', version: '1' },
+      { capabilities: { extensions: { [TASKS_EXTENSION]: {} } } },
+    );
+    const [command, ...args] = [process.execPath, ...stdioArgs('ci-bot', config)];
+    await client.connect(new LegacyStdio({ command: command!, args, stderr: 'pipe' }));
+    cleanups.push(() => client.close());
+    assert.deepEqual(client.getServerCapabilities()?.extensions, { [TASKS_EXTENSION]: {} });
+    const raw = (method: string, params: Record<string, unknown>): Promise<any> =>
+      client.request({ method, params } as never, ResultSchema);
+    const created = await raw('tools/call', { name: 'start_vm', arguments: { vm_name: 'dc-01' } });
+    assert.equal(created.resultType, 'task');
+    assert.equal('content' in created, false);
+    const req = await pendingFor('dc-01');
+    assert.equal((await raw('tasks/get', { taskId: created.taskId })).status, 'working');
+    await reviewerApi(`/requests/${req.id}/approve`, {});
+    const done = await untilChanged(
+      { redisUrl: redis.url, prefix: api.prefix },
+      async () => {
+        const t = await raw('tasks/get', { taskId: created.taskId });
+        return t.status === 'working' ? undefined : t;
+      },
+      'the task to end',
+    );
+    assert.equal(done.status, 'completed');
+    assert.match(text(done.result), /dc-01/);
   },
 );
 

@@ -52,6 +52,14 @@ test('a session record: any store instance reads it, the idle time restarts, DEL
   await one.setSubscribed(created.id, 'test://a', false);
   assert.equal(await two.isSubscribed(created.id, 'test://a'), false);
 
+  assert.equal(read?.tasks, undefined, 'no tasks unless the session negotiated them');
+  const withTasks = await one.create({ ...init, tasks: true });
+  assert.equal(
+    (await two.touch(withTasks.id, 'ci-bot'))?.tasks,
+    true,
+    'every replica knows it negotiated tasks',
+  );
+
   await two.delete(created.id);
   assert.equal(await one.touch(created.id, 'ci-bot'), undefined);
   assert.equal(await redis.exists(`${prefix}:sess:${encodeURIComponent(created.id)}`), 0, 'no stub is left');

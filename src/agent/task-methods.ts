@@ -1,31 +1,37 @@
-// The tasks extension's methods on the 2026-07-28 path (SEP-2663): tasks/get, tasks/update and
-// tasks/cancel. Each needs the extension declared on the request itself (-32021 otherwise, checked
-// before the id is looked up), and finds only the calling agent's tasks: a guessed id and another
-// agent's id are the same -32602. tasks/result and tasks/list are gone in this revision and are not here,
-// so the dispatcher answers them -32601.
+// The tasks extension's methods (SEP-2663): tasks/get, tasks/update and tasks/cancel, for both eras. A
+// 2026-07-28 request negotiates the extension on itself, a 2025 session once at initialize; without it
+// each method answers -32021 (checked before the id is looked up). Each finds only the calling agent's
+// tasks: a guessed id and another agent's id are the same -32602. tasks/result and tasks/list are gone in
+// the extension and are not here, so either era answers them -32601.
 import { TASKS_EXTENSION } from '../core/tasks/index.js';
 import type { TaskMethods } from './agent-methods.js';
-import { declaresExtension, isJsonObject, type RequestEnvelope } from './wire/envelope.js';
+import { declaresExtension, isJsonObject, type ClientCapabilities } from './wire/envelope.js';
 import { invalidParams, missingRequiredClientCapability } from './wire/errors.js';
 
 /** What a tasks method sees of its request. */
 export interface TaskRequest {
   readonly agent: string;
   readonly params: Readonly<Record<string, unknown>>;
-  readonly envelope: RequestEnvelope;
+  /** True when the request (2026-07-28) or its session (2025) negotiated the extension. */
+  readonly negotiated: boolean;
 }
 
 /** A tasks method: resolves to its result, throws a wire error. */
 export type TaskHandler = (req: TaskRequest) => Promise<Record<string, unknown>>;
 
-/** True when the request declared the tasks extension in its client capabilities. */
-export function declaresTasks(envelope: RequestEnvelope): boolean {
-  return declaresExtension(envelope.clientCapabilities, TASKS_EXTENSION);
+/** True when the client capabilities declare the tasks extension. */
+export function declaresTasks(capabilities: Readonly<Record<string, unknown>>): boolean {
+  return declaresExtension(capabilities as ClientCapabilities, TASKS_EXTENSION);
 }
 
-/** The capability server/discover advertises when tasks are offered. */
+/** The capability server/discover and the 2025 initialize result advertise when tasks are offered. */
 export function tasksCapability(): Record<string, Record<string, never>> {
   return { [TASKS_EXTENSION]: {} };
+}
+
+/** True for the methods of {@link taskHandlers}. */
+export function isTaskMethod(method: string): boolean {
+  return Object.hasOwn(TASK_METHODS, method);
 }
 
 /** The handlers by method name. */
@@ -33,10 +39,12 @@ export function taskHandlers(tasks: TaskMethods): Record<string, TaskHandler> {
   const gated =
     (run: (id: string, req: TaskRequest) => Promise<Record<string, unknown>>): TaskHandler =>
     async (req) => {
-      if (!declaresTasks(req.envelope)) {
-        throw missingRequiredClientCapability({ extensions: { [TASKS_EXTENSION]: {} } });
+      if (!req.negotiated) {
+        throw missingRequiredClientCapability({ extensions: tasksCapability() });
       }
-      return run(req.params['taskId'] as string, req);
+      const id = req.params['taskId'];
+      if (typeof id !== 'string') throw invalidParams('a tasks method needs a string taskId');
+      return run(id, req);
     };
   const unknown = (id: string) => invalidParams(`unknown task ${JSON.stringify(id.slice(0, 80))}`);
   return {
@@ -58,3 +66,10 @@ export function taskHandlers(tasks: TaskMethods): Record<string, TaskHandler> {
     }),
   };
 }
+
+/** The methods of {@link taskHandlers}. */
+const TASK_METHODS: Readonly<Record<string, true>> = {
+  'tasks/get': true,
+  'tasks/update': true,
+  'tasks/cancel': true,
+};
