@@ -3,7 +3,7 @@
 // Prints one table per section (with targets and PASS/MISS) and a JSON document last, also written to
 // bench/results/latest.json. Exits 0 even when a target is missed; non-zero only when the bench fails.
 // `npm run bench -- --only allow-path,held` runs only the named sections (allow-path, policy-eval,
-// release, held, audit, history). Env: BENCH_CPU_PROF=DIR writes CPU profiles of the allow-path
+// release, held, held-tasks, audit, history). Env: BENCH_CPU_PROF=DIR writes CPU profiles of the allow-path
 // gateways to DIR; BENCH_HELD_CALLS sets how many calls section 4 holds; BENCH_VERBOSE=1 echoes the
 // children's stderr.
 import { writeFileSync, mkdirSync } from 'node:fs';
@@ -15,13 +15,14 @@ import { benchAuditAppend } from './audit-append.js';
 import { benchAllowPath } from './allow-path.js';
 import { benchRelease } from './release.js';
 import { benchHeld } from './held.js';
+import { benchHeldTasks } from './held-tasks.js';
 import { benchHistoryQuery } from './history-query.js';
 import { adopt, killAll, ROOT } from './procs.js';
 import { fmt, round, table } from './stats.js';
 
 const WATCHDOG_MS = 12 * 60 * 1000;
 
-const SECTIONS = ['allow-path', 'policy-eval', 'release', 'held', 'audit', 'history'] as const;
+const SECTIONS = ['allow-path', 'policy-eval', 'release', 'held', 'held-tasks', 'audit', 'history'] as const;
 type Section = (typeof SECTIONS)[number];
 
 /** The sections `--only a,b` (or `--only=a,b`) names; all of them without the flag. */
@@ -126,6 +127,14 @@ async function main(): Promise<void> {
       const held = await benchHeld({ clients: 50, callsPerClient: Math.max(1, Math.round(heldCalls / 50)) });
       console.log(held.text);
       doc.held = held.result;
+    }
+
+    if (only.has('held-tasks')) {
+      const heldTasks = Number(process.env.BENCH_HELD_CALLS ?? 2000);
+      progress(`${heldTasks} calls held at once as tasks`);
+      const tasks = await benchHeldTasks(heldTasks);
+      console.log(tasks.text);
+      doc.heldTasks = tasks.result;
     }
 
     if (only.has('audit')) {
