@@ -16,6 +16,7 @@ import {
 import type { StoredRecord } from '../core/approval/types.js';
 import type { HeldCall, TaskGate } from '../gateway/gateway.js';
 import type { TaskCall, TaskResume, TaskRun } from '../gateway/task-calls.js';
+import type { FirstRound } from '../gateway/task-window.js';
 import { toToolError } from '../gateway/tool-error.js';
 import type { ApprovalStore } from '../approval/approval-store.js';
 import { outcomeOf } from '../approval/outcome.js';
@@ -97,8 +98,11 @@ export class TaskService implements TaskGate {
     return createTaskResult(await this.settle(task));
   }
 
-  /** Stores a task for an allowed call, then runs the call in the background on this replica. */
-  async start(call: TaskCall, run: TaskRun): Promise<CreateTaskResult> {
+  /**
+   * Stores a task for an allowed call, then runs the call in the background on this replica; `first` is
+   * its first round when that started in the request (the policy's `task_after`).
+   */
+  async start(call: TaskCall, run: TaskRun, first?: FirstRound): Promise<CreateTaskResult> {
     const { task } = await this.o.tasks.create({
       agent: call.agent,
       server: call.server,
@@ -107,7 +111,7 @@ export class TaskService implements TaskGate {
       statusMessage: `running (request ${call.requestId})`,
       leaseUntil: this.now() + this.leaseMs,
     });
-    this.launch(task.id, run);
+    this.launch(task.id, run, first);
     return createTaskResult(task);
   }
 
@@ -176,12 +180,13 @@ export class TaskService implements TaskGate {
     );
   }
 
-  private launch(id: string, run: TaskRun): void {
-    const controller = new AbortController();
+  private launch(id: string, run: TaskRun, first?: FirstRound): void {
+    const controller = first?.controller ?? new AbortController();
     const timer = setInterval(() => void this.heartbeat(id, controller), this.heartbeatMs);
     timer.unref();
     this.running.set(id, { controller, timer });
-    void this.drive(id, run, controller.signal).finally(() => this.stop(id));
+    const rounds: TaskRun = first ? (signal, resume) => (resume ? run(signal, resume) : first.result) : run;
+    void this.drive(id, rounds, controller.signal).finally(() => this.stop(id));
   }
 
   /**
