@@ -22,6 +22,9 @@ import type { ApprovalStore } from '../approval/approval-store.js';
 import { outcomeOf } from '../approval/outcome.js';
 import type { Logger } from '../log.js';
 import type { TaskStore } from './task-store.js';
+import { TaskFollower, type DetailedTask, type FollowedTask } from './task-follow.js';
+import { TaskWatch } from './task-watch.js';
+import type { Redis, Cluster } from 'ioredis';
 
 /** The approval side a task service needs (the ApprovalService in production). */
 export interface TaskApprovals {
@@ -46,6 +49,11 @@ export interface TaskServiceOptions {
   leaseMs?: number;
   /** The clock. @defaultValue Date.now */
   now?: () => number;
+  /**
+   * Opens a subscriber connection, to hear task changes from every replica for `notifications/tasks`.
+   * @defaultValue none: {@link TaskService.follow} follows nothing
+   */
+  subscriber?: () => Redis | Cluster;
 }
 
 /** JSON-RPC -32603: what a task whose call broke on Airlock's side fails with. */
@@ -76,9 +84,17 @@ export class TaskService implements TaskGate {
   private readonly leaseMs: number;
   private readonly resultTtlMs: number;
   private readonly running = new Map<string, { controller: AbortController; timer: NodeJS.Timeout }>();
+  private readonly watch: TaskWatch | undefined;
+  private readonly follower: TaskFollower | undefined;
 
   constructor(private readonly o: TaskServiceOptions) {
     this.now = o.now ?? Date.now;
+    if (o.subscriber) {
+      const channels = { tasks: o.tasks.keys.changes, approvals: o.approvalStore.keys.events };
+      this.watch = new TaskWatch({ subscriber: o.subscriber, channels, logger: o.logger });
+      const read = (id: string, agent: string) => this.get(id, agent);
+      this.follower = new TaskFollower({ store: o.tasks, read, watch: this.watch, logger: o.logger });
+    }
     this.heartbeatMs = o.heartbeatMs ?? 5_000;
     this.leaseMs = o.leaseMs ?? 4 * this.heartbeatMs;
     this.resultTtlMs = o.resultTtlMs ?? o.approvalStore.resultTtlMs;
@@ -119,6 +135,18 @@ export class TaskService implements TaskGate {
   async get(id: string, agent: string): Promise<GetTaskResult | undefined> {
     const task = await this.o.tasks.get(id, agent);
     return task && getTaskResult(await this.settle(task));
+  }
+
+  /**
+   * Follows the agent's task for `notifications/tasks`: `onChange` gets the task as `tasks/get` shows it
+   * after each status change on any replica. Undefined when the agent has no such task.
+   */
+  follow(
+    id: string,
+    agent: string,
+    onChange: (task: DetailedTask) => void,
+  ): Promise<FollowedTask | undefined> {
+    return this.follower?.follow(id, agent, onChange) ?? Promise.resolve(undefined);
   }
 
   /** `tasks/update`: answers to the task's open questions; true when the agent has the task. */
@@ -166,6 +194,7 @@ export class TaskService implements TaskGate {
 
   /** Stops this replica's running tasks; each fails, since no other replica can finish it. */
   async close(): Promise<void> {
+    this.watch?.close();
     const ids = [...this.running.keys()];
     for (const id of ids) this.stop(id)?.abort();
     await Promise.all(
