@@ -76,7 +76,8 @@ export async function answerOrTask(c: WindowedCall): Promise<CallToolResult | Cr
   const seen = await runWindow(c.run, c.windowMs, c.signal);
   if (!seen.settled) return c.start({ ...seen.first, result: c.reported(seen.first.result) });
   if ('error' in seen) {
-    if (c.mode === 'optional') throw seen.error;
+    // A request the client cancelled in the window leaves no task behind.
+    if (c.mode === 'optional' || c.signal.aborted) throw seen.error;
     return c.start({ result: c.reported(Promise.reject(seen.error)), controller: new AbortController() });
   }
   if (seen.result['resultType'] === 'input_required' || c.mode === 'optional') return seen.result;

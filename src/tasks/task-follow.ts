@@ -56,13 +56,16 @@ export class TaskFollower {
       return task;
     };
     const changed = () => {
-      chain = chain.then(async () => {
-        const task = await read();
-        // Changes heard before the first read are in it; a task gone (expired) is not reported.
-        if (stopped || !task || last === undefined || fingerprint(task) === last) return;
-        last = fingerprint(task);
-        onChange(task);
-      });
+      chain = chain
+        .then(async () => {
+          const task = await read();
+          // Changes heard before the first read are in it; a task gone (expired) is not reported.
+          if (stopped || !task || last === undefined || fingerprint(task) === last) return;
+          last = fingerprint(task);
+          onChange(task);
+        })
+        // One failed delivery must not stop the reads after it.
+        .catch((err: unknown) => this.o.logger.debug({ err, taskId: id }, 'a task notification failed'));
     };
     const unwatch = await this.o.watch.watch(id, record.approvalId, changed);
     // Read once the watch is live, so that no change after this read goes unheard.
