@@ -135,6 +135,7 @@ export async function startAirlock(config: AirlockConfig, options: StartOptions)
       resources: () => resources,
       sessions,
       governed: (server) => governed(server),
+      followTask: (id, agent, onChange) => tasks.follow(id, agent, onChange),
       logger,
     });
     const upstreams = new UpstreamPool(
@@ -235,6 +236,7 @@ export async function startAirlock(config: AirlockConfig, options: StartOptions)
       approvalStore: store,
       channelLabel: (record) => directory?.channelLabel(record) ?? NO_CHANNEL_LABEL,
       logger,
+      subscriber: () => createQueueConnection(url, config.redis.cluster, 'airlock-task-watch'),
     });
     cleanups.push(() => tasks.close());
     const executeApproved: (record: StoredRecord) => Promise<CallToolResult> =

@@ -5,7 +5,8 @@
 import type { Response } from 'express';
 import { ListenHub } from './listen-stream.js';
 import type { ModernRequest } from './wire/envelope.js';
-import { errorResponse, httpStatusForWireError, invalidParams, invalidRequest } from './wire/errors.js';
+import { declaresTasks } from './task-methods.js';
+import { errorResponse, httpStatusForWireError, invalidRequest } from './wire/errors.js';
 import { chooseResponseMode, SseWriter } from './wire/sse.js';
 
 /** Serves one validated listen request for `agent` until either side ends it. */
@@ -17,9 +18,9 @@ export async function serveListenStream(
   request: ModernRequest,
 ): Promise<void> {
   const id = request.id ?? null;
-  const parsed = ListenHub.parseFilter(request.params);
+  const parsed = ListenHub.parseFilter(request.params, declaresTasks(request.envelope.clientCapabilities));
   if (!parsed.ok) {
-    const error = invalidParams(parsed.message);
+    const error = parsed.error;
     return void res.status(httpStatusForWireError(error.code)).json(errorResponse(id, error));
   }
   if (chooseResponseMode(accept, true) !== 'sse') {

@@ -8,17 +8,18 @@ import { EventEmitter } from 'node:events';
 import type { RpcMessage } from '../upstream/types.js';
 import type { Logger } from '../log.js';
 import type { JsonRpcId } from './wire/errors.js';
-import { isJsonObject, type JsonObject } from './wire/envelope.js';
+import { parseListenFilter, type ListenFilter } from './listen-filter.js';
+
+export type { ListenFilter } from './listen-filter.js';
 
 /** The `_meta` key that ties every message of a listen stream to the request that opened it. */
 export const SUBSCRIPTION_ID_META_KEY = 'io.modelcontextprotocol/subscriptionId';
 
-/** What a client asks to hear, and (in the acknowledgement) what Airlock agreed to. */
-export interface ListenFilter {
-  toolsListChanged?: boolean;
-  promptsListChanged?: boolean;
-  resourcesListChanged?: boolean;
-  resourceSubscriptions?: string[];
+/** A task a stream follows (see src/tasks/task-follow.ts). */
+export interface FollowedTask {
+  /** The task as `tasks/get` shows it (without `resultType`) when following began. */
+  readonly task: Record<string, unknown>;
+  stop(): void;
 }
 
 /** Where one stream's messages go. */
@@ -42,6 +43,15 @@ export interface ListenHubDeps {
   subscribeResource(uri: string, signal?: AbortSignal): Promise<boolean>;
   /** Ends the upstream subscription once no stream needs `uri` any more. */
   unsubscribeResource(uri: string): Promise<void>;
+  /**
+   * Follows the agent's task `id`, calling `onChange` with the task after each status change on any
+   * replica; undefined when the agent has no such task. @defaultValue none: `taskIds` are acknowledged empty
+   */
+  followTask?(
+    id: string,
+    agent: string,
+    onChange: (task: Record<string, unknown>) => void,
+  ): Promise<FollowedTask | undefined>;
   logger: Logger;
 }
 
@@ -52,14 +62,13 @@ const LIST_CHANGES: Readonly<Record<string, keyof ListenFilter>> = {
   'notifications/resources/list_changed': 'resourcesListChanged',
 };
 
-/** Most URIs one stream may subscribe to; more is refused as invalid params. @defaultValue 1000 */
-export const MAX_RESOURCE_SUBSCRIPTIONS = 1000;
-
 interface Stream {
   readonly id: JsonRpcId;
   readonly agent: string;
   readonly filter: ListenFilter;
   readonly sink: ListenSink;
+  /** The tasks it follows. */
+  readonly tasks: readonly FollowedTask[];
   /** Fingerprint of the agent's tool list when last told, so a policy reload notifies only on change. */
   toolsSeen: string;
 }
@@ -95,38 +104,8 @@ export class ListenHub extends EventEmitter<ListenHubEvents> {
     return this.streams.size;
   }
 
-  /**
-   * Reads a listen request's filter; a message naming what is wrong when it is malformed. Unknown filter
-   * keys (another extension's, say) are ignored rather than refused.
-   */
-  static parseFilter(
-    params: JsonObject,
-  ): { ok: true; filter: ListenFilter } | { ok: false; message: string } {
-    const raw = params['notifications'];
-    if (raw === undefined) return { ok: true, filter: {} };
-    if (!isJsonObject(raw)) return { ok: false, message: 'notifications must be an object' };
-    const filter: ListenFilter = {};
-    for (const key of ['toolsListChanged', 'promptsListChanged', 'resourcesListChanged'] as const) {
-      const v = raw[key];
-      if (v === undefined) continue;
-      if (typeof v !== 'boolean') return { ok: false, message: `notifications.${key} must be a boolean` };
-      if (v) filter[key] = true;
-    }
-    const uris = raw['resourceSubscriptions'];
-    if (uris !== undefined) {
-      if (!Array.isArray(uris) || !uris.every((u) => typeof u === 'string' && u !== '')) {
-        return { ok: false, message: 'notifications.resourceSubscriptions must be an array of URIs' };
-      }
-      if (uris.length > MAX_RESOURCE_SUBSCRIPTIONS) {
-        return {
-          ok: false,
-          message: `notifications.resourceSubscriptions may name at most ${MAX_RESOURCE_SUBSCRIPTIONS} URIs`,
-        };
-      }
-      filter.resourceSubscriptions = [...new Set(uris as string[])];
-    }
-    return { ok: true, filter };
-  }
+  /** Reads a listen request's filter (see {@link parseListenFilter}). */
+  static parseFilter = parseListenFilter;
 
   /**
    * Opens a stream: works out the honoured subset, subscribes upstream where it can, and sends the
@@ -153,15 +132,27 @@ export class ListenHub extends EventEmitter<ListenHubEvents> {
       if (await this.acquire(uri, signal)) subscribed.push(uri);
     }
     if (requested.resourceSubscriptions !== undefined) honoured.resourceSubscriptions = subscribed;
-    const stream: Stream = { id, agent, filter: honoured, sink, toolsSeen: this.toolsOf(agent) };
+    const tasks = await this.follow(agent, id, requested.taskIds, signal);
+    if (requested.taskIds !== undefined) honoured.taskIds = tasks.ids;
+    const stream: Stream = {
+      id,
+      agent,
+      filter: honoured,
+      sink,
+      tasks: tasks.followed,
+      toolsSeen: this.toolsOf(agent),
+    };
     const handle: ListenHandle = { close: () => this.drop(stream) };
     if (signal.aborted || this.closing) {
       this.release(subscribed);
+      for (const t of tasks.followed) t.stop();
       if (this.closing && !signal.aborted) sink.end(completion(id));
       return handle;
     }
     this.streams.add(stream);
     sink.notify(tagged(id, 'notifications/subscriptions/acknowledged', { notifications: honoured }));
+    // Each followed task as it stands now, so a change between its creation and this stream is not missed.
+    tasks.live(sink);
     return handle;
   }
 
@@ -240,8 +231,49 @@ export class ListenHub extends EventEmitter<ListenHubEvents> {
     }
   }
 
+  /**
+   * Follows the agent's tasks among `ids`; an id the agent has no task by is left out of the
+   * acknowledgement, as another agent's is, so a stream learns nothing of tasks that are not its own.
+   * Changes before `live` are held, the latest per task, and sent by it.
+   */
+  private async follow(
+    agent: string,
+    id: JsonRpcId,
+    ids: readonly string[] | undefined,
+    signal: AbortSignal,
+  ) {
+    const latest = new Map<string, Record<string, unknown>>();
+    let sink: ListenSink | undefined;
+    const follow = this.deps.followTask;
+    const found = await Promise.all(
+      (follow && !signal.aborted ? (ids ?? []) : []).map(async (taskId) => {
+        const onChange = (task: Record<string, unknown>) => {
+          if (sink) sink.notify(tagged(id, TASK_NOTIFICATION, task));
+          else latest.set(taskId, task);
+        };
+        const followed = await follow!(taskId, agent, onChange).catch((err: unknown) => {
+          this.deps.logger.debug({ err }, 'could not follow a task');
+          return undefined;
+        });
+        if (followed && !latest.has(taskId)) latest.set(taskId, followed.task);
+        return followed && { taskId, followed };
+      }),
+    );
+    const kept = found.filter((f) => f !== undefined);
+    return {
+      ids: kept.map((f) => f.taskId),
+      followed: kept.map((f) => f.followed),
+      live: (to: ListenSink) => {
+        sink = to;
+        for (const { taskId } of kept) to.notify(tagged(id, TASK_NOTIFICATION, latest.get(taskId)!));
+        latest.clear();
+      },
+    };
+  }
+
   private drop(stream: Stream): void {
     if (!this.streams.delete(stream)) return;
+    for (const t of stream.tasks) t.stop();
     this.release(stream.filter.resourceSubscriptions ?? []);
     this.emit('closed', this.streams.size);
   }
@@ -280,6 +312,9 @@ export class ListenHub extends EventEmitter<ListenHubEvents> {
       .digest('base64url');
   }
 }
+
+/** The tasks extension's status notification. */
+const TASK_NOTIFICATION = 'notifications/tasks';
 
 /** A notification of stream `id`, with the subscription id in `_meta`. */
 function tagged(

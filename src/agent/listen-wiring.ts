@@ -4,7 +4,7 @@ import type { Logger } from '../log.js';
 import type { UpstreamConnection } from '../upstream/upstream-connection.js';
 import type { UpstreamPool } from '../upstream/upstream-pool.js';
 import type { AgentMethods } from './agent-methods.js';
-import { ListenHub } from './listen-stream.js';
+import { ListenHub, type ListenHubDeps } from './listen-stream.js';
 import type { ResourceRouter } from './resource-router.js';
 import type { SessionRegistry } from './session-registry.js';
 
@@ -17,6 +17,8 @@ export interface ListenWiring {
   sessions: SessionRegistry;
   /** False for servers with no policy file: their resources stay hidden (fail closed). */
   governed: (server: string) => boolean;
+  /** Follows an agent's task for `notifications/tasks`. @defaultValue none: `taskIds` acknowledged empty */
+  followTask?: ListenHubDeps['followTask'];
   logger: Logger;
 }
 
@@ -60,6 +62,7 @@ export function createListenHub(w: ListenWiring): ListenHub {
       const upstream = await ownerOf(uri);
       await upstream?.request({ method: 'resources/unsubscribe', params: { uri } });
     },
+    ...(w.followTask && { followTask: w.followTask }),
     logger: w.logger,
   });
 }

@@ -11,10 +11,10 @@ import type { AgentSession } from './agent-session.js';
 import { ListenHub, type ListenHandle } from './listen-stream.js';
 import type { ModernAnswer, ModernDispatcher } from './modern-dispatch.js';
 import { classifyStdioMessage } from './wire/classify.js';
-import { isJsonObject, validateModernRequest, type JsonObject } from './wire/envelope.js';
+import { isJsonObject, validateModernRequest, type JsonObject, type ModernRequest } from './wire/envelope.js';
+import { declaresTasks } from './task-methods.js';
 import {
   errorResponse,
-  invalidParams,
   invalidRequest,
   parseError,
   unsupportedProtocolVersion,
@@ -139,7 +139,7 @@ export class StdioFront {
     const signal = entry.controller.signal;
     this.open.set(id, entry);
     if (request.method === 'subscriptions/listen' && this.options.listens) {
-      return this.serveListen(this.options.listens, id, request.params, entry);
+      return this.serveListen(this.options.listens, id, request, entry);
     }
     const notify = (n: RpcMessage) => {
       // After a cancellation nothing more may be sent for the request.
@@ -168,13 +168,13 @@ export class StdioFront {
   private async serveListen(
     hub: ListenHub,
     id: string | number,
-    params: JsonObject,
+    request: ModernRequest,
     entry: OpenRequest,
   ): Promise<void> {
-    const parsed = ListenHub.parseFilter(params);
+    const parsed = ListenHub.parseFilter(request.params, declaresTasks(request.envelope.clientCapabilities));
     if (!parsed.ok) {
       this.open.delete(id);
-      return this.reply(id, invalidParams(parsed.message));
+      return this.reply(id, parsed.error);
     }
     const sink = {
       notify: (m: unknown) => {

@@ -24,6 +24,7 @@ import {
   type TaskResume,
   type TaskRun,
 } from './task-calls.js';
+import { answerOrTask, type FirstRound } from './task-window.js';
 
 export type { CallHooks } from './call-hooks.js';
 
@@ -64,8 +65,11 @@ export interface ApprovalGate {
 export interface TaskGate {
   /** Submits the held call's approval request and returns the task bound to it. */
   hold(call: HeldCall): Promise<CreateTaskResult>;
-  /** Stores a task for an allowed call and runs it in the background on this replica. */
-  start(call: TaskCall, run: TaskRun): Promise<CreateTaskResult>;
+  /**
+   * Stores a task for an allowed call and runs it in the background on this replica; `first`, when
+   * given, is the call's first round, already under way.
+   */
+  start(call: TaskCall, run: TaskRun, first?: FirstRound): Promise<CreateTaskResult>;
 }
 
 /** Finds an active grant covering a call and counts the call as its use; the grant's id, or undefined. */
@@ -290,13 +294,26 @@ export class Gateway {
       }
       if (asTask && decision.task !== undefined && !grant) {
         const taskCall = { requestId, agent: call.agent, server, tool };
+        // Round 1 carries the agent's answers to questions asked before the task existed.
+        const raw: TaskRun = (signal, resume) => forward({}, signal, resume ?? hooks.resume);
         // The request has been answered by then, so a failing background call is reported here.
-        const run: TaskRun = (signal, resume) =>
-          forward({}, signal, resume).catch((err: unknown) => {
+        const reported = (p: Promise<CallToolResult>) =>
+          p.catch((err: unknown) => {
             report('error', { code: toAirlockError(err, 'UPSTREAM_ERROR').code });
             throw err;
           });
-        return await this.deps.tasks!.start(taskCall, run);
+        const run: TaskRun = (signal, resume) => reported(raw(signal, resume));
+        const start = (first?: FirstRound) => this.deps.tasks!.start(taskCall, run, first);
+        // Without an agent that answers questions itself, nothing can be answered in the request.
+        if (decision.taskAfterMs === undefined || !hooks.passInputRequired) return await start();
+        return await answerOrTask({
+          run: (signal) => raw(signal),
+          reported,
+          start,
+          mode: decision.task,
+          windowMs: decision.taskAfterMs,
+          signal: hooks.signal,
+        });
       }
       return await forward(grant ? { grant } : {});
     } catch (err) {

@@ -86,6 +86,13 @@ export function formatExplanation(e: Explanation): string {
   }
   const task = taskText(d);
   if (task) lines.push(['task', task]);
+  if (d.taskAfterMs !== undefined) {
+    const after = humanDuration(d.taskAfterMs);
+    lines.push([
+      'task after',
+      `${after} (questions asked, and optional results ready, within ${after} are answered in the request)`,
+    ]);
+  }
   if (d.approval) {
     const a = d.approval;
     lines.push(

@@ -16,11 +16,15 @@ import {
 import type { StoredRecord } from '../core/approval/types.js';
 import type { HeldCall, TaskGate } from '../gateway/gateway.js';
 import type { TaskCall, TaskResume, TaskRun } from '../gateway/task-calls.js';
+import type { FirstRound } from '../gateway/task-window.js';
 import { toToolError } from '../gateway/tool-error.js';
 import type { ApprovalStore } from '../approval/approval-store.js';
 import { outcomeOf } from '../approval/outcome.js';
 import type { Logger } from '../log.js';
 import type { TaskStore } from './task-store.js';
+import { TaskFollower, type DetailedTask, type FollowedTask } from './task-follow.js';
+import { TaskWatch } from './task-watch.js';
+import type { Redis, Cluster } from 'ioredis';
 
 /** The approval side a task service needs (the ApprovalService in production). */
 export interface TaskApprovals {
@@ -45,6 +49,11 @@ export interface TaskServiceOptions {
   leaseMs?: number;
   /** The clock. @defaultValue Date.now */
   now?: () => number;
+  /**
+   * Opens a subscriber connection, to hear task changes from every replica for `notifications/tasks`.
+   * @defaultValue none: {@link TaskService.follow} follows nothing
+   */
+  subscriber?: () => Redis | Cluster;
 }
 
 /** JSON-RPC -32603: what a task whose call broke on Airlock's side fails with. */
@@ -75,9 +84,17 @@ export class TaskService implements TaskGate {
   private readonly leaseMs: number;
   private readonly resultTtlMs: number;
   private readonly running = new Map<string, { controller: AbortController; timer: NodeJS.Timeout }>();
+  private readonly watch: TaskWatch | undefined;
+  private readonly follower: TaskFollower | undefined;
 
   constructor(private readonly o: TaskServiceOptions) {
     this.now = o.now ?? Date.now;
+    if (o.subscriber) {
+      const channels = { tasks: o.tasks.keys.changes, approvals: o.approvalStore.keys.events };
+      this.watch = new TaskWatch({ subscriber: o.subscriber, channels, logger: o.logger });
+      const read = (id: string, agent: string) => this.get(id, agent);
+      this.follower = new TaskFollower({ store: o.tasks, read, watch: this.watch, logger: o.logger });
+    }
     this.heartbeatMs = o.heartbeatMs ?? 5_000;
     this.leaseMs = o.leaseMs ?? 4 * this.heartbeatMs;
     this.resultTtlMs = o.resultTtlMs ?? o.approvalStore.resultTtlMs;
@@ -97,8 +114,11 @@ export class TaskService implements TaskGate {
     return createTaskResult(await this.settle(task));
   }
 
-  /** Stores a task for an allowed call, then runs the call in the background on this replica. */
-  async start(call: TaskCall, run: TaskRun): Promise<CreateTaskResult> {
+  /**
+   * Stores a task for an allowed call, then runs the call in the background on this replica; `first` is
+   * its first round when that started in the request (the policy's `task_after`).
+   */
+  async start(call: TaskCall, run: TaskRun, first?: FirstRound): Promise<CreateTaskResult> {
     const { task } = await this.o.tasks.create({
       agent: call.agent,
       server: call.server,
@@ -107,7 +127,7 @@ export class TaskService implements TaskGate {
       statusMessage: `running (request ${call.requestId})`,
       leaseUntil: this.now() + this.leaseMs,
     });
-    this.launch(task.id, run);
+    this.launch(task.id, run, first);
     return createTaskResult(task);
   }
 
@@ -115,6 +135,18 @@ export class TaskService implements TaskGate {
   async get(id: string, agent: string): Promise<GetTaskResult | undefined> {
     const task = await this.o.tasks.get(id, agent);
     return task && getTaskResult(await this.settle(task));
+  }
+
+  /**
+   * Follows the agent's task for `notifications/tasks`: `onChange` gets the task as `tasks/get` shows it
+   * after each status change on any replica. Undefined when the agent has no such task.
+   */
+  follow(
+    id: string,
+    agent: string,
+    onChange: (task: DetailedTask) => void,
+  ): Promise<FollowedTask | undefined> {
+    return this.follower?.follow(id, agent, onChange) ?? Promise.resolve(undefined);
   }
 
   /** `tasks/update`: answers to the task's open questions; true when the agent has the task. */
@@ -162,6 +194,7 @@ export class TaskService implements TaskGate {
 
   /** Stops this replica's running tasks; each fails, since no other replica can finish it. */
   async close(): Promise<void> {
+    this.watch?.close();
     const ids = [...this.running.keys()];
     for (const id of ids) this.stop(id)?.abort();
     await Promise.all(
@@ -176,12 +209,13 @@ export class TaskService implements TaskGate {
     );
   }
 
-  private launch(id: string, run: TaskRun): void {
-    const controller = new AbortController();
+  private launch(id: string, run: TaskRun, first?: FirstRound): void {
+    const controller = first?.controller ?? new AbortController();
     const timer = setInterval(() => void this.heartbeat(id, controller), this.heartbeatMs);
     timer.unref();
     this.running.set(id, { controller, timer });
-    void this.drive(id, run, controller.signal).finally(() => this.stop(id));
+    const rounds: TaskRun = first ? (signal, resume) => (resume ? run(signal, resume) : first.result) : run;
+    void this.drive(id, rounds, controller.signal).finally(() => this.stop(id));
   }
 
   /**

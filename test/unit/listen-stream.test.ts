@@ -74,6 +74,27 @@ describe('ListenHub.parseFilter', () => {
   });
 });
 
+describe('ListenHub.parseFilter taskIds', () => {
+  it('takes task ids (deduplicated) from a request that declared the tasks extension', () => {
+    const r = ListenHub.parseFilter({ notifications: { taskIds: ['tk_a', 'tk_a', 'tk_b'] } }, true);
+    assert.deepEqual(r, { ok: true, filter: { taskIds: ['tk_a', 'tk_b'] } });
+  });
+
+  it('answers -32021 without the extension, -32602 for a malformed or oversized list', () => {
+    const missing = ListenHub.parseFilter({ notifications: { taskIds: ['tk_a'] } });
+    assert.ok(!missing.ok);
+    assert.equal(missing.error.code, -32021);
+    assert.deepEqual(missing.error.data, {
+      requiredCapabilities: { extensions: { 'io.modelcontextprotocol/tasks': {} } },
+    });
+    for (const taskIds of ['tk_a', [1], [''], Array.from({ length: 1001 }, (_, i) => `tk_${i}`)]) {
+      const r = ListenHub.parseFilter({ notifications: { taskIds } }, true);
+      assert.ok(!r.ok);
+      assert.equal(r.error.code, -32602);
+    }
+  });
+});
+
 describe('ListenHub', () => {
   it('acknowledges the honoured subset first, tagged with the subscription id', async () => {
     const { hub } = rig({ prompts: false, resources: true });
@@ -171,5 +192,60 @@ describe('ListenHub', () => {
     const late = sink();
     await hub.open('bot', 3, { toolsListChanged: true }, late, live());
     assert.deepEqual([late.got.length, late.ended.length], [0, 1], 'opened during shutdown: ended at once');
+  });
+});
+
+describe('ListenHub task streams', () => {
+  /** A hub whose followTask knows `bot`'s tasks, calls a change before following resolves, and counts stops. */
+  function taskRig() {
+    const changes = new Map<string, (task: Record<string, unknown>) => void>();
+    const stopped: string[] = [];
+    const hub = new ListenHub({
+      listTools: () => [],
+      features: () => ({ prompts: false, resources: false }),
+      subscribeResource: async () => false,
+      unsubscribeResource: async () => {},
+      followTask: async (id, agent, onChange) => {
+        if (agent !== 'bot' || !id.startsWith('tk_bot')) return undefined;
+        changes.set(id, onChange);
+        // A change heard while the stream is still being opened: held for after the ack.
+        if (id === 'tk_bot_early') onChange({ taskId: id, status: 'completed' });
+        return { task: { taskId: id, status: 'working' }, stop: () => stopped.push(id) };
+      },
+      logger: createLogger('silent'),
+    });
+    return { hub, changes, stopped };
+  }
+
+  it('acknowledges only the agent’s tasks, then sends each as it stands, then its changes, tagged', async () => {
+    const { hub, changes, stopped } = taskRig();
+    const s = sink();
+    const handle = await hub.open('bot', 5, { taskIds: ['tk_bot_1', 'tk_other', 'tk_bot_early'] }, s, live());
+    assert.deepEqual(s.got[0].params.notifications, { taskIds: ['tk_bot_1', 'tk_bot_early'] });
+    assert.deepEqual(
+      s.got.slice(1).map((m) => [m.method, m.params.taskId, m.params.status]),
+      [
+        ['notifications/tasks', 'tk_bot_1', 'working'],
+        ['notifications/tasks', 'tk_bot_early', 'completed'],
+      ],
+    );
+    changes.get('tk_bot_1')!({ taskId: 'tk_bot_1', status: 'completed', result: { content: [] } });
+    const last = s.got.at(-1);
+    assert.equal(last.method, 'notifications/tasks');
+    assert.deepEqual(last.params, {
+      taskId: 'tk_bot_1',
+      status: 'completed',
+      result: { content: [] },
+      _meta: { [SUBSCRIPTION_ID_META_KEY]: 5 },
+    });
+    handle.close();
+    assert.deepEqual(stopped.sort(), ['tk_bot_1', 'tk_bot_early']);
+  });
+
+  it('acknowledges taskIds empty when tasks cannot be followed', async () => {
+    const { hub } = rig();
+    const s = sink();
+    await hub.open('bot', 6, { taskIds: ['tk_bot_1'] }, s, live());
+    assert.deepEqual(s.got[0].params.notifications, { taskIds: [] });
   });
 });

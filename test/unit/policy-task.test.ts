@@ -115,6 +115,52 @@ describe('policy task key', () => {
   });
 });
 
+describe('policy task_after key', () => {
+  it('rides beside task in milliseconds, and a rule inherits it when it allows', () => {
+    const p = compile({
+      ask_first: {
+        task: 'required',
+        task_after: '5s',
+        when: [
+          { agents: ['quick-bot'], task_after: '250ms' },
+          { agents: ['held-bot'], action: 'require_approval' },
+        ],
+      },
+      plain_task: { task: 'optional' },
+    });
+    const d = evaluate(p, call('ask_first'));
+    assert.equal(d.task, 'required');
+    assert.equal(d.taskAfterMs, 5000);
+    assert.equal(evaluate(p, call('ask_first', {}, 'quick-bot')).taskAfterMs, 250);
+    assert.ok(!('taskAfterMs' in evaluate(p, call('ask_first', {}, 'held-bot'))));
+    assert.ok(!('taskAfterMs' in evaluate(p, call('plain_task'))));
+  });
+
+  it('without task, on a held or denied call, or not a duration is an error naming its path', () => {
+    assert.deepEqual(
+      issuesOf({
+        a: { task_after: '1s' },
+        b: { action: 'require_approval', task_after: '1s' },
+        c: { action: 'deny', when: [{ agents: ['x'], task_after: '1s' }] },
+      }),
+      [
+        '$.tools.a.task_after: task_after needs task ("optional" or "required")',
+        '$.tools.b.task_after: task_after applies only to allowed calls; a call held for approval runs as a task whenever the client supports tasks',
+        '$.tools.c.when[0].task_after: task_after applies only to allowed calls; a denied call never runs',
+      ],
+    );
+    const [issue] = issuesOf({ a: { task: 'optional', task_after: 'soon' } });
+    assert.match(issue!, /^\$\.tools\.a\.task_after: expected a duration/);
+  });
+
+  it('policy explain prints it', () => {
+    const p = compile({ ask_first: { task: 'required', task_after: '5s' } });
+    const source = { get: (s: string) => (s === 'lab' ? p : undefined) };
+    const text = formatExplanation(explainCall(source, { server: 'lab', tool: 'ask_first', args: {} }));
+    assert.match(text, /^task after: +5s \(questions asked, and optional results ready, within 5s/m);
+  });
+});
+
 describe('taskSupportOf', () => {
   const p = compile(
     {

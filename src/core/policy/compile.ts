@@ -23,7 +23,8 @@ import {
   type RuleInput,
   type ToolEntryInput,
 } from './schema.js';
-import type { LimitScope, LimitSpec, PolicyAction, PolicyIssue, TaskMode } from './types.js';
+import type { LimitScope, LimitSpec, PolicyAction, PolicyIssue } from './types.js';
+import { compileTask, type TaskKeys, type TaskOutcome } from './compile-task.js';
 
 /**
  * Validates a parsed policy file and compiles it. Throws PolicyError listing every issue found,
@@ -134,7 +135,7 @@ class Compiler {
         entry.reason,
         [...ownLimits, ...extraLimits],
         entry.approval,
-        this.task(entry.task, action, base),
+        this.task(entry, undefined, action, base),
       ),
       ...(entry.mode === undefined ? {} : { mode: entry.mode }),
     });
@@ -169,11 +170,7 @@ class Compiler {
         [...limits, ...extraLimits],
         rule.approval ?? entry.approval,
         // An inherited task follows the rule only when it allows; written on the rule, it must fit.
-        rule.task === undefined
-          ? action === 'allow'
-            ? entry.task
-            : undefined
-          : this.task(rule.task, action, path),
+        this.task(rule, entry, action, path),
       ),
     });
   }
@@ -184,7 +181,7 @@ class Compiler {
     reason: string | undefined,
     limits: readonly LimitSpec[],
     approval: ApprovalInput | undefined,
-    task?: TaskMode,
+    task: TaskOutcome = {},
   ): Outcome {
     const all = action === 'deny' ? NO_LIMITS : Object.freeze([...limits, ...this.globalLimits]);
     return Object.freeze({
@@ -193,23 +190,17 @@ class Compiler {
       ...(reason === undefined ? {} : { reason }),
       limits: all,
       ...(action === 'require_approval' ? { approval: compileApproval(approval) } : {}),
-      ...(task === undefined || action !== 'allow' ? {} : { task }),
+      ...(action === 'allow' ? task : {}),
     });
   }
 
-  /**
-   * A written `task` key is kept on allow and is an error elsewhere: a denied call never runs, and a
-   * held call runs as a task whenever the client supports tasks, so there it could only mislead.
-   */
-  private task(task: TaskMode | undefined, action: PolicyAction, path: PropertyKey[]): TaskMode | undefined {
-    if (task === undefined || action === 'allow') return task;
-    this.issue(
-      [...path, 'task'],
-      action === 'deny'
-        ? 'task applies only to allowed calls; a denied call never runs'
-        : 'task applies only to allowed calls; a call held for approval runs as a task whenever the client supports tasks',
-    );
-    return undefined;
+  private task(
+    written: TaskKeys,
+    inherited: TaskKeys | undefined,
+    action: PolicyAction,
+    path: PropertyKey[],
+  ) {
+    return compileTask(written, inherited, action, (key, message) => this.issue([...path, key], message));
   }
 
   private limits(

@@ -12,6 +12,8 @@ export interface Outcome {
   readonly approval?: ApprovalSpec;
   /** Only on allow outcomes. */
   readonly task?: TaskMode;
+  /** Only with `task`: `task_after` in milliseconds. */
+  readonly taskAfterMs?: number;
 }
 
 /** A hard constraint checked before `when` rules (PolicyLayer `require` / `deny_if`, Intercept `rules`). */

@@ -114,6 +114,7 @@ function toDecision(server: string, o: Outcome): Decision {
   if (o.reason !== undefined) d.reason = o.reason;
   if (o.approval !== undefined) d.approval = o.approval;
   if (o.task !== undefined) d.task = o.task;
+  if (o.taskAfterMs !== undefined) d.taskAfterMs = o.taskAfterMs;
   return d;
 }
 

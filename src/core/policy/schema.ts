@@ -187,6 +187,8 @@ const rule = z.strictObject({
   limits: z.array(limit).optional(),
   /** @defaultValue the entry's task, when this rule allows */
   task: task.optional(),
+  /** @defaultValue the entry's task_after, when this rule allows */
+  task_after: duration.optional(),
   // A shadowed first match would either run calls the rules after it deny, or break first-match-wins.
   mode: z
     .unknown()
@@ -299,6 +301,12 @@ const toolEntry = z.preprocess(
     approval: approval.optional(),
     when: z.array(rule).optional(),
     task: task.optional(),
+    /**
+     * How long a task call runs in its request before it becomes a task: questions the tool asks and
+     * (for `optional`) results it returns within it are answered in the request. @defaultValue none: a
+     * task at once
+     */
+    task_after: duration.optional(),
     /** @defaultValue the file's mode */
     mode: mode.optional(),
     /** PolicyLayer: conditions that must all hold, else the call is denied. */

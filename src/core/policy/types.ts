@@ -85,6 +85,8 @@ export interface Decision {
   approval?: ApprovalSpec;
   /** Present only on allow: the policy's `task` key. */
   task?: TaskMode;
+  /** With `task`: the policy's `task_after`, how long the call runs in its request before it becomes a task. */
+  taskAfterMs?: number;
   /** `shadow`: the call runs whatever the action; the decision is only recorded. Absent: enforce. */
   mode?: 'shadow';
 }
