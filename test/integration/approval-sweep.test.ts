@@ -6,7 +6,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { Redis } from 'ioredis';
-import { Queue } from 'bullmq';
+import { Queue, QueueEvents } from 'bullmq';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { freePort, freshPrefix, startRedis, type TestRedis } from '../helpers/redis.js';
 import { ApprovalStore, type StoredRecord } from '../../src/approval/approval-store.js';
@@ -60,10 +60,10 @@ function replica(
   prefix: string,
   now: () => number,
   runs: Map<string, number>,
-  o: { queue?: Redis; execute?: (id: string) => Promise<CallToolResult> } = {},
+  o: { queue?: Redis; store?: Redis; execute?: (id: string) => Promise<CallToolResult> } = {},
 ) {
   const service = new ApprovalService({
-    store: new ApprovalStore(live, prefix),
+    store: new ApprovalStore(o.store ?? live, prefix),
     queueConnection: o.queue ?? live,
     blockingConnection: () => {
       const c = new Redis(redis.url, { maxRetriesPerRequest: null });
@@ -275,4 +275,38 @@ test('a running call whose job BullMQ failed as stalled ends interrupted; its re
   assert.match(stored?.execution?.summary ?? '', /^Interrupted/);
   assert.equal(runs.get(call.requestId), 1, 'the upstream was called once');
   assert.deepEqual(total([await b.sweep()]), { expired: 0, released: 0, interrupted: 0 });
+});
+
+test('an approval whose every job failed before starting it ends failed without running, the error stored', async () => {
+  const prefix = freshPrefix('sweep');
+  const t = clock();
+  const runs = new Map<string, number>();
+  const sweeper = replica(prefix, t.now, runs);
+  const dying = replica(prefix, t.now, runs, { queue: await deadConnection() });
+  const call = heldCall('ar_sweep_notrun');
+  await sweeper.submit(call);
+  await assert.rejects(dying.decide(call.requestId, approve), queueLost);
+  await (await queueOf(prefix).getJob(call.requestId))!.remove();
+  t.advance(GRACE_MS);
+  assert.equal((await sweeper.sweep())?.released, 1, 'the one release job');
+
+  // A replica that takes the release job but cannot reach its records: every attempt fails, then the job.
+  const events = new QueueEvents(APPROVAL_QUEUE, { connection: { url: redis.url }, prefix });
+  closing.push(() => events.close());
+  await events.waitUntilReady();
+  const release = (await queueOf(prefix).getJob(`${call.requestId}-release`))!;
+  const broken = replica(prefix, t.now, runs, { store: await deadConnection() });
+  await broken.start();
+  await assert.rejects(release.waitUntilFinished(events));
+  await broken.close();
+
+  const ended = nextExecuted(sweeper);
+  assert.deepEqual(total([await sweeper.sweep()]), { expired: 0, released: 0, interrupted: 1 });
+  const [record, result] = await ended;
+  assert.equal(record.status, 'failed');
+  const sentence = `Approved call ${call.requestId} could not be started: the gateways that took it stopped first; it was not run.`;
+  assert.equal(text(result), sentence);
+  const retry = await sweeper.hold(call, { signal: new AbortController().signal });
+  assert.equal(text(retry), sentence, 'the identical retry gets the stored error');
+  assert.equal(runs.size, 0, 'nothing ran');
 });
