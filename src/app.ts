@@ -216,6 +216,7 @@ export async function startAirlock(config: AirlockConfig, options: StartOptions)
       }),
       openAccess: openReview,
       logger,
+      sweepIntervalMs: config.approvals.sweepIntervalMs,
       groupMembers: (ids) => directory?.groupMembers(ids) ?? Promise.resolve({}),
       channelLabel: (record) => directory?.channelLabel(record) ?? NO_CHANNEL_LABEL,
       // The release also writes the call's task, so tasks wrap the upstream call (defined below).

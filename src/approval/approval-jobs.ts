@@ -3,6 +3,7 @@ import type { Redis, Cluster } from 'ioredis';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { toAirlockError } from '../core/errors.js';
 import { expire, finishExecution, startExecution } from '../core/approval/state-machine.js';
+import { interruptedPlan } from './interruption.js';
 import type { Logger } from '../log.js';
 import type { ApprovalStore, StoredRecord } from './approval-store.js';
 import type { ApprovalEmitter } from './approval-events.js';
@@ -10,6 +11,18 @@ import type { RecordTransitions } from './record-transitions.js';
 import { errorResult, summarize } from './outcome.js';
 import { FollowUpJobs } from './follow-up-jobs.js';
 import { withEditedMeta } from '../gateway/tool-error.js';
+
+/** BullMQ job states in which a job will still run (or is running). */
+const LIVE_STATES: ReadonlySet<string> = new Set([
+  'active',
+  'waiting',
+  'prioritized',
+  'delayed',
+  'waiting-children',
+]);
+
+/** What {@link ApprovalJobs.resume} found or did for an open request. */
+export type ResumeOutcome = 'live' | 'released' | 'lost';
 
 /** Queue name under the configured prefix. */
 export const APPROVAL_QUEUE = 'approvals';
@@ -138,8 +151,38 @@ export class ApprovalJobs {
         this.o.logger.warn({ err: (err as Error).message, id, state }, 'could not promote approval job');
       }
     }
-    // The job is gone (completed early or removed): a fresh one runs the release.
-    await this.queue.add('request', { id }, { jobId: `${id}-release`, removeOnComplete: true, attempts: 5 });
+    // The job is gone (completed early, removed or failed): a fresh one runs the release.
+    await this.addRelease(id);
+  }
+
+  /**
+   * Looks after an approved or executing request that no replica is looking after: when one of its jobs
+   * will still run it, that job does (a deadline job still delayed is promoted: its release was lost);
+   * an approved request with no such job gets one release job — the only one it can ever have, since
+   * BullMQ keeps the job id while the job exists, failed ones included. `lost` means no job will run it
+   * and none may be added: the caller ends the request without running it again.
+   */
+  async resume(record: StoredRecord): Promise<ResumeOutcome> {
+    const [main, release] = await Promise.all([
+      this.queue.getJobState(record.id),
+      this.queue.getJobState(releaseJobId(record.id)),
+    ]);
+    if (LIVE_STATES.has(main) || LIVE_STATES.has(release)) {
+      if (record.status !== 'approved' || main !== 'delayed') return 'live';
+      await this.release(record.id);
+      return 'released';
+    }
+    if (record.status !== 'approved' || release !== 'unknown') return 'lost';
+    await this.addRelease(record.id);
+    return 'released';
+  }
+
+  private async addRelease(id: string): Promise<void> {
+    await this.queue.add(
+      'request',
+      { id },
+      { jobId: releaseJobId(id), removeOnComplete: true, removeOnFail: { age: 7 * 24 * 3600 }, attempts: 5 },
+    );
   }
 
   /** Removes the deadline job of a request that ended without running. */
@@ -177,14 +220,9 @@ export class ApprovalJobs {
           return startExecution(r, now);
         case 'executing': {
           // Its worker died mid-run: whether the upstream ran is unknown, so it is never run again.
-          const summary =
-            'Interrupted: the gateway running this call stopped before it finished; not retried.';
-          interrupted = withEditedMeta(
-            errorResult(`Approved call ${id} was interrupted before it finished; it was not retried.`),
-            r,
-          );
-          const t = finishExecution(r, now, { isError: true, summary });
-          return t.ok ? { ...t, result: interrupted } : t;
+          const plan = interruptedPlan(r, now);
+          if (plan?.ok) interrupted = plan.result;
+          return plan;
         }
         default:
           return undefined;
@@ -221,4 +259,9 @@ export class ApprovalJobs {
     );
     if (outcome.kind === 'written') this.o.events.emit('executed', outcome.record, result);
   }
+}
+
+/** The id of a request's release job, added when its deadline job can no longer run the release. */
+function releaseJobId(id: string): string {
+  return `${id}-release`;
 }

@@ -12,10 +12,12 @@ import { ApprovalCommands } from './approval-commands.js';
 import { ApprovalJobs } from './approval-jobs.js';
 import { HeldCallWaiter } from './held-call-waiter.js';
 import { RecordTransitions } from './record-transitions.js';
+import { RepairSweep, type SweepRun } from './repair-sweep.js';
 
 export type { ApprovalEvents, DecisionInput } from './approval-events.js';
 export { APPROVAL_QUEUE } from './approval-jobs.js';
 export { PROGRESS_INTERVAL_MS } from './held-call-waiter.js';
+export { DEFAULT_SWEEP_INTERVAL_MS, type SweepRun } from './repair-sweep.js';
 
 /** Everything the approval service needs, wired by the composition root. */
 export interface ApprovalServiceOptions {
@@ -42,6 +44,13 @@ export interface ApprovalServiceOptions {
   grants?: GrantService;
   /** Checks edited arguments (schema, policy). @defaultValue none: approvals with edited arguments are refused */
   edits?: EditChecker;
+  /**
+   * How often this replica runs the repair sweep (one replica at a time does the work); 0: no timer.
+   * @defaultValue DEFAULT_SWEEP_INTERVAL_MS (30 s)
+   */
+  sweepIntervalMs?: number;
+  /** How long the sweep leaves a request to the normal path first. @defaultValue DEFAULT_SWEEP_GRACE_MS (10 s) */
+  sweepGraceMs?: number;
   /** The clock. @defaultValue Date.now */
   now?: () => number;
 }
@@ -55,6 +64,7 @@ export class ApprovalService extends EventEmitter<ApprovalEvents> implements App
   private readonly commands: ApprovalCommands;
   private readonly jobs: ApprovalJobs;
   private readonly waiter: HeldCallWaiter;
+  private readonly sweeper: RepairSweep;
 
   constructor(o: ApprovalServiceOptions) {
     super();
@@ -65,18 +75,38 @@ export class ApprovalService extends EventEmitter<ApprovalEvents> implements App
       ...o,
       cancel: (id, reason) => this.commands.cancel(id, reason),
     });
+    this.sweeper = new RepairSweep({
+      ...o,
+      transitions,
+      jobs: this.jobs,
+      events: this,
+      redis: o.queueConnection,
+      intervalMs: o.sweepIntervalMs,
+      graceMs: o.sweepGraceMs,
+    });
   }
 
-  /** Starts this replica's worker and its release listener. */
+  /** Starts this replica's worker, its release listener and its repair sweep. */
   async start(): Promise<void> {
     await this.waiter.start();
     await this.jobs.start();
+    this.sweeper.start();
   }
 
-  /** Stops the worker and listener; held calls on this replica answer "pending". */
+  /** Stops the sweep, the worker and the listener; held calls on this replica answer "pending". */
   async close(): Promise<void> {
+    await this.sweeper.close();
     this.waiter.close();
     await this.jobs.close();
+  }
+
+  /**
+   * Runs the repair sweep now: expires pending requests past their deadline, releases approved ones whose
+   * release was lost, ends with a stored error those no job will finish. Undefined when another replica
+   * is running it.
+   */
+  async sweep(): Promise<SweepRun | undefined> {
+    return this.sweeper.run();
   }
 
   /** The record of a request. */

@@ -161,6 +161,11 @@ export class ApprovalStore {
     return this.run(() => this.redis.zrange(this.keys.pending, 0, limit - 1));
   }
 
+  /** Ids of requests in one open status after `pending` (approved, or executing), oldest first. */
+  async idsInStatus(status: 'approved' | 'executing', limit = 1000): Promise<string[]> {
+    return this.run(() => this.redis.zrange(this.history.status(status), 0, limit - 1));
+  }
+
   private run<T>(fn: () => Promise<T>): Promise<T> {
     return guardRedis('QUEUE_UNAVAILABLE', 'Approval store', fn);
   }

@@ -82,6 +82,16 @@ export const configSchema = z.strictObject({
       file: z.string().optional(),
     })
     .prefault({}),
+  approvals: z
+    .strictObject({
+      /**
+       * Milliseconds between two runs of the repair sweep on each replica (one replica at a time does the
+       * work): it expires requests whose deadline job was lost and finishes approved calls whose release
+       * was lost or whose job BullMQ gave up. @defaultValue 30000
+       */
+      sweepIntervalMs: z.number().int().min(100).default(30_000),
+    })
+    .prefault({}),
   history: z
     .strictObject({
       /** Days a finished request is kept. @defaultValue DEFAULT_RETENTION_DAYS (90) */

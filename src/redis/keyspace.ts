@@ -62,6 +62,8 @@ export function keyspace(prefix: string) {
       pending: k('pending'),
       /** Pub/sub channel every replica's record writes announce the request id on. */
       events: k('released'),
+      /** Held by the replica currently running the repair sweep, so replicas do not repeat each other's work. */
+      sweepLock: k('approval-sweep-lock'),
     },
     task: {
       /** Hash of one task's fields (see src/tasks/task-store.ts). */

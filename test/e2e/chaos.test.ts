@@ -1,9 +1,10 @@
-// Chaos: several 2026-07-28 agents make allowed and held calls without pause through a round-robin
-// balancer over three `airlock serve` replicas on one Redis, while a chaos loop kills a random replica
-// with SIGKILL and restarts it at random. A reviewer approves requests as they appear, through the API
+// Chaos: agents of both eras — 2026-07-28 (stateless) ones and 2025 session clients (the SDK 1.x `Client`
+// over Streamable HTTP) — make allowed and held calls without pause through a round-robin balancer over
+// three `airlock serve` replicas on one Redis, while a chaos loop kills a random replica with SIGKILL and
+// restarts it at random. A reviewer approves requests as they appear, through the API
 // of a random live replica. Every call carries a unique id; the upstream (in this process, outliving every
 // replica) counts executions by that id, so duplicates and lost calls are counted where they would happen.
-// AIRLOCK_CHAOS_SECONDS sets how long the chaos lasts (default 60).
+// The figures are printed per era. AIRLOCK_CHAOS_SECONDS sets how long the chaos lasts (default 60).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
@@ -15,17 +16,23 @@ import {
   type CountingTool,
   type CountingUpstream,
 } from '../helpers/counting-upstream.js';
-import { ModernAgent, type ToolAnswer } from '../helpers/modern-agent.js';
+import { ModernAgent, MODERN_VERSION } from '../helpers/modern-agent.js';
+import { SessionAgent, SESSION_VERSION } from '../helpers/session-agent.js';
 import { freePort, freshPrefix, startRedis, type TestRedis } from '../helpers/redis.js';
 import { startRoundRobin, type RoundRobin } from '../helpers/round-robin.js';
 import { startServe, writeDeployment, type ServeProcess } from '../helpers/serve-process.js';
 
 const SECONDS = Number(process.env.AIRLOCK_CHAOS_SECONDS ?? 60);
-/** Concurrent agents making calls. */
-const AGENTS = 4;
+/** Concurrent agents making calls, per era (as many in all as when every agent was a 2026-07-28 one). */
+const AGENTS = { [MODERN_VERSION]: 2, [SESSION_VERSION]: 2 } as const;
+type Era = keyof typeof AGENTS;
+const ERAS = Object.keys(AGENTS) as Era[];
+/** How often each replica runs the approval repair sweep: short, so what it repairs resolves in the drain. */
+const SWEEP_INTERVAL_MS = 2_000;
 /**
  * After the storm, how long held calls get to resolve: a call whose replica died mid-run is reported
- * interrupted once the job's lock lapses and a surviving worker takes it back (about 20 s).
+ * interrupted once the job's lock lapses and a surviving worker takes it back (about 20 s), or by the
+ * repair sweep when BullMQ gave the job up (its grace, 10 s, plus one interval).
  */
 const DRAIN_MS = 35_000;
 const AGENT_TOKEN = 'ci-bot-token-0123456789abcdef';
@@ -47,14 +54,27 @@ let slowestHeldMs = 0;
 /** Calls whose agent got a successful result: each must have run upstream exactly once. */
 const okIds: [CountingTool, string][] = [];
 
-const figures = {
+/** What the agents of one era saw. */
+const eraFigures = () => ({
+  agents: 0,
   allowedOk: 0,
   allowedErrored: 0,
+  held: 0,
   heldExecuted: 0,
   heldFailedStored: 0,
   heldUnresolved: 0,
   retries: 0,
   pendingAnswers: 0,
+  /** Held requests withdrawn because the client gave up on a call (it then asked anew). */
+  cancelledAnswers: 0,
+  duplicates: 0,
+});
+const perEra: Record<Era, ReturnType<typeof eraFigures>> = {
+  [MODERN_VERSION]: eraFigures(),
+  [SESSION_VERSION]: eraFigures(),
+};
+
+const figures = {
   duplicates: 0,
   kills: 0,
   restarts: 0,
@@ -71,6 +91,7 @@ before(async () => {
       servers: { ops: { url: upstream.url } },
       agents: [{ id: 'ci-bot', token: AGENT_TOKEN }],
       reviewers: [{ id: 'alice', token: REVIEWER }],
+      approvals: { sweepIntervalMs: SWEEP_INTERVAL_MS },
     },
     policies: {
       ops: {
@@ -208,24 +229,48 @@ function startReviewer(): { nudge: () => void; stop: () => Promise<void> } {
   };
 }
 
-/** One identical tools/call; a network failure or a 5xx from the balancer is an error the client sees. */
-async function attempt(agent: ModernAgent, tool: CountingTool, id: string): Promise<ToolAnswer | undefined> {
-  try {
-    const a = await agent.callTool(tool, { id });
-    return a.status === 200 && a.result ? a : undefined;
-  } catch {
-    return undefined;
-  }
+/** One agent of either era, making one identical tools/call at a time. */
+interface ChaosAgent {
+  era: Era;
+  /** The result, or undefined for an error the client saw (a reset, a 502, a cut stream, a timeout). */
+  call(tool: CountingTool, id: string): Promise<CallToolResult | undefined>;
+  close(): Promise<void>;
+}
+
+function modernAgent(n: number): ChaosAgent {
+  const agent = new ModernAgent(lb.url, AGENT_TOKEN, `chaos-modern-${n}`);
+  return {
+    era: MODERN_VERSION,
+    call: async (tool, id) => {
+      try {
+        const a = await agent.callTool(tool, { id });
+        return a.status === 200 && a.result ? a.result : undefined;
+      } catch {
+        return undefined;
+      }
+    },
+    close: async () => {},
+  };
+}
+
+function sessionAgent(n: number): ChaosAgent {
+  const agent = new SessionAgent(lb.url, AGENT_TOKEN, `chaos-session-${n}`);
+  return {
+    era: SESSION_VERSION,
+    call: (tool, id) => agent.callTool(tool, { id }).catch(() => undefined),
+    close: () => agent.close(),
+  };
 }
 
 /** An allowed call, made once: ok, or an error the client saw. */
-async function allowedCall(agent: ModernAgent, id: string): Promise<void> {
-  const a = await attempt(agent, 'read_status', id);
-  if (a && !a.result?.isError) {
-    assert.equal(text(a.result), `read_status ${id}: run 1`);
+async function allowedCall(agent: ChaosAgent, id: string): Promise<void> {
+  const f = perEra[agent.era];
+  const result = await agent.call('read_status', id);
+  if (result && !result.isError) {
+    assert.equal(text(result), `read_status ${id}: run 1`);
     okIds.push(['read_status', id]);
-    figures.allowedOk++;
-  } else figures.allowedErrored++;
+    f.allowedOk++;
+  } else f.allowedErrored++;
 }
 
 /**
@@ -233,26 +278,32 @@ async function allowedCall(agent: ModernAgent, id: string): Promise<void> {
  * retry answers the same stored result. Returns how it ended.
  */
 async function heldCall(
-  agent: ModernAgent,
+  agent: ChaosAgent,
   id: string,
   deadline: number,
   nudge: () => void,
 ): Promise<'executed' | 'failed-stored' | 'unresolved'> {
+  const f = perEra[agent.era];
   let first = true;
   while (Date.now() < deadline) {
-    if (!first) figures.retries++;
+    if (!first) f.retries++;
     first = false;
-    const a = await attempt(agent, 'deploy', id);
-    if (!a) {
+    const result = await agent.call('deploy', id);
+    if (!result) {
       // The client's backoff after an error it saw (a reset from a killed replica, a 502).
       await sleep(100);
       continue;
     }
-    const result = a.result!;
     const decision = decisionOf(result);
     if (decision?.status === 'pending') {
-      figures.pendingAnswers++;
+      f.pendingAnswers++;
       nudge();
+      continue;
+    }
+    if (decision?.status === 'cancelled') {
+      // A call the client gave up on (its timeout sends notifications/cancelled) withdrew its request; the
+      // withdrawal ran nothing, and the identical call asks anew.
+      f.cancelledAnswers++;
       continue;
     }
     if (!result.isError) {
@@ -261,37 +312,47 @@ async function heldCall(
       return 'executed';
     }
     // A clear error (an approved call interrupted by a kill): its identical retry gets the stored result.
-    let again: ToolAnswer | undefined;
+    let again: CallToolResult | undefined;
     while (!again && Date.now() < deadline) {
-      figures.retries++;
-      again = await attempt(agent, 'deploy', id);
+      f.retries++;
+      again = await agent.call('deploy', id);
     }
     if (!again) break;
-    assert.equal(text(again.result), text(result), `the identical retry of ${id} answers the stored result`);
-    failures.push(`${id} (ran upstream ${upstream.runs('deploy', id)}x): ${text(result)}`);
+    assert.equal(text(again), text(result), `the identical retry of ${id} answers the stored result`);
+    failures.push(`${agent.era} ${id} (ran upstream ${upstream.runs('deploy', id)}x): ${text(result)}`);
     return 'failed-stored';
   }
   return 'unresolved';
 }
 
 /** One agent: a stream of logical calls, each with a unique id, until `until`. */
-async function agentLoop(n: number, until: number, deadline: number, nudge: () => void, held: string[]) {
-  const agent = new ModernAgent(lb.url, AGENT_TOKEN, `chaos-agent-${n}`);
+async function agentLoop(
+  agent: ChaosAgent,
+  tag: string,
+  until: number,
+  deadline: number,
+  nudge: () => void,
+  held: string[],
+) {
+  const f = perEra[agent.era];
+  f.agents++;
   let seq = 0;
   while (Date.now() < until) {
-    const id = `a${n}-${++seq}`;
+    const id = `${tag}-${++seq}`;
     if (Math.random() < 0.6) {
       await allowedCall(agent, id);
       continue;
     }
     held.push(id);
+    f.held++;
     const t0 = Date.now();
     const ended = await heldCall(agent, id, deadline, nudge);
     slowestHeldMs = Math.max(slowestHeldMs, Date.now() - t0);
-    if (ended === 'executed') figures.heldExecuted++;
-    else if (ended === 'failed-stored') figures.heldFailedStored++;
-    else figures.heldUnresolved++;
+    if (ended === 'executed') f.heldExecuted++;
+    else if (ended === 'failed-stored') f.heldFailedStored++;
+    else f.heldUnresolved++;
   }
+  await agent.close();
 }
 
 /** Every approval record of `deploy`, by the call's id. */
@@ -311,6 +372,25 @@ async function deployRecords(port: number): Promise<Map<string, any[]>> {
   return byId;
 }
 
+/** What the repair sweeps of every replica process (killed ones included) logged that they did. */
+function sweepRepairs(): { expired: number; released: number; interrupted: number } {
+  const sum = { expired: 0, released: 0, interrupted: 0 };
+  for (const replica of started) {
+    for (const line of `${replica.stdout()}\n${replica.stderr()}`.split('\n')) {
+      if (!line.includes('"approval repair sweep"')) continue;
+      try {
+        const entry = JSON.parse(line) as Partial<typeof sum>;
+        sum.expired += entry.expired ?? 0;
+        sum.released += entry.released ?? 0;
+        sum.interrupted += entry.interrupted ?? 0;
+      } catch {
+        // A line cut by SIGKILL.
+      }
+    }
+  }
+  return sum;
+}
+
 const TITLE = `chaos: ${SECONDS} s of calls while replicas are killed with SIGKILL and restarted`;
 test(TITLE, { timeout: SECONDS * 1000 + DRAIN_MS + 25_000 }, async () => {
   const start = Date.now();
@@ -318,16 +398,26 @@ test(TITLE, { timeout: SECONDS * 1000 + DRAIN_MS + 25_000 }, async () => {
   const deadline = until + DRAIN_MS;
   const reviewer = startReviewer();
   const held: string[] = [];
-  const agents = Array.from({ length: AGENTS }, (_, n) =>
-    agentLoop(n, until, deadline, reviewer.nudge, held),
-  );
+  const agents = [
+    ...Array.from({ length: AGENTS[MODERN_VERSION] }, (_, n) =>
+      agentLoop(modernAgent(n), `m${n}`, until, deadline, reviewer.nudge, held),
+    ),
+    ...Array.from({ length: AGENTS[SESSION_VERSION] }, (_, n) =>
+      agentLoop(sessionAgent(n), `s${n}`, until, deadline, reviewer.nudge, held),
+    ),
+  ];
   await chaos(until);
   // The storm is over: bring every replica back so the remaining held calls can drain.
   await Promise.all(ports.filter((p) => !live.has(p)).map((p) => restart(p).then(() => figures.restarts++)));
   await Promise.all(agents);
   await reviewer.stop();
 
-  for (const n of upstream.all().values()) if (n > 1) figures.duplicates += n - 1;
+  for (const [key, n] of upstream.all()) {
+    if (n <= 1) continue;
+    figures.duplicates += n - 1;
+    // Keys end with the call's id, whose first letter names the era of the agent that made it.
+    perEra[/(^|\W)s\d+-\d+$/.test(key) ? SESSION_VERSION : MODERN_VERSION].duplicates += n - 1;
+  }
   const records = await deployRecords(pick([...live.keys()])!);
   const unapproved: string[] = [];
   for (const id of held) {
@@ -338,21 +428,34 @@ test(TITLE, { timeout: SECONDS * 1000 + DRAIN_MS + 25_000 }, async () => {
     );
     if (approvedRecords.length !== 1) unapproved.push(id);
   }
+  const agentCount = ERAS.reduce((n, era) => n + AGENTS[era], 0);
+  const swept = sweepRepairs();
   console.log(
-    `chaos figures (${SECONDS} s, ${AGENTS} agents, 3 replicas): ` +
-      `allowed ok ${figures.allowedOk}, allowed errored (visible) ${figures.allowedErrored}, ` +
-      `held ${held.length}: executed ${figures.heldExecuted}, failed with stored result ${figures.heldFailedStored}, ` +
-      `unresolved ${figures.heldUnresolved}; retries ${figures.retries} (pending answers ${figures.pendingAnswers}), ` +
+    `chaos figures (${SECONDS} s, ${agentCount} agents, 3 replicas): ` +
       `duplicates ${figures.duplicates}, kills ${figures.kills}, restarts ${figures.restarts}, ` +
       `approvals ${figures.approvals} (failed approve requests ${figures.approvalErrors}), ` +
       `balancer: refused connects ${lb.stats.refused}, 502 ${lb.stats.badGateway}, cut streams ${lb.stats.cut}, ` +
+      `repair sweep: expired ${swept.expired}, released ${swept.released}, interrupted ${swept.interrupted}, ` +
       `slowest held call ${(slowestHeldMs / 1000).toFixed(1)} s, elapsed ${Math.round((Date.now() - start) / 1000)} s`,
   );
+  for (const era of ERAS) {
+    const f = perEra[era];
+    console.log(
+      `  ${era} (${f.agents} agents): allowed ok ${f.allowedOk}, allowed errored (visible) ${f.allowedErrored}, ` +
+        `held ${f.held}: executed ${f.heldExecuted}, failed with stored result ${f.heldFailedStored}, ` +
+        `unresolved ${f.heldUnresolved}; retries ${f.retries} (pending answers ${f.pendingAnswers}, ` +
+        `withdrawn by a client timeout ${f.cancelledAnswers}), duplicates ${f.duplicates}`,
+    );
+  }
   for (const f of failures) console.log(`held call ended in an error: ${f}`);
   assert.equal(figures.duplicates, 0, 'no call ran twice upstream');
-  assert.equal(figures.heldUnresolved, 0, 'every held call ended executed, or with a stored result');
+  for (const era of ERAS) {
+    const f = perEra[era];
+    assert.equal(f.heldUnresolved, 0, `${era}: every held call ended executed, or with a stored result`);
+    assert.ok(f.heldExecuted > 0 && f.allowedOk > 0, `${era}: its agents got calls through`);
+  }
   assert.deepEqual(unapproved, [], 'every executed held call has exactly one approved record');
   const okNotRun = [...okIds].filter(([tool, id]) => upstream.runs(tool, id) !== 1);
   assert.deepEqual(okNotRun, [], 'every call answered with a result ran exactly once upstream');
-  assert.ok(figures.kills > 0 && figures.heldExecuted > 0 && figures.allowedOk > 0, 'the chaos did happen');
+  assert.ok(figures.kills > 0, 'the chaos did happen');
 });
