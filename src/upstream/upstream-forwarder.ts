@@ -48,26 +48,13 @@ export class UpstreamForwarder {
   async callTool(params: ToolCallParams, options: UpstreamRequestOptions): Promise<CallToolResult> {
     // Always ask for progress: the token lets the upstream report it, and each report keeps the timeout alive.
     const onprogress = (progress: Progress) => options.onprogress?.(progress);
-    // client.request rather than client.callTool: see ANY_RESULT.
-    const result = await this.send('tools/call', options, onprogress, (client, sdkOptions) =>
-      client.request(
-        { method: 'tools/call', params: withCapabilities(client, params, options) },
-        ANY_RESULT,
-        sdkOptions,
-      ),
-    );
+    const result = await this.forward({ method: 'tools/call', params }, options, onprogress);
     return toCallToolResult(result);
   }
 
   /** Sends any other request and returns its result unchanged; see Upstream.request. */
   async request(message: RpcMessage, options: UpstreamRequestOptions): Promise<Record<string, unknown>> {
-    return this.send(message.method, options, options.onprogress, (client, sdkOptions) =>
-      client.request(
-        { method: message.method, params: withCapabilities(client, message.params, options) },
-        ANY_RESULT,
-        sdkOptions,
-      ),
-    );
+    return this.forward(message, options, options.onprogress);
   }
 
   /** Starts the updates of `uri` on the ready session (see UpstreamSession.subscribeResource). */
@@ -87,6 +74,41 @@ export class UpstreamForwarder {
   /** Sends a notification; see Upstream.notify. */
   async notify(message: RpcMessage): Promise<void> {
     await this.send(message.method, {}, undefined, (client) => client.notification(toSdkMessage(message)));
+  }
+
+  /**
+   * A request on the session's direct HTTP leg when it has one and the request is one the leg carries,
+   * else through the SDK client (client.request rather than client.callTool: see ANY_RESULT).
+   */
+  private async forward(
+    message: RpcMessage,
+    options: UpstreamRequestOptions,
+    onprogress: ((progress: Progress) => void) | undefined,
+  ): Promise<Record<string, unknown>> {
+    const session = this.target.session();
+    const direct = session.direct;
+    if (direct && goesDirect(message.method, options)) {
+      const timeout = options.timeoutMs ?? this.target.timeoutMs;
+      try {
+        return await direct.request(message.method, withCapabilities(true, message.params, options), {
+          timeoutMs: timeout,
+          ...(options.signal && { signal: options.signal }),
+          ...(onprogress && { onprogress }),
+        });
+      } catch (err) {
+        throw this.translate(err, session, message.method, timeout, options.signal);
+      }
+    }
+    return this.send(message.method, options, onprogress, (client, sdkOptions) =>
+      client.request(
+        {
+          method: message.method,
+          params: withCapabilities(client.getProtocolEra() === 'modern', message.params, options),
+        },
+        ANY_RESULT,
+        sdkOptions,
+      ),
+    );
   }
 
   private async send<T>(
@@ -181,12 +203,12 @@ function toSdkMessage(message: RpcMessage): { method: string; params?: Record<st
  * request names a level (a legacy one was told by `logging/setLevel`).
  */
 function withCapabilities<P extends Record<string, unknown>>(
-  client: Client,
+  modern: boolean,
   params: P | undefined,
   options: UpstreamRequestOptions,
 ): P | undefined {
   const agent = options.clientCapabilities;
-  if (client.getProtocolEra() !== 'modern' || (!agent && !options.logLevel)) return params;
+  if (!modern || (!agent && !options.logLevel)) return params;
   const meta = (params?._meta ?? {}) as Record<string, unknown>;
   const added: Record<string, unknown> = {};
   if (agent && !(CLIENT_CAPABILITIES_META in meta)) {
@@ -197,6 +219,18 @@ function withCapabilities<P extends Record<string, unknown>>(
   if (options.logLevel && !(LOG_LEVEL_META in meta)) added[LOG_LEVEL_META] = options.logLevel;
   if (Object.keys(added).length === 0) return params;
   return { ...params, _meta: { ...meta, ...added } } as unknown as P;
+}
+
+// The requests the direct HTTP leg carries: those a call makes, whose results pass through as they are.
+const DIRECT_METHODS = new Set(['tools/call', 'resources/read', 'prompts/get']);
+
+/**
+ * Whether a request takes the direct leg. An `input_required` answer the caller does not take itself is
+ * the SDK's to fulfil (it asks the agent through the session's handlers and calls again), so only calls
+ * that take it go direct.
+ */
+function goesDirect(method: string, options: UpstreamRequestOptions): boolean {
+  return DIRECT_METHODS.has(method) && options.allowInputRequired === true;
 }
 
 /** Accepts pre-2025 `{ toolResult }` answers too, presenting them as ordinary text content. */
