@@ -10,6 +10,7 @@ import {
   isUpstreamRpcError,
   toMcpError,
 } from './upstream-errors.js';
+import { runInputRounds } from './input-rounds.js';
 import type { UpstreamSession } from './upstream-session.js';
 import type { RpcMessage, ToolCallParams, UpstreamRequestOptions } from './types.js';
 
@@ -24,6 +25,8 @@ export interface ForwardingTarget {
   unavailable(cause: unknown): AirlockError;
   /** Gives up on a session whose connection failed, so that the connection reconnects. */
   lost(session: UpstreamSession, reason: string): void;
+  /** Asks the agent whose call is in flight a question of the upstream's (sampling, elicitation, roots). */
+  ask(request: RpcMessage, signal: AbortSignal): Promise<Record<string, unknown>>;
 }
 
 type Send<T> = (client: Client, options: RequestOptions) => Promise<T>;
@@ -87,14 +90,28 @@ export class UpstreamForwarder {
   ): Promise<Record<string, unknown>> {
     const session = this.target.session();
     const direct = session.direct;
-    if (direct && goesDirect(message.method, options)) {
+    if (direct && DIRECT_METHODS.has(message.method)) {
+      const { method } = message;
       const timeout = options.timeoutMs ?? this.target.timeoutMs;
+      const params = withCapabilities(true, message.params, options);
+      const legOptions = {
+        timeoutMs: timeout,
+        ...(options.signal && { signal: options.signal }),
+        ...(onprogress && { onprogress }),
+      };
       try {
-        return await direct.request(message.method, withCapabilities(true, message.params, options), {
-          timeoutMs: timeout,
-          ...(options.signal && { signal: options.signal }),
-          ...(onprogress && { onprogress }),
-        });
+        const first = await direct.request(method, params, legOptions);
+        if (first['resultType'] !== 'input_required' || options.allowInputRequired) return first;
+        // Nobody takes the questions back: the agent is asked here, as the SDK client would ask it.
+        const call = {
+          method,
+          params,
+          signal: options.signal,
+          onprogress,
+          ask: (request: RpcMessage, signal: AbortSignal) => this.target.ask(request, signal),
+          retry: (next: Record<string, unknown>) => direct.request(method, next, legOptions),
+        };
+        return await runInputRounds(call, first);
       } catch (err) {
         throw this.translate(err, session, message.method, timeout, options.signal);
       }
@@ -222,16 +239,8 @@ function withCapabilities<P extends Record<string, unknown>>(
 }
 
 // The requests the direct HTTP leg carries: those a call makes, whose results pass through as they are.
+// Others keep the SDK client, which refuses locally what the era does not have (ping, logging/setLevel).
 const DIRECT_METHODS = new Set(['tools/call', 'resources/read', 'prompts/get']);
-
-/**
- * Whether a request takes the direct leg. An `input_required` answer the caller does not take itself is
- * the SDK's to fulfil (it asks the agent through the session's handlers and calls again), so only calls
- * that take it go direct.
- */
-function goesDirect(method: string, options: UpstreamRequestOptions): boolean {
-  return DIRECT_METHODS.has(method) && options.allowInputRequired === true;
-}
 
 /** Accepts pre-2025 `{ toolResult }` answers too, presenting them as ordinary text content. */
 function toCallToolResult(result: Record<string, unknown>): CallToolResult {

@@ -2,10 +2,12 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { ServerResponse } from 'node:http';
 import { McpError, type Progress } from '@modelcontextprotocol/sdk/types.js';
+import { z } from 'zod';
 import { AirlockError } from '../../src/core/errors.js';
 import { UpstreamConnection } from '../../src/upstream/upstream-connection.js';
 import { MAX_ANSWER_BYTES } from '../../src/upstream/direct-http.js';
 import type { UpstreamRequestOptions } from '../../src/upstream/types.js';
+import { UpstreamSession, type SessionIdentity } from '../../src/upstream/upstream-session.js';
 import { startUpstream, type UpstreamProcess } from '../helpers/conformance-upstream.js';
 import { FrontProxy, type SeenRequest } from '../helpers/front-proxy.js';
 import { CapturedLog, RecordingHooks, httpConfig, waitForState } from '../fixtures/upstreams/harness.js';
@@ -14,8 +16,13 @@ import { CapturedLog, RecordingHooks, httpConfig, waitForState } from '../fixtur
 // `input_required` answers themselves go through it, every other call through the SDK client. A front in
 // between records what Airlock sends and answers chosen calls as a broken or hostile upstream would.
 
-/** Calls through the direct leg (the caller takes input_required answers itself). */
+/** A caller that takes input_required answers itself (a 2026-07-28 agent's call, a task). */
 const DIRECT: UpstreamRequestOptions = { allowInputRequired: true };
+const ANY = z.looseObject({});
+const IDENTITY = {
+  clientInfo: { name: 'airlock', version: '0.1.0' },
+  capabilities: { sampling: {}, elicitation: { form: {}, url: {} }, roots: { listChanged: true } },
+} as SessionIdentity;
 
 const textOf = (result: { content?: unknown }) =>
   ((result.content as { text?: string }[] | undefined) ?? []).map((c) => c.text ?? '').join('\n');
@@ -84,40 +91,57 @@ describe('the direct HTTP leg to a 2026-07-28 upstream', () => {
     await upstream?.stop();
   });
 
-  it('sends exactly what the SDK client sends: the envelope, the relayed capabilities, the headers', async () => {
-    const options: UpstreamRequestOptions = {
-      clientCapabilities: { elicitation: {}, experimental: { x: {} } },
-      logLevel: 'info',
-    };
-    const params = { name: 'greet', arguments: { name: 'Ada' }, _meta: { 'example.com/trace': 't-1' } };
-    const viaSdk = await conn.callTool(params, options);
-    const direct = await conn.callTool(params, { ...options, ...DIRECT });
-    assert.deepEqual(direct, viaSdk);
-    assert.equal(textOf(direct), 'Hello, Ada!');
-    const [sdkReq, directReq] = front.calls('greet');
-    assert.ok(sdkReq && directReq);
-    assert.equal(normalised(directReq), normalised(sdkReq));
-    assert.deepEqual(mcpHeaders(directReq), mcpHeaders(sdkReq));
-    assert.equal(directReq.headers['accept'], 'application/json, text/event-stream');
-    assert.equal(directReq.headers['authorization'], 'Bearer t0k');
-    // Distinct ids per request, and the progress token is the id, as the SDK's.
-    const meta = (directReq.body!['params'] as { _meta: Record<string, unknown> })._meta;
-    assert.equal(meta['progressToken'], idOf(directReq));
-    assert.deepEqual(meta['io.modelcontextprotocol/clientCapabilities'], { elicitation: {} });
-    assert.equal(meta['io.modelcontextprotocol/logLevel'], 'info');
+  it('sends exactly what the SDK client sends: the envelope, the own _meta, the headers', async () => {
+    // One session, both legs: the SDK client's request and the direct leg's for the same params.
+    const session = new UpstreamSession(conn.config, log.logger, IDENTITY, {
+      onRequest: () => Promise.reject(new Error('no questions here')),
+      onNotification: async () => {},
+      onClose: () => {},
+      onError: () => {},
+    });
+    try {
+      await session.connect(10_000);
+      assert.ok(session.direct);
+      for (const [method, params] of [
+        ['tools/call', { name: 'greet', arguments: { name: 'Ada' }, _meta: { 'example.com/trace': 't-1' } }],
+        ['resources/read', { uri: 'test://static-text' }],
+        ['prompts/get', { name: 'test_simple_prompt' }],
+      ] as const) {
+        const before = front.seen.length;
+        const viaSdk = await session.client.request({ method, params }, ANY, { onprogress: () => {} });
+        const direct = await session.direct.request(method, params, {
+          timeoutMs: 10_000,
+          onprogress: () => {},
+        });
+        assert.deepEqual(direct, viaSdk);
+        const [sdkReq, directReq] = front.seen
+          .slice(before)
+          .filter((r) => r.headers['mcp-method'] === method);
+        assert.ok(sdkReq && directReq, method);
+        assert.equal(normalised(directReq), normalised(sdkReq));
+        assert.deepEqual(mcpHeaders(directReq), mcpHeaders(sdkReq));
+        assert.equal(directReq.headers['accept'], 'application/json, text/event-stream');
+        assert.equal(directReq.headers['authorization'], 'Bearer t0k');
+        // The progress token is the request's id, as the SDK's.
+        const meta = (directReq.body!['params'] as { _meta: Record<string, unknown> })._meta;
+        assert.equal(meta['progressToken'], idOf(directReq));
+      }
+    } finally {
+      await session.end(false);
+    }
   });
 
-  it('reads resources and gets prompts the same way', async () => {
-    const viaSdk = await conn.request({ method: 'resources/read', params: { uri: 'test://static-text' } });
-    const direct = await conn.request(
-      { method: 'resources/read', params: { uri: 'test://static-text' } },
-      DIRECT,
+  it("relays the agent's capabilities and log level in the call's _meta", async () => {
+    const result = await conn.callTool(
+      { name: 'greet', arguments: { name: 'Bo' } },
+      { clientCapabilities: { elicitation: {}, experimental: { x: {} } }, logLevel: 'info' },
     );
-    assert.deepEqual(direct, viaSdk);
-    const reads = front.seen.filter((r) => r.headers['mcp-method'] === 'resources/read');
-    assert.equal(reads.length, 2);
-    assert.equal(normalised(reads[1]!), normalised(reads[0]!));
-    assert.equal(reads[1]!.headers['mcp-name'], 'test://static-text');
+    assert.equal(textOf(result), 'Hello, Bo!');
+    const sent = front.calls('greet').at(-1)!;
+    const meta = (sent.body!['params'] as { _meta: Record<string, unknown> })._meta;
+    assert.deepEqual(meta['io.modelcontextprotocol/clientCapabilities'], { elicitation: {} });
+    assert.equal(meta['io.modelcontextprotocol/logLevel'], 'info');
+    assert.equal(sent.headers['mcp-name'], 'greet');
   });
 
   it('delivers progress as it comes and resolves with the result', async () => {
@@ -201,20 +225,57 @@ describe('the direct HTTP leg to a 2026-07-28 upstream', () => {
     assert.equal((second as Record<string, unknown>)['resultType'], undefined);
   });
 
-  it('gives an upstream JSON-RPC error as the same McpError as the SDK path', async () => {
-    const failing = { name: 'protocol_error_job' };
-    const viaSdk = await conn.callTool(failing).then(
-      () => assert.fail('expected an error'),
-      (err: unknown) => err,
-    );
-    await assert.rejects(conn.callTool(failing, DIRECT), (err: unknown) => {
+  it("gives an upstream's JSON-RPC error as its McpError, code and message unchanged", async () => {
+    await assert.rejects(conn.callTool({ name: 'protocol_error_job' }, DIRECT), (err: unknown) => {
       assert.ok(err instanceof McpError);
-      assert.ok(viaSdk instanceof McpError);
-      assert.equal(err.code, viaSdk.code);
-      assert.equal(err.message, viaSdk.message);
-      assert.match(err.message, /protocol_error_job failed on purpose/);
+      assert.equal(err.code, -32603);
+      assert.equal(err.message, 'MCP error -32603: protocol_error_job failed on purpose');
       return true;
     });
+  });
+
+  it('asks the agent for a caller that does not take input_required, and calls again with the answers', async () => {
+    const progress: Progress[] = [];
+    const asked = hooks.requests.length;
+    const result = await conn.callTool(
+      { name: 'test_input_required_result_elicitation' },
+      { onprogress: (p) => progress.push(p) },
+    );
+    assert.equal(textOf(result), 'Hello, Ada Lovelace!');
+    const question = hooks.requests.slice(asked).map((r) => r.request);
+    assert.deepEqual(
+      question.map((q) => [q.method, q.params?.['message']]),
+      [['elicitation/create', 'What is your name?']],
+    );
+    const retry = front.calls('test_input_required_result_elicitation').at(-1)!;
+    assert.deepEqual((retry.body!['params'] as Record<string, unknown>)['inputResponses'], {
+      user_name: { action: 'accept', content: { name: 'Ada Lovelace', check: true } },
+    });
+    // The SDK client reports each round as progress; so does the direct leg.
+    assert.deepEqual(progress, [
+      { progress: 1, message: "Fulfilling input required by 'tools/call' (round 1)" },
+    ]);
+  });
+
+  it('runs several rounds of questions until the call completes', async () => {
+    const asked = hooks.requests.length;
+    const result = await conn.callTool({ name: 'test_input_required_result_multi_round' });
+    assert.equal(textOf(result), 'Done: name=Ada Lovelace, color=undefined');
+    assert.equal(hooks.requests.length - asked, 2);
+    assert.ok(!('resultType' in result));
+  });
+
+  it('refuses a question that is not one the revision lets an upstream ask', async () => {
+    front.answers.set('odd_question', (req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      const result = { resultType: 'input_required', inputRequests: { q: { method: 'tools/list' } } };
+      res.end(JSON.stringify({ jsonrpc: '2.0', id: idOf(req), result }));
+      return true;
+    });
+    await assert.rejects(
+      conn.callTool({ name: 'odd_question' }),
+      isAirlock('UPSTREAM_ERROR', /Invalid input request 'q'/),
+    );
   });
 
   it('times out a silent call with the timeout error', async () => {
