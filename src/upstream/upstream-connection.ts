@@ -101,6 +101,7 @@ export class UpstreamConnection extends EventEmitter<UpstreamConnectionEvents> i
       session: () => this.requireSession(),
       unavailable: (cause) => this.unavailableError(cause),
       lost: (session, reason) => this.connectionLost(session, reason),
+      ask: (request, signal) => this.hooks.onRequest(name, request, signal),
     });
     this.probe = new LivenessProbe(config.timeoutMs, (session, reason) =>
       this.connectionLost(session, reason),

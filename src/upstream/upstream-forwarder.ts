@@ -10,6 +10,7 @@ import {
   isUpstreamRpcError,
   toMcpError,
 } from './upstream-errors.js';
+import { runInputRounds } from './input-rounds.js';
 import type { UpstreamSession } from './upstream-session.js';
 import type { RpcMessage, ToolCallParams, UpstreamRequestOptions } from './types.js';
 
@@ -24,6 +25,8 @@ export interface ForwardingTarget {
   unavailable(cause: unknown): AirlockError;
   /** Gives up on a session whose connection failed, so that the connection reconnects. */
   lost(session: UpstreamSession, reason: string): void;
+  /** Asks the agent whose call is in flight a question of the upstream's (sampling, elicitation, roots). */
+  ask(request: RpcMessage, signal: AbortSignal): Promise<Record<string, unknown>>;
 }
 
 type Send<T> = (client: Client, options: RequestOptions) => Promise<T>;
@@ -48,26 +51,13 @@ export class UpstreamForwarder {
   async callTool(params: ToolCallParams, options: UpstreamRequestOptions): Promise<CallToolResult> {
     // Always ask for progress: the token lets the upstream report it, and each report keeps the timeout alive.
     const onprogress = (progress: Progress) => options.onprogress?.(progress);
-    // client.request rather than client.callTool: see ANY_RESULT.
-    const result = await this.send('tools/call', options, onprogress, (client, sdkOptions) =>
-      client.request(
-        { method: 'tools/call', params: withCapabilities(client, params, options) },
-        ANY_RESULT,
-        sdkOptions,
-      ),
-    );
+    const result = await this.forward({ method: 'tools/call', params }, options, onprogress);
     return toCallToolResult(result);
   }
 
   /** Sends any other request and returns its result unchanged; see Upstream.request. */
   async request(message: RpcMessage, options: UpstreamRequestOptions): Promise<Record<string, unknown>> {
-    return this.send(message.method, options, options.onprogress, (client, sdkOptions) =>
-      client.request(
-        { method: message.method, params: withCapabilities(client, message.params, options) },
-        ANY_RESULT,
-        sdkOptions,
-      ),
-    );
+    return this.forward(message, options, options.onprogress);
   }
 
   /** Starts the updates of `uri` on the ready session (see UpstreamSession.subscribeResource). */
@@ -87,6 +77,55 @@ export class UpstreamForwarder {
   /** Sends a notification; see Upstream.notify. */
   async notify(message: RpcMessage): Promise<void> {
     await this.send(message.method, {}, undefined, (client) => client.notification(toSdkMessage(message)));
+  }
+
+  /**
+   * A request on the session's direct HTTP leg when it has one and the request is one the leg carries,
+   * else through the SDK client (client.request rather than client.callTool: see ANY_RESULT).
+   */
+  private async forward(
+    message: RpcMessage,
+    options: UpstreamRequestOptions,
+    onprogress: ((progress: Progress) => void) | undefined,
+  ): Promise<Record<string, unknown>> {
+    const session = this.target.session();
+    const direct = session.direct;
+    if (direct && DIRECT_METHODS.has(message.method)) {
+      const { method } = message;
+      const timeout = options.timeoutMs ?? this.target.timeoutMs;
+      const params = withCapabilities(true, message.params, options);
+      const legOptions = {
+        timeoutMs: timeout,
+        ...(options.signal && { signal: options.signal }),
+        ...(onprogress && { onprogress }),
+      };
+      try {
+        const first = await direct.request(method, params, legOptions);
+        if (first['resultType'] !== 'input_required' || options.allowInputRequired) return first;
+        // Nobody takes the questions back: the agent is asked here, as the SDK client would ask it.
+        const call = {
+          method,
+          params,
+          signal: options.signal,
+          onprogress,
+          ask: (request: RpcMessage, signal: AbortSignal) => this.target.ask(request, signal),
+          retry: (next: Record<string, unknown>) => direct.request(method, next, legOptions),
+        };
+        return await runInputRounds(call, first);
+      } catch (err) {
+        throw this.translate(err, session, message.method, timeout, options.signal);
+      }
+    }
+    return this.send(message.method, options, onprogress, (client, sdkOptions) =>
+      client.request(
+        {
+          method: message.method,
+          params: withCapabilities(client.getProtocolEra() === 'modern', message.params, options),
+        },
+        ANY_RESULT,
+        sdkOptions,
+      ),
+    );
   }
 
   private async send<T>(
@@ -181,12 +220,12 @@ function toSdkMessage(message: RpcMessage): { method: string; params?: Record<st
  * request names a level (a legacy one was told by `logging/setLevel`).
  */
 function withCapabilities<P extends Record<string, unknown>>(
-  client: Client,
+  modern: boolean,
   params: P | undefined,
   options: UpstreamRequestOptions,
 ): P | undefined {
   const agent = options.clientCapabilities;
-  if (client.getProtocolEra() !== 'modern' || (!agent && !options.logLevel)) return params;
+  if (!modern || (!agent && !options.logLevel)) return params;
   const meta = (params?._meta ?? {}) as Record<string, unknown>;
   const added: Record<string, unknown> = {};
   if (agent && !(CLIENT_CAPABILITIES_META in meta)) {
@@ -198,6 +237,10 @@ function withCapabilities<P extends Record<string, unknown>>(
   if (Object.keys(added).length === 0) return params;
   return { ...params, _meta: { ...meta, ...added } } as unknown as P;
 }
+
+// The requests the direct HTTP leg carries: those a call makes, whose results pass through as they are.
+// Others keep the SDK client, which refuses locally what the era does not have (ping, logging/setLevel).
+const DIRECT_METHODS = new Set(['tools/call', 'resources/read', 'prompts/get']);
 
 /** Accepts pre-2025 `{ toolResult }` answers too, presenting them as ordinary text content. */
 function toCallToolResult(result: Record<string, unknown>): CallToolResult {

@@ -15,6 +15,7 @@ import {
 import type { ServerConfig } from '../config/schema.js';
 import type { Logger } from '../log.js';
 import { z } from 'zod';
+import { DirectHttpForwarder } from './direct-http.js';
 import { createUpstreamTransport, type UpstreamTransport } from './upstream-transport.js';
 import type { RpcMessage } from './types.js';
 
@@ -60,14 +61,16 @@ export class UpstreamSession {
   ready = false;
   /** Closed, or given up on; nothing it reports matters any more. */
   lost = false;
+  /** The allow path's own HTTP leg, once connected to a modern HTTP upstream (see direct-http.ts). */
+  direct: DirectHttpForwarder | undefined;
   private subscription: McpSubscription | undefined;
   /** Open `subscriptions/listen` streams carrying one resource's updates each (modern upstreams only). */
   private readonly resourceStreams = new Map<string, McpSubscription>();
 
   constructor(
-    config: ServerConfig,
+    private readonly config: ServerConfig,
     logger: Logger,
-    identity: SessionIdentity,
+    private readonly identity: SessionIdentity,
     private readonly callbacks: SessionCallbacks,
   ) {
     this.upstream = createUpstreamTransport(config, logger);
@@ -105,6 +108,13 @@ export class UpstreamSession {
   /** Starts the transport, finds out the upstream's era and runs initialize (legacy) or adopts discover. */
   async connect(timeoutMs: number): Promise<void> {
     await this.client.connect(this.upstream.transport, { timeout: timeoutMs });
+    const version = this.client.getNegotiatedProtocolVersion();
+    if (this.config.kind === 'http' && this.era === 'modern' && version !== undefined) {
+      const identity = { ...this.identity, protocolVersion: version };
+      this.direct = new DirectHttpForwarder(this.config, identity, (notification) => {
+        if (!this.lost) void this.callbacks.onNotification(notification);
+      });
+    }
   }
 
   /**
@@ -200,6 +210,7 @@ export class UpstreamSession {
       await Promise.race([deleted, new Promise((resolve) => setTimeout(resolve, 1_000).unref())]);
     }
     await this.client.close().catch(() => undefined);
+    await this.direct?.close();
   }
 
   private closed(): void {
