@@ -14,6 +14,7 @@ import { isRemovedMethod } from './wire/classify.js';
 import { declaresTasks, taskHandlers, tasksCapability } from './modern-tasks.js';
 import { bindingOf, INPUT_CAPABILITY, relayInputRequired, retryOf } from './modern-input.js';
 import type { RequestStates } from './request-state.js';
+import { promptBinding, relayRequest, resourceBinding } from './modern-relay.js';
 import { isCreateTaskResult } from '../gateway/task-calls.js';
 import { isJsonObject, type ModernRequest } from './wire/envelope.js';
 import {
@@ -147,13 +148,11 @@ export class ModernDispatcher {
       'tools/list': async (ctx) => ({ tools: m.listTools(ctx.agent), ...cacheable() }),
       'tools/call': (ctx) => this.callTool(ctx),
       'prompts/list': f().prompts && (async () => ({ ...m.listPrompts(), ...cacheable() })),
-      'prompts/get': f().prompts && ((ctx) => m.getPrompt(forwardable(ctx), ctx.signal)),
+      'prompts/get': f().prompts && ((ctx) => this.getPrompt(ctx)),
       'resources/list': f().resources && (async (ctx) => cacheable(await m.listResources(ctx.signal))),
       'resources/templates/list':
         f().resources && (async (ctx) => cacheable(await m.listResourceTemplates(ctx.signal))),
-      'resources/read':
-        f().resources &&
-        (async (ctx) => cacheable(await m.forwardResource('resources/read', forwardable(ctx), ctx.signal))),
+      'resources/read': f().resources && ((ctx) => this.readResource(ctx)),
       'completion/complete': f().completions && ((ctx) => m.complete(forwardable(ctx), ctx.signal)),
     };
     if (m.tasks && Object.hasOwn(TASK_METHODS, method)) {
@@ -163,6 +162,31 @@ export class ModernDispatcher {
     }
     const handler = Object.hasOwn(table, method) ? table[method] : undefined;
     return handler || undefined;
+  }
+
+  private async getPrompt(ctx: ModernContext): Promise<Record<string, unknown>> {
+    const params = forwardable(ctx);
+    const server = this.methods.serverOfPrompt(String(params['name']));
+    // An unknown prompt has nothing to relay; getPrompt answers that.
+    if (server === undefined) return this.methods.getPrompt(params, ctx.signal);
+    const binding = promptBinding(ctx.agent, server, params);
+    return relayRequest(this.states, binding, params, ctx.request.envelope.clientCapabilities, (p, o) =>
+      this.methods.getPrompt(p, ctx.signal, o),
+    );
+  }
+
+  private async readResource(ctx: ModernContext): Promise<Record<string, unknown>> {
+    const params = forwardable(ctx);
+    const binding = resourceBinding(ctx.agent, params);
+    const result = await relayRequest(
+      this.states,
+      binding,
+      params,
+      ctx.request.envelope.clientCapabilities,
+      (p, o) => this.methods.forwardResource('resources/read', p, ctx.signal, o),
+    );
+    // Cache hints belong to complete results only.
+    return result['resultType'] === 'input_required' ? result : cacheable(result);
   }
 
   private async callTool(ctx: ModernContext): Promise<Record<string, unknown>> {
