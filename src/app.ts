@@ -17,6 +17,7 @@ import { MAX_MCP_BODY_BYTES, mcpEndpoint, SESSION_IDLE_MS } from './agent/http-e
 import { LegacySessions } from './agent/legacy-sessions.js';
 import { sharedSessionFactory } from './agent/shared-session-factory.js';
 import { RequestStates } from './agent/request-state.js';
+import { InputRelay } from './agent/input-relay.js';
 import { SessionStore } from './agent/session-store.js';
 import { ReplicaBus } from './redis/bus.js';
 import { AgentMethods } from './agent/agent-methods.js';
@@ -294,7 +295,17 @@ export async function startAirlock(config: AirlockConfig, options: StartOptions)
       auditFailures: () => audit.failures,
     });
     const methods = new AgentMethods({ gateway, upstreams, resources, governed, tasks });
-    const modern = new ModernDispatcher(
+    const bus = new ReplicaBus(
+      redis,
+      () => createQueueConnection(url, config.redis.cluster, 'airlock-bus'),
+      config.redis.prefix,
+      logger,
+    );
+    await bus.start();
+    cleanups.push(() => bus.close());
+    const relay = new InputRelay((err) => modern.toWire(err), bus);
+    cleanups.push(relay.start());
+    const modern: ModernDispatcher = new ModernDispatcher(
       methods,
       sessions.modern,
       logger,
@@ -303,6 +314,7 @@ export async function startAirlock(config: AirlockConfig, options: StartOptions)
         resourceSubscribe: () => subscribableUpstreams(upstreams, governed).length > 0,
       },
       new RequestStates(redis, config.redis.prefix),
+      relay,
     );
     const createSession = (agent: string) => {
       const session = new AgentSession(agent, { methods, upstreams, logger });
@@ -312,14 +324,6 @@ export async function startAirlock(config: AirlockConfig, options: StartOptions)
     cleanups.push(() => sessions.closeAll());
     // 2025 sessions over HTTP live in Redis; the replica bus carries what belongs to another replica.
     const sessionStore = new SessionStore(redis, config.redis.prefix, SESSION_IDLE_MS);
-    const bus = new ReplicaBus(
-      redis,
-      () => createQueueConnection(url, config.redis.cluster, 'airlock-bus'),
-      config.redis.prefix,
-      logger,
-    );
-    await bus.start();
-    cleanups.push(() => bus.close());
     sessions.shared = { store: sessionStore, bus };
     const createShared = sharedSessionFactory(sessions, sessionStore, { methods, upstreams, logger });
     const legacy = new LegacySessions(sessionStore, bus, createShared, MAX_MCP_BODY_BYTES, logger);

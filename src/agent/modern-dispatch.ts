@@ -5,15 +5,18 @@ import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import type { RpcMessage } from '../upstream/types.js';
 import type { Logger } from '../log.js';
 import { toAirlockError } from '../core/errors.js';
-import { clientInputUnsupported } from '../gateway/tool-error.js';
+import { clientInputUnsupported, parkedCallLost } from '../gateway/tool-error.js';
 import type { CallHooks } from '../gateway/gateway.js';
 import { AIRLOCK_VERSION } from '../version.js';
 import type { AgentMethods, Params } from './agent-methods.js';
 import type { ModernCall, ModernCalls } from './modern-calls.js';
 import { isRemovedMethod } from './wire/classify.js';
 import { declaresTasks, taskHandlers, tasksCapability } from './modern-tasks.js';
-import { bindingOf, INPUT_CAPABILITY, relayInputRequired, retryOf } from './modern-input.js';
-import type { RequestStates } from './request-state.js';
+import { bindingOf, INPUT_CAPABILITY, openRetry, relayInputRequired } from './modern-input.js';
+import type { PendingRef, RequestStates, StateBinding } from './request-state.js';
+import type { InputRelay, RoundAnswer } from './input-relay.js';
+import type { ParkedCall } from './pending-input.js';
+import type { TaskResume } from '../gateway/task-calls.js';
 import { promptBinding, relayRequest, resourceBinding } from './modern-relay.js';
 import { isCreateTaskResult } from '../gateway/task-calls.js';
 import { isJsonObject, type ModernRequest } from './wire/envelope.js';
@@ -75,7 +78,21 @@ export class ModernDispatcher {
     private readonly listens: ListenCapabilities = { listChanged: false, resourceSubscribe: () => false },
     /** Seals `requestState` for the MRTR relay. @defaultValue none: an upstream's `input_required` is refused */
     private readonly states?: RequestStates,
+    /** Parks calls whose legacy upstream asks the agent something. @defaultValue none: such requests are refused */
+    private readonly relay?: InputRelay,
   ) {}
+
+  /** Turns a failure into the JSON-RPC error a request answers with (for rounds of parked calls). */
+  toWire(err: unknown, method = 'tools/call'): WireError {
+    const e = err as { code?: unknown; message?: unknown; data?: unknown };
+    if (typeof e?.code === 'number' && Number.isInteger(e.code)) {
+      const message = String(e.message).replace(/^MCP error -?\d+: /, '');
+      return { code: e.code, message, ...(e.data !== undefined && { data: e.data }) };
+    }
+    const airlock = toAirlockError(err, 'INTERNAL');
+    if (airlock.code === 'INTERNAL') this.logger.error({ err, method }, 'modern request failed');
+    return internalError(airlock.code === 'INTERNAL' ? 'Internal error' : airlock.message);
+  }
 
   /** True when the request's answer may carry notifications first, so an SSE stream is worth offering. */
   static mayStream(request: ModernRequest): boolean {
@@ -195,68 +212,118 @@ export class ModernDispatcher {
     const token = envelope.progressToken;
     const states = this.states;
     const binding = server !== undefined ? bindingOf(ctx.agent, server, params) : undefined;
+    const retry = states ? await openRetry(states, params, binding) : undefined;
+    // The retry of a parked call is no new call: it answers the call that runs, approved or allowed already.
+    if (retry?.pending && binding) return this.resumeParked(ctx, binding, retry.pending, retry.resume);
     // The retry of an input_required answer is policy-checked again like any call, then resumes upstream.
-    const resume = states ? await retryOf(states, params, binding) : undefined;
+    const resume = retry?.resume;
+    // A legacy upstream's questions during the call park it here until the agent's retry answers them.
+    const parked = server && states ? this.relay?.parked.open() : undefined;
+    const notify = (m: RpcMessage) => (parked ? parked.notify(m) : ctx.notify(m));
     const call: ModernCall = {
       server: server ?? '',
       ...(envelope.logLevel && { logLevel: envelope.logLevel }),
-      notify: ctx.notify,
+      notify,
+      ...(parked && { onInput: (request, signal) => this.askAgent(call, parked, envelope, request, signal) }),
     };
-    const close = server ? this.calls.open(call) : () => {};
-    try {
-      const answer = await this.methods.callToolOrTask(ctx.agent, forwardable(ctx), {
-        signal: ctx.signal,
-        // Held calls and task-policy tools become tasks only for a request that declared the extension.
-        tasks: declaresTasks(envelope),
-        // The revision answers an undeclared capability with -32021; the client fixes its declaration.
-        relayCapabilityErrors: true,
-        // A modern upstream's questions go out to the agent, which answers them on its retry.
-        ...(states && { passInputRequired: true }),
-        ...(resume && { resume }),
-        // On HTTP closing the stream is the client's cancellation, so a held call's approval request is cancelled.
-        disconnected: ctx.disconnected ?? (() => false),
-        // What the agent declared on this request is what a modern upstream may ask of it.
-        clientCapabilities: envelope.clientCapabilities as CallHooks['clientCapabilities'],
-        // A modern upstream logs during the call at the level this request asked for; without one, not at all.
-        ...(envelope.logLevel && { logLevel: envelope.logLevel }),
-        ...(token !== undefined && {
-          onProgress: (p) =>
-            ctx.notify({ method: 'notifications/progress', params: { ...p, progressToken: token } }),
-        }),
-      });
-      if (isCreateTaskResult(answer)) return { ...answer };
-      const result: CallToolResult = answer;
-      if (states && binding && result['resultType'] === 'input_required') {
-        return relayInputRequired(states, binding, result, envelope.clientCapabilities);
-      }
-      if (call.refusedInput) {
-        // A capability the request did not declare must not be used: that is the client's -32021 to fix.
-        const needed = INPUT_CAPABILITY[call.refusedInput];
-        if (needed && !isJsonObject(envelope.clientCapabilities[needed])) {
-          throw missingRequiredClientCapability({ [needed]: {} });
+    const execute = async (signal: AbortSignal): Promise<Record<string, unknown>> => {
+      const close = server ? this.calls.open(call) : () => {};
+      try {
+        const answer = await this.methods.callToolOrTask(ctx.agent, forwardable(ctx), {
+          signal,
+          // Held calls and task-policy tools become tasks only for a request that declared the extension.
+          tasks: declaresTasks(envelope),
+          // The revision answers an undeclared capability with -32021; the client fixes its declaration.
+          relayCapabilityErrors: true,
+          // A modern upstream's questions go out to the agent, which answers them on its retry.
+          ...(states && { passInputRequired: true }),
+          ...(resume && { resume }),
+          // On HTTP closing the stream is the client's cancellation, so a held call's approval request is cancelled.
+          disconnected: ctx.disconnected ?? (() => false),
+          // What the agent declared on this request is what a modern upstream may ask of it.
+          clientCapabilities: envelope.clientCapabilities as CallHooks['clientCapabilities'],
+          // A modern upstream logs during the call at the level this request asked for; without one, not at all.
+          ...(envelope.logLevel && { logLevel: envelope.logLevel }),
+          ...(token !== undefined && {
+            onProgress: (p) =>
+              notify({ method: 'notifications/progress', params: { ...p, progressToken: token } }),
+          }),
+        });
+        if (isCreateTaskResult(answer)) return { ...answer };
+        const result: CallToolResult = answer;
+        if (states && binding && result['resultType'] === 'input_required') {
+          return relayInputRequired(states, binding, result, envelope.clientCapabilities);
         }
-        return clientInputUnsupported(params['name'] as string, call.refusedInput);
+        if (call.refusedInput) {
+          // A capability the request did not declare must not be used: that is the client's -32021 to fix.
+          const needed = INPUT_CAPABILITY[call.refusedInput];
+          if (needed && !isJsonObject(envelope.clientCapabilities[needed])) {
+            throw missingRequiredClientCapability({ [needed]: {} });
+          }
+          return clientInputUnsupported(params['name'] as string, call.refusedInput);
+        }
+        return result;
+      } finally {
+        close();
       }
-      return result;
-    } finally {
-      close();
+    };
+    if (!parked || !binding) return execute(ctx.signal);
+    parked.run(execute);
+    return this.roundAnswer(binding, parked.id, await this.relay!.first(parked, ctx.signal, ctx.notify));
+  }
+
+  /** A legacy upstream's request during a parked call: asked of the agent if its request declared it. */
+  private askAgent(
+    call: ModernCall,
+    parked: ParkedCall<Record<string, unknown>>,
+    envelope: ModernRequest['envelope'],
+    request: RpcMessage,
+    signal: AbortSignal,
+  ): Promise<Record<string, unknown>> {
+    const needed = INPUT_CAPABILITY[request.method];
+    if (needed && !isJsonObject(envelope.clientCapabilities[needed])) {
+      call.refusedInput = request.method;
+      return Promise.reject(new Error(`The client did not declare ${needed}`));
     }
+    return parked.ask(request, signal);
+  }
+
+  /** The agent's retry of a parked call: its answers go to the call, wherever it waits. */
+  private async resumeParked(
+    ctx: ModernContext,
+    binding: StateBinding,
+    ref: PendingRef,
+    resume: TaskResume,
+  ): Promise<Record<string, unknown>> {
+    const answer = this.relay
+      ? await this.relay.round(ref, resume.inputResponses ?? {}, ctx.signal, ctx.notify)
+      : ({ lost: true } as const);
+    return this.roundAnswer(binding, ref.id, answer, ref.replica);
+  }
+
+  /** What a round of a parked call answers: its questions with a state naming it, or the call's end. */
+  private async roundAnswer(
+    binding: StateBinding,
+    id: string,
+    answer: RoundAnswer,
+    replica = this.relay!.replica,
+  ): Promise<Record<string, unknown>> {
+    if ('input' in answer) {
+      const requestState = await this.states!.seal(binding, undefined, { id, replica });
+      return { resultType: 'input_required', inputRequests: answer.input, requestState };
+    }
+    if ('error' in answer) throw answer.error;
+    if ('lost' in answer) return parkedCallLost(binding.tool);
+    return answer.result;
   }
 
   private wireError(err: unknown, ctx: ModernContext): WireError {
-    const e = err as { code?: unknown; message?: unknown; data?: unknown };
-    if (typeof e?.code === 'number' && Number.isInteger(e.code)) {
-      // 2026-07-28 reports a missing resource as -32602 with the URI; 2025 upstreams say -32002.
-      if (e.code === -32002 && ctx.request.method === 'resources/read') {
-        return invalidParams(String(e.message), { uri: ctx.request.params['uri'] });
-      }
-      const message = String(e.message).replace(/^MCP error -?\d+: /, '');
-      return { code: e.code, message, ...(e.data !== undefined && { data: e.data }) };
+    const e = err as { code?: unknown; message?: unknown };
+    // 2026-07-28 reports a missing resource as -32602 with the URI; 2025 upstreams say -32002.
+    if (e?.code === -32002 && ctx.request.method === 'resources/read') {
+      return invalidParams(String(e.message), { uri: ctx.request.params['uri'] });
     }
-    const airlock = toAirlockError(err, 'INTERNAL');
-    if (airlock.code === 'INTERNAL')
-      this.logger.error({ err, method: ctx.request.method }, 'modern request failed');
-    return internalError(airlock.code === 'INTERNAL' ? 'Internal error' : airlock.message);
+    return this.toWire(err, ctx.request.method);
   }
 }
 

@@ -59,12 +59,17 @@ export class SessionRegistry implements UpstreamHooks {
   ): Promise<Record<string, unknown>> {
     const calling = this.all().filter((s) => s.hasCallOn(server));
     const modern = this.modern.on(server);
+    const only = modern.length === 1 && calling.length === 0 ? modern[0] : undefined;
+    // The one modern call on this upstream asked it: the agent gets it as an input_required round.
+    if (only?.onInput) return only.onInput(request, signal);
     if (modern.length > 0 && calling.length === 0) {
-      // The MRTR relay (input_required) is not built yet; the call's answer says so in plain words.
-      for (const call of modern) call.refusedInput = request.method;
+      // Unattributable (or no relay): a parked call keeps its result, others say so in plain words.
+      for (const call of modern) if (!call.onInput) call.refusedInput = request.method;
       throw new McpError(
         ErrorCode.InvalidRequest,
-        `${request.method} is relayed only to 2025-era sessions for now`,
+        modern.length > 1
+          ? `Airlock cannot tell which of ${modern.length} calls this ${request.method} is for`
+          : `${request.method} cannot be relayed to this request`,
       );
     }
     let target: AgentSession | undefined;
