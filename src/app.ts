@@ -161,7 +161,7 @@ export async function startAirlock(config: AirlockConfig, options: StartOptions)
         ?.tools()
         .find((t) => t.name === tool);
     sessions.resources = resources;
-    sessions.upstreamEra = (server) => upstreams.get(server)?.era;
+    sessions.upstreams = upstreams;
     const toolsChanged = () => sessions.broadcast({ method: 'notifications/tools/list_changed' });
     upstreams.on('tools-changed', () => {
       toolsChanged();

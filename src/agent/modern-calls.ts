@@ -19,6 +19,8 @@ export interface ModernCall {
    * `input_required` round (pending-input.ts). @defaultValue none: such requests are refused
    */
   onInput?: (request: RpcMessage, signal: AbortSignal) => Promise<Record<string, unknown>>;
+  /** True while the call's own upstream call runs (not while it is held, nor run by the approval worker). */
+  upstreamRunning?: boolean;
 }
 
 /** The modern calls open on this replica. */

@@ -231,6 +231,8 @@ export class ModernDispatcher {
       try {
         const answer = await this.methods.callToolOrTask(ctx.agent, forwardable(ctx), {
           signal,
+          // What tells the upstream's requests during the call apart as this call's.
+          onUpstream: (running) => (call.upstreamRunning = running),
           // Held calls and task-policy tools become tasks only for a request that declared the extension.
           tasks: declaresTasks(envelope),
           // The revision answers an undeclared capability with -32021; the client fixes its declaration.

@@ -4,6 +4,7 @@
 // the retry forwarded over the replica bus). A parked call nobody answers ends; a state naming a replica
 // that is gone gets a plain tool error; forged or rebound state is -32602.
 import { test, before, after } from 'node:test';
+import { once } from 'node:events';
 import assert from 'node:assert/strict';
 import { startRedis, freshPrefix, type TestRedis } from '../helpers/redis.js';
 import { ROOT, startTestAirlock, type TestAirlock } from '../helpers/airlock-harness.js';
@@ -211,4 +212,40 @@ test('a retry whose parked call was on a replica that stopped gets a plain tool 
   ).result;
   assert.equal(answer.isError, true);
   assert.match(answer.content[0].text, /no longer waiting for answers/);
+});
+
+test('a call needing approval is held first; approved, it runs on the approval worker and is never asked of the agent', async () => {
+  const held = await startTestAirlock({
+    redisUrl: redis.url,
+    prefix: freshPrefix('mrtr-held'),
+    config: { ...legacyUpstream(), reviewers: [{ id: 'alice', token: 'alice-token-0123456789' }] },
+    policies: {
+      up: {
+        version: '1',
+        default: 'allow',
+        tools: {
+          test_elicitation: {
+            action: 'require_approval',
+            approval: { approvers: ['alice'], timeout: '1m', wait: '20s' },
+          },
+        },
+      },
+    },
+  });
+  try {
+    const created = once(held.airlock.approvals, 'created');
+    const answer = call(held, 'test_elicitation', { arguments: { message: 'Held?' } });
+    const [record] = (await created) as [{ id: string }];
+    let settled = false;
+    void answer.then(() => (settled = true));
+    // Held: nothing reached the upstream, so nothing can have been asked.
+    assert.equal(settled, false);
+    await held.airlock.approvals.decide(record.id, { reviewerId: 'alice', via: 'api', decision: 'approve' });
+    const body = await answer;
+    // The approved call ran where the agent's request cannot be told it is its own: refused, not relayed.
+    assert.notEqual(body.result?.resultType, 'input_required', JSON.stringify(body));
+    assert.equal(body.result?.isError, true, JSON.stringify(body));
+  } finally {
+    await held.stop();
+  }
 });
