@@ -63,22 +63,25 @@ export class InputRelay {
   /** A later round: the agent's answers go to the parked call `ref` wherever it waits. */
   round(
     ref: PendingRef,
+    agent: string,
     responses: Record<string, unknown>,
     signal: AbortSignal,
     notify: (message: RpcMessage) => void,
   ): Promise<RoundAnswer> {
-    if (ref.replica === this.replica) return this.local(ref.id, responses, signal, notify);
+    if (ref.replica === this.replica) return this.local(ref.id, agent, responses, signal, notify);
     if (!this.bus) return Promise.resolve({ lost: true });
-    return this.remote(ref, responses, signal, notify);
+    return this.remote(ref, agent, responses, signal, notify);
   }
 
   private async local(
     id: string,
+    agent: string,
     responses: Record<string, unknown>,
     signal: AbortSignal,
     notify: (message: RpcMessage) => void,
   ): Promise<RoundAnswer> {
-    const call = this.parked.get(id);
+    // The state was verified for `agent` (on whichever replica); the call must be that agent's too.
+    const call = this.parked.get(id, agent);
     if (!call) return { lost: true };
     // One request at a time waits for a call's next round; answers of a second one are not taken.
     if (call.busy) return { error: invalidRequest('Another retry of this call is waiting for its answer') };
@@ -88,6 +91,7 @@ export class InputRelay {
 
   private remote(
     ref: PendingRef,
+    agent: string,
     responses: Record<string, unknown>,
     signal: AbortSignal,
     notify: (message: RpcMessage) => void,
@@ -120,7 +124,7 @@ export class InputRelay {
       signal.addEventListener('abort', onAbort, { once: true });
       alive();
       bus
-        .send({ to: `parked:${ref.replica}`, body: { type: 'answer', id: ref.id, responses, reply } })
+        .send({ to: `parked:${ref.replica}`, body: { type: 'answer', id: ref.id, agent, responses, reply } })
         .catch(() => done({ lost: true }));
     });
   }
@@ -138,7 +142,8 @@ export class InputRelay {
     beat.unref();
     try {
       const responses = (body['responses'] ?? {}) as Record<string, unknown>;
-      const answer = await this.local(String(body['id']), responses, controller.signal, (message) =>
+      const agent = String(body['agent']);
+      const answer = await this.local(String(body['id']), agent, responses, controller.signal, (message) =>
         send({ type: 'notify', message }),
       );
       send({ type: 'round', answer });

@@ -218,7 +218,7 @@ export class ModernDispatcher {
     // The retry of an input_required answer is policy-checked again like any call, then resumes upstream.
     const resume = retry?.resume;
     // A legacy upstream's questions during the call park it here until the agent's retry answers them.
-    const parked = server && states ? this.relay?.parked.open() : undefined;
+    const parked = server && states ? this.relay?.parked.open(ctx.agent) : undefined;
     const notify = (m: RpcMessage) => (parked ? parked.notify(m) : ctx.notify(m));
     const call: ModernCall = {
       server: server ?? '',
@@ -298,7 +298,7 @@ export class ModernDispatcher {
     resume: TaskResume,
   ): Promise<Record<string, unknown>> {
     const answer = this.relay
-      ? await this.relay.round(ref, resume.inputResponses ?? {}, ctx.signal, ctx.notify)
+      ? await this.relay.round(ref, ctx.agent, resume.inputResponses ?? {}, ctx.signal, ctx.notify)
       : ({ lost: true } as const);
     return this.roundAnswer(binding, ref.id, answer, ref.replica);
   }

@@ -177,26 +177,27 @@ export class ParkedCall<T> {
 
 /** The parked calls of this replica, by id. */
 export class ParkedCalls<T> {
-  private readonly calls = new Map<string, ParkedCall<T>>();
+  private readonly calls = new Map<string, { call: ParkedCall<T>; owner: string }>();
 
   constructor(
     /** @defaultValue REQUEST_STATE_TTL_MS, as long as the state the agent answers with stays valid */
     private readonly idleMs: number,
   ) {}
 
-  /** A new parked call, tracked until it is gone; `onGone` runs then too. */
-  open(onGone: () => void = () => {}): ParkedCall<T> {
+  /** A new parked call of agent `owner`, tracked until it is gone; `onGone` runs then too. */
+  open(owner: string, onGone: () => void = () => {}): ParkedCall<T> {
     const call: ParkedCall<T> = new ParkedCall<T>(this.idleMs, () => {
       this.calls.delete(call.id);
       onGone();
     });
-    this.calls.set(call.id, call);
+    this.calls.set(call.id, { call, owner });
     return call;
   }
 
-  /** The parked call `id`, if it is still here. */
-  get(id: string): ParkedCall<T> | undefined {
-    return this.calls.get(id);
+  /** The parked call `id` of agent `owner`, if it is still here; another agent's is not found. */
+  get(id: string, owner: string): ParkedCall<T> | undefined {
+    const entry = this.calls.get(id);
+    return entry?.owner === owner ? entry.call : undefined;
   }
 
   /** Number of parked calls on this replica. */

@@ -9,7 +9,9 @@ const never = new AbortController().signal;
 
 test('questions asked together are one round; answers reach the upstream; the end is the last round', async () => {
   const calls = new ParkedCalls<string>(60_000);
-  const call = calls.open();
+  const call = calls.open('agent-a');
+  assert.equal(calls.get(call.id, 'agent-b'), undefined, "another agent's id finds nothing");
+  assert.equal(calls.get(call.id, 'agent-a'), call);
   const answers: Promise<Record<string, unknown>>[] = [];
   call.run(async () => {
     answers.push(call.ask({ method: 'roots/list' }, never));
@@ -27,13 +29,13 @@ test('questions asked together are one round; answers reach the upstream; the en
   call.answer({ [keys[1]!]: { action: 'decline' } });
   const end = await call.next(never, () => {});
   assert.deepEqual(end, { kind: 'settled', ok: true, value: '[{"roots":[]},{"action":"decline"}]' });
-  assert.equal(calls.get(call.id), undefined);
+  assert.equal(calls.get(call.id, 'agent-a'), undefined);
 });
 
 test('a parked call nobody comes back for is cancelled and forgotten after its idle time', async () => {
   const calls = new ParkedCalls<string>(50);
   let gone = false;
-  const call = calls.open(() => (gone = true));
+  const call = calls.open('agent-a', () => (gone = true));
   const question = call.ask.bind(call);
   call.run(async (signal) => {
     await question({ method: 'elicitation/create', params: { message: 'Anyone?' } }, never).catch(() => {});
@@ -46,11 +48,11 @@ test('a parked call nobody comes back for is cancelled and forgotten after its i
   await once(call.signal, 'abort').finally(() => clearInterval(alive));
   assert.match(String((call.signal.reason as Error).message), /did not answer the upstream in time/);
   assert.equal(gone, true);
-  assert.equal(calls.get(call.id), undefined);
+  assert.equal(calls.get(call.id, 'agent-a'), undefined);
 });
 
 test("the waiting request's cancellation cancels the call", async () => {
-  const call = new ParkedCalls<string>(60_000).open();
+  const call = new ParkedCalls<string>(60_000).open('agent-a');
   call.run(
     (signal) => new Promise((_, reject) => signal.addEventListener('abort', () => reject(signal.reason))),
   );
