@@ -207,71 +207,80 @@ export class ModernDispatcher {
   }
 
   private async callTool(ctx: ModernContext): Promise<Record<string, unknown>> {
+    const { params } = ctx.request;
+    const server = this.methods.serverOfTool(params['name'] as string);
+    const binding = server !== undefined ? bindingOf(ctx.agent, server, params) : undefined;
+    const retry = this.states ? await openRetry(this.states, params, binding) : undefined;
+    // The retry of a parked call is no new call: it answers the call that runs, approved or allowed already.
+    if (retry?.pending && binding) return this.resumeParked(ctx, binding, retry.pending, retry.resume);
+    // A legacy upstream's questions during the call park it here until the agent's retry answers them.
+    const parked = binding && this.states ? this.relay?.parked.open(ctx.agent) : undefined;
+    if (!parked || !binding) return this.runCall(ctx, ctx.signal, retry?.resume);
+    parked.run((signal) => this.runCall(ctx, signal, retry?.resume, parked));
+    return this.roundAnswer(binding, parked.id, await this.relay!.first(parked, ctx.signal, ctx.notify));
+  }
+
+  /** The call through the gateway; `signal` is the request's, or the parked call's when there is one. */
+  private async runCall(
+    ctx: ModernContext,
+    signal: AbortSignal,
+    // The retry of an input_required answer is policy-checked again like any call, then resumes upstream.
+    resume: TaskResume | undefined,
+    parked?: ParkedCall<Record<string, unknown>>,
+  ): Promise<Record<string, unknown>> {
     const { params, envelope } = ctx.request;
     const server = this.methods.serverOfTool(params['name'] as string);
     const token = envelope.progressToken;
     const states = this.states;
     const binding = server !== undefined ? bindingOf(ctx.agent, server, params) : undefined;
-    const retry = states ? await openRetry(states, params, binding) : undefined;
-    // The retry of a parked call is no new call: it answers the call that runs, approved or allowed already.
-    if (retry?.pending && binding) return this.resumeParked(ctx, binding, retry.pending, retry.resume);
-    // The retry of an input_required answer is policy-checked again like any call, then resumes upstream.
-    const resume = retry?.resume;
-    // A legacy upstream's questions during the call park it here until the agent's retry answers them.
-    const parked = server && states ? this.relay?.parked.open(ctx.agent) : undefined;
     const notify = (m: RpcMessage) => (parked ? parked.notify(m) : ctx.notify(m));
     const call: ModernCall = {
       server: server ?? '',
       ...(envelope.logLevel && { logLevel: envelope.logLevel }),
       notify,
-      ...(parked && { onInput: (request, signal) => this.askAgent(call, parked, envelope, request, signal) }),
+      ...(parked && { onInput: (request, s) => this.askAgent(call, parked, envelope, request, s) }),
     };
-    const execute = async (signal: AbortSignal): Promise<Record<string, unknown>> => {
-      const close = server ? this.calls.open(call) : () => {};
-      try {
-        const answer = await this.methods.callToolOrTask(ctx.agent, forwardable(ctx), {
-          signal,
-          // What tells the upstream's requests during the call apart as this call's.
-          onUpstream: (running) => (call.upstreamRunning = running),
-          // Held calls and task-policy tools become tasks only for a request that declared the extension.
-          tasks: declaresTasks(envelope),
-          // The revision answers an undeclared capability with -32021; the client fixes its declaration.
-          relayCapabilityErrors: true,
-          // A modern upstream's questions go out to the agent, which answers them on its retry.
-          ...(states && { passInputRequired: true }),
-          ...(resume && { resume }),
-          // On HTTP closing the stream is the client's cancellation, so a held call's approval request is cancelled.
-          disconnected: ctx.disconnected ?? (() => false),
-          // What the agent declared on this request is what a modern upstream may ask of it.
-          clientCapabilities: envelope.clientCapabilities as CallHooks['clientCapabilities'],
-          // A modern upstream logs during the call at the level this request asked for; without one, not at all.
-          ...(envelope.logLevel && { logLevel: envelope.logLevel }),
-          ...(token !== undefined && {
-            onProgress: (p) =>
-              notify({ method: 'notifications/progress', params: { ...p, progressToken: token } }),
-          }),
-        });
-        if (isCreateTaskResult(answer)) return { ...answer };
-        const result: CallToolResult = answer;
-        if (states && binding && result['resultType'] === 'input_required') {
-          return relayInputRequired(states, binding, result, envelope.clientCapabilities);
-        }
-        if (call.refusedInput) {
-          // A capability the request did not declare must not be used: that is the client's -32021 to fix.
-          const needed = INPUT_CAPABILITY[call.refusedInput];
-          if (needed && !isJsonObject(envelope.clientCapabilities[needed])) {
-            throw missingRequiredClientCapability({ [needed]: {} });
-          }
-          return clientInputUnsupported(params['name'] as string, call.refusedInput);
-        }
-        return result;
-      } finally {
-        close();
+    const close = server ? this.calls.open(call) : () => {};
+    try {
+      const answer = await this.methods.callToolOrTask(ctx.agent, forwardable(ctx), {
+        signal,
+        // What tells the upstream's requests during the call apart as this call's.
+        onUpstream: (running) => (call.upstreamRunning = running),
+        // Held calls and task-policy tools become tasks only for a request that declared the extension.
+        tasks: declaresTasks(envelope),
+        // The revision answers an undeclared capability with -32021; the client fixes its declaration.
+        relayCapabilityErrors: true,
+        // A modern upstream's questions go out to the agent, which answers them on its retry.
+        ...(states && { passInputRequired: true }),
+        ...(resume && { resume }),
+        // On HTTP closing the stream is the client's cancellation, so a held call's approval request is cancelled.
+        disconnected: ctx.disconnected ?? (() => false),
+        // What the agent declared on this request is what a modern upstream may ask of it.
+        clientCapabilities: envelope.clientCapabilities as CallHooks['clientCapabilities'],
+        // A modern upstream logs during the call at the level this request asked for; without one, not at all.
+        ...(envelope.logLevel && { logLevel: envelope.logLevel }),
+        ...(token !== undefined && {
+          onProgress: (p) =>
+            notify({ method: 'notifications/progress', params: { ...p, progressToken: token } }),
+        }),
+      });
+      if (isCreateTaskResult(answer)) return { ...answer };
+      const result: CallToolResult = answer;
+      if (states && binding && result['resultType'] === 'input_required') {
+        return relayInputRequired(states, binding, result, envelope.clientCapabilities);
       }
-    };
-    if (!parked || !binding) return execute(ctx.signal);
-    parked.run(execute);
-    return this.roundAnswer(binding, parked.id, await this.relay!.first(parked, ctx.signal, ctx.notify));
+      if (call.refusedInput) {
+        // A capability the request did not declare must not be used: that is the client's -32021 to fix.
+        const needed = INPUT_CAPABILITY[call.refusedInput];
+        if (needed && !isJsonObject(envelope.clientCapabilities[needed])) {
+          throw missingRequiredClientCapability({ [needed]: {} });
+        }
+        return clientInputUnsupported(params['name'] as string, call.refusedInput);
+      }
+      return result;
+    } finally {
+      close();
+    }
   }
 
   /** A legacy upstream's request during a parked call: asked of the agent if its request declared it. */
