@@ -17,6 +17,7 @@ import { MAX_MCP_BODY_BYTES, mcpEndpoint, SESSION_IDLE_MS } from './agent/http-e
 import { LegacySessions } from './agent/legacy-sessions.js';
 import { sharedSessionFactory } from './agent/shared-session-factory.js';
 import { RequestStates } from './agent/request-state.js';
+import { InputRelay } from './agent/input-relay.js';
 import { SessionStore } from './agent/session-store.js';
 import { ReplicaBus } from './redis/bus.js';
 import { AgentMethods } from './agent/agent-methods.js';
@@ -161,7 +162,7 @@ export async function startAirlock(config: AirlockConfig, options: StartOptions)
         ?.tools()
         .find((t) => t.name === tool);
     sessions.resources = resources;
-    sessions.upstreamEra = (server) => upstreams.get(server)?.era;
+    sessions.upstreams = upstreams;
     const toolsChanged = () => sessions.broadcast({ method: 'notifications/tools/list_changed' });
     upstreams.on('tools-changed', () => {
       toolsChanged();
@@ -297,7 +298,17 @@ export async function startAirlock(config: AirlockConfig, options: StartOptions)
       auditFailures: () => audit.failures,
     });
     const methods = new AgentMethods({ gateway, upstreams, resources, governed, tasks });
-    const modern = new ModernDispatcher(
+    const bus = new ReplicaBus(
+      redis,
+      () => createQueueConnection(url, config.redis.cluster, 'airlock-bus'),
+      config.redis.prefix,
+      logger,
+    );
+    await bus.start();
+    cleanups.push(() => bus.close());
+    const relay = new InputRelay((err) => modern.toWire(err), bus);
+    cleanups.push(relay.start());
+    const modern: ModernDispatcher = new ModernDispatcher(
       methods,
       sessions.modern,
       logger,
@@ -306,6 +317,7 @@ export async function startAirlock(config: AirlockConfig, options: StartOptions)
         resourceSubscribe: () => subscribableUpstreams(upstreams, governed).length > 0,
       },
       new RequestStates(redis, config.redis.prefix),
+      relay,
     );
     const createSession = (agent: string) => {
       const session = new AgentSession(agent, { methods, upstreams, logger });
@@ -315,14 +327,6 @@ export async function startAirlock(config: AirlockConfig, options: StartOptions)
     cleanups.push(() => sessions.closeAll());
     // 2025 sessions over HTTP live in Redis; the replica bus carries what belongs to another replica.
     const sessionStore = new SessionStore(redis, config.redis.prefix, SESSION_IDLE_MS);
-    const bus = new ReplicaBus(
-      redis,
-      () => createQueueConnection(url, config.redis.cluster, 'airlock-bus'),
-      config.redis.prefix,
-      logger,
-    );
-    await bus.start();
-    cleanups.push(() => bus.close());
     sessions.shared = { store: sessionStore, bus };
     const createShared = sharedSessionFactory(sessions, sessionStore, { methods, upstreams, logger });
     const legacy = new LegacySessions(sessionStore, bus, createShared, MAX_MCP_BODY_BYTES, logger);

@@ -6,6 +6,7 @@ import type { CallHooks, Gateway } from '../gateway/gateway.js';
 import type { CallAnswer } from '../gateway/task-calls.js';
 import type { GetTaskResult } from '../core/tasks/index.js';
 import type { UpstreamPool } from '../upstream/upstream-pool.js';
+import type { UpstreamRequestOptions } from '../upstream/types.js';
 import type { ResourceRouter } from './resource-router.js';
 
 /** What the era-independent methods need from the rest of Airlock. */
@@ -28,6 +29,9 @@ export interface TaskMethods {
   /** False when the agent has no such task; an already finished one stays as it is. */
   cancel(id: string, agent: string): Promise<boolean>;
 }
+
+/** What a 2026-07-28 request passes upstream for the MRTR relay (see modern-relay.ts). */
+export type RelayOptions = Pick<UpstreamRequestOptions, 'allowInputRequired' | 'clientCapabilities'>;
 
 /** Request params as they arrive, after the era's own envelope or schema checks. */
 export type Params = Record<string, unknown>;
@@ -90,12 +94,22 @@ export class AgentMethods {
     };
   }
 
+  /** The upstream server a prompt name routes to, if this agent may get it. */
+  serverOfPrompt(name: string): string | undefined {
+    const found = this.deps.upstreams.resolvePrompt(name);
+    return found && this.governed(found.server) ? found.server : undefined;
+  }
+
   /** prompts/get, sent to the upstream that owns the prompt under its own name. */
-  async getPrompt(params: Params, signal?: AbortSignal): Promise<Record<string, unknown>> {
+  async getPrompt(
+    params: Params,
+    signal?: AbortSignal,
+    options: RelayOptions = {},
+  ): Promise<Record<string, unknown>> {
     const target = this.promptTarget(String(params['name']));
     return this.deps.upstreams
       .get(target.server)!
-      .request({ method: 'prompts/get', params: { ...params, name: target.prompt } }, { signal });
+      .request({ method: 'prompts/get', params: { ...params, name: target.prompt } }, { signal, ...options });
   }
 
   /** completion/complete, routed by its ref to the prompt's or the resource's upstream. */
@@ -121,8 +135,13 @@ export class AgentMethods {
   }
 
   /** resources/read (and other per-URI requests), sent to the upstream that owns the URI. */
-  forwardResource(method: string, params: Params, signal?: AbortSignal): Promise<Record<string, unknown>> {
-    return this.deps.resources.forward(String(params['uri']), { method, params }, signal);
+  forwardResource(
+    method: string,
+    params: Params,
+    signal?: AbortSignal,
+    options: RelayOptions = {},
+  ): Promise<Record<string, unknown>> {
+    return this.deps.resources.forward(String(params['uri']), { method, params }, signal, options);
   }
 
   /** resources/subscribe or unsubscribe for one agent session (`holder`), routed by URI. */

@@ -1,7 +1,7 @@
 // The 2026-07-28 calls open on this replica, by upstream server. A stateless request has no session the
 // upstreams could reach back to, so this is how an upstream's log message finds the request's stream, and
-// how an upstream's sampling or elicitation request during a modern call is refused instead of being sent
-// to some other agent's 2025 session.
+// how an upstream's sampling or elicitation request during a modern call reaches that call (parked for
+// the agent's answers) instead of being sent to some other agent's 2025 session.
 import type { RpcMessage } from '../upstream/types.js';
 import { LOG_LEVELS, type LogLevel } from './wire/envelope.js';
 
@@ -12,8 +12,15 @@ export interface ModernCall {
   readonly logLevel?: LogLevel;
   /** Writes a request-related notification on the call's stream. */
   readonly notify: (message: RpcMessage) => void;
-  /** The server→client method the upstream asked for, which a modern call cannot relay yet. */
+  /** The server→client method the upstream asked for that this call could not relay. */
   refusedInput?: string;
+  /**
+   * Relays a legacy upstream's request (sampling, elicitation, roots) during the call to the agent, as an
+   * `input_required` round (pending-input.ts). @defaultValue none: such requests are refused
+   */
+  onInput?: (request: RpcMessage, signal: AbortSignal) => Promise<Record<string, unknown>>;
+  /** True while the call's own upstream call runs (not while it is held, nor run by the approval worker). */
+  upstreamRunning?: boolean;
 }
 
 /** The modern calls open on this replica. */

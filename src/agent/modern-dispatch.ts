@@ -5,15 +5,19 @@ import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import type { RpcMessage } from '../upstream/types.js';
 import type { Logger } from '../log.js';
 import { toAirlockError } from '../core/errors.js';
-import { clientInputUnsupported } from '../gateway/tool-error.js';
+import { clientInputUnsupported, parkedCallLost } from '../gateway/tool-error.js';
 import type { CallHooks } from '../gateway/gateway.js';
 import { AIRLOCK_VERSION } from '../version.js';
 import type { AgentMethods, Params } from './agent-methods.js';
 import type { ModernCall, ModernCalls } from './modern-calls.js';
 import { isRemovedMethod } from './wire/classify.js';
 import { declaresTasks, isTaskMethod, taskHandlers, tasksCapability } from './task-methods.js';
-import { bindingOf, INPUT_CAPABILITY, relayInputRequired, retryOf } from './modern-input.js';
-import type { RequestStates } from './request-state.js';
+import { bindingOf, INPUT_CAPABILITY, openRetry, relayInputRequired } from './modern-input.js';
+import type { PendingRef, RequestStates, StateBinding } from './request-state.js';
+import type { InputRelay, RoundAnswer } from './input-relay.js';
+import type { ParkedCall } from './pending-input.js';
+import type { TaskResume } from '../gateway/task-calls.js';
+import { promptBinding, relayRequest, resourceBinding } from './modern-relay.js';
 import { isCreateTaskResult } from '../gateway/task-calls.js';
 import { isJsonObject, type ModernRequest } from './wire/envelope.js';
 import {
@@ -74,7 +78,21 @@ export class ModernDispatcher {
     private readonly listens: ListenCapabilities = { listChanged: false, resourceSubscribe: () => false },
     /** Seals `requestState` for the MRTR relay. @defaultValue none: an upstream's `input_required` is refused */
     private readonly states?: RequestStates,
+    /** Parks calls whose legacy upstream asks the agent something. @defaultValue none: such requests are refused */
+    private readonly relay?: InputRelay,
   ) {}
+
+  /** Turns a failure into the JSON-RPC error a request answers with (for rounds of parked calls). */
+  toWire(err: unknown, method = 'tools/call'): WireError {
+    const e = err as { code?: unknown; message?: unknown; data?: unknown };
+    if (typeof e?.code === 'number' && Number.isInteger(e.code)) {
+      const message = String(e.message).replace(/^MCP error -?\d+: /, '');
+      return { code: e.code, message, ...(e.data !== undefined && { data: e.data }) };
+    }
+    const airlock = toAirlockError(err, 'INTERNAL');
+    if (airlock.code === 'INTERNAL') this.logger.error({ err, method }, 'modern request failed');
+    return internalError(airlock.code === 'INTERNAL' ? 'Internal error' : airlock.message);
+  }
 
   /** True when the request's answer may carry notifications first, so an SSE stream is worth offering. */
   static mayStream(request: ModernRequest): boolean {
@@ -147,13 +165,11 @@ export class ModernDispatcher {
       'tools/list': async (ctx) => ({ tools: m.listTools(ctx.agent), ...cacheable() }),
       'tools/call': (ctx) => this.callTool(ctx),
       'prompts/list': f().prompts && (async () => ({ ...m.listPrompts(), ...cacheable() })),
-      'prompts/get': f().prompts && ((ctx) => m.getPrompt(forwardable(ctx), ctx.signal)),
+      'prompts/get': f().prompts && ((ctx) => this.getPrompt(ctx)),
       'resources/list': f().resources && (async (ctx) => cacheable(await m.listResources(ctx.signal))),
       'resources/templates/list':
         f().resources && (async (ctx) => cacheable(await m.listResourceTemplates(ctx.signal))),
-      'resources/read':
-        f().resources &&
-        (async (ctx) => cacheable(await m.forwardResource('resources/read', forwardable(ctx), ctx.signal))),
+      'resources/read': f().resources && ((ctx) => this.readResource(ctx)),
       'completion/complete': f().completions && ((ctx) => m.complete(forwardable(ctx), ctx.signal)),
     };
     if (m.tasks && isTaskMethod(method)) {
@@ -169,23 +185,71 @@ export class ModernDispatcher {
     return handler || undefined;
   }
 
+  private async getPrompt(ctx: ModernContext): Promise<Record<string, unknown>> {
+    const params = forwardable(ctx);
+    const server = this.methods.serverOfPrompt(String(params['name']));
+    // An unknown prompt has nothing to relay; getPrompt answers that.
+    if (server === undefined) return this.methods.getPrompt(params, ctx.signal);
+    const binding = promptBinding(ctx.agent, server, params);
+    return relayRequest(this.states, binding, params, ctx.request.envelope.clientCapabilities, (p, o) =>
+      this.methods.getPrompt(p, ctx.signal, o),
+    );
+  }
+
+  private async readResource(ctx: ModernContext): Promise<Record<string, unknown>> {
+    const params = forwardable(ctx);
+    const binding = resourceBinding(ctx.agent, params);
+    const result = await relayRequest(
+      this.states,
+      binding,
+      params,
+      ctx.request.envelope.clientCapabilities,
+      (p, o) => this.methods.forwardResource('resources/read', p, ctx.signal, o),
+    );
+    // Cache hints belong to complete results only.
+    return result['resultType'] === 'input_required' ? result : cacheable(result);
+  }
+
   private async callTool(ctx: ModernContext): Promise<Record<string, unknown>> {
+    const { params } = ctx.request;
+    const server = this.methods.serverOfTool(params['name'] as string);
+    const binding = server !== undefined ? bindingOf(ctx.agent, server, params) : undefined;
+    const retry = this.states ? await openRetry(this.states, params, binding) : undefined;
+    // The retry of a parked call is no new call: it answers the call that runs, approved or allowed already.
+    if (retry?.pending && binding) return this.resumeParked(ctx, binding, retry.pending, retry.resume);
+    // A legacy upstream's questions during the call park it here until the agent's retry answers them.
+    const parked = binding && this.states ? this.relay?.parked.open(ctx.agent) : undefined;
+    if (!parked || !binding) return this.runCall(ctx, ctx.signal, retry?.resume);
+    parked.run((signal) => this.runCall(ctx, signal, retry?.resume, parked));
+    return this.roundAnswer(binding, parked.id, await this.relay!.first(parked, ctx.signal, ctx.notify));
+  }
+
+  /** The call through the gateway; `signal` is the request's, or the parked call's when there is one. */
+  private async runCall(
+    ctx: ModernContext,
+    signal: AbortSignal,
+    // The retry of an input_required answer is policy-checked again like any call, then resumes upstream.
+    resume: TaskResume | undefined,
+    parked?: ParkedCall<Record<string, unknown>>,
+  ): Promise<Record<string, unknown>> {
     const { params, envelope } = ctx.request;
     const server = this.methods.serverOfTool(params['name'] as string);
     const token = envelope.progressToken;
     const states = this.states;
     const binding = server !== undefined ? bindingOf(ctx.agent, server, params) : undefined;
-    // The retry of an input_required answer is policy-checked again like any call, then resumes upstream.
-    const resume = states ? await retryOf(states, params, binding) : undefined;
+    const notify = (m: RpcMessage) => (parked ? parked.notify(m) : ctx.notify(m));
     const call: ModernCall = {
       server: server ?? '',
       ...(envelope.logLevel && { logLevel: envelope.logLevel }),
-      notify: ctx.notify,
+      notify,
+      ...(parked && { onInput: (request, s) => this.askAgent(call, parked, envelope, request, s) }),
     };
     const close = server ? this.calls.open(call) : () => {};
     try {
       const answer = await this.methods.callTool(ctx.agent, forwardable(ctx), {
-        signal: ctx.signal,
+        signal,
+        // What tells the upstream's requests during the call apart as this call's.
+        onUpstream: (running) => (call.upstreamRunning = running),
         // Held calls and task-policy tools become tasks only for a request that declared the extension.
         tasks: declaresTasks(envelope.clientCapabilities),
         // The revision answers an undeclared capability with -32021; the client fixes its declaration.
@@ -201,7 +265,7 @@ export class ModernDispatcher {
         ...(envelope.logLevel && { logLevel: envelope.logLevel }),
         ...(token !== undefined && {
           onProgress: (p) =>
-            ctx.notify({ method: 'notifications/progress', params: { ...p, progressToken: token } }),
+            notify({ method: 'notifications/progress', params: { ...p, progressToken: token } }),
         }),
       });
       if (isCreateTaskResult(answer)) return { ...answer };
@@ -223,20 +287,58 @@ export class ModernDispatcher {
     }
   }
 
-  private wireError(err: unknown, ctx: ModernContext): WireError {
-    const e = err as { code?: unknown; message?: unknown; data?: unknown };
-    if (typeof e?.code === 'number' && Number.isInteger(e.code)) {
-      // 2026-07-28 reports a missing resource as -32602 with the URI; 2025 upstreams say -32002.
-      if (e.code === -32002 && ctx.request.method === 'resources/read') {
-        return invalidParams(String(e.message), { uri: ctx.request.params['uri'] });
-      }
-      const message = String(e.message).replace(/^MCP error -?\d+: /, '');
-      return { code: e.code, message, ...(e.data !== undefined && { data: e.data }) };
+  /** A legacy upstream's request during a parked call: asked of the agent if its request declared it. */
+  private askAgent(
+    call: ModernCall,
+    parked: ParkedCall<Record<string, unknown>>,
+    envelope: ModernRequest['envelope'],
+    request: RpcMessage,
+    signal: AbortSignal,
+  ): Promise<Record<string, unknown>> {
+    const needed = INPUT_CAPABILITY[request.method];
+    if (needed && !isJsonObject(envelope.clientCapabilities[needed])) {
+      call.refusedInput = request.method;
+      return Promise.reject(new Error(`The client did not declare ${needed}`));
     }
-    const airlock = toAirlockError(err, 'INTERNAL');
-    if (airlock.code === 'INTERNAL')
-      this.logger.error({ err, method: ctx.request.method }, 'modern request failed');
-    return internalError(airlock.code === 'INTERNAL' ? 'Internal error' : airlock.message);
+    return parked.ask(request, signal);
+  }
+
+  /** The agent's retry of a parked call: its answers go to the call, wherever it waits. */
+  private async resumeParked(
+    ctx: ModernContext,
+    binding: StateBinding,
+    ref: PendingRef,
+    resume: TaskResume,
+  ): Promise<Record<string, unknown>> {
+    const answer = this.relay
+      ? await this.relay.round(ref, ctx.agent, resume.inputResponses ?? {}, ctx.signal, ctx.notify)
+      : ({ lost: true } as const);
+    return this.roundAnswer(binding, ref.id, answer, ref.replica);
+  }
+
+  /** What a round of a parked call answers: its questions with a state naming it, or the call's end. */
+  private async roundAnswer(
+    binding: StateBinding,
+    id: string,
+    answer: RoundAnswer,
+    replica = this.relay!.replica,
+  ): Promise<Record<string, unknown>> {
+    if ('input' in answer) {
+      const requestState = await this.states!.seal(binding, undefined, { id, replica });
+      return { resultType: 'input_required', inputRequests: answer.input, requestState };
+    }
+    if ('error' in answer) throw answer.error;
+    if ('lost' in answer) return parkedCallLost(binding.tool);
+    return answer.result;
+  }
+
+  private wireError(err: unknown, ctx: ModernContext): WireError {
+    const e = err as { code?: unknown; message?: unknown };
+    // 2026-07-28 reports a missing resource as -32602 with the URI; 2025 upstreams say -32002.
+    if (e?.code === -32002 && ctx.request.method === 'resources/read') {
+      return invalidParams(String(e.message), { uri: ctx.request.params['uri'] });
+    }
+    return this.toWire(err, ctx.request.method);
   }
 }
 

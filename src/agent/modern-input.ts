@@ -2,7 +2,7 @@
 // `input_required` answer goes out with Airlock's sealed `requestState` (request-state.ts), and the agent's
 // retry comes back in with its `inputResponses`, checked against that state before the upstream sees it.
 import type { TaskResume } from '../gateway/task-calls.js';
-import type { RequestStates, StateBinding } from './request-state.js';
+import type { PendingRef, RequestStates, StateBinding } from './request-state.js';
 import type { Params } from './agent-methods.js';
 import { isJsonObject } from './wire/envelope.js';
 import { invalidParams, missingRequiredClientCapability } from './wire/errors.js';
@@ -20,6 +20,14 @@ export function bindingOf(agent: string, server: string, params: Params): StateB
   return { agent, server, tool: params['name'] as string, args: isJsonObject(args) ? args : {} };
 }
 
+/** An agent's retry as its sealed state tells it: the upstream's part, or the parked call it answers. */
+export interface OpenedRetry {
+  /** The answers and the upstream's own state, for a 2026-07-28 upstream. */
+  resume: TaskResume;
+  /** The legacy upstream's call parked on some replica that the answers are for (pending-input.ts). */
+  pending?: PendingRef;
+}
+
 /**
  * The upstream part of an agent's retry, or undefined for a first call. A `requestState` that Airlock did
  * not seal for this very call (altered, expired, another agent, tool or arguments) is -32602.
@@ -29,22 +37,33 @@ export async function retryOf(
   params: Params,
   binding: StateBinding | undefined,
 ): Promise<TaskResume | undefined> {
+  return (await openRetry(states, params, binding))?.resume;
+}
+
+/** The retry as a whole (see retryOf), including the parked call it answers, if any. */
+export async function openRetry(
+  states: RequestStates,
+  params: Params,
+  binding: StateBinding | undefined,
+): Promise<OpenedRetry | undefined> {
+  const method = binding?.method ?? 'tools/call';
   const state = params['requestState'];
   const responses = params['inputResponses'];
   if (state === undefined && responses === undefined) return undefined;
   if (responses !== undefined && !isJsonObject(responses)) {
-    throw invalidParams('tools/call inputResponses must be an object');
+    throw invalidParams(`${method} inputResponses must be an object`);
   }
   if (typeof state !== 'string')
-    throw invalidParams('tools/call inputResponses need the requestState they answer');
+    throw invalidParams(`${method} inputResponses need the requestState they answer`);
   // An unknown tool has nothing to resume; the call itself answers that.
   if (!binding) return undefined;
   const opened = await states.open(state, binding);
   if (!opened.ok) throw invalidParams(opened.reason);
-  return {
+  const resume = {
     ...(responses !== undefined && { inputResponses: responses }),
     ...(opened.upstreamState !== undefined && { requestState: opened.upstreamState }),
   };
+  return { resume, ...(opened.pending && { pending: opened.pending }) };
 }
 
 /**

@@ -13,8 +13,19 @@ export const REQUEST_STATE_TTL_MS = 10 * 60_000;
 export interface StateBinding {
   agent: string;
   server: string;
+  /** The tool, or for another method its target: the prompt's name (prompts/get), the URI (resources/read). */
   tool: string;
   args: Record<string, unknown>;
+  /** The request's method. @defaultValue `tools/call` */
+  method?: string;
+}
+
+/** A legacy upstream's call parked on one replica while the agent answers its questions (pending-input.ts). */
+export interface PendingRef {
+  /** The parked call's id. */
+  id: string;
+  /** The replica holding it. */
+  replica: string;
 }
 
 /** The sealed payload. */
@@ -23,14 +34,19 @@ interface StatePayload {
   agent: string;
   server: string;
   tool: string;
+  /** The method, when not `tools/call`. */
+  m?: string;
   argsDigest: string;
   exp: number;
   /** The upstream's `requestState`, echoed to it byte for byte on the retry. */
   up?: string;
+  /** The parked call the retry answers. */
+  pend?: PendingRef;
 }
 
 /** A verified state's content, or why it is refused. */
-export type OpenedState = { ok: true; upstreamState?: string } | { ok: false; reason: string };
+export type OpenedState =
+  { ok: true; upstreamState?: string; pending?: PendingRef } | { ok: false; reason: string };
 
 /** Seals and opens `requestState` values; the key is read from (or first stored in) Redis once. */
 export class RequestStates {
@@ -42,16 +58,21 @@ export class RequestStates {
     private readonly now: () => number = Date.now,
   ) {}
 
-  /** The state for an `input_required` answer of `call`, carrying the upstream's own state if any. */
-  async seal(call: StateBinding, upstreamState?: string): Promise<string> {
+  /**
+   * The state for an `input_required` answer of `call`, carrying the upstream's own state if any, or the
+   * parked call its answers are for.
+   */
+  async seal(call: StateBinding, upstreamState?: string, pending?: PendingRef): Promise<string> {
     const payload: StatePayload = {
       v: 1,
       agent: call.agent,
       server: call.server,
       tool: call.tool,
+      ...(methodOf(call) !== 'tools/call' && { m: methodOf(call) }),
       argsDigest: argsDigest(call.args),
       exp: this.now() + REQUEST_STATE_TTL_MS,
       ...(upstreamState !== undefined && { up: upstreamState }),
+      ...(pending !== undefined && { pend: pending }),
     };
     const body = Buffer.from(JSON.stringify(payload)).toString('base64url');
     return `${body}.${await this.tag(body)}`;
@@ -70,13 +91,21 @@ export class RequestStates {
     if (p.v !== 1) return { ok: false, reason: 'requestState has an unknown version' };
     if (p.exp <= this.now()) return { ok: false, reason: 'requestState has expired; call the tool again' };
     if (p.agent !== call.agent) return { ok: false, reason: 'requestState belongs to another agent' };
+    if ((p.m ?? 'tools/call') !== methodOf(call)) {
+      return { ok: false, reason: 'requestState belongs to another method' };
+    }
     if (p.server !== call.server || p.tool !== call.tool) {
-      return { ok: false, reason: 'requestState belongs to another tool' };
+      const what = methodOf(call) === 'tools/call' ? 'tool' : 'target';
+      return { ok: false, reason: `requestState belongs to another ${what}` };
     }
     if (p.argsDigest !== argsDigest(call.args)) {
       return { ok: false, reason: 'requestState belongs to other arguments' };
     }
-    return { ok: true, ...(p.up !== undefined && { upstreamState: p.up }) };
+    return {
+      ok: true,
+      ...(p.up !== undefined && { upstreamState: p.up }),
+      ...(p.pend !== undefined && { pending: p.pend }),
+    };
   }
 
   private async tag(body: string): Promise<string> {
@@ -97,6 +126,10 @@ export class RequestStates {
     this.key.catch(() => (this.key = undefined));
     return this.key;
   }
+}
+
+function methodOf(call: StateBinding): string {
+  return call.method ?? 'tools/call';
 }
 
 /** SHA-256 over the arguments in a canonical form (object keys sorted at every depth). */

@@ -5,7 +5,7 @@ import {
   type ResourceTemplate,
 } from '@modelcontextprotocol/sdk/types.js';
 import type { UpstreamPool } from '../upstream/upstream-pool.js';
-import type { Upstream, RpcMessage } from '../upstream/types.js';
+import type { Upstream, RpcMessage, UpstreamRequestOptions } from '../upstream/types.js';
 
 /**
  * Resources have no server in their name, so Airlock remembers which upstream listed each URI
@@ -55,11 +55,16 @@ export class ResourceRouter {
   }
 
   /** Sends a resource request to the upstream that owns `uri`. */
-  async forward(uri: string, req: RpcMessage, signal?: AbortSignal): Promise<Record<string, unknown>> {
+  async forward(
+    uri: string,
+    req: RpcMessage,
+    signal?: AbortSignal,
+    options: Omit<UpstreamRequestOptions, 'signal'> = {},
+  ): Promise<Record<string, unknown>> {
     const server = await this.ownerOf(uri, signal);
     const u = this.governed(server) ? this.upstreams.get(server) : undefined;
     if (!u) throw new McpError(ErrorCode.InvalidParams, `Unknown resource "${uri}"`);
-    return u.request({ method: req.method, params: req.params }, { signal });
+    return u.request({ method: req.method, params: req.params }, { signal, ...options });
   }
 
   /**

@@ -1,5 +1,5 @@
 import { ErrorCode, McpError } from '@modelcontextprotocol/sdk/types.js';
-import type { RpcMessage, UpstreamEra, UpstreamHooks } from '../upstream/types.js';
+import type { RpcMessage, Upstream, UpstreamHooks } from '../upstream/types.js';
 import type { Logger } from '../log.js';
 import type { AgentSession } from './agent-session.js';
 import type { ResourceRouter } from './resource-router.js';
@@ -20,8 +20,11 @@ export class SessionRegistry implements UpstreamHooks {
   shared?: { store: SessionStore; bus: ReplicaBus };
   /** Shared sessions that subscribed to a URI through this replica, so its upstream updates find them. */
   private readonly subscribers = new Map<string, Set<string>>();
-  /** The era an upstream speaks, which decides where its log messages belong. */
-  upstreamEra?: (server: string) => UpstreamEra | undefined;
+  /**
+   * The upstreams by name: the era one speaks decides where its log messages belong, and its requests in
+   * flight whether a request it sends can belong to a modern call. @defaultValue none: never asked
+   */
+  upstreams?: { get(server: string): Pick<Upstream, 'era' | 'inFlight'> | undefined };
 
   constructor(private readonly logger: Logger) {}
 
@@ -59,12 +62,19 @@ export class SessionRegistry implements UpstreamHooks {
   ): Promise<Record<string, unknown>> {
     const calling = this.all().filter((s) => s.hasCallOn(server));
     const modern = this.modern.on(server);
+    const only = modern.length === 1 && calling.length === 0 ? modern[0] : undefined;
+    // The upstream has exactly one call in flight, and it is this modern call's own: the request is that
+    // call's, and its agent gets it as an input_required round. Anything less certain is refused.
+    const alone = this.upstreams?.get(server)?.inFlight === 1;
+    if (only?.onInput && only.upstreamRunning && alone) return only.onInput(request, signal);
     if (modern.length > 0 && calling.length === 0) {
-      // The MRTR relay (input_required) is not built yet; the call's answer says so in plain words.
-      for (const call of modern) call.refusedInput = request.method;
+      // Unattributable (or no relay): a parked call keeps its result, others say so in plain words.
+      for (const call of modern) if (!call.onInput) call.refusedInput = request.method;
       throw new McpError(
         ErrorCode.InvalidRequest,
-        `${request.method} is relayed only to 2025-era sessions for now`,
+        modern.length > 1
+          ? `Airlock cannot tell which of ${modern.length} calls this ${request.method} is for`
+          : `${request.method} cannot be relayed to this request`,
       );
     }
     let target: AgentSession | undefined;
@@ -108,7 +118,7 @@ export class SessionRegistry implements UpstreamHooks {
       return;
     }
     if (n.method === 'notifications/message') {
-      if (this.upstreamEra?.(server) === 'modern') return this.relayModernLog(server, n);
+      if (this.upstreams?.get(server)?.era === 'modern') return this.relayModernLog(server, n);
       this.modern.relayLog(server, n);
     }
     this.broadcast(n);

@@ -27,4 +27,9 @@ export interface CallHooks {
   passInputRequired?: boolean;
   /** The agent's retry of such a call: its answers and the upstream's own state, for the upstream. */
   resume?: TaskResume;
+  /**
+   * Told when this call's own upstream call starts (true) and ends (false), so that a request the upstream
+   * sends meanwhile can be known as this call's. Not told for calls that run elsewhere (approved, tasks).
+   */
+  onUpstream?: (running: boolean) => void;
 }

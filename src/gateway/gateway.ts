@@ -213,22 +213,27 @@ export class Gateway {
     ): Promise<CallToolResult> => {
       const upstream = this.deps.upstreams.get(server)!;
       const upstreamStarted = performance.now();
-      const result = await upstream.callTool(
-        {
-          name: tool,
-          arguments: args,
-          ...(call.meta ? { _meta: stripProgress(call.meta) } : {}),
-          ...(background ? resume : hooks.resume),
-        },
-        {
-          signal: background ?? hooks.signal,
-          // A task asks the client itself (tasks/update), so the upstream's questions come back as the result.
-          allowInputRequired: background !== undefined || hooks.passInputRequired === true,
-          onprogress: background ? undefined : hooks.onProgress,
-          clientCapabilities: hooks.clientCapabilities,
-          ...(hooks.logLevel && { logLevel: hooks.logLevel }),
-        },
-      );
+      if (!background) hooks.onUpstream?.(true);
+      const result = await upstream
+        .callTool(
+          {
+            name: tool,
+            arguments: args,
+            ...(call.meta ? { _meta: stripProgress(call.meta) } : {}),
+            ...(background ? resume : hooks.resume),
+          },
+          {
+            signal: background ?? hooks.signal,
+            // A task asks the client itself (tasks/update), so the upstream's questions come back as the result.
+            allowInputRequired: background !== undefined || hooks.passInputRequired === true,
+            onprogress: background ? undefined : hooks.onProgress,
+            clientCapabilities: hooks.clientCapabilities,
+            ...(hooks.logLevel && { logLevel: hooks.logLevel }),
+          },
+        )
+        .finally(() => {
+          if (!background) hooks.onUpstream?.(false);
+        });
       report('allowed', {
         isError: Boolean(result.isError),
         upstreamMs: performance.now() - upstreamStarted,

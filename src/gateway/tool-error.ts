@@ -82,7 +82,8 @@ export function refusal(
 
 /**
  * The answer to a 2026-07-28 call whose upstream asked the client for input (sampling, elicitation,
- * roots): Airlock cannot relay that on the stateless path yet, and the agent should know how to get it.
+ * roots) that Airlock could not relay: no relay is configured, or several calls were open on the upstream
+ * and the request could not be told apart.
  */
 export function clientInputUnsupported(tool: string, method: string): CallToolResult {
   return {
@@ -90,7 +91,23 @@ export function clientInputUnsupported(tool: string, method: string): CallToolRe
     content: [
       {
         type: 'text',
-        text: `Tool ${tool} asked the client for ${method}, which Airlock relays only in 2025-era sessions for now; connect with a 2025-11-25 session (initialize) to use this tool.`,
+        text: `Tool ${tool} asked the client for ${method}, which Airlock could not relay to this request; call it again, or use a 2025-11-25 session (initialize).`,
+      },
+    ],
+  };
+}
+
+/**
+ * The answer to a 2026-07-28 agent's answers for a legacy upstream's call that no longer waits for them
+ * (it was not answered in time, or the replica holding it stopped). It never ran again by itself.
+ */
+export function parkedCallLost(tool: string): CallToolResult {
+  return {
+    isError: true,
+    content: [
+      {
+        type: 'text',
+        text: `The call of ${tool} that asked these questions is no longer waiting for answers (it timed out or the Airlock replica holding it stopped); call the tool again.`,
       },
     ],
   };

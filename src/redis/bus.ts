@@ -18,12 +18,25 @@ export interface SessionBusMessage {
 type Listener = (message: SessionBusMessage) => void;
 
 /**
+ * A message for one address, which exactly one replica listens on: a parked call's replica, or the
+ * request on another replica waiting for that call's answer (src/agent/input-relay.ts).
+ */
+export interface RelayMessage {
+  to: string;
+  body: Record<string, unknown>;
+}
+
+type RelayListener = (body: Record<string, unknown>) => void;
+
+/**
  * The replica bus: Redis pub/sub on one channel all replicas subscribe to. Delivery is best-effort,
  * like MCP notifications themselves; each replica hands messages to the sessions it has streams for.
  */
 export class ReplicaBus {
   private readonly channel: string;
+  private readonly relayChannel: string;
   private readonly listeners = new Map<string, Set<Listener>>();
+  private readonly addresses = new Map<string, RelayListener>();
   private subscriber: RedisClient | undefined;
 
   constructor(
@@ -33,6 +46,7 @@ export class ReplicaBus {
     private readonly logger: Logger,
   ) {
     this.channel = keyspace(prefix).bus.sessions;
+    this.relayChannel = keyspace(prefix).bus.relay;
   }
 
   /** Subscribes this replica to the bus. */
@@ -41,8 +55,22 @@ export class ReplicaBus {
     this.subscriber = sub;
     sub.on('message', (channel: string, raw: string) => {
       if (channel === this.channel) this.dispatch(raw);
+      else if (channel === this.relayChannel) this.deliver(raw);
     });
-    await sub.subscribe(this.channel);
+    await sub.subscribe(this.channel, this.relayChannel);
+  }
+
+  /** Calls `listener` with every message sent to `address` until the returned function is called. */
+  listen(address: string, listener: RelayListener): () => void {
+    this.addresses.set(address, listener);
+    return () => {
+      if (this.addresses.get(address) === listener) this.addresses.delete(address);
+    };
+  }
+
+  /** Sends `message` to the replica listening on its address (none: it is dropped). */
+  async send(message: RelayMessage): Promise<void> {
+    await this.redis.publish(this.relayChannel, JSON.stringify(message));
   }
 
   /** Calls `listener` with every message for `session` until the returned function is called. */
@@ -65,6 +93,7 @@ export class ReplicaBus {
   close(): void {
     this.subscriber?.disconnect();
     this.listeners.clear();
+    this.addresses.clear();
   }
 
   private dispatch(raw: string): void {
@@ -76,5 +105,16 @@ export class ReplicaBus {
       return;
     }
     for (const listener of this.listeners.get(message.session) ?? []) listener(message);
+  }
+
+  private deliver(raw: string): void {
+    let message: RelayMessage;
+    try {
+      message = JSON.parse(raw) as RelayMessage;
+    } catch {
+      this.logger.warn('replica bus: a relay message that is not JSON was ignored');
+      return;
+    }
+    this.addresses.get(message.to)?.(message.body);
   }
 }

@@ -92,6 +92,8 @@ export function keyspace(prefix: string) {
     bus: {
       /** Pub/sub channel of the replica bus: messages for 2025 sessions, for whichever replica holds their streams. */
       sessions: k('bus', 'sessions'),
+      /** Pub/sub channel of messages for one address on some replica (src/agent/input-relay.ts). */
+      relay: k('bus', 'relay'),
     },
     // Grants: one hash each (`json`, `uses`), and sorted sets of ids scored by `expiresAt`.
     grants: {

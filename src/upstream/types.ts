@@ -71,6 +71,8 @@ export interface Upstream {
   tools(): Tool[];
   /** The upstream's prompts, cached like tools (empty when it has no prompts capability). */
   prompts(): Prompt[];
+  /** Requests (tools/call and any other) Airlock has in flight on this upstream now. */
+  readonly inFlight: number;
   /** Calls a tool; throws AirlockError UPSTREAM_UNAVAILABLE when not connected. */
   callTool(params: ToolCallParams, options?: UpstreamRequestOptions): Promise<CallToolResult>;
   /** Any other request, passed through; JSON-RPC errors from the upstream are rethrown as McpError. */

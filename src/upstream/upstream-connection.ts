@@ -69,6 +69,8 @@ export class UpstreamConnection extends EventEmitter<UpstreamConnectionEvents> i
   private eraValue: UpstreamEra | undefined;
   private readonly connectTimeoutMs: number;
   private startPromise: Promise<void> | undefined;
+  /** Requests in flight, so that a request the upstream sends can be told to belong to the only one. */
+  private active = 0;
   private readonly log: Logger;
   private readonly supervisor: ReconnectSupervisor;
   private readonly catalog: UpstreamCatalog;
@@ -172,12 +174,17 @@ export class UpstreamConnection extends EventEmitter<UpstreamConnectionEvents> i
 
   /** Calls a tool upstream; see Upstream.callTool. */
   callTool(params: ToolCallParams, options: UpstreamRequestOptions = {}): Promise<CallToolResult> {
-    return this.forwarder.callTool(params, options);
+    return this.counted(this.forwarder.callTool(params, options));
   }
 
   /** Sends any other request upstream and returns its result unchanged; see Upstream.request. */
   request(message: RpcMessage, options: UpstreamRequestOptions = {}): Promise<Record<string, unknown>> {
-    return this.forwarder.request(message, options);
+    return this.counted(this.forwarder.request(message, options));
+  }
+
+  /** See Upstream.inFlight. */
+  get inFlight(): number {
+    return this.active;
   }
 
   /** Sends a notification upstream; see Upstream.notify. */
@@ -365,5 +372,14 @@ export class UpstreamConnection extends EventEmitter<UpstreamConnectionEvents> i
     }
     // Closing rejects the session's calls in flight at once instead of leaving them to time out.
     void session.end(false);
+  }
+
+  private async counted<T>(running: Promise<T>): Promise<T> {
+    this.active++;
+    try {
+      return await running;
+    } finally {
+      this.active--;
+    }
   }
 }

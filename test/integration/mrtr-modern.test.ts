@@ -83,3 +83,61 @@ test('a question needing a capability the request did not declare is -32021', as
   assert.equal(answer.error?.code, -32021);
   assert.ok(answer.error.data.requiredCapabilities.elicitation, JSON.stringify(answer.error));
 });
+
+test("prompts/get: the upstream's question reaches the agent sealed, and its answer comes back", async () => {
+  const get = async (params: Record<string, unknown>): Promise<any> =>
+    (await agent.request('prompts/get', { name: 'test_input_required_result_prompt', ...params }, ELICIT))
+      .body;
+  const first = (await get({})).result;
+  assert.equal(first.resultType, 'input_required');
+  assert.equal(first.inputRequests.user_context.method, 'elicitation/create');
+  assert.equal(first.ttlMs, undefined);
+  const inputResponses = { user_context: { action: 'accept', content: { context: 'tests' } } };
+  const done = (await get({ inputResponses, requestState: first.requestState })).result;
+  assert.equal(done.resultType, 'complete');
+  assert.deepEqual(done.messages, [
+    { role: 'user', content: { type: 'text', text: 'Use this context: tests' } },
+  ]);
+  // The state of a prompt is not a tool's, nor another prompt's.
+  const asTool = await call(NAME, { inputResponses, requestState: first.requestState });
+  assert.equal(asTool.error?.code, -32602);
+  assert.match(asTool.error.message, /another method/);
+  const other = await get({ name: 'test_simple_prompt', inputResponses, requestState: first.requestState });
+  assert.equal(other.error?.code, -32602);
+  assert.match(other.error.message, /another target/);
+});
+
+test("resources/read: the upstream's question reaches the agent sealed; no cache hints until complete", async () => {
+  const other = await startTestAirlock({
+    redisUrl: redis.url,
+    config: {
+      servers: {
+        res: {
+          command: process.execPath,
+          args: ['--import', 'tsx', 'test/fixtures/upstreams/modern-input-resource.ts'],
+          cwd: ROOT,
+        },
+      },
+    },
+    policies: { res: { version: '1', default: 'allow' } },
+  });
+  try {
+    const reader = new ModernAgent(other.url);
+    const read = async (params: Record<string, unknown>): Promise<any> =>
+      (await reader.request('resources/read', { uri: 'test://guarded', ...params }, ELICIT)).body;
+    const first = (await read({})).result;
+    assert.equal(first.resultType, 'input_required', JSON.stringify(first));
+    assert.equal(first.inputRequests.passphrase.method, 'elicitation/create');
+    assert.equal(first.ttlMs, undefined);
+    assert.notEqual(first.requestState, 'upstream-own-state');
+    const inputResponses = { passphrase: { action: 'accept', content: { word: 'open-sesame' } } };
+    const done = (await read({ inputResponses, requestState: first.requestState })).result;
+    assert.equal(done.resultType, 'complete');
+    assert.equal(done.contents[0].text, 'opened with open-sesame');
+    assert.equal(done.cacheScope, 'private');
+    const forged = await read({ inputResponses, requestState: 'upstream-own-state' });
+    assert.equal(forged.error?.code, -32602);
+  } finally {
+    await other.stop();
+  }
+});
