@@ -1,8 +1,6 @@
-import type { AddressInfo } from 'node:net';
 import type { Redis, Cluster } from 'ioredis';
 import type { AirlockConfig } from './config/schema.js';
 import { AirlockError } from './core/errors.js';
-import { isLoopback } from './config/load-config.js';
 import type { Logger } from './log.js';
 import { createRedis, checkRedis } from './redis/connection.js';
 import { startEmbeddedRedis } from './redis/embedded-redis.js';
@@ -13,7 +11,8 @@ import { Gateway } from './gateway/gateway.js';
 import { AgentSession } from './agent/agent-session.js';
 import { SessionRegistry } from './agent/session-registry.js';
 import { ResourceRouter } from './agent/resource-router.js';
-import { MAX_MCP_BODY_BYTES, mcpEndpoint, SESSION_IDLE_MS } from './agent/http-endpoint.js';
+import { MAX_MCP_BODY_BYTES, SESSION_IDLE_MS } from './agent/http-endpoint.js';
+import { serveHttp } from './http-listener.js';
 import { LegacySessions } from './agent/legacy-sessions.js';
 import { sharedSessionFactory } from './agent/shared-session-factory.js';
 import { RequestStates } from './agent/request-state.js';
@@ -24,9 +23,6 @@ import { AgentMethods } from './agent/agent-methods.js';
 import { ModernDispatcher } from './agent/modern-dispatch.js';
 import type { ListenHub } from './agent/listen-stream.js';
 import { createListenHub, subscribableUpstreams } from './agent/listen-wiring.js';
-import { TokenAuth } from './http/auth.js';
-import { createHttpApp, errorHandler, listenOn } from './http/http-app.js';
-import { hostGuard, hostnameOf, sameOriginWrites } from './http/host-guard.js';
 import { ApprovalStore, type StoredRecord } from './approval/approval-store.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { TaskStore } from './tasks/task-store.js';
@@ -38,16 +34,12 @@ import { createSlackIntegration, slackConfigured } from './slack/slack-integrati
 import { createSlackDirectory, NO_CHANNEL_LABEL } from './slack/slack-directory.js';
 import { GrantStore } from './grants/grant-store.js';
 import { GrantService } from './grants/grant-service.js';
-import { reviewerAuth } from './http/api/requests-router.js';
-import { apiNotFound, apiRouter } from './http/api/api-router.js';
 import { startHistory } from './history/start-history.js';
-import { consoleRouter } from './http/console-router.js';
 import { EventEmitter } from 'node:events';
 import { hostname } from 'node:os';
 import { AuditLog } from './audit/index.js';
 import { subscribeAudit } from './observe/audit-subscriber.js';
 import { createMetrics } from './observe/metrics.js';
-import { healthRouter } from './observe/health-router.js';
 import type { CallOutcome } from './gateway/gateway.js';
 import { AIRLOCK_VERSION } from './version.js';
 import { retentionMs } from './core/retention.js';
@@ -347,47 +339,16 @@ export async function startAirlock(config: AirlockConfig, options: StartOptions)
     };
 
     if (options.listen !== false) {
-      const app = createHttpApp();
-      if (isLoopback(config.listen.host)) {
-        // Loopback names, plus the public name a reverse proxy in front of Airlock forwards.
-        const names = ['127.0.0.1', 'localhost', '[::1]'];
-        if (config.publicUrl) names.push(hostnameOf(new URL(config.publicUrl).host));
-        app.use(hostGuard(names));
-      }
-      const agentAuth = new TokenAuth(config.agents, config.agents.length ? undefined : 'anonymous');
-      const mcp = mcpEndpoint({
-        auth: agentAuth,
-        legacy,
-        modern,
-        listens,
-        logger,
+      const http = await serveHttp({
+        config,
+        mcp: { legacy, modern, listens, logger },
+        api: { approvals, grants, history: history.store, events: history.events, policies, logger },
+        health: { metrics, redis, upstreams },
+        ...(slack && { slack }),
+        openReview,
       });
-      cleanups.push(() => mcp.close());
-      // Bolt verifies Slack's signature over the raw body, so its router comes before any body parser.
-      if (slack?.router) app.use(slack.router);
-      app.use('/mcp', mcp.router);
-      const reviewerTokens = new TokenAuth(config.reviewers, openReview ? 'local' : undefined);
-      app.use(
-        '/api',
-        reviewerAuth(reviewerTokens),
-        sameOriginWrites(),
-        apiRouter({ approvals, grants, history: history.store, events: history.events, policies, logger }),
-        apiNotFound(),
-      );
-      app.use(healthRouter({ metrics, redis, upstreams }));
-      app.use(consoleRouter());
-      app.use(errorHandler(logger));
-      const server = await listenOn(app, config.listen.host, config.listen.port);
-      cleanups.push(
-        () =>
-          new Promise<void>((resolve) => {
-            server.close(() => resolve());
-            server.closeAllConnections();
-          }),
-      );
-      const addr = server.address() as AddressInfo;
-      const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
-      airlock.url = `http://${host}:${addr.port}`;
+      cleanups.push(() => http.close());
+      airlock.url = http.url;
     }
     // Pushed after the listener so it runs before it closes: streams end with their completion response.
     cleanups.push(() => listens.closeAll());
