@@ -27,6 +27,7 @@ import type { Logger } from '../log.js';
 import type { AgentMethods } from './agent-methods.js';
 import { AIRLOCK_VERSION } from '../version.js';
 import { LOG_LEVELS, type LogLevel } from './wire/envelope.js';
+import { sessionToolCall } from './session-tool-call.js';
 
 type Extra = RequestHandlerExtra<ServerRequest, ServerNotification>;
 
@@ -220,24 +221,13 @@ export class AgentSession {
       const server = methods.serverOfTool(req.params.name);
       const key = extra.requestId;
       if (server) this.inFlight.set(key, { server, extra, startedAt: Date.now() });
-      const token = req.params._meta?.progressToken;
       try {
-        return await methods.callTool(this.agent, req.params, {
+        return await sessionToolCall(methods, this.agent, req.params, {
           signal: extra.signal,
           disconnected: () => this.closed,
           clientCapabilities: this.server.getClientCapabilities(),
           logLevel: this.logLevel,
-          onProgress:
-            token === undefined
-              ? undefined
-              : (p) => {
-                  extra
-                    .sendNotification({
-                      method: 'notifications/progress',
-                      params: { ...p, progressToken: token },
-                    })
-                    .catch(() => {});
-                },
+          sendNotification: (n) => void extra.sendNotification(n as ServerNotification).catch(() => {}),
         });
       } finally {
         this.inFlight.delete(key);
