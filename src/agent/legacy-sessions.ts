@@ -129,7 +129,7 @@ export class LegacySessions {
     request: SessionFastRequest,
     res: Response,
   ): Promise<void> {
-    if (request.method === 'tools/list') return answerToolList(deps.methods, agent, record, request.id, res);
+    if (request.method === 'tools/list') return answerToolList(deps.methods, agent, record, request, res);
     const call = new FastSessionCall(deps.methods, agent, record, request, res);
     const id = record.id;
     call.onclose = () => this.untrack(id, call);

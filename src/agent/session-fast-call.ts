@@ -62,10 +62,16 @@ export class FastSessionCall implements RoutableSession {
     private readonly methods: AgentMethods,
     private readonly agent: string,
     private readonly record: SessionRecord,
-    private readonly request: { readonly id: string | number; readonly params: Rpc },
+    private readonly request: {
+      readonly id: string | number;
+      readonly jsonFirst: boolean;
+      readonly params: Rpc;
+    },
     private readonly res: ServerResponse,
   ) {
     this.answer = new DeferredAnswer(res, { 'Mcp-Session-Id': record.id });
+    // A client that prefers the stream gets it at once, as from the SDK.
+    if (!request.jsonFirst) this.answer.open();
     this.server = methods.serverOfTool(String(request.params['name']));
     // A 2025 server that was never told a level may send every message (AgentSession does the same).
     this.logLevel = record.logLevel ?? 'debug';
@@ -264,21 +270,23 @@ export class FastSessionCall implements RoutableSession {
   }
 }
 
-/** Answers a fast-path tools/list: one JSON body, since nothing can come before it. */
+/** Answers a fast-path tools/list: nothing can come before its result. */
 export function answerToolList(
   methods: AgentMethods,
   agent: string,
   record: SessionRecord,
-  id: string | number,
+  request: { readonly id: string | number; readonly jsonFirst: boolean },
   res: ServerResponse,
 ): void {
   let message: Rpc;
   try {
-    message = { result: { tools: methods.listTools(agent) }, jsonrpc: '2.0', id };
+    message = { result: { tools: methods.listTools(agent) }, jsonrpc: '2.0', id: request.id };
   } catch (err) {
-    message = errorAnswer(id, err);
+    message = errorAnswer(request.id, err);
   }
-  new DeferredAnswer(res, { 'Mcp-Session-Id': record.id }, 0).finish(message);
+  const answer = new DeferredAnswer(res, { 'Mcp-Session-Id': record.id }, 0);
+  if (!request.jsonFirst) answer.open();
+  answer.finish(message);
 }
 
 /** The error response the SDK's Protocol sends when a request handler throws `err`. */

@@ -183,6 +183,13 @@ test('a quick call and tools/list are one JSON body with the session id; the SDK
   const [sdkAnswer] = await viaSdk.rest();
   assert.deepEqual(sdkAnswer, answer);
 
+  // A client that ranks the stream first gets the SDK's form: an SSE stream with the one message.
+  const sseFirst = await open(b, session, call(7, 'test_simple_text'), {
+    headers: { accept: 'text/event-stream, application/json' },
+  });
+  assert.match(sseFirst.type, /^text\/event-stream/);
+  assert.deepEqual(await sseFirst.rest(), [answer]);
+
   const list = await open(a, session, { jsonrpc: '2.0', id: 'l', method: 'tools/list' });
   assert.match(list.type, /^application\/json/);
   const [listed] = await list.rest();

@@ -7,10 +7,14 @@
 import { SUPPORTED_PROTOCOL_VERSIONS } from '@modelcontextprotocol/sdk/types.js';
 import type { HeaderMap } from './headers.js';
 
-/** A request the fast path answers; `params` as the SDK's schemas would hand them to the handler. */
-export type SessionFastRequest =
-  | { readonly method: 'tools/call'; readonly id: string | number; readonly params: Record<string, unknown> }
-  | { readonly method: 'tools/list'; readonly id: string | number };
+/**
+ * A request the fast path answers; `params` as the SDK's schemas would hand them to the handler.
+ * `jsonFirst`: the client ranks a JSON body above an SSE stream (see {@link prefersJson}).
+ */
+export type SessionFastRequest = { readonly id: string | number; readonly jsonFirst: boolean } & (
+  | { readonly method: 'tools/call'; readonly params: Record<string, unknown> }
+  | { readonly method: 'tools/list' }
+);
 
 type Obj = Record<string, unknown>;
 
@@ -50,16 +54,36 @@ export function sessionFastRequest(headers: HeaderMap, body: unknown): SessionFa
   const method = body['method'];
   if (method === 'tools/list') {
     const cursor = params?.['cursor'];
-    return cursor === undefined || typeof cursor === 'string'
-      ? { method, id: id as string | number }
-      : undefined;
+    if (cursor !== undefined && typeof cursor !== 'string') return undefined;
+    return { method, id: id as string | number, jsonFirst: prefersJson(accept) };
   }
   if (method !== 'tools/call' || params === undefined || typeof params['name'] !== 'string') return undefined;
   // Task-augmented calls have their own result schema; the SDK path serves them.
   if (params['task'] !== undefined) return undefined;
   const args = params['arguments'];
   if (args !== undefined && (!isObject(args) || Object.hasOwn(args, '__proto__'))) return undefined;
-  return { method, id: id as string | number, params };
+  return { method, id: id as string | number, jsonFirst: prefersJson(accept), params };
+}
+
+/**
+ * True when `accept` ranks application/json above text/event-stream: by q-value, then, on a tie, by
+ * order, as Express's own negotiation (`req.accepts`) ranks them. SDK clients list JSON first; a client
+ * that lists the stream first gets the stream, exactly as the SDK would answer it.
+ */
+export function prefersJson(accept: string): boolean {
+  let json: { q: number; at: number } | undefined;
+  let sse: { q: number; at: number } | undefined;
+  const ranges = accept.split(',');
+  for (let at = 0; at < ranges.length; at++) {
+    const [type = '', ...params] = ranges[at]!.split(';').map((p) => p.trim().toLowerCase());
+    const q = params.find((p) => p.startsWith('q='));
+    const rank = { q: q === undefined ? 1 : Number(q.slice(2)) || 0, at };
+    if (type === 'application/json') json ??= rank;
+    else if (type === 'text/event-stream') sse ??= rank;
+  }
+  if (!json || json.q <= 0) return false;
+  if (!sse || sse.q <= 0) return true;
+  return json.q > sse.q || (json.q === sse.q && json.at < sse.at);
 }
 
 /**
