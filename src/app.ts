@@ -321,7 +321,10 @@ export async function startAirlock(config: AirlockConfig, options: StartOptions)
     const sessionStore = new SessionStore(redis, config.redis.prefix, SESSION_IDLE_MS);
     sessions.shared = { store: sessionStore, bus };
     const createShared = sharedSessionFactory(sessions, sessionStore, { methods, upstreams, logger });
-    const legacy = new LegacySessions(sessionStore, bus, createShared, MAX_MCP_BODY_BYTES, logger);
+    const legacy = new LegacySessions(sessionStore, bus, createShared, MAX_MCP_BODY_BYTES, logger, {
+      methods,
+      registry: sessions,
+    });
 
     const airlock: Airlock = {
       config,

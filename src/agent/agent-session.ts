@@ -24,11 +24,11 @@ import type { UpstreamPool } from '../upstream/upstream-pool.js';
 import type { RpcMessage } from '../upstream/types.js';
 import type { Logger } from '../log.js';
 import type { AgentMethods } from './agent-methods.js';
-import type { CallHooks } from '../gateway/call-hooks.js';
 import { AIRLOCK_VERSION } from '../version.js';
 import { declaresTasks, tasksCapability } from './task-methods.js';
 import { setTaskMethods, setToolCallHandler } from './session-sdk-seams.js';
 import { LOG_LEVELS, type LogLevel } from './wire/envelope.js';
+import { sessionToolCall } from './session-tool-call.js';
 
 type Extra = RequestHandlerExtra<ServerRequest, ServerNotification>;
 
@@ -53,15 +53,6 @@ export interface SessionRestore {
   logLevel?: LogLevel;
   /** True when the session negotiated the tasks extension at initialize. @defaultValue read from clientCapabilities */
   tasks?: boolean;
-}
-
-/** One tools/call of a session, as {@link AgentSession.callHooks} needs it. */
-export interface SessionCall {
-  signal: AbortSignal;
-  /** The request's `_meta.progressToken`, when the agent asked for progress. */
-  progressToken?: string | number;
-  /** Sends a notification about the call to the agent. */
-  sendNotification: (notification: ServerNotification) => Promise<void>;
 }
 
 /** What a session needs from the rest of Airlock. */
@@ -145,33 +136,6 @@ export class AgentSession {
   get tasks(): boolean {
     if (!this.deps.methods.tasks) return false;
     return this.deps.restore?.tasks ?? declaresTasks(this.server.getClientCapabilities() ?? {});
-  }
-
-  /**
-   * The gateway hooks of one tools/call on this session. The one place they are decided, whoever
-   * runs the call: the SDK handler below, or a transport that answers tools/call itself.
-   */
-  callHooks(call: SessionCall): CallHooks {
-    const token = call.progressToken;
-    return {
-      signal: call.signal,
-      disconnected: () => this.closed,
-      clientCapabilities: this.server.getClientCapabilities(),
-      logLevel: this.logLevel,
-      // Held and task-policy calls answer with a task when the session negotiated the extension.
-      tasks: this.tasks,
-      onProgress:
-        token === undefined
-          ? undefined
-          : (p) => {
-              call
-                .sendNotification({
-                  method: 'notifications/progress',
-                  params: { ...p, progressToken: token },
-                })
-                .catch(() => {});
-            },
-    };
   }
 
   /** Connects the session to its transport (HTTP session or stdio). */
@@ -274,12 +238,14 @@ export class AgentSession {
       const key = extra.requestId;
       if (server) this.inFlight.set(key, { server, extra, startedAt: Date.now() });
       try {
-        const hooks = this.callHooks({
+        return await sessionToolCall(methods, this.agent, params, {
           signal: extra.signal,
-          progressToken: params._meta?.progressToken,
-          sendNotification: extra.sendNotification,
+          disconnected: () => this.closed,
+          clientCapabilities: this.server.getClientCapabilities(),
+          logLevel: this.logLevel,
+          tasks: this.tasks,
+          sendNotification: (n) => void extra.sendNotification(n as ServerNotification).catch(() => {}),
         });
-        return await methods.callTool(this.agent, params, hooks);
       } finally {
         this.inFlight.delete(key);
       }

@@ -3,6 +3,7 @@
 // the session record; what a request leaves behind (log level, subscriptions) goes back to the record.
 // Messages that belong to a request open on another replica (the agent's answers to relayed requests,
 // cancellations) and notifications for a GET stream held elsewhere travel over the replica bus.
+// The hot path, a session's `tools/call` and `tools/list`, skips the SDK (session-fast-call.ts).
 import type { Request, Response } from 'express';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import {
@@ -12,17 +13,31 @@ import {
 } from '@modelcontextprotocol/sdk/types.js';
 import type { Logger } from '../log.js';
 import type { ReplicaBus, SessionBusMessage } from '../redis/bus.js';
+import type { AgentMethods } from './agent-methods.js';
 import type { AgentSession, SessionRestore } from './agent-session.js';
-import type { SessionStore } from './session-store.js';
+import { answerToolList, FastSessionCall } from './session-fast-call.js';
+import type { SessionRegistry } from './session-registry.js';
+import type { SessionRecord, SessionStore } from './session-store.js';
 import { declaresTasks } from './task-methods.js';
+import { sessionFastRequest, type SessionFastRequest } from './wire/session-fast-request.js';
 
 /** Creates the per-request session object; `restore` is absent for the initialize request. */
 export type CreateSharedSession = (agent: string, id: string, restore?: SessionRestore) => AgentSession;
 
-/** One request of a session open on this replica: its transport and the session object serving it. */
+/** One request of a session open on this replica, SDK-served or on the fast path. */
 interface Live {
-  transport: StreamableHTTPServerTransport;
-  session: AgentSession;
+  /** A message the agent posted for a request open here: an answer to a relayed request, a cancellation. */
+  receive(message: Rpc): void;
+  /** A notification for the session's GET stream, which this request may be. */
+  notify(message: Rpc): void;
+  /** Ends the request: its session was deleted, or Airlock stops. */
+  end(): void;
+}
+
+/** What the fast path needs: the gateway's methods and the registry its calls are found through. */
+export interface FastPathDeps {
+  methods: AgentMethods;
+  registry: SessionRegistry;
 }
 
 type Rpc = Record<string, unknown>;
@@ -37,6 +52,8 @@ export class LegacySessions {
     private readonly create: CreateSharedSession,
     private readonly maxBodyBytes: number,
     private readonly logger: Logger,
+    /** Without it every request takes the SDK path. */
+    private readonly fast?: FastPathDeps,
   ) {}
 
   /** Number of this replica's open session requests (GET streams and calls). */
@@ -78,6 +95,10 @@ export class LegacySessions {
       res.status(200).end();
       return;
     }
+    // Before the routing below: a request the fast path takes has nothing for another replica.
+    const fast = req.method === 'POST' ? this.fast : undefined;
+    const request = fast && sessionFastRequest(req.headers, body);
+    if (fast && request) return this.serveFast(fast, agent, record, request, res);
     const messages = (Array.isArray(body) ? body : [body]) as Rpc[];
     if (req.method === 'POST' && !messages.some((m) => isJSONRPCRequest(m))) {
       // Answers and cancellations belong to a request that may be open on another replica.
@@ -100,10 +121,26 @@ export class LegacySessions {
 
   /** Ends every request of this replica. */
   async close(): Promise<void> {
-    const all = [...this.live.values()].flatMap((l) => [...l.entries]);
-    await Promise.allSettled(all.map((e) => e.transport.close()));
+    for (const l of [...this.live.values()]) for (const e of [...l.entries]) e.end();
     for (const l of this.live.values()) l.off();
     this.live.clear();
+  }
+
+  /** A tools/list or tools/call the fast path answers (see wire/session-fast-request.ts). */
+  private async serveFast(
+    deps: FastPathDeps,
+    agent: string,
+    record: SessionRecord,
+    request: SessionFastRequest,
+    res: Response,
+  ): Promise<void> {
+    if (request.method === 'tools/list') return answerToolList(deps.methods, agent, record, request, res);
+    const call = new FastSessionCall(deps.methods, agent, record, request, res);
+    const id = record.id;
+    call.onclose = () => this.untrack(id, call);
+    this.track(id, call);
+    deps.registry.add(call);
+    await call.run();
   }
 
   private async run(session: AgentSession, id: string, req: Request, res: Response, body: unknown) {
@@ -112,7 +149,12 @@ export class LegacySessions {
       sessionIdGenerator: undefined,
       maxRequestBodySize: this.maxBodyBytes,
     });
-    const entry: Live = { transport, session };
+    const entry: Live = {
+      receive: (message) => transport.onmessage?.(message as never),
+      // `out` goes where the SDK sends unrelated notifications: the GET stream, if this request is it.
+      notify: (message) => session.notify(message as { method: string }),
+      end: () => void transport.close(),
+    };
     this.track(id, entry);
     let ended = false;
     const end = () => {
@@ -154,13 +196,12 @@ export class LegacySessions {
   private deliver(entries: Set<Live>, m: SessionBusMessage): void {
     for (const e of [...entries]) {
       if (m.kind === 'closed') {
-        void e.transport.close();
+        e.end();
         continue;
       }
       for (const message of m.messages ?? []) {
-        // `out` goes where the SDK sends unrelated notifications: the GET stream, if this request is it.
-        if (m.kind === 'out') e.session.notify(message as { method: string });
-        else e.transport.onmessage?.(message as never);
+        if (m.kind === 'out') e.notify(message);
+        else e.receive(message);
       }
     }
     if (m.kind !== 'closed') return;

@@ -1,18 +1,38 @@
 import { ErrorCode, McpError } from '@modelcontextprotocol/sdk/types.js';
 import type { RpcMessage, Upstream, UpstreamHooks } from '../upstream/types.js';
 import type { Logger } from '../log.js';
-import type { AgentSession } from './agent-session.js';
 import type { ResourceRouter } from './resource-router.js';
 import { ModernCalls } from './modern-calls.js';
 import type { ReplicaBus } from '../redis/bus.js';
 import type { SessionStore } from './session-store.js';
 
 /**
+ * What the registry needs of one open 2025 session object: an SDK-served AgentSession (one per stdio
+ * channel, or per HTTP request of a shared session), or one call on the hand-written fast path
+ * (session-fast-call.ts), which is a session object with exactly one call.
+ */
+export interface RoutableSession {
+  /** The session id; names this session's resource subscriptions on the upstreams. */
+  readonly key: string;
+  /** True for a session shared through Redis, whose state lives in its record. */
+  readonly shared: boolean;
+  readonly subscriptions: ReadonlySet<string>;
+  hasCallOn(server: string): boolean;
+  callsOn(server: string): number;
+  relayCallLog(server: string, message: RpcMessage): boolean;
+  relayRequest(server: string, request: RpcMessage, signal: AbortSignal): Promise<Record<string, unknown>>;
+  notify(message: RpcMessage): void;
+  close(): Promise<void>;
+  onclose?: () => void;
+  onsubscribe?: (uri: string) => void;
+}
+
+/**
  * All open agent sessions. It is the upstreams' way back to the agents: requests an upstream sends
  * during a call go to the agent whose call is open; list_changed and log messages go to every session.
  */
 export class SessionRegistry implements UpstreamHooks {
-  private readonly sessions = new Set<AgentSession>();
+  private readonly sessions = new Set<RoutableSession>();
   /** Stateless (2026-07-28) calls open on this replica; they have no session to reach back to. */
   readonly modern = new ModernCalls();
   resources?: ResourceRouter;
@@ -29,7 +49,7 @@ export class SessionRegistry implements UpstreamHooks {
   constructor(private readonly logger: Logger) {}
 
   /** Tracks a session until it closes. */
-  add(session: AgentSession): void {
+  add(session: RoutableSession): void {
     this.sessions.add(session);
     session.onsubscribe = (uri) => {
       if (!session.shared) return;
@@ -50,7 +70,7 @@ export class SessionRegistry implements UpstreamHooks {
   }
 
   /** Every open session. */
-  all(): AgentSession[] {
+  all(): RoutableSession[] {
     return [...this.sessions];
   }
 
@@ -77,7 +97,7 @@ export class SessionRegistry implements UpstreamHooks {
           : `${request.method} cannot be relayed to this request`,
       );
     }
-    let target: AgentSession | undefined;
+    let target: RoutableSession | undefined;
     // A modern call on this server makes the only 2025 session an unsafe guess: the request may be its.
     if (calling.length === 1 && modern.length === 0) target = calling[0];
     else if (calling.length === 0 && modern.length === 0 && this.sessions.size === 1) target = this.all()[0];

@@ -7,6 +7,8 @@ export interface CallHooks {
   signal: AbortSignal;
   /** Set when the agent asked for progress (it sent a progressToken). */
   onProgress?: (progress: Progress) => void;
+  /** Called when the call is held for approval and the agent will wait (the long poll, not a task). */
+  onHeld?: () => void;
   /** True when the signal fired because the agent went away rather than cancelled the call. */
   disconnected?: () => boolean;
   /** The agent's declared capabilities; a modern upstream reads them to know what it may ask the agent. */

@@ -197,6 +197,7 @@ export class Gateway {
         held = true;
         const heldCall = { requestId, agent: call.agent, server, tool, args, decision, meta: call.meta };
         if (asTask) return await this.deps.tasks!.hold(heldCall);
+        hooks.onHeld?.();
         return await this.deps.approvals.hold(heldCall, hooks);
       }
       if (asTask && decision.task !== undefined && !grant) {
