@@ -268,8 +268,8 @@ export class AuditLog {
 
   private async sync(handle: FileHandle): Promise<void> {
     try {
-      // fdatasync: the data and the new size are made durable; only the timestamps may lag behind.
-      await handle.datasync();
+      // fsync, not fdatasync: on ext4 here an append's fdatasync measured slower, not faster.
+      await handle.sync();
     } catch (err) {
       // The lines are written; writing them again would duplicate them, so this is counted, not retried.
       this.failureCount++;
