@@ -12,6 +12,7 @@ import { join, resolve } from 'node:path';
 import { startRedis, type TestRedis } from '../test/helpers/redis.js';
 import { benchPolicyEval } from './policy-eval.js';
 import { benchAuditAppend } from './audit-append.js';
+import { countAuditFsOps } from './audit-fs-ops.js';
 import { benchAllowPath } from './allow-path.js';
 import { benchRelease } from './release.js';
 import { benchHeld } from './held.js';
@@ -146,7 +147,10 @@ async function main(): Promise<void> {
         ...(await benchAuditAppend(20_000, auditOptions)),
         // Worst case, as a gateway at concurrency 1 sees it: one lock + write + fsync per line.
         oneAtATime: { lines: 1_000, inFlight: 1, ...(await benchAuditAppend(1_000, { inFlight: 1 })) },
+        // Counted by strace (absent: not installed), steady state: file open, tail remembered.
+        fsOpsPerBatch: await countAuditFsOps(),
       };
+      const ops = audit.fsOpsPerBatch;
       console.log(
         table(
           '5. Audit append (hash-chained JSONL)',
@@ -155,6 +159,14 @@ async function main(): Promise<void> {
             {
               label: '1,000 lines, 1 process, 1 at a time, fsync',
               value: `${audit.oneAtATime.linesPerSec} lines/s (${fmt(1000 / audit.oneAtATime.linesPerSec, 2)} ms/line)`,
+            },
+            {
+              label: 'file-system calls per batch (strace)',
+              value: ops
+                ? `${ops.total} (${Object.entries(ops.byCall)
+                    .map(([name, n]) => `${name} ${n}`)
+                    .join(', ')})`
+                : 'strace not installed',
             },
           ],
           ['each batch takes the cross-process lock file, appends, fsyncs and releases the lock'],

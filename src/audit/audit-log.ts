@@ -22,12 +22,23 @@ interface PendingLine {
   reject(err: Error): void;
 }
 
-/** What this process last wrote, so a batch that follows its own needs no tail read. */
+/**
+ * Where this process left the file after its last batch. Other writers only ever append under the
+ * lock, so the same file at the same size means nobody wrote since: the tail need not be read again.
+ * A smaller size means someone cut the file.
+ */
 interface TailCache {
+  dev: number;
   ino: number;
   size: number;
   seq: number;
   hash: string;
+}
+
+/** The identity of a file: a different (dev, ino) at the path means it was replaced or rotated. */
+interface FileId {
+  dev: number;
+  ino: number;
 }
 
 const MAX_RETRY_DELAY_MS = 5_000;
@@ -42,7 +53,7 @@ export class AuditLog {
   private queue: PendingLine[] = [];
   private draining: Promise<void> | undefined;
   private handle: FileHandle | undefined;
-  private handleIno: number | undefined;
+  private handleId: FileId | undefined;
   private cache: TailCache | undefined;
   private closing = false;
   private closeDeadline = Infinity;
@@ -182,12 +193,19 @@ export class AuditLog {
       const timeoutMs = Math.min(lockTimeoutMs, Math.max(0, this.closeDeadline - Date.now()));
       lock = await acquireFileLock(this.lockPath, { staleMs: staleLockMs, timeoutMs, logger });
       const { handle, size } = await this.openFile();
-      const cache = this.cache;
+      const cache = this.cache && sameFile(this.cache, this.handleId) ? this.cache : undefined;
+      this.cache = undefined;
+      if (cache && size < cache.size) {
+        // Appenders never shrink the file: someone truncated it, and the lines cut off are gone from the chain.
+        logger.error(
+          { file: this.options.file, expectedBytes: cache.size, foundBytes: size, lastSeqWritten: cache.seq },
+          'audit file is shorter than this writer left it: it was truncated; chaining on what is left',
+        );
+      }
       const anchor: TailAnchor =
-        cache && cache.ino === this.handleIno && cache.size === size
+        cache && cache.size === size
           ? { seq: cache.seq, hash: cache.hash, brokenBytes: 0, needsNewline: false }
           : await readTailAnchor(handle, size);
-      this.cache = undefined;
 
       const chunks: Buffer[] = [];
       let seq = anchor.seq;
@@ -239,7 +257,7 @@ export class AuditLog {
         this.writtenCount += written;
       }
       if (this.options.fsync) await this.sync(handle);
-      this.cache = { ino: this.handleIno!, size: size + buffer.length, seq, hash: prev };
+      this.cache = { ...this.handleId!, size: size + buffer.length, seq, hash: prev };
       return { written };
     } catch (error) {
       return { written, error };
@@ -250,6 +268,7 @@ export class AuditLog {
 
   private async sync(handle: FileHandle): Promise<void> {
     try {
+      // fsync, not fdatasync: on ext4 here an append's fdatasync measured slower, not faster.
       await handle.sync();
     } catch (err) {
       // The lines are written; writing them again would duplicate them, so this is counted, not retried.
@@ -264,13 +283,13 @@ export class AuditLog {
   /** The open file and its size; the size comes from the path's stat, which also tells us if the file was replaced. */
   private async openFile(): Promise<{ handle: FileHandle; size: number }> {
     const { file, logger } = this.options;
-    let pathStat: { ino: number; size: number } | undefined;
+    let pathStat: { dev: number; ino: number; size: number } | undefined;
     try {
       pathStat = await stat(file);
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
     }
-    if (this.handle && pathStat && pathStat.ino === this.handleIno)
+    if (this.handle && pathStat && sameFile(pathStat, this.handleId))
       return { handle: this.handle, size: pathStat.size };
     if (this.handle) {
       // Rotated or deleted under us: appending to the old inode would write where nobody looks.
@@ -284,7 +303,7 @@ export class AuditLog {
     const handle = await open(file, 'a+');
     try {
       const st = await handle.stat();
-      this.handleIno = st.ino;
+      this.handleId = { dev: st.dev, ino: st.ino };
       this.handle = handle;
       return { handle, size: st.size };
     } catch (err) {
@@ -316,6 +335,10 @@ export class AuditLog {
     this.handle = undefined;
     await handle?.close();
   }
+}
+
+function sameFile(a: FileId, b: FileId | undefined): boolean {
+  return b !== undefined && a.dev === b.dev && a.ino === b.ino;
 }
 
 function handled<T>(promise: Promise<T>): Promise<T> {

@@ -4,9 +4,10 @@
 // another host, a reused pid, a holder that died before writing its pid), is taken over. Taking over
 // happens under a second O_EXCL file (`<path>.steal`) and re-checks staleness there, so two waiters
 // that both saw the same stale lock cannot both delete it (the second would otherwise delete the
-// first one's new lock).
+// first one's new lock). A holder keeps its lock file open until release, so checking that it still
+// holds the lock is one fstat of that handle (a taken-over file has no links left).
 import { randomBytes } from 'node:crypto';
-import { mkdir, open, readFile, stat, unlink } from 'node:fs/promises';
+import { mkdir, open, readFile, stat, unlink, type FileHandle } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { dirname } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
@@ -113,7 +114,7 @@ async function tryCreate(path: string): Promise<HeldLock | undefined> {
     token: randomBytes(8).toString('hex'),
     at: new Date().toISOString(),
   };
-  let handle;
+  let handle: FileHandle;
   try {
     handle = await open(path, 'wx');
   } catch (err) {
@@ -124,37 +125,43 @@ async function tryCreate(path: string): Promise<HeldLock | undefined> {
   }
   try {
     await handle.writeFile(JSON.stringify(owner));
-    const st = await handle.stat();
-    return new FileHeldLock(path, st.ino, st.ctimeMs);
   } catch (err) {
+    await handle.close().catch(() => {});
     await unlink(path).catch(() => {});
     throw err;
-  } finally {
-    await handle.close().catch(() => {});
   }
+  return new FileHeldLock(path, handle);
 }
 
 class FileHeldLock implements HeldLock {
   readonly acquiredAt = Date.now();
+  private released = false;
   constructor(
     readonly path: string,
-    private readonly ino: number,
-    // With the inode, tells our file from a later one that reused the inode number.
-    private readonly ctimeMs: number,
+    // Kept open while held: its link count says whether the path still names our file, in one fstat
+    // and with no inode-reuse doubt (an open inode is never reused), and the file is never reopened.
+    private readonly handle: FileHandle,
   ) {}
 
   async isHeld(): Promise<boolean> {
+    if (this.released) return false;
     try {
-      const st = await stat(this.path);
-      return st.ino === this.ino && st.ctimeMs === this.ctimeMs;
+      // A take-over unlinks the stale file before creating its own, which drops our link count to 0.
+      return (await this.handle.stat()).nlink > 0;
     } catch {
       return false;
     }
   }
 
   async release(): Promise<void> {
-    // Never delete a lock someone took over from us after deciding ours was stale.
-    if (await this.isHeld()) await unlinkQuiet(this.path);
+    if (this.released) return;
+    try {
+      // Never delete a lock someone took over from us after deciding ours was stale.
+      if (await this.isHeld()) await unlinkQuiet(this.path);
+    } finally {
+      this.released = true;
+      await this.handle.close().catch(() => {});
+    }
   }
 }
 
