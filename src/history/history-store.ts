@@ -4,7 +4,7 @@ import { AirlockError } from '../core/errors.js';
 import { indexKeysOf, INDEXES_PER_RECORD, keyspace, type HistoryKeys } from '../redis/keyspace.js';
 import type { DecisionRecord, HistoryRecord } from './history-record.js';
 import { guardRedis } from '../redis/guard.js';
-import { loadScripts, queueScript, scriptPipeline, type ScriptArg } from '../redis/lua-scripts.js';
+import { loadScripts, queueScript, runScript, scriptPipeline, type ScriptArg } from '../redis/lua-scripts.js';
 import {
   queryHistory,
   readRecords,
@@ -45,11 +45,10 @@ export class HistoryStore {
     loadScripts(redis);
   }
 
-  /** Writes direct-decision records in one pipeline; returns how many were new. */
+  /** Writes direct-decision records in one round trip; returns how many were new. */
   async writeMany(records: readonly DecisionRecord[]): Promise<number> {
     if (!records.length) return 0;
-    // One script run per chunk, all in one round trip; EVALSHA, so the script is not resent each time.
-    const pipe = scriptPipeline(this.redis);
+    const runs: [string[], ScriptArg[]][] = [];
     for (let at = 0; at < records.length; at += RECORDS_PER_CALL) {
       const chunk = records.slice(at, at + RECORDS_PER_CALL);
       const keys: string[] = [this.keys.registry, this.events];
@@ -58,8 +57,16 @@ export class HistoryStore {
         keys.push(this.record(r.id), ...indexKeysOf(this.keys, r));
         args.push(JSON.stringify(r), String(r.createdAt), r.id);
       }
-      queueScript(pipe, 'write-decisions', keys, args);
+      runs.push([keys, args]);
     }
+    // One chunk (a quiet gateway's usual batch) is one EVALSHA: a pipeline object per call costs more.
+    if (runs.length === 1) {
+      const [keys, args] = runs[0]!;
+      return Number(await this.run(() => runScript(this.redis, 'write-decisions', keys, args)));
+    }
+    // One script run per chunk, all in one round trip; EVALSHA, so the script is not resent each time.
+    const pipe = scriptPipeline(this.redis);
+    for (const [keys, args] of runs) queueScript(pipe, 'write-decisions', keys, args);
     const replies = await this.run(() => pipe.exec());
     let written = 0;
     for (const [err, n] of replies ?? []) {
