@@ -248,9 +248,9 @@ describe('the direct HTTP leg on a 2025-era session', () => {
       return true;
     });
     for (const tool of ['rpc_error', 'http_500', 'test_error_handling']) {
-      const direct = failure(conn.callTool({ name: tool }, DIRECT).then(assertNotToolError));
-      const sdk = failure(conn.callTool({ name: tool }, VIA_SDK).then(assertNotToolError));
-      assert.deepEqual(await direct, await sdk, tool);
+      const direct = await failure(conn.callTool({ name: tool }, DIRECT).then(assertNotToolError));
+      const sdk = await failure(conn.callTool({ name: tool }, VIA_SDK).then(assertNotToolError));
+      assert.deepEqual(direct, sdk, tool);
       const [a, b] = front.calls(tool).slice(-2);
       assert.ok(!viaFetch(a!) && viaFetch(b!));
     }
