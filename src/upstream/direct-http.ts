@@ -1,38 +1,54 @@
-// The allow path's upstream leg to a 2026-07-28 HTTP upstream, written by hand: one keep-alive undici pool
-// per upstream and one POST per request, instead of the SDK client over WHATWG fetch, which a profile put
-// at a third of Airlock's CPU per allowed call. It sends what the SDK client sends in that era (the
-// `_meta` envelope and the standard headers) and reports every failure as the same SDK error the SDK path
-// raises, so that UpstreamForwarder translates both alike. Discovery, listen streams, legacy upstreams
-// and stdio stay with the SDK client.
+// The allow path's upstream leg to an HTTP upstream, written by hand: one keep-alive undici pool per
+// upstream and one POST per request, instead of the SDK client over WHATWG fetch, which a profile put at a
+// third of Airlock's CPU per allowed call. It sends what the SDK client sends in the upstream's era (for
+// 2026-07-28 the `_meta` envelope and the standard headers; for a 2025 session its session id and
+// negotiated version, and `notifications/cancelled` when a call is given up) and reports every failure as
+// the same SDK error the SDK path raises, so that UpstreamForwarder translates both alike. Discovery,
+// initialize, lists, listen streams, notifications and stdio stay with the SDK client.
 import { STATUS_CODES } from 'node:http';
 import { setTimeout as delay } from 'node:timers/promises';
-import { ProtocolError, SdkError, SdkErrorCode, SdkHttpError } from '@modelcontextprotocol/client';
-import type { Progress } from '@modelcontextprotocol/sdk/types.js';
+import { SdkError, SdkErrorCode, SdkHttpError } from '@modelcontextprotocol/client';
 import { Pool } from 'undici';
 import type { HttpServerConfig } from '../config/schema.js';
-import { decodeModernResult, isPlainObject } from './modern-result.js';
+import {
+  MAX_ANSWER_BYTES,
+  excerpt,
+  headerValue,
+  isDropped,
+  mediaType,
+  mergeAccept,
+  readText,
+  rpcErrorFor,
+  type Body,
+} from './direct-wire.js';
+import { isPlainObject } from './modern-result.js';
 import { readSseEvents, type SseState } from './sse-events.js';
+import { Exchange, type DirectRequestOptions } from './direct-exchange.js';
 import type { RpcMessage } from './types.js';
 
-/** How Airlock presents itself on every request: the era's `_meta` envelope. */
+export { MAX_ANSWER_BYTES } from './direct-wire.js';
+
+/**
+ * A 2025-era session the leg shares with the SDK client that opened it: the session id its transport
+ * holds, the client's own request ids (one id space per session), and where the upstream's requests
+ * during a call go (the client's request handlers' target).
+ */
+export interface LegacySession {
+  sessionId(): string | undefined;
+  nextId(): number;
+  onRequest(request: RpcMessage, signal: AbortSignal): Promise<Record<string, unknown>>;
+}
+
+/** How Airlock presents itself on every request: the era's `_meta` envelope (2026-07-28), or its session. */
 export interface DirectIdentity {
   protocolVersion: string;
   clientInfo: unknown;
   capabilities: unknown;
+  /** Set for a 2025-era upstream: the session the leg's requests belong to. */
+  legacy?: LegacySession;
 }
 
-/** Per-request options of the direct path. */
-export interface DirectRequestOptions {
-  /** Silence allowed before the request fails; each progress report for it starts the wait again. */
-  timeoutMs: number;
-  /** Aborting closes the request's stream, the era's cancellation. */
-  signal?: AbortSignal;
-  /** With it the request carries a progress token and the upstream's reports arrive here. */
-  onprogress?: (progress: Progress) => void;
-}
-
-/** The most of one answer (a JSON body, or one event of a stream) Airlock reads before giving up on it. */
-export const MAX_ANSWER_BYTES = 32 * 1024 * 1024;
+export type { DirectRequestOptions } from './direct-exchange.js';
 
 // The body field each method's `Mcp-Name` header mirrors.
 const NAME_FIELD: Record<string, string> = {
@@ -48,7 +64,7 @@ const NAME_FIELD: Record<string, string> = {
 // the delay the server asked for, else 1 s growing 1.5× per failed attempt, at most this many in a row.
 const MAX_RESUME_FAILURES = 2;
 
-/** Sends requests to one modern HTTP upstream over its own connection pool. */
+/** Sends requests to one HTTP upstream over its own connection pool. */
 export class DirectHttpForwarder {
   private readonly pool: Pool;
   private readonly path: string;
@@ -78,6 +94,8 @@ export class DirectHttpForwarder {
     options: DirectRequestOptions,
   ): Promise<Record<string, unknown>> {
     if (options.signal?.aborted) throw options.signal.reason;
+    const legacy = this.identity.legacy;
+    if (legacy) return this.legacyRequest(legacy, method, params, options);
     const id = this.nextId++;
     const envelope = {
       'io.modelcontextprotocol/protocolVersion': this.identity.protocolVersion,
@@ -98,7 +116,44 @@ export class DirectHttpForwarder {
     const field = NAME_FIELD[method];
     const name = field !== undefined ? params?.[field] : undefined;
     if (typeof name === 'string') headers['mcp-name'] = headerValue(name);
-    const exchange = new Exchange(method, id, options, this.onNotification);
+    return this.exchange(new Exchange(method, id, options, this.onNotification), headers, body);
+  }
+
+  /** The 2025 era's request: no envelope, the session's id and version, the SDK client's own request id. */
+  private async legacyRequest(
+    legacy: LegacySession,
+    method: string,
+    params: Record<string, unknown> | undefined,
+    options: DirectRequestOptions,
+  ): Promise<Record<string, unknown>> {
+    const id = legacy.nextId();
+    const sent = options.onprogress
+      ? {
+          ...params,
+          _meta: { ...(params?.['_meta'] as Record<string, unknown> | undefined), progressToken: id },
+        }
+      : params;
+    const body = JSON.stringify({ method, params: sent, jsonrpc: '2.0', id });
+    const headers = this.sessionHeaders(legacy, this.accept);
+    headers['content-type'] = 'application/json';
+    const peer = {
+      onRequest: legacy.onRequest,
+      answer: (message: unknown) => this.answer(legacy, message),
+    };
+    const exchange = new Exchange(method, id, options, this.onNotification, peer);
+    // Given up (the caller's abort or the timeout): the upstream is told, as the SDK client tells it.
+    exchange.signal.addEventListener('abort', () => {
+      const reason = String(exchange.signal.reason);
+      this.answer(legacy, {
+        jsonrpc: '2.0',
+        method: 'notifications/cancelled',
+        params: { requestId: id, reason },
+      });
+    });
+    return this.exchange(exchange, headers, body);
+  }
+
+  private async exchange(exchange: Exchange, headers: Record<string, string>, body: string) {
     try {
       return await this.post(exchange, headers, body);
     } catch (err) {
@@ -106,6 +161,31 @@ export class DirectHttpForwarder {
     } finally {
       exchange.done();
     }
+  }
+
+  /** Configured headers plus the session's id and version, as the SDK transport sends them on a session. */
+  private sessionHeaders(legacy: LegacySession, accept: string): Record<string, string> {
+    const headers: Record<string, string> = { ...this.headers };
+    const sessionId = legacy.sessionId();
+    if (sessionId !== undefined) headers['mcp-session-id'] = sessionId;
+    headers['mcp-protocol-version'] = this.identity.protocolVersion;
+    headers['accept'] = accept;
+    return headers;
+  }
+
+  /** POSTs a message that expects no answer (a response, a notification) on the session; failures are dropped. */
+  private answer(legacy: LegacySession, message: unknown): void {
+    const headers = this.sessionHeaders(legacy, this.accept);
+    headers['content-type'] = 'application/json';
+    const body = JSON.stringify(message);
+    void this.send({ path: this.path, method: 'POST', headers, body })
+      .then((res) => res.body.dump())
+      .catch(() => undefined);
+  }
+
+  /** True on a 2025-era session, where the leg carries tools/call only (see UpstreamForwarder). */
+  get legacy(): boolean {
+    return this.identity.legacy !== undefined;
   }
 
   /** Ends the pool; requests in flight fail at once (their session is lost by then). */
@@ -124,7 +204,7 @@ export class DirectHttpForwarder {
     if (status < 200 || status >= 300) {
       const text = await readText(res.body, res.headers).catch(() => null);
       // A modern upstream may refuse a request with its JSON-RPC error on a 400.
-      if (status === 400 && text !== null) {
+      if (status === 400 && text !== null && !this.identity.legacy) {
         const error = rpcErrorFor(text, exchange.id);
         if (error) throw error;
       }
@@ -212,12 +292,12 @@ export class DirectHttpForwarder {
 
   /** A GET for the rest of a stream after `lastEventId`; undefined when the upstream would not give it. */
   private async resume(exchange: Exchange, lastEventId: string): Promise<Body | undefined> {
-    const headers = {
-      ...this.headers,
-      'mcp-protocol-version': this.identity.protocolVersion,
-      accept: mergeAccept(this.headers['accept'], ['text/event-stream']),
-      'last-event-id': lastEventId,
-    };
+    const accept = mergeAccept(this.headers['accept'], ['text/event-stream']);
+    const legacy = this.identity.legacy;
+    const headers = legacy
+      ? this.sessionHeaders(legacy, accept)
+      : { ...this.headers, 'mcp-protocol-version': this.identity.protocolVersion, accept };
+    headers['last-event-id'] = lastEventId;
     const res = await this.send({ path: this.path, method: 'GET', headers, signal: exchange.signal });
     if (res.statusCode >= 200 && res.statusCode < 300) return res.body;
     res.body.destroy();
@@ -232,155 +312,4 @@ export class DirectHttpForwarder {
       throw new TypeError('fetch failed', { cause: err });
     }
   }
-}
-
-type Body = Awaited<ReturnType<Pool['request']>>['body'];
-
-/** One request in flight: its timer, its caller's signal, and what the upstream sends for it. */
-class Exchange {
-  private readonly abort = new AbortController();
-  private timer: NodeJS.Timeout | undefined;
-  private readonly onCallerAbort: (() => void) | undefined;
-
-  constructor(
-    readonly method: string,
-    readonly id: number,
-    private readonly options: DirectRequestOptions,
-    private readonly onNotification: (notification: RpcMessage) => void,
-  ) {
-    const caller = options.signal;
-    if (caller) {
-      this.onCallerAbort = () => this.abort.abort(caller.reason);
-      caller.addEventListener('abort', this.onCallerAbort, { once: true });
-    }
-    this.arm();
-  }
-
-  /** Aborts the HTTP exchange on timeout or on the caller's abort. */
-  get signal(): AbortSignal {
-    return this.abort.signal;
-  }
-
-  /** Handles one JSON-RPC message of the answer; returns the result once the response to this request came. */
-  receive(message: unknown): Record<string, unknown> | undefined {
-    if (!isPlainObject(message))
-      throw new Error(`sent a message that is not a JSON-RPC object: ${excerpt(message)}`);
-    if ('result' in message || 'error' in message) {
-      const error = message['error'];
-      // An error about a request it could not read carries a null id; it is still this request's answer.
-      if (!(isPlainObject(error) && message['id'] === null) && Number(message['id']) !== this.id) {
-        throw new Error(`answered request ${this.id} with the response to ${excerpt(message['id'])}`);
-      }
-      if (error !== undefined) throw toProtocolError(error);
-      return decodeModernResult(this.method, message['result']);
-    }
-    const method = message['method'];
-    if (typeof method !== 'string' || 'id' in message) return undefined; // requests belong to the legacy era
-    const params = isPlainObject(message['params']) ? message['params'] : undefined;
-    if (method === 'notifications/progress') {
-      if (!this.options.onprogress || Number(params?.['progressToken']) !== this.id) return undefined;
-      this.arm();
-      const { progressToken: _token, ...progress } = params!;
-      this.options.onprogress(progress as Progress);
-      return undefined;
-    }
-    if (method === 'notifications/cancelled') return undefined;
-    this.onNotification({ method, ...(params && { params }) });
-    return undefined;
-  }
-
-  /** What the request fails with: the timeout or the caller's reason once aborted, else `err` itself. */
-  failure(err: unknown): unknown {
-    return this.abort.signal.aborted ? this.abort.signal.reason : err;
-  }
-
-  /** Stops the timer and lets go of the caller's signal. */
-  done(): void {
-    clearTimeout(this.timer);
-    if (this.onCallerAbort) this.options.signal?.removeEventListener('abort', this.onCallerAbort);
-  }
-
-  private arm(): void {
-    clearTimeout(this.timer);
-    const timeout = this.options.timeoutMs;
-    this.timer = setTimeout(() => {
-      // The SDK's own timeout error, which the forwarder recognises by the timeout it carries.
-      this.abort.abort(new SdkError(SdkErrorCode.RequestTimeout, 'Request timed out', { timeout }));
-    }, timeout);
-  }
-}
-
-function toProtocolError(error: unknown): ProtocolError {
-  const e = isPlainObject(error) ? error : {};
-  const code = typeof e['code'] === 'number' ? e['code'] : -32603;
-  const message = typeof e['message'] === 'string' ? e['message'] : 'Internal error';
-  return ProtocolError.fromError(code, message, e['data']);
-}
-
-/** The JSON-RPC error a 400 body carries for request `id`, if it is one. */
-function rpcErrorFor(text: string, id: number): ProtocolError | undefined {
-  try {
-    const parsed: unknown = JSON.parse(text);
-    if (isPlainObject(parsed) && isPlainObject(parsed['error']) && Number(parsed['id']) === id) {
-      return toProtocolError(parsed['error']);
-    }
-  } catch {
-    // Not JSON: the HTTP error it is.
-  }
-  return undefined;
-}
-
-/** The body as text, refusing one that is (or says it will be) larger than MAX_ANSWER_BYTES. */
-async function readText(body: Body, headers: Record<string, unknown>): Promise<string> {
-  const tooLarge = () => new Error(`answered with more than ${MAX_ANSWER_BYTES} bytes`);
-  if (Number(headers['content-length']) > MAX_ANSWER_BYTES) {
-    body.destroy();
-    throw tooLarge();
-  }
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of body) {
-    size += (chunk as Buffer).length;
-    if (size > MAX_ANSWER_BYTES) throw tooLarge();
-    chunks.push(chunk as Buffer);
-  }
-  return Buffer.concat(chunks).toString('utf8');
-}
-
-/** `type/subtype` of a Content-Type header, lowercased; undefined when there is none. */
-function mediaType(header: string | string[] | undefined): string | undefined {
-  const value = Array.isArray(header) ? header[0] : header;
-  const essence = value?.split(';', 1)[0]?.trim().toLowerCase();
-  return essence ? essence : undefined;
-}
-
-/** The configured Accept's media types plus `required`, each once, as the SDK transport merges them. */
-function mergeAccept(configured: string | undefined, required: string[]): string {
-  const types = (configured?.split(',') ?? []).map((t) => t.trim().toLowerCase()).filter((t) => t !== '');
-  return [...new Set([...types, ...required])].join(', ');
-}
-
-/**
- * A header carries a value as it is only when it is plain printable ASCII without edge spaces; anything
- * else goes base64-encoded between the revision's `=?base64?` … `?=` markers.
- */
-function headerValue(value: string): string {
-  const plain =
-    value !== '' &&
-    value === value.trim() &&
-    /^[\t\x20-\x7e]*$/.test(value) &&
-    !(value.startsWith('=?base64?') && value.endsWith('?='));
-  return plain ? value : `=?base64?${Buffer.from(value, 'utf8').toString('base64')}?=`;
-}
-
-/** True for the socket failing under a stream (as opposed to what the upstream sent on it). */
-function isDropped(err: unknown): boolean {
-  const code = (err as { code?: unknown } | undefined)?.code;
-  return typeof code === 'string' && /^(ECONNRESET|EPIPE|UND_ERR_SOCKET|UND_ERR_ABORTED)$/.test(code);
-}
-
-/** The start of something an upstream sent, for an error message. */
-function excerpt(value: unknown): string {
-  const text = typeof value === 'string' ? value : (JSON.stringify(value) ?? String(value));
-  return text.length > 80 ? `${text.slice(0, 80)}…` : text;
 }

@@ -90,7 +90,10 @@ export class UpstreamForwarder {
   ): Promise<Record<string, unknown>> {
     const session = this.target.session();
     const direct = session.direct;
-    if (direct && DIRECT_METHODS.has(message.method)) {
+    if (
+      direct &&
+      (direct.legacy ? legacyDirect(message.method, options) : DIRECT_METHODS.has(message.method))
+    ) {
       const { method } = message;
       const timeout = options.timeoutMs ?? this.target.timeoutMs;
       const params = withCapabilities(true, message.params, options);
@@ -241,6 +244,21 @@ function withCapabilities<P extends Record<string, unknown>>(
 // The requests the direct HTTP leg carries: those a call makes, whose results pass through as they are.
 // Others keep the SDK client, which refuses locally what the era does not have (ping, logging/setLevel).
 const DIRECT_METHODS = new Set(['tools/call', 'resources/read', 'prompts/get']);
+
+/**
+ * On a 2025 session the direct leg carries tools/call for an agent that cannot be asked anything (it
+ * declared none of the capabilities Airlock relays). A call whose upstream may ask the agent for input
+ * mid-call keeps the SDK client, which validates the agent's answers against the era's schemas before
+ * they go upstream; the leg answers the requests it does see through the same handler, unvalidated.
+ */
+function legacyDirect(method: string, options: UpstreamRequestOptions): boolean {
+  const agent = options.clientCapabilities;
+  return (
+    method === 'tools/call' &&
+    agent !== undefined &&
+    !RELAYED_CAPABILITIES.some((k) => agent[k] !== undefined)
+  );
+}
 
 /** Accepts pre-2025 `{ toolResult }` answers too, presenting them as ordinary text content. */
 function toCallToolResult(result: Record<string, unknown>): CallToolResult {

@@ -15,7 +15,7 @@ import {
 import type { ServerConfig } from '../config/schema.js';
 import type { Logger } from '../log.js';
 import { z } from 'zod';
-import { DirectHttpForwarder } from './direct-http.js';
+import { DirectHttpForwarder, type LegacySession } from './direct-http.js';
 import { createUpstreamTransport, type UpstreamTransport } from './upstream-transport.js';
 import type { RpcMessage } from './types.js';
 
@@ -61,7 +61,7 @@ export class UpstreamSession {
   ready = false;
   /** Closed, or given up on; nothing it reports matters any more. */
   lost = false;
-  /** The allow path's own HTTP leg, once connected to a modern HTTP upstream (see direct-http.ts). */
+  /** The allow path's own HTTP leg, once connected to an HTTP upstream (see direct-http.ts). */
   direct: DirectHttpForwarder | undefined;
   private subscription: McpSubscription | undefined;
   /** Open `subscriptions/listen` streams carrying one resource's updates each (modern upstreams only). */
@@ -109,12 +109,29 @@ export class UpstreamSession {
   async connect(timeoutMs: number): Promise<void> {
     await this.client.connect(this.upstream.transport, { timeout: timeoutMs });
     const version = this.client.getNegotiatedProtocolVersion();
-    if (this.config.kind === 'http' && this.era === 'modern' && version !== undefined) {
-      const identity = { ...this.identity, protocolVersion: version };
-      this.direct = new DirectHttpForwarder(this.config, identity, (notification) => {
-        if (!this.lost) void this.callbacks.onNotification(notification);
-      });
-    }
+    if (this.config.kind !== 'http' || version === undefined) return;
+    const legacy = this.era === 'modern' ? undefined : this.legacySession();
+    if (this.era !== 'modern' && !legacy) return;
+    const identity = { ...this.identity, protocolVersion: version, ...(legacy && { legacy }) };
+    this.direct = new DirectHttpForwarder(this.config, identity, (notification) => {
+      if (!this.lost) void this.callbacks.onNotification(notification);
+    });
+  }
+
+  /**
+   * What the direct leg shares of a 2025 session with the SDK client: its transport's session id, the
+   * client's request id counter (so that the leg's ids never repeat the client's on the session), and the
+   * handler its relayed requests reach. Undefined when the client has no such counter: the SDK path stays.
+   */
+  private legacySession(): LegacySession | undefined {
+    const counter = this.client as unknown as { _requestMessageId?: unknown };
+    if (typeof counter._requestMessageId !== 'number') return undefined;
+    const transport = this.upstream.transport as StreamableHTTPClientTransport;
+    return {
+      sessionId: () => transport.sessionId,
+      nextId: () => (counter._requestMessageId as number)++,
+      onRequest: (request, signal) => this.callbacks.onRequest(request, signal),
+    };
   }
 
   /**

@@ -44,9 +44,7 @@ export class FrontProxy extends EventEmitter<{ request: [SeenRequest] }> {
 
   /** The recorded tools/call requests for one tool. */
   calls(tool: string): SeenRequest[] {
-    return this.seen.filter(
-      (r) => r.headers['mcp-method'] === 'tools/call' && r.headers['mcp-name'] === tool,
-    );
+    return this.seen.filter((r) => toolOf(r) === tool);
   }
 
   /** Resolves with the next request for which `match` holds (or the first already seen). */
@@ -84,7 +82,7 @@ export class FrontProxy extends EventEmitter<{ request: [SeenRequest] }> {
     };
     this.seen.push(seen);
     this.emit('request', seen);
-    const answer = seen.method === 'GET' ? this.onGet : this.answers.get(headers['mcp-name'] ?? '\0no name');
+    const answer = seen.method === 'GET' ? this.onGet : this.answers.get(toolOf(seen) ?? '\0no name');
     if (answer && headers['mcp-method'] !== 'server/discover' && (await answer(seen, res))) return;
     const forwarded: Record<string, string> = {};
     for (const [k, v] of Object.entries(headers))
@@ -108,4 +106,13 @@ export class FrontProxy extends EventEmitter<{ request: [SeenRequest] }> {
       .on('error', () => res.destroy())
       .pipe(res);
   }
+}
+
+/** The tool a tools/call request names: its `Mcp-Name` (2026-07-28), else its body (a 2025 session). */
+function toolOf(r: SeenRequest): string | undefined {
+  if (r.headers['mcp-method'] !== undefined) {
+    return r.headers['mcp-method'] === 'tools/call' ? r.headers['mcp-name'] : undefined;
+  }
+  const params = r.body?.['params'] as { name?: unknown } | undefined;
+  return r.body?.['method'] === 'tools/call' && typeof params?.name === 'string' ? params.name : undefined;
 }
