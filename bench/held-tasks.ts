@@ -2,10 +2,9 @@
 // io.modelcontextprotocol/tasks). Each call returns a CreateTaskResult at once and keeps no connection in
 // the gateway, so what a held call costs is its Redis record (approval request + task) and whatever the
 // gateway keeps per task in memory, measured as heap and RSS after a full GC, before and after.
-import { Redis } from 'ioredis';
-import { startRedis } from '../test/helpers/redis.js';
 import { BENCH_TOKEN } from './mcp-load.js';
-import { adopt, GC_PROBE_ARGS, gcProbe, rssKiB, startAirlockProcess, startEchoProcess } from './procs.js';
+import { startHoldingGateway, usedMemory } from './held.js';
+import { gcProbe, rssKiB } from './procs.js';
 import { fmt, round, sleep, table, type Row } from './stats.js';
 
 const MODERN = '2026-07-28';
@@ -30,11 +29,6 @@ export interface HeldTasksResult {
     /** The long-poll goal of issue 8 applied to tasks: at most 16 KiB live per held call. */
     liveAtMost16KiBPerTask: boolean;
   };
-}
-
-async function usedMemory(redis: Redis): Promise<number> {
-  const info = await redis.info('memory');
-  return Number(/^used_memory:(\d+)/m.exec(info)?.[1] ?? NaN);
 }
 
 /** One held call as a task; resolves with its task id. */
@@ -80,26 +74,7 @@ async function createTask(mcpUrl: string, id: number): Promise<string> {
 
 /** Holds `total` calls as tasks in a fresh Airlock on a dedicated Redis and measures what they cost. */
 export async function benchHeldTasks(total = 2000): Promise<{ result: HeldTasksResult; text: string }> {
-  const prefix = 'bench-tasks';
-  const redis = await startRedis(); // dedicated: its used_memory is only this gateway's
-  adopt(redis.process);
-  const admin = new Redis(redis.url, { maxRetriesPerRequest: 1 });
-  admin.on('error', () => {});
-  const echo = await startEchoProcess();
-  const airlock = await startAirlockProcess({
-    label: 'held-tasks',
-    redisUrl: redis.url,
-    prefix,
-    servers: { echo: { url: echo.url } },
-    policies: {
-      echo: {
-        version: '1',
-        default: 'deny',
-        tools: { echo: { action: 'require_approval', approval: { wait: '5m', timeout: '1h' } } },
-      },
-    },
-    nodeArgs: GC_PROBE_ARGS,
-  });
+  const { airlock, admin, stop } = await startHoldingGateway('held-tasks', 'bench-tasks', '1h');
   try {
     // Warm up the task path so lazily loaded code is in the "before" figures.
     for (let i = 0; i < 20; i++) await createTask(airlock.mcpUrl, -1 - i);
@@ -161,8 +136,6 @@ export async function benchHeldTasks(total = 2000): Promise<{ result: HeldTasksR
     return { result, text: table(`4b. ${n} calls held as tasks (2026-07-28, tasks extension)`, rows, notes) };
   } finally {
     await airlock.stop();
-    admin.disconnect();
-    await echo.stop();
-    await redis.stop();
+    await stop();
   }
 }

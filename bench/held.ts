@@ -171,9 +171,46 @@ async function holdMany(
   };
 }
 
-async function usedMemory(redis: Redis): Promise<number> {
+/** INFO used_memory of a Redis, in bytes. */
+export async function usedMemory(redis: Redis): Promise<number> {
   const info = await redis.info('memory');
   return Number(/^used_memory:(\d+)/m.exec(info)?.[1] ?? NaN);
+}
+
+/**
+ * A dedicated Redis (so its used_memory is only this gateway's), the echo upstream, and Airlock holding
+ * every echo call for approval (`timeout` to decide, 5 min of long poll), with the GC probe loaded.
+ * `stop` ends all but the gateway, which callers stop first.
+ */
+export async function startHoldingGateway(label: string, prefix: string, timeout: string) {
+  const redis = await startRedis();
+  adopt(redis.process);
+  const admin = new Redis(redis.url, { maxRetriesPerRequest: 1 });
+  admin.on('error', () => {});
+  const echo = await startEchoProcess();
+  const airlock = await startAirlockProcess({
+    label,
+    redisUrl: redis.url,
+    prefix,
+    servers: { echo: { url: echo.url } },
+    policies: {
+      echo: {
+        version: '1',
+        default: 'deny',
+        tools: { echo: { action: 'require_approval', approval: { wait: '5m', timeout } } },
+      },
+    },
+    nodeArgs: GC_PROBE_ARGS,
+  });
+  return {
+    airlock,
+    admin,
+    async stop() {
+      admin.disconnect();
+      await echo.stop();
+      await redis.stop();
+    },
+  };
 }
 
 async function airlockHeld(
@@ -182,25 +219,7 @@ async function airlockHeld(
   fillTimeoutMs: number,
 ): Promise<{ figures: HoldFigures; usedBefore: number; usedAfter: number }> {
   const prefix = 'bench-held';
-  const redis = await startRedis(); // dedicated: its used_memory is only this gateway's
-  adopt(redis.process);
-  const admin = new Redis(redis.url, { maxRetriesPerRequest: 1 });
-  admin.on('error', () => {});
-  const echo = await startEchoProcess();
-  const airlock = await startAirlockProcess({
-    label: 'held',
-    redisUrl: redis.url,
-    prefix,
-    servers: { echo: { url: echo.url } },
-    policies: {
-      echo: {
-        version: '1',
-        default: 'deny',
-        tools: { echo: { action: 'require_approval', approval: { wait: '5m', timeout: '10m' } } },
-      },
-    },
-    nodeArgs: GC_PROBE_ARGS,
-  });
+  const { airlock, admin, stop } = await startHoldingGateway('held', prefix, '10m');
   let run: Awaited<ReturnType<typeof holdMany>> | undefined;
   let warm: Client | undefined;
   try {
@@ -251,9 +270,7 @@ async function airlockHeld(
     run?.stop();
     await airlock.stop();
     await closeClients([...(warm ? [warm] : []), ...(run?.clients ?? [])]);
-    admin.disconnect();
-    await echo.stop();
-    await redis.stop();
+    await stop();
   }
 }
 

@@ -171,7 +171,7 @@ describe('the direct HTTP leg on a 2025-era session', () => {
       res.writeHead(200, { 'content-type': 'text/event-stream' });
       const token = (req.body!['params'] as { _meta: { progressToken: unknown } })._meta.progressToken;
       for (const progress of [1, 2, 3]) {
-        await new Promise((r) => setTimeout(r, 50));
+        await new Promise((r) => setTimeout(r, 150));
         const note = {
           jsonrpc: '2.0',
           method: 'notifications/progress',
@@ -190,7 +190,7 @@ describe('the direct HTTP leg on a 2025-era session', () => {
     const seen: number[] = [];
     const result = await conn.callTool(
       { name: 'slow_reporter' },
-      { ...DIRECT, timeoutMs: 120, onprogress: (p) => seen.push(p.progress) },
+      { ...DIRECT, timeoutMs: 400, onprogress: (p) => seen.push(p.progress) },
     );
     assert.equal(textOf(result), 'still here');
     assert.deepEqual(seen, [1, 2, 3]);

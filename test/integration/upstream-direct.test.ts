@@ -162,12 +162,13 @@ describe('the direct HTTP leg to a 2026-07-28 upstream', () => {
   });
 
   it('keeps a call alive while it reports progress, past its timeout', async () => {
-    // Three reports 50 ms apart within a 120 ms timeout: the whole call takes longer than the timeout.
+    // Three reports 150 ms apart with a 400 ms timeout: the whole call takes longer than the timeout, and
+    // each gap leaves 250 ms of slack for a loaded machine. The timer paces the fake upstream; it waits for nothing.
     front.answers.set('slow_reporter', async (req, res) => {
       res.writeHead(200, { 'content-type': 'text/event-stream' });
       const token = (req.body!['params'] as { _meta: { progressToken: unknown } })._meta.progressToken;
       for (const progress of [1, 2, 3]) {
-        await new Promise((r) => setTimeout(r, 50));
+        await new Promise((r) => setTimeout(r, 150));
         sse(res, {
           jsonrpc: '2.0',
           method: 'notifications/progress',
@@ -181,7 +182,7 @@ describe('the direct HTTP leg to a 2026-07-28 upstream', () => {
     const seen: number[] = [];
     const result = await conn.callTool(
       { name: 'slow_reporter' },
-      { ...DIRECT, timeoutMs: 120, onprogress: (p) => seen.push(p.progress) },
+      { ...DIRECT, timeoutMs: 400, onprogress: (p) => seen.push(p.progress) },
     );
     assert.equal(textOf(result), 'still here');
     assert.deepEqual(seen, [1, 2, 3]);
