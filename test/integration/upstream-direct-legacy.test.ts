@@ -4,12 +4,11 @@ import type { Progress } from '@modelcontextprotocol/sdk/types.js';
 import { McpError } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
 import { AirlockError } from '../../src/core/errors.js';
-import { UpstreamConnection } from '../../src/upstream/upstream-connection.js';
+import type { UpstreamConnection } from '../../src/upstream/upstream-connection.js';
 import type { UpstreamRequestOptions } from '../../src/upstream/types.js';
-import { UpstreamSession, type SessionIdentity } from '../../src/upstream/upstream-session.js';
-import { startUpstream, type UpstreamProcess } from '../helpers/conformance-upstream.js';
-import { FrontProxy, type SeenRequest } from '../helpers/front-proxy.js';
-import { CapturedLog, RecordingHooks, httpConfig, waitForState } from '../fixtures/upstreams/harness.js';
+import type { FrontProxy, SeenRequest } from '../helpers/front-proxy.js';
+import { FrontedUpstream, headersOf, idOf, normalised, textOf } from '../helpers/direct-leg.js';
+import { waitForState, type RecordingHooks } from '../fixtures/upstreams/harness.js';
 
 // The direct HTTP leg on a 2025-era session (src/upstream/direct-http.ts): a tools/call of an agent that
 // declared none of the capabilities Airlock relays goes through it, any other call through the SDK
@@ -22,24 +21,7 @@ const DIRECT: UpstreamRequestOptions = { clientCapabilities: {} };
 /** A 2025 agent that can be asked: its calls keep the SDK client. */
 const VIA_SDK: UpstreamRequestOptions = { clientCapabilities: { elicitation: {} } };
 const ANY = z.looseObject({});
-const IDENTITY = {
-  clientInfo: { name: 'airlock', version: '0.1.0' },
-  capabilities: { sampling: {}, elicitation: { form: {}, url: {} }, roots: { listChanged: true } },
-} as SessionIdentity;
-
-const textOf = (result: { content?: unknown }) =>
-  ((result.content as { text?: string }[] | undefined) ?? []).map((c) => c.text ?? '').join('\n');
 const viaFetch = (r: SeenRequest) => 'sec-fetch-mode' in r.headers;
-const idOf = (r: SeenRequest) => r.body!['id'];
-
-/** The request as sent, with the per-request id and progress token (both counters) set to 0. */
-function normalised(r: SeenRequest): string {
-  const body = structuredClone(r.body!);
-  body['id'] = 0;
-  const meta = (body['params'] as { _meta?: Record<string, unknown> })._meta;
-  if (meta && 'progressToken' in meta) meta['progressToken'] = 0;
-  return JSON.stringify(body);
-}
 
 const MCP_HEADERS = [
   'accept',
@@ -51,8 +33,7 @@ const MCP_HEADERS = [
   'authorization',
   'x-trace',
 ];
-const mcpHeaders = (r: SeenRequest) =>
-  Object.fromEntries(MCP_HEADERS.filter((h) => h in r.headers).map((h) => [h, r.headers[h]]));
+const mcpHeaders = headersOf(MCP_HEADERS);
 
 /** What a rejection carried, for comparing the two paths' errors. */
 async function failure(call: Promise<unknown>): Promise<{ name: string; code: unknown; message: string }> {
@@ -66,38 +47,19 @@ async function failure(call: Promise<unknown>): Promise<{ name: string; code: un
 }
 
 describe('the direct HTTP leg on a 2025-era session', () => {
-  let upstream: UpstreamProcess;
+  let fx: FrontedUpstream;
   let front: FrontProxy;
   let conn: UpstreamConnection;
-  const hooks = new RecordingHooks();
-  const log = new CapturedLog();
+  let hooks: RecordingHooks;
 
   before(async () => {
-    upstream = await startUpstream('legacy');
-    front = await new FrontProxy(upstream.url).start();
-    const config = httpConfig(front.url, { headers: { Authorization: 'Bearer t0k', 'X-Trace': 'abc' } });
-    conn = new UpstreamConnection('up', config, hooks, log.logger, {
-      reconnect: { initialMs: 20, maxMs: 100 },
-    });
-    await conn.start();
-    assert.equal(conn.state, 'ready');
-    assert.equal(conn.era, 'legacy');
+    fx = await FrontedUpstream.start('legacy');
+    ({ front, conn, hooks } = fx);
   });
-  after(async () => {
-    await conn?.close();
-    await front?.stop();
-    await upstream?.stop();
-  });
+  after(() => fx?.stop());
 
   it('sends exactly what the SDK client sends on the session, and its ids follow the client’s', async () => {
-    const session = new UpstreamSession(conn.config, log.logger, IDENTITY, {
-      onRequest: () => Promise.reject(new Error('no questions here')),
-      onNotification: async () => {},
-      onClose: () => {},
-      onError: () => {},
-    });
-    try {
-      await session.connect(10_000);
+    await fx.withSession(async (session) => {
       assert.ok(session.direct?.legacy);
       const params = { name: 'test_simple_text', arguments: {}, _meta: { 'example.com/trace': 't-1' } };
       for (const onprogress of [() => {}, undefined]) {
@@ -132,9 +94,7 @@ describe('the direct HTTP leg on a 2025-era session', () => {
         assert.equal(meta['progressToken'], onprogress ? idOf(directReq) : undefined);
         assert.equal(meta['example.com/trace'], 't-1');
       }
-    } finally {
-      await session.end(false);
-    }
+    });
   });
 
   it('takes the direct leg only for an agent that cannot be asked anything', async () => {

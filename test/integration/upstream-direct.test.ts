@@ -4,13 +4,12 @@ import type { ServerResponse } from 'node:http';
 import { McpError, type Progress } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
 import { AirlockError } from '../../src/core/errors.js';
-import { UpstreamConnection } from '../../src/upstream/upstream-connection.js';
+import type { UpstreamConnection } from '../../src/upstream/upstream-connection.js';
 import { MAX_ANSWER_BYTES } from '../../src/upstream/direct-http.js';
 import type { UpstreamRequestOptions } from '../../src/upstream/types.js';
-import { UpstreamSession, type SessionIdentity } from '../../src/upstream/upstream-session.js';
-import { startUpstream, type UpstreamProcess } from '../helpers/conformance-upstream.js';
-import { FrontProxy, type SeenRequest } from '../helpers/front-proxy.js';
-import { CapturedLog, RecordingHooks, httpConfig, waitForState } from '../fixtures/upstreams/harness.js';
+import type { FrontProxy, SeenRequest } from '../helpers/front-proxy.js';
+import { FrontedUpstream, headersOf, idOf, normalised, textOf } from '../helpers/direct-leg.js';
+import { waitForState, type RecordingHooks } from '../fixtures/upstreams/harness.js';
 
 // The direct HTTP leg to a 2026-07-28 upstream (src/upstream/direct-http.ts): calls that take their
 // `input_required` answers themselves go through it, every other call through the SDK client. A front in
@@ -19,13 +18,6 @@ import { CapturedLog, RecordingHooks, httpConfig, waitForState } from '../fixtur
 /** A caller that takes input_required answers itself (a 2026-07-28 agent's call, a task). */
 const DIRECT: UpstreamRequestOptions = { allowInputRequired: true };
 const ANY = z.looseObject({});
-const IDENTITY = {
-  clientInfo: { name: 'airlock', version: '0.1.0' },
-  capabilities: { sampling: {}, elicitation: { form: {}, url: {} }, roots: { listChanged: true } },
-} as SessionIdentity;
-
-const textOf = (result: { content?: unknown }) =>
-  ((result.content as { text?: string }[] | undefined) ?? []).map((c) => c.text ?? '').join('\n');
 
 function isAirlock(code: string, message?: RegExp) {
   return (err: unknown) => {
@@ -34,15 +26,6 @@ function isAirlock(code: string, message?: RegExp) {
     if (message) assert.match(err.message, message);
     return true;
   };
-}
-
-/** The request as sent, with the per-request id and progress token (both counters) set to 0. */
-function normalised(r: SeenRequest): string {
-  const body = structuredClone(r.body!);
-  body['id'] = 0;
-  const meta = (body['params'] as { _meta?: Record<string, unknown> })._meta;
-  if (meta && 'progressToken' in meta) meta['progressToken'] = 0;
-  return JSON.stringify(body);
 }
 
 const MCP_HEADERS = [
@@ -54,13 +37,11 @@ const MCP_HEADERS = [
   'authorization',
   'x-trace',
 ];
-const mcpHeaders = (r: SeenRequest) =>
-  Object.fromEntries(MCP_HEADERS.filter((h) => h in r.headers).map((h) => [h, r.headers[h]]));
+const mcpHeaders = headersOf(MCP_HEADERS);
 
 /** Writes one SSE event. */
 const sse = (res: ServerResponse, message: unknown, id?: string) =>
   res.write(`${id ? `id: ${id}\n` : ''}data: ${JSON.stringify(message)}\n\n`);
-const idOf = (r: SeenRequest) => r.body!['id'];
 const complete = (id: unknown, text: string) => ({
   jsonrpc: '2.0',
   id,
@@ -68,39 +49,20 @@ const complete = (id: unknown, text: string) => ({
 });
 
 describe('the direct HTTP leg to a 2026-07-28 upstream', () => {
-  let upstream: UpstreamProcess;
+  let fx: FrontedUpstream;
   let front: FrontProxy;
   let conn: UpstreamConnection;
-  const hooks = new RecordingHooks();
-  const log = new CapturedLog();
+  let hooks: RecordingHooks;
 
   before(async () => {
-    upstream = await startUpstream('modern');
-    front = await new FrontProxy(upstream.url).start();
-    const config = httpConfig(front.url, { headers: { Authorization: 'Bearer t0k', 'X-Trace': 'abc' } });
-    conn = new UpstreamConnection('up', config, hooks, log.logger, {
-      reconnect: { initialMs: 20, maxMs: 100 },
-    });
-    await conn.start();
-    assert.equal(conn.state, 'ready');
-    assert.equal(conn.era, 'modern');
+    fx = await FrontedUpstream.start('modern');
+    ({ front, conn, hooks } = fx);
   });
-  after(async () => {
-    await conn?.close();
-    await front?.stop();
-    await upstream?.stop();
-  });
+  after(() => fx?.stop());
 
   it('sends exactly what the SDK client sends: the envelope, the own _meta, the headers', async () => {
     // One session, both legs: the SDK client's request and the direct leg's for the same params.
-    const session = new UpstreamSession(conn.config, log.logger, IDENTITY, {
-      onRequest: () => Promise.reject(new Error('no questions here')),
-      onNotification: async () => {},
-      onClose: () => {},
-      onError: () => {},
-    });
-    try {
-      await session.connect(10_000);
+    await fx.withSession(async (session) => {
       assert.ok(session.direct);
       for (const [method, params] of [
         ['tools/call', { name: 'greet', arguments: { name: 'Ada' }, _meta: { 'example.com/trace': 't-1' } }],
@@ -126,9 +88,7 @@ describe('the direct HTTP leg to a 2026-07-28 upstream', () => {
         const meta = (directReq.body!['params'] as { _meta: Record<string, unknown> })._meta;
         assert.equal(meta['progressToken'], idOf(directReq));
       }
-    } finally {
-      await session.end(false);
-    }
+    });
   });
 
   it("relays the agent's capabilities and log level in the call's _meta", async () => {
