@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { after, afterEach, before } from 'node:test';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import express from 'express';
@@ -15,7 +16,7 @@ import { silentLogger } from '../../src/log.js';
 import { createSlackIntegration, type SlackIntegration } from '../../src/slack/slack-integration.js';
 import { createSlackDirectory, type SlackDirectory } from '../../src/slack/slack-directory.js';
 import { startFakeSlack, type FakeMessage, type FakeSlack, type SlackCall } from './fake-slack.js';
-import { freshPrefix } from './redis.js';
+import { freshPrefix, startRedis, type TestRedis } from './redis.js';
 import { blockActionPayload, postInteraction } from './slack-signing.js';
 
 /** The signing secret every rig's Slack app is configured with. */
@@ -242,4 +243,48 @@ export async function rejection(p: Promise<unknown>): Promise<AirlockError> {
   );
   assert.ok(err instanceof AirlockError, `expected an AirlockError, got ${String(err)}`);
   return err;
+}
+
+/** A test file's rigs: one Redis for the file, every rig started through it stopped after each test. */
+export interface SlackRigs {
+  /** Starts a rig on the file's Redis; it is stopped after the current test. */
+  rig(o?: Omit<SlackRigOptions, 'redisUrl'>): Promise<SlackRig>;
+  /** Stops a rig now (a replica going away mid-test). */
+  stop(r: SlackRig): Promise<void>;
+  /** The file's Redis URL (once its `before` hook has run). */
+  readonly redisUrl: string;
+}
+
+/** Registers the file's hooks (Redis started before, rigs stopped after each test, Redis stopped after). */
+export function useSlackRigs(): SlackRigs {
+  let redis: TestRedis | undefined;
+  const rigs: SlackRig[] = [];
+  before(async () => {
+    redis = await startRedis();
+  });
+  afterEach(async () => {
+    for (const r of rigs.splice(0)) await r.stop();
+  });
+  after(async () => {
+    await redis?.stop();
+  });
+  const url = () => {
+    if (!redis) throw new Error('the Redis of this file is not started yet');
+    return redis.url;
+  };
+  return {
+    async rig(o = {}) {
+      const r = await startSlackRig({ redisUrl: url(), ...o });
+      rigs.push(r);
+      return r;
+    },
+    async stop(r) {
+      const at = rigs.indexOf(r);
+      if (at >= 0) rigs.splice(at, 1);
+      await r.stop();
+    },
+    get redisUrl() {
+      return url();
+    },
+  };
 }

@@ -1,31 +1,14 @@
 // Reminders and escalation as BullMQ delayed jobs, through the Slack integration on a real Redis,
 // the fake Slack and signed interaction POSTs.
-import { after, afterEach, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Queue, QueueEvents } from 'bullmq';
 import { APPROVAL_QUEUE } from '../../src/approval/approval-service.js';
-import { startRedis, type TestRedis } from '../helpers/redis.js';
-import { eventually, startSlackRig, type SlackRig, type SlackRigOptions } from '../helpers/slack-rig.js';
+import { eventually, useSlackRigs } from '../helpers/slack-rig.js';
 import type { SlackCall } from '../helpers/fake-slack.js';
 
-let redis: TestRedis;
-const rigs: SlackRig[] = [];
-
-before(async () => {
-  redis = await startRedis();
-});
-afterEach(async () => {
-  for (const r of rigs.splice(0)) await r.stop();
-});
-after(async () => {
-  await redis.stop();
-});
-
-async function rig(o: Omit<SlackRigOptions, 'redisUrl'> = {}): Promise<SlackRig> {
-  const r = await startSlackRig({ redisUrl: redis.url, ...o });
-  rigs.push(r);
-  return r;
-}
+const rigs = useSlackRigs();
+const rig = rigs.rig;
 
 const threadReply = (ts: string, pattern: RegExp) => (c: SlackCall) =>
   c.params.thread_ts === ts && pattern.test(String(c.params.text));
@@ -49,7 +32,7 @@ describe('reminders', () => {
     await result;
     const record = await r.approvals.get(id);
     assert.ok((record?.reminders?.length ?? 0) >= 2, 'each reminder is in the record (the timeline)');
-    const queue = new Queue(APPROVAL_QUEUE, { connection: { url: redis.url }, prefix: r.prefix });
+    const queue = new Queue(APPROVAL_QUEUE, { connection: { url: rigs.redisUrl }, prefix: r.prefix });
     try {
       // The reminder job is removed, or it ran once more, found the request decided and ended.
       await eventually(async () => (await queue.getJob(`${id}-remind`)) === undefined);
@@ -70,8 +53,8 @@ describe('reminders', () => {
     await r.click('U0BOB', 'airlock_approve', id);
     await result;
     const before = await r.approvals.get(id);
-    const queue = new Queue(APPROVAL_QUEUE, { connection: { url: redis.url }, prefix: r.prefix });
-    const events = new QueueEvents(APPROVAL_QUEUE, { connection: { url: redis.url }, prefix: r.prefix });
+    const queue = new Queue(APPROVAL_QUEUE, { connection: { url: rigs.redisUrl }, prefix: r.prefix });
+    const events = new QueueEvents(APPROVAL_QUEUE, { connection: { url: rigs.redisUrl }, prefix: r.prefix });
     try {
       await events.waitUntilReady();
       let reminded = 0;
@@ -175,8 +158,7 @@ test('reminders and escalations fire after the creating replica is gone, on anot
     escalate: [{ afterMs: 1000, approvers: ['bob'] }],
   });
   await a.posted(id);
-  rigs.splice(rigs.indexOf(a), 1);
-  await a.stop();
+  await rigs.stop(a);
   const b = await rig({ prefix: a.prefix });
   // Replica A's worker is closed, so only B's can have run the jobs.
   const record = await eventually(async () => {

@@ -1,7 +1,7 @@
 // The App Home tab and `/airlock` against a real ApprovalService on a real Redis and the fake Slack Web
 // API: every flow goes through real signed POSTs to /slack/events (event_callback JSON for
 // app_home_opened, form-encoded slash commands and block_actions), exactly as Slack sends them.
-import { after, afterEach, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import type { App } from '@slack/bolt';
@@ -12,34 +12,16 @@ import { silentLogger } from '../../src/log.js';
 import type { ReviewerQueue } from '../../src/slack/reviewer-queue.js';
 import { registerSlashCommand } from '../../src/slack/slash-command.js';
 import type { SlackCall } from '../helpers/fake-slack.js';
-import { startRedis, type TestRedis } from '../helpers/redis.js';
 import {
   RIG_SIGNING_SECRET as SECRET,
   rejection,
-  startSlackRig,
+  useSlackRigs,
   type SlackRig,
-  type SlackRigOptions,
 } from '../helpers/slack-rig.js';
 import { postInteraction, postSlashCommand, slackSignatureHeaders } from '../helpers/slack-signing.js';
 
-let redis: TestRedis;
-const rigs: SlackRig[] = [];
-
-before(async () => {
-  redis = await startRedis();
-});
-afterEach(async () => {
-  for (const r of rigs.splice(0)) await r.stop();
-});
-after(async () => {
-  await redis.stop();
-});
-
-async function rig(o: Omit<SlackRigOptions, 'redisUrl'> = {}): Promise<SlackRig> {
-  const r = await startSlackRig({ redisUrl: redis.url, ...o });
-  rigs.push(r);
-  return r;
-}
+const rigs = useSlackRigs();
+const rig = rigs.rig;
 
 const TEAM = { id: 'T0FAKE', domain: 'fake' };
 

@@ -1,20 +1,12 @@
 // The Slack integration wired to a real ApprovalService on a real Redis, with a stub upstream and the
 // fake Slack Web API: every flow goes through real signed interaction POSTs to /slack/events, without
 // the MCP gateway in front (slack-gateway.test.ts covers the agent's side).
-import { after, afterEach, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import type { AirlockError } from '../../src/core/errors.js';
 import { blockKitProblems } from '../helpers/fake-slack.js';
-import { startRedis, type TestRedis } from '../helpers/redis.js';
-import {
-  RIG_SIGNING_SECRET as SECRET,
-  eventually,
-  rejection,
-  startSlackRig,
-  type SlackRig,
-  type SlackRigOptions,
-} from '../helpers/slack-rig.js';
+import { RIG_SIGNING_SECRET as SECRET, eventually, rejection, useSlackRigs } from '../helpers/slack-rig.js';
 import {
   blockActionPayload,
   postInteraction,
@@ -23,24 +15,8 @@ import {
 } from '../helpers/slack-signing.js';
 import { untilChanged } from '../helpers/changes.js';
 
-let redis: TestRedis;
-const rigs: SlackRig[] = [];
-
-before(async () => {
-  redis = await startRedis();
-});
-afterEach(async () => {
-  for (const r of rigs.splice(0)) await r.stop();
-});
-after(async () => {
-  await redis.stop();
-});
-
-async function rig(o: Omit<SlackRigOptions, 'redisUrl'> = {}): Promise<SlackRig> {
-  const r = await startSlackRig({ redisUrl: redis.url, ...o });
-  rigs.push(r);
-  return r;
-}
+const rigs = useSlackRigs();
+const rig = rigs.rig;
 
 describe('Slack approvals', () => {
   test('approve: the call runs, the message is updated in place and the outcome is threaded', async () => {
@@ -260,7 +236,7 @@ describe('Slack approvals', () => {
     assert.equal(attempts.filter((c) => c.status === 500).length, 3);
     assert.equal(r.fake.okCallsOf('chat.postMessage').length, 1);
     const ref = await untilChanged(
-      { redisUrl: redis.url, prefix: r.prefix },
+      { redisUrl: rigs.redisUrl, prefix: r.prefix },
       async () => (await r.approvals.get(id))?.slack,
       'the stored Slack reference',
     );

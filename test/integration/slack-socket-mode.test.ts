@@ -1,28 +1,16 @@
 // Socket Mode: the same Slack app with no HTTP route; clicks arrive as envelopes over the WebSocket
 // the fake Slack hands out from apps.connections.open.
-import { after, afterEach, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startRedis, type TestRedis } from '../helpers/redis.js';
-import { startSlackRig, type SlackRig } from '../helpers/slack-rig.js';
+import { useSlackRigs } from '../helpers/slack-rig.js';
 import { blockActionPayload } from '../helpers/slack-signing.js';
 
-let redis: TestRedis;
-const rigs: SlackRig[] = [];
-
-before(async () => {
-  redis = await startRedis();
-});
-afterEach(async () => {
-  for (const r of rigs.splice(0)) await r.stop();
-});
-after(async () => {
-  await redis.stop();
-});
+const rigs = useSlackRigs();
+const rig = rigs.rig;
 
 describe('Slack in Socket Mode', () => {
   test('has no HTTP route, keeps retrying while Slack refuses, and closes cleanly', async () => {
-    const r = await startSlackRig({ redisUrl: redis.url, socketMode: true });
-    rigs.push(r);
+    const r = await rig({ socketMode: true });
     assert.equal(r.slack.mode, 'socket');
     assert.equal(r.slack.router, undefined);
     // The fake refuses apps.connections.open until Socket Mode is served: start() returned anyway,
@@ -36,8 +24,7 @@ describe('Slack in Socket Mode', () => {
   });
 
   test('a click over the socket is acked and decides the request', async () => {
-    const r = await startSlackRig({ redisUrl: redis.url, socketMode: true });
-    rigs.push(r);
+    const r = await rig({ socketMode: true });
     const socket = r.fake.socketMode();
     // The first refused attempt is retried after about a second.
     await socket.waitConnected(15_000);
