@@ -35,6 +35,8 @@ export interface HeldCall {
   args: Record<string, unknown>;
   decision: Decision;
   meta?: Record<string, unknown>;
+  /** The capabilities the agent declared on the call; what the approved call's tool may ask of it. */
+  clientCapabilities?: Record<string, unknown>;
 }
 
 /** Holds calls for approval and returns the released result; throws AirlockError for refusals. */

@@ -195,7 +195,10 @@ export class Gateway {
         }
         report('held');
         held = true;
-        const heldCall = { requestId, agent: call.agent, server, tool, args, decision, meta: call.meta };
+        const heldCall = {
+          ...{ requestId, agent: call.agent, server, tool, args, decision, meta: call.meta },
+          ...(hooks.clientCapabilities && { clientCapabilities: hooks.clientCapabilities }),
+        };
         if (asTask) return await this.deps.tasks!.hold(heldCall);
         hooks.onHeld?.();
         return await this.deps.approvals.hold(heldCall, hooks);

@@ -1,0 +1,285 @@
+// Input rounds inside held calls that are tasks: once a reviewer approves, the approval worker (on
+// whichever of two Airlocks on one Redis takes the job) runs the call, and when its tool asks the agent —
+// a 2026-07-28 upstream answering `input_required`, or a 2025 upstream sending elicitation/create during
+// the call — the task shows the question on tasks/get from either replica, tasks/update from either one
+// answers it, and the call completes, run once. Only the agent that made the call sees or answers its
+// questions, and only questions it declared it can answer are asked.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { Redis } from 'ioredis';
+import { startRedis, type TestRedis } from '../helpers/redis.js';
+import { ROOT, startTestAirlock, type TestAirlock } from '../helpers/airlock-harness.js';
+import { upstreamCommand } from '../helpers/conformance-upstream.js';
+import { META_KEYS } from '../../src/agent/wire/envelope.js';
+import { TASKS_EXTENSION } from '../../src/core/tasks/index.js';
+import { keyspace } from '../../src/redis/keyspace.js';
+
+const AGENT = 'agent-token-0123456789abcdef';
+const OTHER = 'other-token-0123456789abcdef';
+const ALICE = 'alice-token-0123456789abcdef';
+const V = '2026-07-28';
+const TASKS = { extensions: { [TASKS_EXTENSION]: {} } };
+const ASKS = { ...TASKS, elicitation: {}, sampling: {} };
+
+let redis: TestRedis;
+let a: TestAirlock;
+let b: TestAirlock;
+/** Approval ids by the replica whose worker started them. */
+const executing = new Map<string, string[]>();
+
+const held = { action: 'require_approval', approval: { approvers: ['alice'], timeout: '5m', wait: '300ms' } };
+const policy = { version: '1', default: 'allow', tools: { confirm_delete: held, test_sampling: held } };
+
+before(async () => {
+  redis = await startRedis();
+  const config = {
+    agents: [
+      { id: 'ci-bot', token: AGENT },
+      { id: 'ops-bot', token: OTHER },
+    ],
+    reviewers: [{ id: 'alice', token: ALICE }],
+    servers: {
+      modern: { ...upstreamCommand(['--stdio', '--mode', 'modern']), cwd: ROOT, toolPrefix: 'm_' },
+      legacy: { ...upstreamCommand(['--stdio', '--mode', 'legacy']), cwd: ROOT, toolPrefix: 'l_' },
+    },
+  };
+  const policies = { modern: policy, legacy: policy };
+  a = await startTestAirlock({ redisUrl: redis.url, config, policies });
+  b = await startTestAirlock({ redisUrl: redis.url, prefix: a.prefix, config, policies });
+  for (const [name, gw] of [
+    ['a', a],
+    ['b', b],
+  ] as const) {
+    executing.set(name, []);
+    gw.airlock.approvals.on('executing', (r) => executing.get(name)!.push(r.id));
+  }
+});
+
+after(async () => {
+  await Promise.all([a?.stop().catch(() => {}), b?.stop().catch(() => {})]);
+  await redis?.stop();
+});
+
+async function rpc(
+  method: string,
+  params: Record<string, unknown>,
+  o: { at?: TestAirlock; token?: string; capabilities?: Record<string, unknown> } = {},
+): Promise<{ status: number; body: any }> {
+  const name = (params['name'] ?? params['taskId']) as string | undefined;
+  const res = await fetch(`${(o.at ?? a).url}/mcp`, {
+    method: 'POST',
+    headers: {
+      'content-type': 'application/json',
+      accept: 'application/json, text/event-stream',
+      authorization: `Bearer ${o.token ?? AGENT}`,
+      'mcp-protocol-version': V,
+      'mcp-method': method,
+      ...(name !== undefined && { 'mcp-name': name }),
+    },
+    body: JSON.stringify({
+      jsonrpc: '2.0',
+      id: 1,
+      method,
+      params: {
+        ...params,
+        _meta: {
+          [META_KEYS.protocolVersion]: V,
+          [META_KEYS.clientCapabilities]: o.capabilities ?? ASKS,
+        },
+      },
+    }),
+  });
+  return { status: res.status, body: await res.json() };
+}
+
+async function getTask(taskId: string, at: TestAirlock): Promise<any> {
+  const { body } = await rpc('tasks/get', { taskId }, { at });
+  assert.equal(body.error, undefined, JSON.stringify(body.error));
+  return body.result;
+}
+
+async function api(path: string, body?: unknown): Promise<any> {
+  const res = await fetch(`${a.url}/api${path}`, {
+    method: body === undefined ? 'GET' : 'POST',
+    headers: { authorization: `Bearer ${ALICE}`, 'content-type': 'application/json' },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  });
+  return res.json();
+}
+
+/** Waits, on task and approval changes from every replica, until tasks/get on `at` satisfies `done`. */
+async function taskWhen(taskId: string, at: TestAirlock, done: (t: any) => boolean): Promise<any> {
+  const sub = new Redis(redis.url, { lazyConnect: true });
+  sub.on('error', () => {});
+  const keys = keyspace(a.prefix);
+  try {
+    await sub.connect();
+    await sub.subscribe(keys.task.changes, keys.approval.events);
+    return await new Promise<any>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`task ${taskId} did not get there`)), 30_000);
+      const check = () =>
+        getTask(taskId, at).then((t) => {
+          if (done(t)) {
+            clearTimeout(timer);
+            resolve(t);
+          }
+        }, reject);
+      sub.on('message', () => void check());
+      void check();
+    });
+  } finally {
+    sub.disconnect();
+  }
+}
+
+const ended = (t: any) => ['completed', 'failed', 'cancelled'].includes(t.status);
+const askingOrEnded = (t: any) => t.status === 'input_required' || ended(t);
+const runs = (id: string) => [...executing.values()].flat().filter((x) => x === id).length;
+
+/** Calls a held tool as a task through `a` and approves it; the task and its approval request id. */
+async function heldTask(
+  tool: string,
+  args: Record<string, unknown>,
+  capabilities: Record<string, unknown> = ASKS,
+): Promise<{ taskId: string; requestId: string }> {
+  const { body } = await rpc('tools/call', { name: tool, arguments: args }, { capabilities });
+  assert.equal(body.result?.resultType, 'task', JSON.stringify(body));
+  const requestId = /request (ar_[\w-]{20})/.exec(body.result.statusMessage)![1]!;
+  const record = await api(`/requests/${requestId}/approve`, { comment: 'go' });
+  assert.equal(record.status, 'approved', JSON.stringify(record));
+  return { taskId: body.result.taskId, requestId };
+}
+
+for (const [era, tool, key] of [
+  ['2026-07-28', 'm_confirm_delete', 'r1.confirm'],
+  ['2025', 'l_confirm_delete', 'r1.input_1'],
+] as const) {
+  test(`${era} upstream: an approved task's question shows on either replica, is answered there, runs once`, async () => {
+    const { taskId, requestId } = await heldTask(tool, { filename: `${era}.txt` });
+    const asking = await taskWhen(taskId, b, askingOrEnded);
+    assert.equal(asking.status, 'input_required', JSON.stringify(asking));
+    assert.deepEqual(Object.keys(asking.inputRequests), [key]);
+    assert.equal(asking.inputRequests[key].method, 'elicitation/create');
+    assert.match(asking.inputRequests[key].params.message, new RegExp(`Delete ${era}\\.txt\\?`));
+    assert.match(asking.statusMessage, /tasks\/update/);
+    // The same question from the other replica.
+    assert.deepEqual((await getTask(taskId, a)).inputRequests, asking.inputRequests);
+
+    // Another agent neither sees nor answers it.
+    for (const method of ['tasks/get', 'tasks/update', 'tasks/cancel']) {
+      const { status, body } = await rpc(
+        method,
+        { taskId, inputResponses: { [key]: { action: 'decline' } } },
+        { at: b, token: OTHER },
+      );
+      assert.equal(status, 400, method);
+      assert.equal(body.error.code, -32602, method);
+    }
+    assert.equal((await getTask(taskId, a)).status, 'input_required');
+
+    const ack = await rpc(
+      'tasks/update',
+      { taskId, inputResponses: { [key]: { action: 'accept', content: { confirm: true } } } },
+      { at: b },
+    );
+    assert.deepEqual(ack.body.result, { resultType: 'complete' });
+    const done = await taskWhen(taskId, a, ended);
+    assert.equal(done.status, 'completed', JSON.stringify(done));
+    assert.equal(done.result.content[0].text, `Deleted ${era}.txt`);
+    assert.equal(runs(requestId), 1, 'executed exactly once');
+    const record = await api(`/requests/${requestId}`);
+    assert.equal(record.status, 'executed');
+    assert.deepEqual(record.clientCapabilities, { elicitation: {}, sampling: {} });
+  });
+}
+
+test('sampling is relayed too, from a 2025 upstream', async () => {
+  const { taskId } = await heldTask('l_test_sampling', { prompt: 'Hi' });
+  const asking = await taskWhen(taskId, a, askingOrEnded);
+  const [key] = Object.keys(asking.inputRequests ?? {});
+  assert.equal(asking.inputRequests?.[key!]?.method, 'sampling/createMessage', JSON.stringify(asking));
+  const sampled = { role: 'assistant', content: { type: 'text', text: 'Hello!' }, model: 'm' };
+  await rpc('tasks/update', { taskId, inputResponses: { [key!]: sampled } }, { at: b });
+  const done = await taskWhen(taskId, b, ended);
+  assert.deepEqual(done.result?.content, [{ type: 'text', text: 'LLM response: Hello!' }]);
+});
+
+test('an agent that did not declare elicitation is not asked: the approved call is refused as before', async () => {
+  for (const tool of ['m_confirm_delete', 'l_confirm_delete']) {
+    const { taskId, requestId } = await heldTask(tool, { filename: 'x.txt' }, TASKS);
+    const done = await taskWhen(taskId, b, ended);
+    assert.notEqual(done.status, 'input_required');
+    assert.equal(done.inputRequests, undefined);
+    const text = JSON.stringify(done);
+    assert.doesNotMatch(text, /Deleted x\.txt/, tool);
+    if (tool === 'm_confirm_delete') {
+      // The upstream saw the agent's capabilities and refused itself, as it would for a direct call.
+      assert.equal(done.status, 'failed');
+      assert.equal(done.error.code, -32021);
+      assert.ok(done.error.data.requiredCapabilities.elicitation, JSON.stringify(done.error));
+    }
+    const record = await untilFinished(requestId);
+    assert.equal(record.status, 'failed', tool);
+    assert.equal(record.clientCapabilities, undefined);
+    assert.equal(runs(requestId), 1);
+  }
+});
+
+test('an answer that is not an elicitation result ends the call with -32602', async () => {
+  const { taskId, requestId } = await heldTask('m_confirm_delete', { filename: 'y.txt' });
+  await taskWhen(taskId, a, askingOrEnded);
+  await rpc('tasks/update', { taskId, inputResponses: { 'r1.confirm': { action: 'maybe' } } }, { at: b });
+  const done = await taskWhen(taskId, a, ended);
+  assert.equal(done.status, 'failed');
+  assert.equal(done.error.code, -32602);
+  assert.match(done.error.message, /Invalid elicitation result for r1\.confirm/);
+  assert.equal(runs(requestId), 1);
+});
+
+test("tasks/cancel while the tool waits for the agent's answer stops the approved call", async () => {
+  const { taskId, requestId } = await heldTask('l_confirm_delete', { filename: 'z.txt' });
+  await taskWhen(taskId, a, askingOrEnded);
+  const ack = await rpc('tasks/cancel', { taskId }, { at: b });
+  assert.deepEqual(ack.body.result, { resultType: 'complete' });
+  assert.equal((await getTask(taskId, a)).status, 'cancelled');
+  const record = await untilFinished(requestId);
+  assert.equal(record.status, 'failed');
+  assert.match(record.execution.summary, /stopped while its tool waited for the agent's answers/);
+});
+
+test('a replica shut down mid-question ends the call with a stored error, not a second run', async () => {
+  const { taskId, requestId } = await heldTask('m_confirm_delete', { filename: 'w.txt' });
+  await taskWhen(taskId, a, askingOrEnded);
+  const runner = executing.get('a')!.includes(requestId) ? a : b;
+  const survivor = runner === a ? b : a;
+  await runner.stop();
+  const done = await taskWhen(taskId, survivor, ended);
+  assert.equal(done.status, 'failed');
+  assert.match(done.error.message, /Airlock shut down/);
+  const record = await untilFinished(requestId, survivor);
+  assert.equal(record.execution.isError, true);
+  assert.equal(runs(requestId), 1);
+});
+
+/** Waits, on approval changes, until the approved call has finished (executed or failed); through `at`'s API. */
+async function untilFinished(requestId: string, at: TestAirlock = a): Promise<any> {
+  const sub = new Redis(redis.url, { lazyConnect: true });
+  sub.on('error', () => {});
+  try {
+    await sub.connect();
+    await sub.subscribe(keyspace(a.prefix).approval.events);
+    return await new Promise<any>((resolve, reject) => {
+      const check = async () => {
+        const res = await fetch(`${at.url}/api/requests/${requestId}`, {
+          headers: { authorization: `Bearer ${ALICE}` },
+        });
+        const record = (await res.json()) as any;
+        if (record.status === 'executed' || record.status === 'failed') resolve(record);
+      };
+      sub.on('message', () => void check().catch(reject));
+      void check().catch(reject);
+    });
+  } finally {
+    sub.disconnect();
+  }
+}
