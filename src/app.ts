@@ -223,9 +223,16 @@ export async function startAirlock(config: AirlockConfig, options: StartOptions)
       logger,
       subscriber: () => createQueueConnection(url, config.redis.cluster, 'airlock-task-watch'),
     });
+    // Built below, with the replica bus; an approved call before that asks its long poll nothing.
+    const late: { relay?: InputRelay } = {};
+    const shutdown = new AbortController();
     // The approved call registers with this replica's modern calls, so its upstream's questions find it.
     const executeApproved: (record: StoredRecord) => Promise<CallToolResult> = tasks.wrapExecute(
-      approvedCalls({ upstreams, calls: sessions.modern }),
+      approvedCalls({
+        upstreams,
+        calls: sessions.modern,
+        longPoll: { relay: () => late.relay, store, shutdown: shutdown.signal },
+      }),
     );
     const slack = directory
       ? createSlackIntegration({
@@ -253,6 +260,9 @@ export async function startAirlock(config: AirlockConfig, options: StartOptions)
     });
     // Before the worker closes: an approved call waiting for the agent's answers must not hold it open.
     cleanups.push(() => tasks.close());
+    cleanups.push(() =>
+      shutdown.abort(new Error("Airlock shut down while the tool waited for the agent's answers")),
+    );
 
     const outcomes = new EventEmitter<{ outcome: [CallOutcome] }>();
     const history = startHistory({
@@ -294,6 +304,7 @@ export async function startAirlock(config: AirlockConfig, options: StartOptions)
     await bus.start();
     cleanups.push(() => bus.close());
     const relay = new InputRelay((err) => modern.toWire(err), bus);
+    late.relay = relay;
     cleanups.push(relay.start());
     const modern: ModernDispatcher = new ModernDispatcher(
       methods,

@@ -14,12 +14,26 @@ import { INPUT_CAPABILITY } from '../upstream/input-rounds.js';
 import type { RpcMessage, Upstream } from '../upstream/types.js';
 import type { ModernCall, ModernCalls } from './modern-calls.js';
 import { ParkedCall } from './pending-input.js';
+import type { InputRelay } from './input-relay.js';
+import type { ApprovalStore } from '../approval/approval-store.js';
+import { REQUEST_STATE_TTL_MS } from './request-state.js';
 
 /** What {@link approvedCalls} needs. */
 export interface ApprovedCallsOptions {
   upstreams: { get(server: string): Pick<Upstream, 'callTool'> | undefined };
   /** This replica's open modern calls, where the upstreams' requests look for their call. */
   calls: ModernCalls;
+  /**
+   * For a held long poll (no task) of an agent whose request takes `input_required` answers: this
+   * replica's parked calls, where the agent's retry finds the call, and where its questions are stored for
+   * the waiting request. @defaultValue none: such calls' questions are refused
+   */
+  longPoll?: {
+    relay: () => InputRelay | undefined;
+    store: Pick<ApprovalStore, 'putQuestions' | 'dropQuestions'>;
+    /** Fires at shutdown: a call still waiting for the agent stops, so the approval worker can close. */
+    shutdown: AbortSignal;
+  };
   /**
    * How long a legacy upstream's question waits for the next round. The task's rounds bound the wait
    * themselves and stop the call when they end, so this is only a backstop. @defaultValue 1 hour
@@ -36,16 +50,19 @@ export function approvedCalls(o: ApprovedCallsOptions): (record: StoredRecord, a
   const idleMs = o.idleMs ?? 60 * 60_000;
   return (record, asking) => {
     const capabilities = record.clientCapabilities ?? {};
-    let parked: ParkedCall<CallToolResult> | undefined;
+    let parked: ParkedCall<Record<string, unknown>> | undefined;
     const call: ModernCall = {
       server: record.server,
       notify: () => {},
       onInput: (request, signal) => askAgent(request, signal),
     };
     const askAgent = (request: RpcMessage, signal: AbortSignal): Promise<Record<string, unknown>> => {
-      if (!asking || !parked) {
-        const why = `${request.method} cannot be relayed to an approved call whose agent did not negotiate tasks`;
+      if (!parked) {
+        const why = `${request.method} cannot be relayed to this approved call's agent`;
         return Promise.reject(new McpError(ErrorCode.InvalidRequest, why));
+      }
+      if (o.longPoll?.shutdown.aborted && !asking) {
+        return Promise.reject(new McpError(ErrorCode.InvalidRequest, 'Airlock is shutting down'));
       }
       const needed = INPUT_CAPABILITY[request.method];
       const declared = needed !== undefined && isObject(capabilities[needed]);
@@ -55,7 +72,7 @@ export function approvedCalls(o: ApprovedCallsOptions): (record: StoredRecord, a
       }
       return parked.ask(request, signal);
     };
-    const upstreamCall = (signal: AbortSignal, resume: TaskResume | undefined) => {
+    const upstreamCall = (signal: AbortSignal, resume: TaskResume | undefined): Promise<CallToolResult> => {
       const upstream = o.upstreams.get(record.server);
       if (!upstream) {
         const why = `Upstream server "${record.server}" is not configured`;
@@ -73,6 +90,39 @@ export function approvedCalls(o: ApprovedCallsOptions): (record: StoredRecord, a
           close();
         });
     };
+    const relay = record.inputRequired ? o.longPoll?.relay() : undefined;
+    if (!asking && relay && o.longPoll) {
+      const store = o.longPoll.store;
+      return () => {
+        // The agent's retry (any replica) reaches the call through the relay; its agent alone can.
+        const call = relay.parked.open(record.agent);
+        parked = call;
+        const shutdown = o.longPoll!.shutdown;
+        // At shutdown a call waiting for its agent stops; one that asks nothing runs to its end.
+        const stop = () => {
+          if (call.asking) call.cancel(shutdown.reason);
+        };
+        if (shutdown.aborted) stop();
+        shutdown.addEventListener('abort', stop, { once: true });
+        let result!: Promise<CallToolResult>;
+        call.run((s) => (result = upstreamCall(s, undefined)));
+        const firstRound = async () => {
+          const round = await call.next(new AbortController().signal, () => {});
+          if (round.kind !== 'input') return;
+          const questions = {
+            inputRequests: round.inputRequests,
+            parked: { id: call.id, replica: relay.replica },
+          };
+          await store.putQuestions(record.id, questions, REQUEST_STATE_TTL_MS);
+        };
+        // Questions that cannot be handed over stay parked until the idle bound ends the call.
+        void firstRound().catch(() => {});
+        return result.finally(() => {
+          shutdown.removeEventListener('abort', stop);
+          void store.dropQuestions(record.id).catch(() => {});
+        });
+      };
+    }
     if (!asking) return (signal) => upstreamCall(signal, undefined);
     let watching: AbortSignal | undefined;
     return async (signal, resume) => {
@@ -84,7 +134,7 @@ export function approvedCalls(o: ApprovedCallsOptions): (record: StoredRecord, a
       if (parked && resume?.inputResponses) parked.answer(resume.inputResponses);
       else {
         // A first round, or a 2026-07-28 upstream called again with the answers and its own state.
-        const next = new ParkedCall<CallToolResult>(idleMs, () => {});
+        const next = new ParkedCall<Record<string, unknown>>(idleMs, () => {});
         parked = next;
         next.run((s) => upstreamCall(s, resume));
       }
@@ -94,7 +144,7 @@ export function approvedCalls(o: ApprovedCallsOptions): (record: StoredRecord, a
       }
       parked = undefined;
       if (!round.ok) throw round.error;
-      return round.value;
+      return round.value as CallToolResult;
     };
   };
 }

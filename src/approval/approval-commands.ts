@@ -90,6 +90,7 @@ export class ApprovalCommands {
       status: 'pending',
       decisions: [],
       ...answerable(call.clientCapabilities),
+      ...(call.inputRequired && { inputRequired: true as const }),
     };
     try {
       const res = await this.o.store.createOrAttach(

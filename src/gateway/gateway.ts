@@ -198,6 +198,7 @@ export class Gateway {
         const heldCall = {
           ...{ requestId, agent: call.agent, server, tool, args, decision, meta: call.meta },
           ...(hooks.clientCapabilities && { clientCapabilities: hooks.clientCapabilities }),
+          ...(hooks.passInputRequired === true && { inputRequired: true as const }),
         };
         if (asTask) return await this.deps.tasks!.hold(heldCall);
         hooks.onHeld?.();

@@ -24,6 +24,9 @@ const INVALID_PARAMS = -32602;
 /** JSON-RPC -32021: a question needing a capability the client did not declare. */
 const MISSING_CAPABILITY = -32021;
 
+/** Why a call waiting for answers stopped at shutdown. */
+const CLOSING = 'Airlock shut down';
+
 /** The status message of a task waiting for the client's answers. */
 export const INPUT_MESSAGE = 'waiting for input from the client (answer with tasks/update)';
 
@@ -40,6 +43,11 @@ export interface TaskRoundsOptions {
   capabilities?: Readonly<Record<string, unknown>>;
   /** How long the client has to answer one round; past it the call stops. @defaultValue no bound */
   answerWithinMs?: number;
+  /**
+   * Fires when Airlock shuts down: a call waiting for answers stops, and one that asks later stops there;
+   * a call that asks nothing runs on. @defaultValue never
+   */
+  closing?: AbortSignal;
 }
 
 /** How the rounds ended: the call's last result, its failure, or a stop before its end (no result). */
@@ -76,6 +84,7 @@ export async function runTaskRounds(
     }
     const state = typeof result['requestState'] === 'string' ? { requestState: result['requestState'] } : {};
     const asked = isObject(result['inputRequests']) ? result['inputRequests'] : {};
+    if (o.closing?.aborted) return { status: 'stopped', reason: CLOSING };
     const refused = undeclared(asked, o.capabilities);
     if (refused) return { status: 'failed', error: refused };
     const prefix = `r${round}.`;
@@ -137,9 +146,12 @@ async function answered(o: TaskRoundsOptions, id: string, signal: AbortSignal): 
     if (status === 'working') return 'answered';
     if (status === undefined || (status !== null && isTerminalTaskStatus(status))) return 'the task ended';
     if (o.now() >= until) return 'the client did not answer the tool in time';
+    if (o.closing?.aborted) return CLOSING;
     await new Promise<void>((resolve) => {
       const t = setTimeout(resolve, ANSWER_POLL_MS);
-      signal.addEventListener('abort', () => (clearTimeout(t), resolve()), { once: true });
+      const wake = () => (clearTimeout(t), resolve());
+      signal.addEventListener('abort', wake, { once: true });
+      o.closing?.addEventListener('abort', wake, { once: true });
     });
   }
   return 'stopped';

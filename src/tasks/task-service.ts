@@ -86,7 +86,7 @@ export class TaskService implements TaskGate {
   private readonly leaseMs: number;
   private readonly resultTtlMs: number;
   private readonly running = new Map<string, { controller: AbortController; timer: NodeJS.Timeout }>();
-  /** Approved calls of this replica whose tasks may ask: stopped at shutdown, before the worker waits. */
+  /** Approved calls of this replica whose tasks may ask: at shutdown they stop asking (and waiting). */
   private readonly asking = new Set<AbortController>();
   private readonly heldAnswerMs: number;
   private readonly watch: TaskWatch | undefined;
@@ -207,7 +207,8 @@ export class TaskService implements TaskGate {
   /** An approved call with a task: its questions become the task's, its answers come back from any replica. */
   private async runHeld(taskId: string, record: StoredRecord, run: TaskRun): Promise<CallToolResult> {
     const controller = new AbortController();
-    this.asking.add(controller);
+    const closing = new AbortController();
+    this.asking.add(closing);
     try {
       const end = await runTaskRounds(
         {
@@ -217,6 +218,7 @@ export class TaskService implements TaskGate {
           // What the agent declared on the call it made; a request stored without any can be asked nothing.
           capabilities: record.clientCapabilities ?? {},
           answerWithinMs: this.heldAnswerMs,
+          closing: closing.signal,
         },
         taskId,
         run,
@@ -229,7 +231,7 @@ export class TaskService implements TaskGate {
         `The approved call stopped while its tool waited for the agent's answers (${end.reason}); it was not finished and will not run again.`,
       );
     } finally {
-      this.asking.delete(controller);
+      this.asking.delete(closing);
       // A legacy upstream's call still parked for answers that will not come is cancelled upstream.
       controller.abort(new Error('the call ended'));
     }
@@ -238,7 +240,8 @@ export class TaskService implements TaskGate {
   /** Stops this replica's running tasks; each fails, since no other replica can finish it. */
   async close(): Promise<void> {
     this.watch?.close();
-    // An approved call waiting for answers would hold the approval worker's shutdown: it stops now.
+    // An approved call waiting for answers would hold the approval worker's shutdown: it stops now (one
+    // that asks nothing runs to its end, as the worker lets it).
     for (const c of this.asking) c.abort(new Error('Airlock shut down'));
     const ids = [...this.running.keys()];
     for (const id of ids) this.stop(id)?.abort();

@@ -6,6 +6,7 @@
 // questions, and only questions it declared it can answer are asked.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { once } from 'node:events';
 import { Redis } from 'ioredis';
 import { startRedis, type TestRedis } from '../helpers/redis.js';
 import { ROOT, startTestAirlock, type TestAirlock } from '../helpers/airlock-harness.js';
@@ -28,7 +29,12 @@ let b: TestAirlock;
 const executing = new Map<string, string[]>();
 
 const held = { action: 'require_approval', approval: { approvers: ['alice'], timeout: '5m', wait: '300ms' } };
-const policy = { version: '1', default: 'allow', tools: { confirm_delete: held, test_sampling: held } };
+const heldLong = { ...held, approval: { ...held.approval, wait: '1m' } };
+const policy = {
+  version: '1',
+  default: 'allow',
+  tools: { confirm_delete: held, test_sampling: held, test_elicitation: heldLong },
+};
 
 before(async () => {
   redis = await startRedis();
@@ -247,6 +253,79 @@ test("tasks/cancel while the tool waits for the agent's answer stops the approve
   assert.match(record.execution.summary, /stopped while its tool waited for the agent's answers/);
 });
 
+for (const tool of ['m_test_elicitation', 'l_test_elicitation']) {
+  test(`held long poll (${tool}): the waiting request answers the approved call's question, the retry elsewhere completes it`, async () => {
+    const created = once(a.airlock.approvals, 'created');
+    const args = { message: 'Who are you?' };
+    const waiting = rpc('tools/call', { name: tool, arguments: args }, { capabilities: { elicitation: {} } });
+    const [record] = (await created) as [{ id: string }];
+    await api(`/requests/${record.id}/approve`, { comment: 'go' });
+    const first = (await waiting).body.result;
+    assert.equal(first.resultType, 'input_required', JSON.stringify(first));
+    assert.deepEqual(Object.keys(first.inputRequests), ['input_1']);
+    assert.equal(first.inputRequests.input_1.method, 'elicitation/create');
+    assert.equal(typeof first.requestState, 'string');
+    // Another agent's retry with that state is refused and does not reach the call.
+    const foreign = await rpc(
+      'tools/call',
+      { name: tool, arguments: args, inputResponses: {}, requestState: first.requestState },
+      { at: b, token: OTHER, capabilities: { elicitation: {} } },
+    );
+    assert.equal(foreign.body.error?.code, -32602, JSON.stringify(foreign.body));
+    const answer = { action: 'accept', content: { username: 'ada', email: 'ada@example.com' } };
+    const done = await rpc(
+      'tools/call',
+      { name: tool, arguments: args, inputResponses: { input_1: answer }, requestState: first.requestState },
+      { at: b, capabilities: { elicitation: {} } },
+    );
+    assert.equal(done.body.result?.resultType, 'complete', JSON.stringify(done.body));
+    assert.match(done.body.result.content[0].text, /ada@example\.com/);
+    const stored = await untilFinished(record.id);
+    assert.equal(stored.status, 'executed');
+    assert.equal(runs(record.id), 1);
+  });
+}
+
+test("held long poll whose request is gone: the identical retry finds the approved call's question", async () => {
+  const args = { filename: 'later.txt' };
+  const caps = { capabilities: { elicitation: {} } };
+  const first = (await rpc('tools/call', { name: 'm_confirm_delete', arguments: args }, caps)).body.result;
+  const requestId = first._meta['airlock/decision'].requestId as string;
+  assert.equal(first._meta['airlock/decision'].status, 'pending');
+  await api(`/requests/${requestId}/approve`, { comment: 'go' });
+  await untilQuestions(requestId);
+  const retry = (await rpc('tools/call', { name: 'm_confirm_delete', arguments: args }, { at: b, ...caps }))
+    .body.result;
+  assert.equal(retry.resultType, 'input_required', JSON.stringify(retry));
+  const [key] = Object.keys(retry.inputRequests);
+  const done = await rpc(
+    'tools/call',
+    {
+      name: 'm_confirm_delete',
+      arguments: args,
+      inputResponses: { [key!]: { action: 'accept', content: { confirm: true } } },
+      requestState: retry.requestState,
+    },
+    caps,
+  );
+  assert.equal(done.body.result?.content?.[0]?.text, 'Deleted later.txt', JSON.stringify(done.body));
+  assert.equal(runs(requestId), 1);
+});
+
+test('held long poll of an agent that did not declare elicitation: refused as before', async () => {
+  const created = once(a.airlock.approvals, 'created');
+  const waiting = rpc(
+    'tools/call',
+    { name: 'l_test_elicitation', arguments: { message: 'x' } },
+    { capabilities: {} },
+  );
+  const [record] = (await created) as [{ id: string }];
+  await api(`/requests/${record.id}/approve`, { comment: 'go' });
+  const answer = (await waiting).body;
+  assert.notEqual(answer.result?.resultType, 'input_required', JSON.stringify(answer));
+  assert.equal(runs(record.id), 1);
+});
+
 test('a replica shut down mid-question ends the call with a stored error, not a second run', async () => {
   const { taskId, requestId } = await heldTask('m_confirm_delete', { filename: 'w.txt' });
   await taskWhen(taskId, a, askingOrEnded);
@@ -281,5 +360,25 @@ async function untilFinished(requestId: string, at: TestAirlock = a): Promise<an
     });
   } finally {
     sub.disconnect();
+  }
+}
+
+/** Waits, on approval changes, until the approved call's questions are stored for its long poll. */
+async function untilQuestions(requestId: string): Promise<void> {
+  const sub = new Redis(redis.url, { lazyConnect: true });
+  const reader = new Redis(redis.url);
+  sub.on('error', () => {});
+  try {
+    await sub.connect();
+    await sub.subscribe(keyspace(a.prefix).approval.events);
+    await new Promise<void>((resolve, reject) => {
+      const check = () =>
+        reader.get(keyspace(a.prefix).approval.questions(requestId)).then((v) => v && resolve(), reject);
+      sub.on('message', () => void check());
+      void check();
+    });
+  } finally {
+    sub.disconnect();
+    reader.disconnect();
   }
 }

@@ -274,6 +274,7 @@ export const OPENAPI_DOCUMENT = {
           description:
             "What the agent declared it can answer when it made the call (`elicitation`, `sampling`, `roots`): once approved, the call's tool may ask it only these, through the call's task. Absent: nothing.",
         },
+        inputRequired: { const: true, description: "The agent's request takes `input_required` answers." },
         approval: ref('ApprovalRule'),
         decidedAt: epochMs,
         decidedBy: str,
