@@ -275,6 +275,13 @@ export class ModernDispatcher {
       const held = heldQuestionsOf(result);
       if (held && binding && this.relay) {
         const input = held.inputRequests as Record<string, InputRequest>;
+        // An identical retry may declare less than the call that was held: it is told what it lacks.
+        for (const { method } of Object.values(input)) {
+          const needed = INPUT_CAPABILITY[method];
+          if (needed && !isJsonObject(envelope.clientCapabilities[needed])) {
+            throw missingRequiredClientCapability({ [needed]: {} });
+          }
+        }
         return this.roundAnswer(binding, held.parked.id, { input }, held.parked.replica);
       }
       if (states && binding && result['resultType'] === 'input_required') {

@@ -294,6 +294,9 @@ test("held long poll whose request is gone: the identical retry finds the approv
   assert.equal(first._meta['airlock/decision'].status, 'pending');
   await api(`/requests/${requestId}/approve`, { comment: 'go' });
   await untilQuestions(requestId);
+  // An identical retry that does not declare elicitation is told so, and the question stays for the next.
+  const bare = await rpc('tools/call', { name: 'm_confirm_delete', arguments: args }, { capabilities: {} });
+  assert.equal(bare.body.error?.code, -32021, JSON.stringify(bare.body));
   const retry = (await rpc('tools/call', { name: 'm_confirm_delete', arguments: args }, { at: b, ...caps }))
     .body.result;
   assert.equal(retry.resultType, 'input_required', JSON.stringify(retry));
