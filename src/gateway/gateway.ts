@@ -198,7 +198,8 @@ export class Gateway {
         const heldCall = {
           ...{ requestId, agent: call.agent, server, tool, args, decision, meta: call.meta },
           ...(hooks.clientCapabilities && { clientCapabilities: hooks.clientCapabilities }),
-          ...(hooks.passInputRequired === true && { inputRequired: true as const }),
+          // A long poll that takes input_required answers; a task asks through the task instead.
+          ...(hooks.passInputRequired === true && !asTask && { inputRequired: true as const }),
         };
         if (asTask) return await this.deps.tasks!.hold(heldCall);
         hooks.onHeld?.();

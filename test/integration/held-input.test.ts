@@ -196,6 +196,7 @@ for (const [era, tool, key] of [
     const record = await api(`/requests/${requestId}`);
     assert.equal(record.status, 'executed');
     assert.deepEqual(record.clientCapabilities, { elicitation: {}, sampling: {} });
+    assert.equal(record.inputRequired, undefined, 'a task asks through the task, not a long poll');
   });
 }
 
@@ -282,6 +283,7 @@ for (const tool of ['m_test_elicitation', 'l_test_elicitation']) {
     assert.match(done.body.result.content[0].text, /ada@example\.com/);
     const stored = await untilFinished(record.id);
     assert.equal(stored.status, 'executed');
+    assert.equal(stored.inputRequired, true);
     assert.equal(runs(record.id), 1);
   });
 }
