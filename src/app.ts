@@ -222,6 +222,7 @@ export async function startAirlock(config: AirlockConfig, options: StartOptions)
       channelLabel: (record) => directory?.channelLabel(record) ?? NO_CHANNEL_LABEL,
       logger,
       subscriber: () => createQueueConnection(url, config.redis.cluster, 'airlock-task-watch'),
+      openCall: (server) => sessions.modern.open({ server, notify: () => {} }),
     });
     // Built below, with the replica bus; an approved call before that asks its long poll nothing.
     const late: { relay?: InputRelay } = {};

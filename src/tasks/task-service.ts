@@ -61,6 +61,12 @@ export interface TaskServiceOptions {
    * call stops (the approval worker keeps a slot for it meanwhile). @defaultValue 10 minutes
    */
   heldAnswerMs?: number;
+  /**
+   * Marks an allowed task's background call open on its server while it runs, once its request (which
+   * was the open call) has been answered: an upstream's request during it is then refused as
+   * unattributable, never taken for the only other session's. Returns the unmark. @defaultValue none
+   */
+  openCall?: (server: string) => () => void;
   /** The clock. @defaultValue Date.now */
   now?: () => number;
   /**
@@ -133,7 +139,7 @@ export class TaskService implements TaskGate {
       statusMessage: `running (request ${call.requestId})`,
       leaseUntil: this.now() + this.leaseMs,
     });
-    this.launch(task.id, run, first);
+    this.launch(task.id, call.server, run, first);
     return createTaskResult(task);
   }
 
@@ -257,7 +263,8 @@ export class TaskService implements TaskGate {
     );
   }
 
-  private launch(id: string, run: TaskRun, first?: FirstRound): void {
+  private launch(id: string, server: string, run: TaskRun, first?: FirstRound): void {
+    const close = this.o.openCall?.(server);
     const controller = first?.controller ?? new AbortController();
     const timer = setInterval(() => void this.heartbeat(id, controller), this.heartbeatMs);
     timer.unref();
@@ -266,7 +273,10 @@ export class TaskService implements TaskGate {
     const o = { tasks: this.o.tasks, now: this.now, leaseMs: this.leaseMs };
     void runTaskRounds(o, id, rounds, controller.signal)
       .then((end) => (end.status === 'stopped' ? undefined : this.write(id, end)))
-      .finally(() => this.stop(id));
+      .finally(() => {
+        this.stop(id);
+        close?.();
+      });
   }
 
   private async heartbeat(id: string, controller: AbortController): Promise<void> {

@@ -8,6 +8,9 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { Redis } from 'ioredis';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { ElicitRequestSchema } from '@modelcontextprotocol/sdk/types.js';
 import { startRedis, type TestRedis } from '../helpers/redis.js';
 import { ROOT, startTestAirlock, type TestAirlock } from '../helpers/airlock-harness.js';
 import { upstreamCommand } from '../helpers/conformance-upstream.js';
@@ -33,7 +36,12 @@ const heldLong = { ...held, approval: { ...held.approval, wait: '1m' } };
 const policy = {
   version: '1',
   default: 'allow',
-  tools: { confirm_delete: held, test_sampling: held, test_elicitation: heldLong },
+  tools: {
+    confirm_delete: held,
+    test_sampling: held,
+    test_elicitation: heldLong,
+    test_streaming_elicitation: { task: 'optional' },
+  },
 };
 
 before(async () => {
@@ -329,6 +337,28 @@ test('held long poll of an agent that did not declare elicitation: refused as be
   const answer = (await waiting).body;
   assert.notEqual(answer.result?.resultType, 'input_required', JSON.stringify(answer));
   assert.equal(runs(record.id), 1);
+});
+
+test("an allowed task's 2025 upstream question never reaches another agent's session", async () => {
+  const asked: unknown[] = [];
+  const other = new Client({ name: 'other', version: '1.0.0' }, { capabilities: { elicitation: {} } });
+  other.setRequestHandler(ElicitRequestSchema, async (req) => {
+    asked.push(req.params);
+    return { action: 'accept', content: { name: 'Mallory' } };
+  });
+  const transport = new StreamableHTTPClientTransport(new URL(`${a.url}/mcp`), {
+    requestInit: { headers: { authorization: `Bearer ${OTHER}` } },
+  });
+  await other.connect(transport);
+  try {
+    const { body } = await rpc('tools/call', { name: 'l_test_streaming_elicitation', arguments: {} });
+    assert.equal(body.result?.resultType, 'task', JSON.stringify(body));
+    const done = await taskWhen(body.result.taskId, a, ended);
+    assert.doesNotMatch(JSON.stringify(done), /Mallory/);
+    assert.deepEqual(asked, []);
+  } finally {
+    await other.close();
+  }
 });
 
 test('a replica shut down mid-question ends the call with a stored error, not a second run', async () => {
