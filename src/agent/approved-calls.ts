@@ -95,23 +95,23 @@ export function approvedCalls(o: ApprovedCallsOptions): (record: StoredRecord, a
       const store = o.longPoll.store;
       return () => {
         // The agent's retry (any replica) reaches the call through the relay; its agent alone can.
-        const call = relay.parked.open(record.agent);
-        parked = call;
+        const waiting = relay.parked.open(record.agent);
+        parked = waiting;
         const shutdown = o.longPoll!.shutdown;
         // At shutdown a call waiting for its agent stops; one that asks nothing runs to its end.
         const stop = () => {
-          if (call.asking) call.cancel(shutdown.reason);
+          if (waiting.asking) waiting.cancel(shutdown.reason);
         };
         if (shutdown.aborted) stop();
         shutdown.addEventListener('abort', stop, { once: true });
         let result!: Promise<CallToolResult>;
-        call.run((s) => (result = upstreamCall(s, undefined)));
+        waiting.run((s) => (result = upstreamCall(s, undefined)));
         const firstRound = async () => {
-          const round = await call.next(new AbortController().signal, () => {});
+          const round = await waiting.next(new AbortController().signal, () => {});
           if (round.kind !== 'input') return;
           const questions = {
             inputRequests: round.inputRequests,
-            parked: { id: call.id, replica: relay.replica },
+            parked: { id: waiting.id, replica: relay.replica },
           };
           await store.putQuestions(record.id, questions, REQUEST_STATE_TTL_MS);
         };
