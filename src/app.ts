@@ -1,6 +1,5 @@
 import type { Redis, Cluster } from 'ioredis';
 import type { AirlockConfig } from './config/schema.js';
-import { AirlockError } from './core/errors.js';
 import type { Logger } from './log.js';
 import { createRedis, checkRedis } from './redis/connection.js';
 import { startEmbeddedRedis } from './redis/embedded-redis.js';
@@ -17,6 +16,7 @@ import { LegacySessions } from './agent/legacy-sessions.js';
 import { sharedSessionFactory } from './agent/shared-session-factory.js';
 import { RequestStates } from './agent/request-state.js';
 import { InputRelay } from './agent/input-relay.js';
+import { approvedCalls } from './agent/approved-calls.js';
 import { SessionStore } from './agent/session-store.js';
 import { ReplicaBus } from './redis/bus.js';
 import { AgentMethods } from './agent/agent-methods.js';
@@ -215,15 +215,6 @@ export async function startAirlock(config: AirlockConfig, options: StartOptions)
       // The release also writes the call's task, so tasks wrap the upstream call (defined below).
       execute: (record): Promise<CallToolResult> => executeApproved(record),
     });
-    const executeUpstream = async (record: StoredRecord) => {
-      const upstream = upstreams.get(record.server);
-      if (!upstream)
-        throw new AirlockError(
-          'UPSTREAM_UNAVAILABLE',
-          `Upstream server "${record.server}" is not configured`,
-        );
-      return upstream.callTool({ name: record.tool, arguments: record.args });
-    };
     const tasks: TaskService = new TaskService({
       tasks: new TaskStore(redis, config.redis.prefix),
       approvals,
@@ -231,10 +222,19 @@ export async function startAirlock(config: AirlockConfig, options: StartOptions)
       channelLabel: (record) => directory?.channelLabel(record) ?? NO_CHANNEL_LABEL,
       logger,
       subscriber: () => createQueueConnection(url, config.redis.cluster, 'airlock-task-watch'),
+      openCall: (server) => sessions.modern.open({ server, notify: () => {} }),
     });
-    cleanups.push(() => tasks.close());
-    const executeApproved: (record: StoredRecord) => Promise<CallToolResult> =
-      tasks.wrapExecute(executeUpstream);
+    // Built below, with the replica bus; an approved call before that asks its long poll nothing.
+    const late: { relay?: InputRelay } = {};
+    const shutdown = new AbortController();
+    // The approved call registers with this replica's modern calls, so its upstream's questions find it.
+    const executeApproved: (record: StoredRecord) => Promise<CallToolResult> = tasks.wrapExecute(
+      approvedCalls({
+        upstreams,
+        calls: sessions.modern,
+        longPoll: { relay: () => late.relay, store, shutdown: shutdown.signal },
+      }),
+    );
     const slack = directory
       ? createSlackIntegration({
           config,
@@ -259,6 +259,11 @@ export async function startAirlock(config: AirlockConfig, options: StartOptions)
       await approvals.close();
       for (const c of blocking) c.disconnect();
     });
+    // Before the worker closes: an approved call waiting for the agent's answers must not hold it open.
+    cleanups.push(() => tasks.close());
+    cleanups.push(() =>
+      shutdown.abort(new Error("Airlock shut down while the tool waited for the agent's answers")),
+    );
 
     const outcomes = new EventEmitter<{ outcome: [CallOutcome] }>();
     const history = startHistory({
@@ -300,6 +305,7 @@ export async function startAirlock(config: AirlockConfig, options: StartOptions)
     await bus.start();
     cleanups.push(() => bus.close());
     const relay = new InputRelay((err) => modern.toWire(err), bus);
+    late.relay = relay;
     cleanups.push(relay.start());
     const modern: ModernDispatcher = new ModernDispatcher(
       methods,

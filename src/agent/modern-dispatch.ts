@@ -15,7 +15,8 @@ import { declaresTasks, isTaskMethod, taskHandlers, tasksCapability } from './ta
 import { bindingOf, INPUT_CAPABILITY, openRetry, relayInputRequired } from './modern-input.js';
 import type { PendingRef, RequestStates, StateBinding } from './request-state.js';
 import type { InputRelay, RoundAnswer } from './input-relay.js';
-import type { ParkedCall } from './pending-input.js';
+import type { InputRequest, ParkedCall } from './pending-input.js';
+import { heldQuestionsOf } from '../gateway/held-questions.js';
 import type { TaskResume } from '../gateway/task-calls.js';
 import { promptBinding, relayRequest, resourceBinding } from './modern-relay.js';
 import { isCreateTaskResult } from '../gateway/task-calls.js';
@@ -270,6 +271,19 @@ export class ModernDispatcher {
       });
       if (isCreateTaskResult(answer)) return { ...answer };
       const result: CallToolResult = answer;
+      // A held call's approved run asks: its questions, with a state that routes the retry to where it waits.
+      const held = heldQuestionsOf(result);
+      if (held && binding && this.relay) {
+        const input = held.inputRequests as Record<string, InputRequest>;
+        // An identical retry may declare less than the call that was held: it is told what it lacks.
+        for (const { method } of Object.values(input)) {
+          const needed = INPUT_CAPABILITY[method];
+          if (needed && !isJsonObject(envelope.clientCapabilities[needed])) {
+            throw missingRequiredClientCapability({ [needed]: {} });
+          }
+        }
+        return this.roundAnswer(binding, held.parked.id, { input }, held.parked.replica);
+      }
       if (states && binding && result['resultType'] === 'input_required') {
         return relayInputRequired(states, binding, result, envelope.clientCapabilities);
       }

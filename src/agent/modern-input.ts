@@ -6,13 +6,10 @@ import type { PendingRef, RequestStates, StateBinding } from './request-state.js
 import type { Params } from './agent-methods.js';
 import { isJsonObject } from './wire/envelope.js';
 import { invalidParams, missingRequiredClientCapability } from './wire/errors.js';
+import { INPUT_CAPABILITY } from '../upstream/input-rounds.js';
 
-/** The client capability each server→client request needs. */
-export const INPUT_CAPABILITY: Readonly<Record<string, 'sampling' | 'elicitation' | 'roots'>> = {
-  'sampling/createMessage': 'sampling',
-  'elicitation/create': 'elicitation',
-  'roots/list': 'roots',
-};
+/** The client capability each server→client request needs (one table, kept with the answer shapes). */
+export { INPUT_CAPABILITY };
 
 /** The call a `requestState` is bound to: the agent, the exposed tool and its arguments. */
 export function bindingOf(agent: string, server: string, params: Params): StateBinding {

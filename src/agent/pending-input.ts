@@ -50,6 +50,11 @@ export class ParkedCall<T> {
     return this.controller.signal;
   }
 
+  /** True while the upstream's questions wait for the agent's answers. */
+  get asking(): boolean {
+    return this.questions.size > 0;
+  }
+
   /** True while a request waits for the call's next round. */
   get busy(): boolean {
     return this.waiter !== undefined;

@@ -82,7 +82,10 @@ export class SessionRegistry implements UpstreamHooks {
   ): Promise<Record<string, unknown>> {
     const calling = this.all().filter((s) => s.hasCallOn(server));
     const modern = this.modern.on(server);
-    const only = modern.length === 1 && calling.length === 0 ? modern[0] : undefined;
+    // Only a call whose own upstream request is in flight can have caused this one: a call held for
+    // approval here is not running (the approval worker's run of it is registered as a call of its own).
+    const running = modern.filter((c) => c.upstreamRunning);
+    const only = running.length === 1 && calling.length === 0 ? running[0] : undefined;
     // The upstream has exactly one call in flight, and it is this modern call's own: the request is that
     // call's, and its agent gets it as an input_required round. Anything less certain is refused.
     const alone = this.upstreams?.get(server)?.inFlight === 1;

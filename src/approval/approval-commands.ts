@@ -89,6 +89,8 @@ export class ApprovalCommands {
       approval: spec,
       status: 'pending',
       decisions: [],
+      ...answerable(call.clientCapabilities),
+      ...(call.inputRequired && { inputRequired: true as const }),
     };
     try {
       const res = await this.o.store.createOrAttach(
@@ -252,4 +254,20 @@ export class ApprovalCommands {
     const openAccess = this.o.openAccess && via !== 'slack';
     return { reviewers: this.o.reviewers, groupMembers, openAccess, now: this.now() };
   }
+}
+
+/** The capabilities an approved call's tool may use to ask the agent; the others are not Airlock's to keep. */
+const ANSWERABLE = ['elicitation', 'sampling', 'roots'] as const;
+
+/** The agent's answerable capabilities as the record keeps them; nothing when it declared none. */
+function answerable(
+  declared: Record<string, unknown> | undefined,
+): Pick<ApprovalRecord, 'clientCapabilities'> {
+  const kept = Object.fromEntries(
+    ANSWERABLE.filter((k) => {
+      const v = declared?.[k];
+      return v !== null && typeof v === 'object' && !Array.isArray(v);
+    }).map((k) => [k, declared![k]]),
+  );
+  return Object.keys(kept).length > 0 ? { clientCapabilities: kept } : {};
 }

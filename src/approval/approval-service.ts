@@ -11,6 +11,7 @@ import type { ApprovalEvents, DecisionInput } from './approval-events.js';
 import { ApprovalCommands } from './approval-commands.js';
 import { ApprovalJobs } from './approval-jobs.js';
 import { HeldCallWaiter } from './held-call-waiter.js';
+import { heldQuestionsResult } from '../gateway/held-questions.js';
 import { RecordTransitions } from './record-transitions.js';
 import { RepairSweep, type SweepRun } from './repair-sweep.js';
 
@@ -74,6 +75,12 @@ export class ApprovalService extends EventEmitter<ApprovalEvents> implements App
     this.waiter = new HeldCallWaiter({
       ...o,
       cancel: (id, reason) => this.commands.cancel(id, reason),
+      // Only a request that takes input_required answers (2026-07-28) is asked the approved call's questions.
+      questions: async (id, hooks) => {
+        if (hooks.passInputRequired !== true) return undefined;
+        const asked = await o.store.questions(id).catch(() => undefined);
+        return asked && heldQuestionsResult(asked);
+      },
     });
     this.sweeper = new RepairSweep({
       ...o,

@@ -2,6 +2,7 @@ import { DEFAULT_RETENTION_DAYS, retentionMs } from '../core/retention.js';
 import type { Redis, Cluster } from 'ioredis';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { AirlockError } from '../core/errors.js';
+import type { HeldQuestions } from '../gateway/held-questions.js';
 import type { ApprovalRecord, StoredRecord } from '../core/approval/types.js';
 import { guardRedis } from '../redis/guard.js';
 import { loadScripts, runScript } from '../redis/lua-scripts.js';
@@ -154,6 +155,23 @@ export class ApprovalStore {
   async result(id: string): Promise<CallToolResult | undefined> {
     const raw = await this.run(() => this.redis.get(this.keys.result(id)));
     return raw ? (JSON.parse(raw) as CallToolResult) : undefined;
+  }
+
+  /** Stores the questions of an approved call for its agent's waiting request, and wakes every replica. */
+  async putQuestions(id: string, questions: HeldQuestions, ttlMs: number): Promise<void> {
+    await this.run(() => this.redis.set(this.keys.questions(id), JSON.stringify(questions), 'PX', ttlMs));
+    await this.run(() => this.redis.publish(this.keys.events, id));
+  }
+
+  /** The questions an approved call asks, while it waits for their answers. */
+  async questions(id: string): Promise<HeldQuestions | undefined> {
+    const raw = await this.run(() => this.redis.get(this.keys.questions(id)));
+    return raw ? (JSON.parse(raw) as HeldQuestions) : undefined;
+  }
+
+  /** Forgets the questions of a call that ended. */
+  async dropQuestions(id: string): Promise<void> {
+    await this.run(() => this.redis.del(this.keys.questions(id)));
   }
 
   /** Ids of pending requests, oldest first. */

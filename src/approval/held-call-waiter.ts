@@ -19,6 +19,11 @@ export interface HeldCallWaiterOptions {
   cancel: (id: string, reason: string) => Promise<unknown>;
   /** Where reviewers are asked, for the agent's progress message. @defaultValue 'the Airlock console' */
   channelLabel?: (record: StoredRecord) => string;
+  /**
+   * Questions the approved call's tool asks this waiting request (an answer for the agent instead of the
+   * outcome); asked while the request is executing, after each change. @defaultValue none
+   */
+  questions?: (id: string, hooks: CallHooks) => Promise<CallToolResult | undefined>;
   /** The clock. @defaultValue Date.now */
   now?: () => number;
 }
@@ -79,6 +84,8 @@ export class HeldCallWaiter {
       while (record) {
         const outcome = await outcomeOf(record, this.o.store);
         if (outcome) return outcome;
+        const asked = record.status === 'executing' ? await this.o.questions?.(id, hooks) : undefined;
+        if (asked) return asked;
         const left = waitUntil - this.now();
         if (left <= 0 || this.closed) break;
         const woke = await watch.wait(seen, Math.min(left, PROGRESS_INTERVAL_MS), hooks.signal);

@@ -195,7 +195,12 @@ export class Gateway {
         }
         report('held');
         held = true;
-        const heldCall = { requestId, agent: call.agent, server, tool, args, decision, meta: call.meta };
+        const heldCall = {
+          ...{ requestId, agent: call.agent, server, tool, args, decision, meta: call.meta },
+          ...(hooks.clientCapabilities && { clientCapabilities: hooks.clientCapabilities }),
+          // A long poll that takes input_required answers; a task asks through the task instead.
+          ...(hooks.passInputRequired === true && !asTask && { inputRequired: true as const }),
+        };
         if (asTask) return await this.deps.tasks!.hold(heldCall);
         hooks.onHeld?.();
         return await this.deps.approvals.hold(heldCall, hooks);

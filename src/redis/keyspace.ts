@@ -56,6 +56,8 @@ export function keyspace(prefix: string) {
       recordPrefix: k('ar', ''),
       /** The upstream result of an executed request, kept for the agent's identical retry. */
       result: (id: string) => k('ar', id, 'result'),
+      /** The questions an approved call's tool asks the agent's held long poll (src/gateway/held-questions.ts). */
+      questions: (id: string) => k('ar', id, 'questions'),
       /** Points an identical call at the request it repeats. */
       dedupe: (key: string) => k('dedupe', key),
       /** Sorted set of pending request ids by `createdAt`. */

@@ -1,5 +1,5 @@
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
-import { toAirlockError } from '../core/errors.js';
+import { AirlockError, toAirlockError } from '../core/errors.js';
 import {
   approvedRunningMessage,
   cancelledByAgentMessage,
@@ -15,7 +15,7 @@ import {
 } from '../core/tasks/index.js';
 import type { StoredRecord } from '../core/approval/types.js';
 import type { HeldCall, TaskGate } from '../gateway/gateway.js';
-import type { TaskCall, TaskResume, TaskRun } from '../gateway/task-calls.js';
+import type { TaskCall, TaskRun } from '../gateway/task-calls.js';
 import type { FirstRound } from '../gateway/task-window.js';
 import { toToolError } from '../gateway/tool-error.js';
 import type { ApprovalStore } from '../approval/approval-store.js';
@@ -24,7 +24,16 @@ import type { Logger } from '../log.js';
 import type { TaskStore } from './task-store.js';
 import { TaskFollower, type DetailedTask, type FollowedTask } from './task-follow.js';
 import { TaskWatch } from './task-watch.js';
+import { INPUT_MESSAGE, INTERNAL_ERROR, roundsError, runTaskRounds, taskErrorOf } from './task-rounds.js';
 import type { Redis, Cluster } from 'ioredis';
+
+export { taskErrorOf };
+
+/**
+ * An approved call's upstream run, as rounds ({@link TaskRun}); `asking` is true when its task can ask the
+ * agent (the call's questions then come back as `input_required` results), false for a call without one.
+ */
+export type ApprovedRuns = (record: StoredRecord, asking: boolean) => TaskRun;
 
 /** The approval side a task service needs (the ApprovalService in production). */
 export interface TaskApprovals {
@@ -47,6 +56,17 @@ export interface TaskServiceOptions {
   heartbeatMs?: number;
   /** How long a lease lasts; past it, the task fails as lost. @defaultValue 4 heartbeats */
   leaseMs?: number;
+  /**
+   * How long an approved call's tool waits for the agent's answers to one round of questions before the
+   * call stops (the approval worker keeps a slot for it meanwhile). @defaultValue 10 minutes
+   */
+  heldAnswerMs?: number;
+  /**
+   * Marks an allowed task's background call open on its server while it runs, once its request (which
+   * was the open call) has been answered: an upstream's request during it is then refused as
+   * unattributable, never taken for the only other session's. Returns the unmark. @defaultValue none
+   */
+  openCall?: (server: string) => () => void;
   /** The clock. @defaultValue Date.now */
   now?: () => number;
   /**
@@ -55,18 +75,6 @@ export interface TaskServiceOptions {
    */
   subscriber?: () => Redis | Cluster;
 }
-
-/** JSON-RPC -32603: what a task whose call broke on Airlock's side fails with. */
-const INTERNAL_ERROR = -32603;
-
-/** How many times one task's call may ask for input before it fails. @defaultValue 10 */
-const MAX_INPUT_ROUNDS = 10;
-
-/** How often a task waiting for answers looks for them. @defaultValue 200 ms */
-const ANSWER_POLL_MS = 200;
-
-/** The status message of a task waiting for the client's answers. */
-const INPUT_MESSAGE = 'waiting for input from the client (answer with tasks/update)';
 
 /** The message of a task whose replica stopped renewing its lease. */
 const LOST_MESSAGE = 'The Airlock replica running this call stopped before it finished; it was not retried.';
@@ -84,6 +92,9 @@ export class TaskService implements TaskGate {
   private readonly leaseMs: number;
   private readonly resultTtlMs: number;
   private readonly running = new Map<string, { controller: AbortController; timer: NodeJS.Timeout }>();
+  /** Approved calls of this replica whose tasks may ask: at shutdown they stop asking (and waiting). */
+  private readonly asking = new Set<AbortController>();
+  private readonly heldAnswerMs: number;
   private readonly watch: TaskWatch | undefined;
   private readonly follower: TaskFollower | undefined;
 
@@ -98,6 +109,7 @@ export class TaskService implements TaskGate {
     this.heartbeatMs = o.heartbeatMs ?? 5_000;
     this.leaseMs = o.leaseMs ?? 4 * this.heartbeatMs;
     this.resultTtlMs = o.resultTtlMs ?? o.approvalStore.resultTtlMs;
+    this.heldAnswerMs = o.heldAnswerMs ?? 10 * 60_000;
   }
 
   /** Submits the held call's approval request and returns its task, stored before this resolves. */
@@ -127,7 +139,7 @@ export class TaskService implements TaskGate {
       statusMessage: `running (request ${call.requestId})`,
       leaseUntil: this.now() + this.leaseMs,
     });
-    this.launch(task.id, run, first);
+    this.launch(task.id, call.server, run, first);
     return createTaskResult(task);
   }
 
@@ -157,7 +169,9 @@ export class TaskService implements TaskGate {
   /**
    * `tasks/cancel`: withdraws a held call's approval request, or stops an allowed call, and cancels the
    * task; true when the agent has the task. A held call already approved runs to its end and its task
-   * completes with the result: cancelling cannot undo what reviewers released.
+   * completes with the result: cancelling cannot undo what reviewers released. The exception is an
+   * approved call whose tool waits for this agent's answers: the cancel is then its answer, and the call
+   * stops there (its approval request records the stop).
    */
   async cancel(id: string, agent: string): Promise<boolean> {
     const task = await this.o.tasks.get(id, agent);
@@ -166,7 +180,8 @@ export class TaskService implements TaskGate {
     if (task.approvalId !== undefined) {
       const withdrawn = await this.o.approvals.cancel(task.approvalId, cancelledByAgentMessage());
       const record = withdrawn ?? (await this.o.approvalStore.get(task.approvalId));
-      if (record !== undefined && !withdrawn && record.status !== 'cancelled') return true;
+      const asking = task.status === 'input_required';
+      if (record !== undefined && !withdrawn && record.status !== 'cancelled' && !asking) return true;
     }
     await this.o.tasks.cancel(id, agent, cancelledByAgentMessage());
     this.running.get(id)?.controller.abort();
@@ -174,27 +189,66 @@ export class TaskService implements TaskGate {
   }
 
   /**
-   * Wraps the approval service's `execute` so that the replica running an approved call also writes its
-   * task: `completed` with the result, or `failed` when the call broke at the protocol level.
+   * The approval service's `execute`: runs an approved call, and when the call has a task (the agent
+   * negotiated tasks), lets the call ask the agent through it — the same rounds as an allowed task's, the
+   * questions limited to what the agent declared when it made the call — and writes the task's end:
+   * `completed` with the result, or `failed` when the call broke at the protocol level.
    */
-  wrapExecute(
-    execute: (record: StoredRecord) => Promise<CallToolResult>,
-  ): (record: StoredRecord) => Promise<CallToolResult> {
+  wrapExecute(runs: ApprovedRuns): (record: StoredRecord) => Promise<CallToolResult> {
     return async (record) => {
+      const task = await this.o.tasks.ofApproval(record.id).catch(() => undefined);
       try {
-        const result = await execute(record);
-        await this.finishHeld(record.id, { status: 'completed', result });
+        const result = task
+          ? await this.runHeld(task.id, record, runs(record, true))
+          : await runs(record, false)(new AbortController().signal);
+        if (task) await this.finishHeld(record.id, task.id, { status: 'completed', result });
         return result;
       } catch (err) {
-        await this.finishHeld(record.id, { status: 'failed', error: taskErrorOf(err) });
+        if (task) await this.finishHeld(record.id, task.id, { status: 'failed', error: taskErrorOf(err) });
         throw err;
       }
     };
   }
 
+  /** An approved call with a task: its questions become the task's, its answers come back from any replica. */
+  private async runHeld(taskId: string, record: StoredRecord, run: TaskRun): Promise<CallToolResult> {
+    const controller = new AbortController();
+    const closing = new AbortController();
+    this.asking.add(closing);
+    try {
+      const end = await runTaskRounds(
+        {
+          tasks: this.o.tasks,
+          now: this.now,
+          leaseMs: this.leaseMs,
+          // What the agent declared on the call it made; a request stored without any can be asked nothing.
+          capabilities: record.clientCapabilities ?? {},
+          answerWithinMs: this.heldAnswerMs,
+          closing: closing.signal,
+        },
+        taskId,
+        run,
+        controller.signal,
+      );
+      if (end.status === 'completed') return end.result as CallToolResult;
+      if (end.status === 'failed') throw roundsError(end.error);
+      throw new AirlockError(
+        'UPSTREAM_ERROR',
+        `The approved call stopped while its tool waited for the agent's answers (${end.reason}); it was not finished and will not run again.`,
+      );
+    } finally {
+      this.asking.delete(closing);
+      // A legacy upstream's call still parked for answers that will not come is cancelled upstream.
+      controller.abort(new Error('the call ended'));
+    }
+  }
+
   /** Stops this replica's running tasks; each fails, since no other replica can finish it. */
   async close(): Promise<void> {
     this.watch?.close();
+    // An approved call waiting for answers would hold the approval worker's shutdown: it stops now (one
+    // that asks nothing runs to its end, as the worker lets it).
+    for (const c of this.asking) c.abort(new Error('Airlock shut down'));
     const ids = [...this.running.keys()];
     for (const id of ids) this.stop(id)?.abort();
     await Promise.all(
@@ -209,73 +263,20 @@ export class TaskService implements TaskGate {
     );
   }
 
-  private launch(id: string, run: TaskRun, first?: FirstRound): void {
+  private launch(id: string, server: string, run: TaskRun, first?: FirstRound): void {
+    const close = this.o.openCall?.(server);
     const controller = first?.controller ?? new AbortController();
     const timer = setInterval(() => void this.heartbeat(id, controller), this.heartbeatMs);
     timer.unref();
     this.running.set(id, { controller, timer });
     const rounds: TaskRun = first ? (signal, resume) => (resume ? run(signal, resume) : first.result) : run;
-    void this.drive(id, rounds, controller.signal).finally(() => this.stop(id));
-  }
-
-  /**
-   * Runs the call round by round: each `input_required` answer of the upstream becomes the task's
-   * questions (keys prefixed with the round, so none is ever reused), and once `tasks/update` answered
-   * them all, the call runs again with the answers and the upstream's state.
-   */
-  private async drive(id: string, run: TaskRun, signal: AbortSignal): Promise<void> {
-    let resume: TaskResume | undefined;
-    for (let round = 1; ; round++) {
-      let result: Record<string, unknown>;
-      try {
-        result = await run(signal, resume);
-      } catch (err) {
-        if (!signal.aborted) await this.write(id, { status: 'failed', error: taskErrorOf(err) });
-        return;
-      }
-      if (result['resultType'] !== 'input_required') {
-        return this.write(id, { status: 'completed', result: { ...result } });
-      }
-      if (round > MAX_INPUT_ROUNDS) {
-        const message = `The tool asked for input more than ${MAX_INPUT_ROUNDS} times.`;
-        return this.write(id, { status: 'failed', error: { code: INTERNAL_ERROR, message } });
-      }
-      const state =
-        typeof result['requestState'] === 'string' ? { requestState: result['requestState'] } : {};
-      const asked = isObject(result['inputRequests']) ? result['inputRequests'] : {};
-      const prefix = `r${round}.`;
-      const inputRequests = Object.fromEntries(Object.entries(asked).map(([k, v]) => [prefix + k, v]));
-      if (Object.keys(inputRequests).length === 0) {
-        // Only state to carry: the upstream asks to be called again, nothing of the client.
-        resume = state;
-        continue;
-      }
-      const change = { status: 'input_required' as const, inputRequests, statusMessage: INPUT_MESSAGE };
-      const asking = await this.o.tasks.transition(id, change, { from: ['working'] }).catch(() => undefined);
-      if (asking?.outcome !== 'changed' || !(await this.answered(id, signal))) return;
-      const answers = await this.o.tasks.answers(id).catch(() => ({}));
-      const inputResponses = Object.fromEntries(
-        Object.entries(answers)
-          .filter(([k]) => k.startsWith(prefix))
-          .map(([k, v]) => [k.slice(prefix.length), v]),
-      );
-      resume = { inputResponses, ...state };
-    }
-  }
-
-  /** Waits until `tasks/update` answered every question (true) or the task ended (false). */
-  private async answered(id: string, signal: AbortSignal): Promise<boolean> {
-    while (!signal.aborted) {
-      // Renewing the lease while waiting doubles as reading the status.
-      const status = await this.o.tasks.heartbeat(id, this.now() + this.leaseMs).catch(() => null);
-      if (status === 'working') return true;
-      if (status === undefined || (status !== null && isTerminalTaskStatus(status))) return false;
-      await new Promise<void>((resolve) => {
-        const t = setTimeout(resolve, ANSWER_POLL_MS);
-        signal.addEventListener('abort', () => (clearTimeout(t), resolve()), { once: true });
+    const o = { tasks: this.o.tasks, now: this.now, leaseMs: this.leaseMs };
+    void runTaskRounds(o, id, rounds, controller.signal)
+      .then((end) => (end.status === 'stopped' ? undefined : this.write(id, end)))
+      .finally(() => {
+        this.stop(id);
+        close?.();
       });
-    }
-    return false;
   }
 
   private async heartbeat(id: string, controller: AbortController): Promise<void> {
@@ -305,13 +306,12 @@ export class TaskService implements TaskGate {
 
   private async finishHeld(
     approvalId: string,
+    taskId: string,
     change: { status: 'completed'; result: CallToolResult } | { status: 'failed'; error: TaskError },
   ): Promise<void> {
     try {
-      const task = await this.o.tasks.ofApproval(approvalId);
-      if (!task) return;
       await this.o.tasks.transition(
-        task.id,
+        taskId,
         change.status === 'completed' ? { status: 'completed', result: { ...change.result } } : change,
       );
     } catch (err) {
@@ -343,6 +343,8 @@ export class TaskService implements TaskGate {
     }
     if (result) return this.end(task, { status: 'completed', result: { ...result } });
     if (record.status === 'pending') return { ...task, statusMessage: this.waitingMessage(record) };
+    // The approved call's tool waits for the agent's answers: the task says so, not just "running".
+    if (task.status === 'input_required') return { ...task, statusMessage: INPUT_MESSAGE };
     const approvers = record.decisions.filter((d) => d.decision === 'approve').map((d) => d.display ?? d.by);
     return { ...task, statusMessage: approvedRunningMessage(approvers) };
   }
@@ -364,18 +366,4 @@ export class TaskService implements TaskGate {
       now: this.now(),
     });
   }
-}
-
-function isObject(value: unknown): value is Record<string, unknown> {
-  return value !== null && typeof value === 'object' && !Array.isArray(value);
-}
-
-/** A JSON-RPC error object for a call that broke: the upstream's own error, or -32603 for Airlock's. */
-export function taskErrorOf(err: unknown): TaskError {
-  const e = err as { code?: unknown; message?: unknown; data?: unknown } | undefined;
-  if (typeof e?.code === 'number' && Number.isInteger(e.code)) {
-    const message = String(e.message).replace(/^MCP error -?\d+: /, '');
-    return { code: e.code, message, ...(e.data !== undefined && { data: e.data }) };
-  }
-  return { code: INTERNAL_ERROR, message: toAirlockError(err, 'UPSTREAM_ERROR').message };
 }

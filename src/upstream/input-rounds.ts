@@ -33,6 +33,23 @@ export interface InputRoundsCall {
 const MAX_ROUNDS = 10;
 const STATE_ONLY_PAUSE_MS = 250;
 
+/** The client capability each server→client request needs. */
+export const INPUT_CAPABILITY: Readonly<Record<string, 'sampling' | 'elicitation' | 'roots'>> = {
+  'sampling/createMessage': 'sampling',
+  'elicitation/create': 'elicitation',
+  'roots/list': 'roots',
+};
+
+/**
+ * Why `answer` cannot answer a question of `method` (the revision's result shapes), or undefined when it
+ * can. A method outside the three is never answerable.
+ */
+export function answerShapeError(method: string, answer: unknown): string | undefined {
+  const shape = ANSWER_SHAPES[method];
+  if (!shape) return `${method} is not a question a client answers`;
+  return shape.valid(answer) ? undefined : `Invalid ${shape.name} result`;
+}
+
 // The questions a 2026-07-28 upstream may ask, and whether an answer has the shape the revision gives it.
 const ANSWER_SHAPES: Record<string, { name: string; valid: (answer: unknown) => boolean }> = {
   'elicitation/create': { name: 'elicitation', valid: (a) => isSpecType.ElicitResult(a) },

@@ -214,7 +214,7 @@ test('a retry whose parked call was on a replica that stopped gets a plain tool 
   assert.match(answer.content[0].text, /no longer waiting for answers/);
 });
 
-test('a call needing approval is held first; approved, it runs on the approval worker and is never asked of the agent', async () => {
+test("a call needing approval is held first; approved, it runs on the approval worker, and its question reaches the agent's waiting request", async () => {
   const held = await startTestAirlock({
     redisUrl: redis.url,
     prefix: freshPrefix('mrtr-held'),
@@ -242,9 +242,31 @@ test('a call needing approval is held first; approved, it runs on the approval w
     assert.equal(settled, false);
     await held.airlock.approvals.decide(record.id, { reviewerId: 'alice', via: 'api', decision: 'approve' });
     const body = await answer;
-    // The approved call ran where the agent's request cannot be told it is its own: refused, not relayed.
-    assert.notEqual(body.result?.resultType, 'input_required', JSON.stringify(body));
-    assert.equal(body.result?.isError, true, JSON.stringify(body));
+    // The approved call runs on the worker, registered as a call of its own: its question is the agent's.
+    const first = body.result;
+    assert.equal(first?.resultType, 'input_required', JSON.stringify(body));
+    const [key] = Object.keys(first.inputRequests);
+    const done = (
+      await call(held, 'test_elicitation', {
+        arguments: { message: 'Held?' },
+        inputResponses: { [key!]: accept({ username: 'h', email: 'h@example.com' }) },
+        requestState: first.requestState,
+      })
+    ).result;
+    assert.match(done.content[0].text, /h@example\.com/, JSON.stringify(done));
+
+    // A question nobody answers does not hold the shutdown; the call ends failed, its reason stored.
+    const again = once(held.airlock.approvals, 'created');
+    const unanswered = call(held, 'test_elicitation', { arguments: { message: 'Anyone?' } });
+    const [second] = (await again) as [{ id: string }];
+    await held.airlock.approvals.decide(second.id, { reviewerId: 'alice', via: 'api', decision: 'approve' });
+    assert.equal((await unanswered).result?.resultType, 'input_required');
+    const failed = once(held.airlock.approvals, 'executed');
+    await held.stop();
+    const [ended, result] = (await failed) as [{ id: string; status: string }, { content: any[] }];
+    assert.equal(ended.id, second.id);
+    assert.equal(ended.status, 'failed');
+    assert.match(result.content[0].text, /Airlock shut down/);
   } finally {
     await held.stop();
   }

@@ -144,6 +144,16 @@ export interface ApprovalRecord {
   grant?: RecordGrant;
   /** Set when a reviewer approved with changed arguments: `args` and `argsHash` are then the edited ones. */
   edited?: EditRecord;
+  /**
+   * What the agent declared it can answer when it made the call (its `elicitation`, `sampling` and `roots`
+   * capabilities): once approved, the call's tool may ask the agent only these. Absent: nothing.
+   */
+  clientCapabilities?: Record<string, unknown>;
+  /**
+   * True when the agent's request takes `input_required` answers (a 2026-07-28 request): the approved
+   * call's questions may then reach the agent's held long poll, not only a task.
+   */
+  inputRequired?: true;
 }
 
 /** A record as stored: the pure record plus the bookkeeping its store keeps with it. */

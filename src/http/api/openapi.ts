@@ -269,6 +269,12 @@ export const OPENAPI_DOCUMENT = {
       ApprovalRecord: recordSchema('approval', APPROVAL_STATUSES, ['expiresAt', 'argsHash', 'approval'], {
         expiresAt: epochMs,
         agentOwner: str,
+        clientCapabilities: {
+          type: 'object',
+          description:
+            "What the agent declared it can answer when it made the call (`elicitation`, `sampling`, `roots`): once approved, the call's tool may ask it only these, through the call's task. Absent: nothing.",
+        },
+        inputRequired: { const: true, description: "The agent's request takes `input_required` answers." },
         approval: ref('ApprovalRule'),
         decidedAt: epochMs,
         decidedBy: str,
