@@ -1,7 +1,7 @@
 // One 2026-07-28 request on `/mcp`, from its classified body to the HTTP answer. Stateless: nothing is
 // kept between requests, so any replica serves any request. The answer is JSON unless a notification
 // must go first; then the request's own SSE stream opens, and the client closing it cancels the call.
-import type { Request, Response } from 'express';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { RpcMessage } from '../upstream/types.js';
 import { serveListenStream } from './listen-http.js';
 import type { ListenHub } from './listen-stream.js';
@@ -14,14 +14,15 @@ import {
   type JsonRpcId,
   type WireError,
 } from './wire/errors.js';
+import { sendEmpty, sendJson } from './wire/json-answer.js';
 import { abortOnClientClose, chooseResponseMode, SseWriter } from './wire/sse.js';
 
 /** Serves one enveloped request (or notification) for `agent`. */
 export async function serveModernRequest(
   dispatcher: ModernDispatcher,
   agent: string,
-  req: Request,
-  res: Response,
+  req: IncomingMessage,
+  res: ServerResponse,
   message: JsonObject,
   listens?: ListenHub,
 ): Promise<void> {
@@ -31,7 +32,7 @@ export async function serveModernRequest(
   if (!checked.ok) return sendError(res, id, checked.error);
   const request = checked.value;
   // Cancellation is the stream closing; a modern client sends no other notification Airlock acts on.
-  if (request.id === undefined) return void res.status(202).end();
+  if (request.id === undefined) return sendEmpty(res, 202);
   if (request.method === 'subscriptions/listen' && listens) {
     return serveListenStream(listens, agent, req.headers.accept, res, request);
   }
@@ -75,10 +76,10 @@ export async function serveModernRequest(
     return;
   }
   if ('error' in answer) return sendError(res, id, answer.error);
-  res.status(200).json({ jsonrpc: '2.0', id, result: answer.result });
+  sendJson(res, 200, { jsonrpc: '2.0', id, result: answer.result });
 }
 
-function sendError(res: Response, id: JsonRpcId, error: WireError, status?: number): void {
+function sendError(res: ServerResponse, id: JsonRpcId, error: WireError, status?: number): void {
   if (res.headersSent) return;
-  res.status(status ?? httpStatusForWireError(error.code)).json(errorResponse(id, error));
+  sendJson(res, status ?? httpStatusForWireError(error.code), errorResponse(id, error));
 }
