@@ -55,49 +55,45 @@ export function mcpEndpoint(options: McpEndpointOptions): McpEndpoint {
     if (!res.headersSent) sendJson(res, status, errorResponse(rpcId, error));
   };
 
+  // Each branch hands its era's promise back instead of awaiting it here, so that this frame (the
+  // request, its body and its classification) is not kept while a call is held for minutes.
   const serve = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const who = auth.authenticate(req.headers.authorization);
     if (!who.ok) {
       res.setHeader('WWW-Authenticate', 'Bearer realm="airlock"');
       return rpcError(res, 401, -32001, `Unauthorized: ${who.message}`);
     }
-    try {
-      let body: unknown;
-      if (req.method === 'POST') {
-        const read = await readJson(req);
-        if (!read.ok) return rpcError(res, read.status, read.status === 413 ? -32600 : -32700, read.message);
-        body = read.value;
-      }
-      const sessionHeader = req.headers['mcp-session-id'];
-      const sessionId = typeof sessionHeader === 'string' && sessionHeader !== '' ? sessionHeader : undefined;
-      const c = classifyHttpRequest({ method: req.method ?? 'GET', headers: req.headers, body });
-      if (c.kind === 'modern') {
-        return await serveModernRequest(options.modern, who.id, req, res, c.message, options.listens);
-      }
-      if (c.kind === 'malformed-modern') return wireError(res, 400, c.error, body);
-      const batchHandshake =
-        sessionId === undefined && Array.isArray(body) && body.some((m) => isInitializeRequest(m));
-      if ((c.kind === 'legacy-handshake' && sessionId === undefined) || batchHandshake) {
-        return await options.legacy.open(who.id, req, res, body);
-      }
-      if (c.kind === 'bad-request') return wireError(res, c.status, c.error, body);
-      if (sessionId === undefined) {
-        return rpcError(res, 400, -32000, 'Bad Request: Mcp-Session-Id header is required');
-      }
-      // A session belongs to the agent that opened it; another agent's token meets 404, as a forged id does.
-      await options.legacy.serve(who.id, sessionId, req, res, body);
-    } catch (err) {
-      logger.error({ err }, 'mcp request failed');
-      rpcError(res, 500, -32603, 'Internal error');
+    let body: unknown;
+    if (req.method === 'POST') {
+      const read = await readJson(req);
+      if (!read.ok) return rpcError(res, read.status, read.status === 413 ? -32600 : -32700, read.message);
+      body = read.value;
     }
+    const sessionHeader = req.headers['mcp-session-id'];
+    const sessionId = typeof sessionHeader === 'string' && sessionHeader !== '' ? sessionHeader : undefined;
+    const c = classifyHttpRequest({ method: req.method ?? 'GET', headers: req.headers, body });
+    if (c.kind === 'modern') {
+      return serveModernRequest(options.modern, who.id, req, res, c.message, options.listens);
+    }
+    if (c.kind === 'malformed-modern') return wireError(res, 400, c.error, body);
+    const batchHandshake =
+      sessionId === undefined && Array.isArray(body) && body.some((m) => isInitializeRequest(m));
+    if ((c.kind === 'legacy-handshake' && sessionId === undefined) || batchHandshake) {
+      return options.legacy.open(who.id, req, res, body);
+    }
+    if (c.kind === 'bad-request') return wireError(res, c.status, c.error, body);
+    if (sessionId === undefined) {
+      return rpcError(res, 400, -32000, 'Bad Request: Mcp-Session-Id header is required');
+    }
+    // A session belongs to the agent that opened it; another agent's token meets 404, as a forged id does.
+    return options.legacy.serve(who.id, sessionId, req, res, body);
   };
 
   return {
     handle: (req, res) =>
       serve(req, res).catch((err: unknown) => {
-        // Outside the handler's own try (authentication): answered as the HTTP app's error handler does.
-        logger.error({ err }, 'http request failed');
-        if (!res.headersSent) sendJson(res, 500, { error: { code: 'INTERNAL', message: 'Internal error' } });
+        logger.error({ err }, 'mcp request failed');
+        rpcError(res, 500, -32603, 'Internal error');
       }),
     count: () => options.legacy.count(),
     close: () => options.legacy.close(),

@@ -133,21 +133,27 @@ export class LegacySessions {
     this.live.clear();
   }
 
-  /** A tools/list or tools/call the fast path answers (see wire/session-fast-request.ts). */
-  private async serveFast(
+  /**
+   * A tools/list or tools/call the fast path answers (see wire/session-fast-request.ts). Not async: a
+   * held call is kept by its FastSessionCall alone, not also by this frame.
+   */
+  private serveFast(
     deps: FastPathDeps,
     agent: string,
     record: SessionRecord,
     request: SessionFastRequest,
     res: ServerResponse,
   ): Promise<void> {
-    if (request.method === 'tools/list') return answerToolList(deps.methods, agent, record, request, res);
+    if (request.method === 'tools/list') {
+      answerToolList(deps.methods, agent, record, request, res);
+      return Promise.resolve();
+    }
     const call = new FastSessionCall(deps.methods, agent, record, request, res);
     const id = record.id;
     call.onclose = () => this.untrack(id, call);
     this.track(id, call);
     deps.registry.add(call);
-    await call.run();
+    return call.run();
   }
 
   private async run(
