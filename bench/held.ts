@@ -1,9 +1,10 @@
-// Section 4: 5,000 calls held at once over HTTP. Airlock's RSS growth and Redis memory per pending
-// request; baseline: the bare SDK proxy holding as many calls (to an upstream tool that never answers).
+// Section 4: 5,000 calls held at once over HTTP (long poll). Airlock's RSS growth and Redis memory per
+// pending request, for 2025-era session clients and for 2026-07-28 clients that do not negotiate the
+// tasks extension; baseline: the bare SDK proxy holding as many calls (to an upstream tool that never answers).
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { Redis } from 'ioredis';
 import { startRedis } from '../test/helpers/redis.js';
-import { closeClients, connectClient, connectClients, resultText } from './mcp-load.js';
+import { BENCH_TOKEN, closeClients, connectClients, resultText } from './mcp-load.js';
 import {
   adopt,
   GC_PROBE_ARGS,
@@ -45,7 +46,10 @@ export interface HoldFigures {
 export interface HeldResult {
   clients: number;
   callsPerClient: number;
+  /** 2025-era session clients (SDK 1.x Client over Streamable HTTP). */
   airlock: HoldFigures;
+  /** 2026-07-28 clients without the tasks extension: one stateless POST per call, held open. */
+  airlockModern: HoldFigures;
   bareProxy: HoldFigures;
   /** Airlock RSS growth / bare proxy RSS growth. */
   rssGrowthVsBare: number;
@@ -55,7 +59,7 @@ export interface HeldResult {
   targets: {
     rssGrowthAtMost200MiB: boolean;
     redisAtMost4KiBPerPending: boolean;
-    /** Heap + external retained per held long-poll call after a full GC, at most 16 KiB. */
+    /** Heap + external retained per held long-poll call after a full GC, at most 16 KiB, in both eras. */
     liveAtMost16KiBPerCall: boolean;
   };
 }
@@ -70,28 +74,95 @@ export interface HeldOptions {
   fillTimeoutMs?: number;
 }
 
+/** How a hold's calls are made: one tools/call of `tool`, number `i`; settles when answered or cut off. */
+type HeldCaller = (i: number) => Promise<unknown>;
+
+/** The clients a hold makes its calls with. */
+interface HoldClients {
+  call: HeldCaller;
+  close(): Promise<void>;
+}
+
+/** 2025 era: `n` SDK clients, each with its session; call `i` goes on session `i mod n`. */
+async function sessionClients(mcpUrl: string, tool: string, n: number): Promise<HoldClients> {
+  const clients: Client[] = await connectClients(mcpUrl, n);
+  return {
+    call: (i) =>
+      clients[Math.abs(i) % n]!.callTool({ name: tool, arguments: { message: `held-${i}` } }, undefined, {
+        timeout: 900_000,
+      }),
+    close: () => closeClients(clients),
+  };
+}
+
+/** 2026-07-28 without the tasks extension: no handshake, each call a POST that stays open while held. */
+function modernClients(mcpUrl: string, tool: string): HoldClients {
+  const MODERN = '2026-07-28';
+  const calls = new Set<AbortController>();
+  return {
+    call: async (i) => {
+      const abort = new AbortController();
+      calls.add(abort);
+      try {
+        const res = await fetch(mcpUrl, {
+          method: 'POST',
+          signal: abort.signal,
+          headers: {
+            'content-type': 'application/json',
+            accept: 'application/json, text/event-stream',
+            authorization: `Bearer ${BENCH_TOKEN}`,
+            'mcp-protocol-version': MODERN,
+            'mcp-method': 'tools/call',
+            'mcp-name': tool,
+          },
+          body: JSON.stringify({
+            jsonrpc: '2.0',
+            id: i,
+            method: 'tools/call',
+            params: {
+              name: tool,
+              arguments: { message: `held-${i}` },
+              _meta: {
+                'io.modelcontextprotocol/protocolVersion': MODERN,
+                'io.modelcontextprotocol/clientInfo': { name: 'bench-modern', version: '1' },
+                'io.modelcontextprotocol/clientCapabilities': {},
+              },
+            },
+          }),
+        });
+        const text = await res.text();
+        if (!res.ok) throw new Error(`HTTP ${res.status}: ${text.slice(0, 200)}`);
+        return text;
+      } finally {
+        calls.delete(abort);
+      }
+    },
+    close: async () => {
+      for (const c of calls) c.abort();
+    },
+  };
+}
+
 interface HoldTarget {
   proc: BenchProcess;
-  mcpUrl: string;
-  tool: string;
+  /** Opens the clients (2025 sessions are opened before the "sessions open" figures). */
+  open(): Promise<HoldClients>;
   /** How many calls the server holds right now. */
   countHeld(): Promise<number>;
 }
 
 /**
- * Opens `nClients` sessions, measures, then holds `nClients × perClient` calls (paced so that at most
- * MAX_UNCONFIRMED are in transit) and measures again. The clients stay open; the caller kills the server.
+ * Opens the clients, measures, then holds `total` calls (paced so that at most MAX_UNCONFIRMED are in
+ * transit) and measures again. The clients stay open; the caller kills the server, then closes them.
  */
 async function holdMany(
   t: HoldTarget,
-  nClients: number,
-  perClient: number,
+  total: number,
   fillTimeoutMs: number,
   between?: { before(): Promise<void>; after(): Promise<void> },
-): Promise<{ figures: HoldFigures; clients: Client[]; stop(): void }> {
-  const total = nClients * perClient;
+): Promise<{ figures: HoldFigures; clients: HoldClients; stop(): void }> {
   const rssIdle = rssKiB(t.proc.pid);
-  const clients = await connectClients(t.mcpUrl, nClients);
+  const clients = await t.open();
   await sleep(1000);
   const rssBefore = rssKiB(t.proc.pid);
   await between?.before();
@@ -105,11 +176,9 @@ async function holdMany(
   let held = 0;
   let rssPeak = rssBefore;
   let lastRss = 0;
-  const fire = (ci: number, j: number) => {
+  const fire = (i: number) => {
     fired++;
-    clients[ci]!.callTool({ name: t.tool, arguments: { message: `held-${ci}-${j}` } }, undefined, {
-      timeout: 900_000,
-    }).then(
+    clients.call(i).then(
       () => {
         if (firing) answers++;
       },
@@ -130,7 +199,7 @@ async function holdMany(
   const deadline = t0 + fillTimeoutMs;
   while (held + failures + answers < total && performance.now() < deadline) {
     const room = MAX_UNCONFIRMED - (fired - held - failures - answers);
-    for (let k = 0; k < room && fired < total; k++) fire(fired % nClients, Math.floor(fired / nClients));
+    for (let k = 0; k < room && fired < total; k++) fire(fired);
     await sleep(50);
     held = await t.countHeld();
     if (performance.now() - lastRss > 250) {
@@ -213,21 +282,27 @@ export async function startHoldingGateway(label: string, prefix: string, timeout
   };
 }
 
+/** The 2025 or the 2026-07-28 clients of {@link airlockHeld}. */
+type Era = '2025' | '2026-07-28';
+
 async function airlockHeld(
+  era: Era,
   nClients: number,
-  perClient: number,
+  total: number,
   fillTimeoutMs: number,
 ): Promise<{ figures: HoldFigures; usedBefore: number; usedAfter: number }> {
-  const prefix = 'bench-held';
-  const { airlock, admin, stop } = await startHoldingGateway('held', prefix, '10m');
+  const prefix = era === '2025' ? 'bench-held' : 'bench-held-modern';
+  const { airlock, admin, stop } = await startHoldingGateway(`held-${era}`, prefix, '10m');
+  const open = () =>
+    era === '2025'
+      ? sessionClients(airlock.mcpUrl, 'echo', nClients)
+      : Promise.resolve(modernClients(airlock.mcpUrl, 'echo'));
   let run: Awaited<ReturnType<typeof holdMany>> | undefined;
-  let warm: Client | undefined;
+  let warm: HoldClients | undefined;
   try {
     // Warm up the hold and release paths so lazily loaded code is in the "before" figures.
-    warm = await connectClient(airlock.mcpUrl);
-    const warmCalls = Array.from({ length: 20 }, (_, i) =>
-      warm!.callTool({ name: 'echo', arguments: { message: `warm-${i}` } }, undefined, { timeout: 60_000 }),
-    );
+    warm = await open();
+    const warmCalls = Array.from({ length: 20 }, (_, i) => warm!.call(-1 - i));
     for (;;) {
       const res = await fetch(`${airlock.url}/api/requests?status=pending`);
       const { requests } = (await res.json()) as { requests: { id: string }[] };
@@ -245,20 +320,15 @@ async function airlockHeld(
       await sleep(20);
     }
     const warmResults = await Promise.all(warmCalls);
-    if (warmResults.some((r, i) => resultText(r) !== `warm-${i}`))
-      throw new Error('held: warm-up calls gave wrong results');
+    const answered = (r: unknown, i: number) =>
+      typeof r === 'string' ? r.includes(`"held-${-1 - i}"`) : resultText(r) === `held-${-1 - i}`;
+    if (!warmResults.every(answered)) throw new Error(`held (${era}): warm-up calls gave wrong results`);
     await sleep(500);
     let usedBefore = 0;
     let usedAfter = 0;
     run = await holdMany(
-      {
-        proc: airlock,
-        mcpUrl: airlock.mcpUrl,
-        tool: 'echo',
-        countHeld: () => admin.zcard(`${prefix}:pending`),
-      },
-      nClients,
-      perClient,
+      { proc: airlock, open, countHeld: () => admin.zcard(`${prefix}:pending`) },
+      total,
       fillTimeoutMs,
       {
         before: async () => void (usedBefore = await usedMemory(admin)),
@@ -269,12 +339,13 @@ async function airlockHeld(
   } finally {
     run?.stop();
     await airlock.stop();
-    await closeClients([...(warm ? [warm] : []), ...(run?.clients ?? [])]);
+    await warm?.close();
+    await run?.clients.close();
     await stop();
   }
 }
 
-async function bareHeld(nClients: number, perClient: number, fillTimeoutMs: number): Promise<HoldFigures> {
+async function bareHeld(nClients: number, total: number, fillTimeoutMs: number): Promise<HoldFigures> {
   const echo = await startEchoProcess();
   const bare = await startBareProxyProcess(echo.url, GC_PROBE_ARGS);
   const holdingUrl = echo.url.replace(/\/mcp$/, '/holding');
@@ -287,36 +358,42 @@ async function bareHeld(nClients: number, perClient: number, fillTimeoutMs: numb
     run = await holdMany(
       {
         proc: bare,
-        mcpUrl: bare.url,
-        tool: 'hold',
+        open: () => sessionClients(bare.url, 'hold', nClients),
         countHeld: async () => Number(await (await fetch(holdingUrl)).text()),
       },
-      nClients,
-      perClient,
+      total,
       fillTimeoutMs,
     );
     return run.figures;
   } finally {
     run?.stop();
     await bare.stop();
-    await closeClients(run?.clients ?? []);
+    await run?.clients.close();
     await echo.stop();
   }
 }
 
-/** Runs section 4 (Airlock with its own redis-server, then the bare-proxy baseline) and returns figures and table. */
+/**
+ * Runs section 4 (Airlock with its own redis-server for 2025 session clients, again for 2026-07-28
+ * clients, then the bare-proxy baseline) and returns figures and table.
+ */
 export async function benchHeld(o: HeldOptions = {}): Promise<{ result: HeldResult; text: string }> {
   const nClients = o.clients ?? 50;
   const perClient = o.callsPerClient ?? 100;
   const total = nClients * perClient;
   const fillTimeoutMs = o.fillTimeoutMs ?? 120_000;
-  const a = await airlockHeld(nClients, perClient, fillTimeoutMs);
-  const bare = await bareHeld(nClients, perClient, fillTimeoutMs);
+  const a = await airlockHeld('2025', nClients, total, fillTimeoutMs);
+  const m = await airlockHeld('2026-07-28', nClients, total, fillTimeoutMs);
+  const bare = await bareHeld(nClients, total, fillTimeoutMs);
   const pending = a.figures.held;
+  // Every call held, and at most 16 KiB of heap + buffers retained per call after a full GC.
+  const liveUnder16KiB = (f: HoldFigures) =>
+    f.held === total && f.heapUsedPerCallKiB + f.externalPerCallKiB <= 16;
   const result: HeldResult = {
     clients: nClients,
     callsPerClient: perClient,
     airlock: a.figures,
+    airlockModern: m.figures,
     bareProxy: bare,
     rssGrowthVsBare: round(a.figures.rssGrowthMiB / bare.rssGrowthMiB, 2),
     redisUsedBeforeBytes: a.usedBefore,
@@ -331,8 +408,7 @@ export async function benchHeld(o: HeldOptions = {}): Promise<{ result: HeldResu
   result.targets = {
     rssGrowthAtMost200MiB: pending === total && a.figures.rssGrowthMiB <= 200,
     redisAtMost4KiBPerPending: pending === total && result.redisBytesPerPending <= 4096,
-    liveAtMost16KiBPerCall:
-      pending === total && a.figures.heapUsedPerCallKiB + a.figures.externalPerCallKiB <= 16,
+    liveAtMost16KiBPerCall: [a.figures, m.figures].every(liveUnder16KiB),
   };
   const rowsFor = (name: string, f: HoldFigures, target: boolean): Row[] => [
     {
@@ -351,11 +427,12 @@ export async function benchHeld(o: HeldOptions = {}): Promise<{ result: HeldResu
     {
       label: `${name}: live after full GC`,
       value: `heap ${fmt(f.heapUsedPerCallKiB, 1)} KiB/call, external ${fmt(f.externalPerCallKiB, 1)} KiB/call; RSS ${fmt(f.rssAfterFullGcMiB, 1)} MiB`,
-      ...(target ? { target: '<= 16 KiB/call', pass: result.targets.liveAtMost16KiBPerCall } : {}),
+      ...(target ? { target: '<= 16 KiB/call', pass: liveUnder16KiB(f) } : {}),
     },
   ];
   const rows: Row[] = [
     ...rowsFor('airlock', a.figures, true),
+    ...rowsFor('airlock 2026-07-28', m.figures, true),
     {
       label: 'Redis used_memory per pending request',
       value: `${result.redisBytesPerPending} B`,
@@ -366,7 +443,8 @@ export async function benchHeld(o: HeldOptions = {}): Promise<{ result: HeldResu
     { label: 'RSS growth airlock / bare proxy', value: fmt(result.rssGrowthVsBare, 2) },
   ];
   const notes = [
-    `${nClients} MCP clients x ${perClient} concurrent tools/call each; every held call keeps its own HTTP connection (SSE response) open`,
+    `airlock: ${nClients} MCP SDK 1.x clients (2025 sessions) x ${perClient} concurrent tools/call each; every held call keeps its own HTTP connection (SSE response) open`,
+    `airlock 2026-07-28: ${total} stateless enveloped POSTs without the tasks extension (long poll), each on its own connection; Redis figures are the 2025 run's`,
     `calls are paced (at most ${MAX_UNCONFIRMED} sent but not yet held): an unpaced burst of 5,000 connects overflows the gateway's listen backlog (511) and some fail with ECONNRESET`,
     'RSS growth = VmRSS with all calls held - VmRSS with the sessions open and idle; "live after full GC" from bench/gc-probe.mjs (--expose-gc, SIGUSR2)',
     'Redis: dedicated redis-server, INFO used_memory delta / pending requests (record, indexes, BullMQ deadline job)',
@@ -374,6 +452,7 @@ export async function benchHeld(o: HeldOptions = {}): Promise<{ result: HeldResu
   ];
   for (const [name, f] of [
     ['airlock', a.figures],
+    ['airlock 2026-07-28', m.figures],
     ['bare proxy', bare],
   ] as const) {
     if (f.held < total)

@@ -1,5 +1,4 @@
-import type { Request, Response, Router } from 'express';
-import express from 'express';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { isInitializeRequest } from '@modelcontextprotocol/sdk/types.js';
 import type { TokenAuth } from '../http/auth.js';
 import type { Logger } from '../log.js';
@@ -9,6 +8,7 @@ import type { ModernDispatcher } from './modern-dispatch.js';
 import { serveModernRequest } from './modern-endpoint.js';
 import { classifyHttpRequest } from './wire/classify.js';
 import { errorResponse, type WireError } from './wire/errors.js';
+import { sendJson } from './wire/json-answer.js';
 
 /** Largest accepted JSON-RPC body on /mcp. @defaultValue 4 MiB */
 export const MAX_MCP_BODY_BYTES = 4 * 1024 * 1024;
@@ -28,68 +28,73 @@ export interface McpEndpointOptions {
   logger: Logger;
 }
 
-/**
- * The `/mcp` router, both eras: 2026-07-28 requests (enveloped) are served statelessly, one by one;
- * 2025 clients get Streamable HTTP sessions, each bound to the agent whose token opened it and kept in
- * Redis, so no request needs the replica that served the one before.
- */
-export function mcpEndpoint(options: McpEndpointOptions): {
-  router: Router;
+/** The `/mcp` endpoint: a plain Node request handler, and its sessions' count and shutdown. */
+export interface McpEndpoint {
+  /** Serves one request to `/mcp`; never rejects (a failure is answered 500 and logged). */
+  handle(req: IncomingMessage, res: ServerResponse): Promise<void>;
   close(): Promise<void>;
   count(): number;
-} {
-  const { auth, logger } = options;
-  const router = express.Router();
+}
 
-  const rpcError = (res: Response, status: number, code: number, message: string) => {
-    if (!res.headersSent) res.status(status).json({ jsonrpc: '2.0', error: { code, message }, id: null });
+/**
+ * The `/mcp` endpoint, both eras: 2026-07-28 requests (enveloped) are served statelessly, one by one;
+ * 2025 clients get Streamable HTTP sessions, each bound to the agent whose token opened it and kept in
+ * Redis, so no request needs the replica that served the one before. It takes Node's own request and
+ * response (no Express), so a call held for approval costs no more than its socket and its wait.
+ */
+export function mcpEndpoint(options: McpEndpointOptions): McpEndpoint {
+  const { auth, logger } = options;
+
+  const rpcError = (res: ServerResponse, status: number, code: number, message: string) => {
+    if (!res.headersSent) sendJson(res, status, { jsonrpc: '2.0', error: { code, message }, id: null });
   };
-  const wireError = (res: Response, status: number, error: WireError, body?: unknown) => {
+  const wireError = (res: ServerResponse, status: number, error: WireError, body?: unknown) => {
     // Answer with the request's id when the body had a usable one, so the client can match the error.
     const id = (body as { id?: unknown } | undefined)?.id;
     const rpcId = typeof id === 'string' || typeof id === 'number' ? id : null;
-    if (!res.headersSent) res.status(status).json(errorResponse(rpcId, error));
+    if (!res.headersSent) sendJson(res, status, errorResponse(rpcId, error));
   };
 
-  router.all('/', async (req: Request, res: Response) => {
+  // Each branch hands its era's promise back instead of awaiting it here, so that this frame (the
+  // request, its body and its classification) is not kept while a call is held for minutes.
+  const serve = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const who = auth.authenticate(req.headers.authorization);
     if (!who.ok) {
       res.setHeader('WWW-Authenticate', 'Bearer realm="airlock"');
       return rpcError(res, 401, -32001, `Unauthorized: ${who.message}`);
     }
-    try {
-      let body: unknown;
-      if (req.method === 'POST') {
-        const read = await readJson(req);
-        if (!read.ok) return rpcError(res, read.status, read.status === 413 ? -32600 : -32700, read.message);
-        body = read.value;
-      }
-      const sessionHeader = req.headers['mcp-session-id'];
-      const sessionId = typeof sessionHeader === 'string' && sessionHeader !== '' ? sessionHeader : undefined;
-      const c = classifyHttpRequest({ method: req.method, headers: req.headers, body });
-      if (c.kind === 'modern') {
-        return await serveModernRequest(options.modern, who.id, req, res, c.message, options.listens);
-      }
-      if (c.kind === 'malformed-modern') return wireError(res, 400, c.error, body);
-      const batchHandshake =
-        sessionId === undefined && Array.isArray(body) && body.some((m) => isInitializeRequest(m));
-      if ((c.kind === 'legacy-handshake' && sessionId === undefined) || batchHandshake) {
-        return await options.legacy.open(who.id, req, res, body);
-      }
-      if (c.kind === 'bad-request') return wireError(res, c.status, c.error, body);
-      if (sessionId === undefined) {
-        return rpcError(res, 400, -32000, 'Bad Request: Mcp-Session-Id header is required');
-      }
-      // A session belongs to the agent that opened it; another agent's token meets 404, as a forged id does.
-      await options.legacy.serve(who.id, sessionId, req, res, body);
-    } catch (err) {
-      logger.error({ err }, 'mcp request failed');
-      rpcError(res, 500, -32603, 'Internal error');
+    let body: unknown;
+    if (req.method === 'POST') {
+      const read = await readJson(req);
+      if (!read.ok) return rpcError(res, read.status, read.status === 413 ? -32600 : -32700, read.message);
+      body = read.value;
     }
-  });
+    const sessionHeader = req.headers['mcp-session-id'];
+    const sessionId = typeof sessionHeader === 'string' && sessionHeader !== '' ? sessionHeader : undefined;
+    const c = classifyHttpRequest({ method: req.method ?? 'GET', headers: req.headers, body });
+    if (c.kind === 'modern') {
+      return serveModernRequest(options.modern, who.id, req, res, c.message, options.listens);
+    }
+    if (c.kind === 'malformed-modern') return wireError(res, 400, c.error, body);
+    const batchHandshake =
+      sessionId === undefined && Array.isArray(body) && body.some((m) => isInitializeRequest(m));
+    if ((c.kind === 'legacy-handshake' && sessionId === undefined) || batchHandshake) {
+      return options.legacy.open(who.id, req, res, body);
+    }
+    if (c.kind === 'bad-request') return wireError(res, c.status, c.error, body);
+    if (sessionId === undefined) {
+      return rpcError(res, 400, -32000, 'Bad Request: Mcp-Session-Id header is required');
+    }
+    // A session belongs to the agent that opened it; another agent's token meets 404, as a forged id does.
+    return options.legacy.serve(who.id, sessionId, req, res, body);
+  };
 
   return {
-    router,
+    handle: (req, res) =>
+      serve(req, res).catch((err: unknown) => {
+        logger.error({ err }, 'mcp request failed');
+        rpcError(res, 500, -32603, 'Internal error');
+      }),
     count: () => options.legacy.count(),
     close: () => options.legacy.close(),
   };
@@ -97,7 +102,7 @@ export function mcpEndpoint(options: McpEndpointOptions): {
 
 type JsonBody = { ok: true; value: unknown } | { ok: false; status: number; message: string };
 
-async function readJson(req: Request): Promise<JsonBody> {
+async function readJson(req: IncomingMessage): Promise<JsonBody> {
   const declared = Number(req.headers['content-length'] ?? 0);
   if (declared > MAX_MCP_BODY_BYTES) {
     return { ok: false, status: 413, message: `Request body exceeds ${MAX_MCP_BODY_BYTES} bytes` };
@@ -117,7 +122,7 @@ async function readJson(req: Request): Promise<JsonBody> {
  * The body as text, or undefined once it passes MAX_MCP_BODY_BYTES (the rest is not kept). Plain
  * stream events rather than an async iterator: this runs on every request.
  */
-function readBody(req: Request): Promise<string | undefined> {
+function readBody(req: IncomingMessage): Promise<string | undefined> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;

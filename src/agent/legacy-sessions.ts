@@ -4,7 +4,7 @@
 // Messages that belong to a request open on another replica (the agent's answers to relayed requests,
 // cancellations) and notifications for a GET stream held elsewhere travel over the replica bus.
 // The hot path, a session's `tools/call` and `tools/list`, skips the SDK (session-fast-call.ts).
-import type { Request, Response } from 'express';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import {
   isJSONRPCRequest,
@@ -19,6 +19,7 @@ import { answerToolList, FastSessionCall } from './session-fast-call.js';
 import type { SessionRegistry } from './session-registry.js';
 import type { SessionRecord, SessionStore } from './session-store.js';
 import { declaresTasks } from './task-methods.js';
+import { sendEmpty, sendJson } from './wire/json-answer.js';
 import { sessionFastRequest, type SessionFastRequest } from './wire/session-fast-request.js';
 
 /** Creates the per-request session object; `restore` is absent for the initialize request. */
@@ -64,7 +65,7 @@ export class LegacySessions {
   }
 
   /** `initialize`: records the session, then serves the handshake with its id on the response. */
-  async open(agent: string, req: Request, res: Response, body: unknown): Promise<void> {
+  async open(agent: string, req: IncomingMessage, res: ServerResponse, body: unknown): Promise<void> {
     const init = (Array.isArray(body) ? body : [body]).find((m) => (m as Rpc)?.method === 'initialize') as
       { params?: Rpc } | undefined;
     const params = init?.params ?? {};
@@ -86,13 +87,19 @@ export class LegacySessions {
    * Any later request of session `id`. The record must exist and belong to the agent whose token came
    * with the request; otherwise 404, as for a session that never was.
    */
-  async serve(agent: string, id: string, req: Request, res: Response, body: unknown): Promise<void> {
+  async serve(
+    agent: string,
+    id: string,
+    req: IncomingMessage,
+    res: ServerResponse,
+    body: unknown,
+  ): Promise<void> {
     const record = await this.store.touch(id, agent);
     if (!record) return notFound(res);
     if (req.method === 'DELETE') {
       await this.store.delete(id);
       await this.bus.publish({ session: id, kind: 'closed' });
-      res.status(200).end();
+      sendEmpty(res, 200);
       return;
     }
     // Before the routing below: a request the fast path takes has nothing for another replica.
@@ -105,7 +112,7 @@ export class LegacySessions {
       const routed = messages.filter((m) => !('method' in m) || m['method'] === 'notifications/cancelled');
       if (routed.length) await this.bus.publish({ session: id, kind: 'in', messages: routed });
       if (routed.length === messages.length) {
-        res.status(202).end();
+        sendEmpty(res, 202);
         return;
       }
     }
@@ -126,24 +133,36 @@ export class LegacySessions {
     this.live.clear();
   }
 
-  /** A tools/list or tools/call the fast path answers (see wire/session-fast-request.ts). */
-  private async serveFast(
+  /**
+   * A tools/list or tools/call the fast path answers (see wire/session-fast-request.ts). Not async: a
+   * held call is kept by its FastSessionCall alone, not also by this frame.
+   */
+  private serveFast(
     deps: FastPathDeps,
     agent: string,
     record: SessionRecord,
     request: SessionFastRequest,
-    res: Response,
+    res: ServerResponse,
   ): Promise<void> {
-    if (request.method === 'tools/list') return answerToolList(deps.methods, agent, record, request, res);
+    if (request.method === 'tools/list') {
+      answerToolList(deps.methods, agent, record, request, res);
+      return Promise.resolve();
+    }
     const call = new FastSessionCall(deps.methods, agent, record, request, res);
     const id = record.id;
     call.onclose = () => this.untrack(id, call);
     this.track(id, call);
     deps.registry.add(call);
-    await call.run();
+    return call.run();
   }
 
-  private async run(session: AgentSession, id: string, req: Request, res: Response, body: unknown) {
+  private async run(
+    session: AgentSession,
+    id: string,
+    req: IncomingMessage,
+    res: ServerResponse,
+    body: unknown,
+  ) {
     // Stateless: the session is checked above and its id set here; the transport keeps nothing between requests.
     const transport = new StreamableHTTPServerTransport({
       sessionIdGenerator: undefined,
@@ -209,8 +228,8 @@ export class LegacySessions {
   }
 }
 
-function notFound(res: Response): void {
+function notFound(res: ServerResponse): void {
   if (!res.headersSent) {
-    res.status(404).json({ jsonrpc: '2.0', error: { code: -32001, message: 'Session not found' }, id: null });
+    sendJson(res, 404, { jsonrpc: '2.0', error: { code: -32001, message: 'Session not found' }, id: null });
   }
 }

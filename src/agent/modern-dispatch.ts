@@ -119,16 +119,16 @@ export class ModernDispatcher {
   }
 
   /** Runs the request; every failure becomes a JSON-RPC error object, never a throw. */
-  async handle(ctx: ModernContext): Promise<ModernAnswer> {
+  handle(ctx: ModernContext): Promise<ModernAnswer> {
     const { method } = ctx.request;
     const handler = this.handlerFor(method);
-    if (!handler) return { error: methodNotFound(method) };
-    try {
-      const result = await handler(ctx);
-      return { result: { ...result, resultType: result['resultType'] ?? 'complete' } };
-    } catch (err) {
-      return { error: this.wireError(err, ctx) };
-    }
+    if (!handler) return Promise.resolve({ error: methodNotFound(method) });
+    // Chained, not awaited: a call held for approval keeps no frame of this function while it waits. The
+    // async arrow turns a handler's synchronous throw into a rejection, as the await did.
+    return (async () => handler(ctx))().then(
+      (result): ModernAnswer => ({ result: { ...result, resultType: result['resultType'] ?? 'complete' } }),
+      (err: unknown): ModernAnswer => ({ error: this.wireError(err, ctx) }),
+    );
   }
 
   /** The server/discover result: only the capabilities that work on this path today. */
@@ -222,7 +222,11 @@ export class ModernDispatcher {
     const parked = binding && this.states ? this.relay?.parked.open(ctx.agent) : undefined;
     if (!parked || !binding) return this.runCall(ctx, ctx.signal, retry?.resume);
     parked.run((signal) => this.runCall(ctx, signal, retry?.resume, parked));
-    return this.roundAnswer(binding, parked.id, await this.relay!.first(parked, ctx.signal, ctx.notify));
+    // Chained, not awaited, so that a held call keeps no frame of this function (ctx, retry) while it waits.
+    const id = parked.id;
+    return this.relay!.first(parked, ctx.signal, ctx.notify).then((round) =>
+      this.roundAnswer(binding, id, round),
+    );
   }
 
   /** The call through the gateway; `signal` is the request's, or the parked call's when there is one. */

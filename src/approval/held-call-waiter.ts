@@ -56,37 +56,39 @@ export class HeldCallWaiter {
     this.subscriber?.disconnect();
   }
 
-  /** Waits for the request's outcome up to its `wait`, with progress; then answers "pending". */
-  async wait(initial: StoredRecord, hooks: CallHooks): Promise<CallToolResult> {
-    const id = initial.id;
+  /**
+   * Waits for the request's outcome up to its `wait`, with progress; then answers "pending". Only the
+   * few fields the wait needs are kept across it, never `initial` itself (its arguments may be large, and
+   * thousands of calls may be held at once); the record is read anew on every wake.
+   */
+  wait(initial: StoredRecord, hooks: CallHooks): Promise<CallToolResult> {
     const started = this.now();
-    // When the wait reaches the deadline, wait for the expiry itself so the agent hears "expired", not "pending".
-    const waitUntil =
-      started + initial.approval.waitMs >= initial.expiresAt
-        ? initial.expiresAt + 2000
-        : started + initial.approval.waitMs;
-    let record: StoredRecord | undefined = initial;
-    let ticks = 0;
-    const progress = () => {
-      if (!hooks.onProgress || !record) return;
-      const left = Math.max(0, record.expiresAt - this.now());
-      hooks.onProgress({
-        progress: ++ticks,
-        message: `waiting for approval in ${this.o.channelLabel?.(record) ?? 'the Airlock console'}, request ${id}, expires in ${humanDuration(left)}`,
-      });
+    const { id, rule, expiresAt } = initial;
+    const held: Held = {
+      id,
+      rule,
+      // When the wait reaches the deadline, wait for the expiry itself so the agent hears "expired", not "pending".
+      waitUntil:
+        started + initial.approval.waitMs >= expiresAt ? expiresAt + 2000 : started + initial.approval.waitMs,
+      expiresAt,
+      channel: this.o.channelLabel?.(initial) ?? 'the Airlock console',
+      ticks: 0,
     };
-    progress();
+    return this.waitFor(held, hooks);
+  }
+
+  private async waitFor(held: Held, hooks: CallHooks): Promise<CallToolResult> {
+    const id = held.id;
+    this.progress(held, hooks);
     // Watch before the first read, so a decision landing in between is seen.
     const watch = this.waiters.watch(id);
     try {
       let seen = watch.changes;
-      record = await this.o.store.get(id);
-      while (record) {
-        const outcome = await outcomeOf(record, this.o.store);
-        if (outcome) return outcome;
-        const asked = record.status === 'executing' ? await this.o.questions?.(id, hooks) : undefined;
-        if (asked) return asked;
-        const left = waitUntil - this.now();
+      for (;;) {
+        const read = await this.read(held, hooks);
+        if (read === 'gone') break;
+        if (read !== 'open') return read;
+        const left = held.waitUntil - this.now();
         if (left <= 0 || this.closed) break;
         const woke = await watch.wait(seen, Math.min(left, PROGRESS_INTERVAL_MS), hooks.signal);
         if (hooks.signal.aborted) {
@@ -95,21 +97,51 @@ export class HeldCallWaiter {
           if (!hooks.disconnected?.()) await this.o.cancel(id, 'cancelled by the agent').catch(() => {});
           break;
         }
-        if (!woke) progress();
+        if (!woke) this.progress(held, hooks);
         seen = watch.changes;
-        record = await this.o.store.get(id);
       }
     } finally {
       watch.close();
     }
-    if (record && !hooks.signal.aborted) {
-      const outcome = await outcomeOf(record, this.o.store);
-      if (outcome) return outcome;
-    }
     throw new AirlockError(
       'APPROVAL_PENDING',
       `Approval pending (request ${id}). Call again with the same arguments to get the result; it will run at most once.`,
-      { requestId: id, rule: initial.rule },
+      { requestId: id, rule: held.rule },
     );
   }
+
+  /** Reads the request: its outcome, 'open' while it has none (noting its deadline), or 'gone'. */
+  private async read(held: Held, hooks: CallHooks): Promise<CallToolResult | 'open' | 'gone'> {
+    const record = await this.o.store.get(held.id);
+    if (!record) return 'gone';
+    held.expiresAt = record.expiresAt;
+    const outcome = await outcomeOf(record, this.o.store);
+    if (outcome) return outcome;
+    // The approved call running elsewhere may be waiting for the agent's answers.
+    const asked = record.status === 'executing' ? await this.o.questions?.(held.id, hooks) : undefined;
+    return asked ?? 'open';
+  }
+
+  private progress(held: Held, hooks: CallHooks): void {
+    if (!hooks.onProgress) return;
+    const left = Math.max(0, held.expiresAt - this.now());
+    hooks.onProgress({
+      progress: ++held.ticks,
+      message: `waiting for approval in ${held.channel}, request ${held.id}, expires in ${humanDuration(left)}`,
+    });
+  }
+}
+
+/** What a wait keeps of its request between reads. */
+interface Held {
+  readonly id: string;
+  readonly rule: string;
+  /** When the wait gives up and answers "pending". */
+  readonly waitUntil: number;
+  /** The request's deadline, from the latest read. */
+  expiresAt: number;
+  /** Where reviewers are asked, for the progress message. */
+  readonly channel: string;
+  /** Progress notifications sent so far. */
+  ticks: number;
 }

@@ -7,66 +7,107 @@ export interface Watch {
   close(): void;
 }
 
-interface WatchState {
-  changes: number;
-  notify?: () => void;
-}
-
 /**
  * Calls held on this replica, by request id. The approval store publishes every change on a Redis
  * channel; the service's subscriber counts it here. A watch stays registered for the whole wait and
  * counts notices, so one that arrives while the waiter is busy re-reading the record is not lost.
  */
 export class ReleaseWaiters {
-  private readonly watches = new Map<string, Set<WatchState>>();
+  /** One watch per request as a rule; an identical retry held beside the first makes it a list. */
+  private readonly watches = new Map<string, RequestWatch | RequestWatch[]>();
 
   /** Counts a change of `id` for every watch on it. */
   wake(id: string): void {
-    const set = this.watches.get(id);
-    if (!set) return;
-    for (const w of set) {
-      w.changes++;
-      w.notify?.();
-    }
+    const w = this.watches.get(id);
+    if (w === undefined) return;
+    if (Array.isArray(w)) for (const one of [...w]) one.changed();
+    else w.changed();
   }
 
   /** Wakes every watch (on shutdown, so held calls answer at once). */
   wakeAll(): void {
-    for (const id of this.watches.keys()) this.wake(id);
+    for (const id of [...this.watches.keys()]) this.wake(id);
   }
 
   /** Starts counting changes of `id`; close it when the wait ends. */
   watch(id: string): Watch {
-    const state: WatchState = { changes: 0 };
-    let set = this.watches.get(id);
-    if (!set) this.watches.set(id, (set = new Set()));
-    set.add(state);
-    const watches = this.watches;
-    return {
-      get changes() {
-        return state.changes;
-      },
-      wait(seen, ms, signal) {
-        if (state.changes !== seen) return Promise.resolve(true);
-        return new Promise((resolve) => {
-          const done = (v: boolean) => {
-            clearTimeout(timer);
-            signal.removeEventListener('abort', onAbort);
-            state.notify = undefined;
-            resolve(v);
-          };
-          const onAbort = () => done(false);
-          const timer = setTimeout(() => done(false), ms);
-          state.notify = () => done(true);
-          if (signal.aborted) return done(false);
-          signal.addEventListener('abort', onAbort, { once: true });
-        });
-      },
-      close() {
-        state.notify?.();
-        set!.delete(state);
-        if (!set!.size) watches.delete(id);
-      },
-    };
+    const w = new RequestWatch(id, this);
+    const had = this.watches.get(id);
+    if (had === undefined) this.watches.set(id, w);
+    else if (Array.isArray(had)) had.push(w);
+    else this.watches.set(id, [had, w]);
+    return w;
   }
+
+  /** Forgets a closed watch. */
+  remove(w: RequestWatch): void {
+    const had = this.watches.get(w.id);
+    if (had === w) this.watches.delete(w.id);
+    else if (Array.isArray(had)) {
+      const left = had.filter((x) => x !== w);
+      if (left.length === 0) this.watches.delete(w.id);
+      else this.watches.set(w.id, left.length === 1 ? left[0]! : left);
+    }
+  }
+}
+
+/**
+ * One held call's watch. A class with no closures of its own, and the abort listener is the watch itself
+ * (`handleEvent`): thousands of calls may be held at once, each waiting here.
+ */
+class RequestWatch implements Watch {
+  changes = 0;
+  private resolve: ((woke: boolean) => void) | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private signal: AbortSignal | undefined;
+
+  constructor(
+    readonly id: string,
+    private readonly owner: ReleaseWaiters,
+  ) {}
+
+  wait(seen: number, ms: number, signal: AbortSignal): Promise<boolean> {
+    if (this.changes !== seen) return Promise.resolve(true);
+    if (signal.aborted) return Promise.resolve(false);
+    // A watch has one wait at a time: the waiter loop awaits each before the next.
+    this.done(false);
+    return new Promise((resolve) => {
+      this.resolve = resolve;
+      this.signal = signal;
+      this.timer = setTimeout(timedOut, ms, this);
+      signal.addEventListener('abort', this, { once: true });
+    });
+  }
+
+  close(): void {
+    this.done(true);
+    this.owner.remove(this);
+  }
+
+  /** A change notice. */
+  changed(): void {
+    this.changes++;
+    this.done(true);
+  }
+
+  /** The signal's abort (EventListener object form). */
+  handleEvent(): void {
+    this.done(false);
+  }
+
+  /** Ends the wait in progress, if any. */
+  done(woke: boolean): void {
+    const resolve = this.resolve;
+    if (!resolve) return;
+    this.resolve = undefined;
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    this.signal?.removeEventListener('abort', this);
+    this.signal = undefined;
+    resolve(woke);
+  }
+}
+
+function timedOut(w: RequestWatch): void {
+  w.done(false);
 }

@@ -14,14 +14,25 @@ export function hostnameOf(host: string | undefined): string {
  * before it reaches the MCP endpoint, the API, the console or Slack.
  */
 export function hostGuard(allowed: readonly string[]) {
-  const names = new Set(allowed.map((h) => h.toLowerCase()));
+  const allows = hostAllowed(allowed);
   return (req: Request, res: Response, next: NextFunction): void => {
-    if (names.has(hostnameOf(req.headers.host))) return next();
-    const message = `Forbidden: Host "${String(req.headers.host ?? '').slice(0, 200)}" is not allowed`;
+    if (allows(req.headers.host)) return next();
+    const message = hostRefusal(req.headers.host);
     res.status(httpStatusOf('FORBIDDEN'));
     if (req.path.startsWith('/mcp')) res.json({ jsonrpc: '2.0', error: { code: -32000, message }, id: null });
     else res.json({ error: { code: 'FORBIDDEN', message } });
   };
+}
+
+/** The host guard's test alone, for `/mcp`, which is served before the Express app (see http-listener.ts). */
+export function hostAllowed(allowed: readonly string[]): (host: string | undefined) => boolean {
+  const names = new Set(allowed.map((h) => h.toLowerCase()));
+  return (host) => names.has(hostnameOf(host));
+}
+
+/** What the host guard answers for a Host it refuses. */
+export function hostRefusal(host: string | undefined): string {
+  return `Forbidden: Host "${String(host ?? '').slice(0, 200)}" is not allowed`;
 }
 
 /**

@@ -1,4 +1,4 @@
-import type { Server as HttpServer } from 'node:http';
+import { createServer, type RequestListener, type Server as HttpServer } from 'node:http';
 import express, { type Express, type NextFunction, type Request, type Response } from 'express';
 import { AirlockError, ERROR_CODES, toAirlockError, type AirlockErrorCode } from '../core/errors.js';
 import type { Logger } from '../log.js';
@@ -37,13 +37,12 @@ export function errorHandler(logger: Logger) {
 /** Pending-connection queue length for the HTTP listener. @defaultValue 4096 */
 const LISTEN_BACKLOG = 4096;
 
-/** Starts serving `app`; resolves once the port is bound. */
-export function listenOn(app: Express, host: string, port: number): Promise<HttpServer> {
+/** Starts serving `handler` (an Express app, or a listener in front of one); resolves once the port is bound. */
+export function listenOn(handler: RequestListener, host: string, port: number): Promise<HttpServer> {
   return new Promise((resolve, reject) => {
+    const server = createServer(handler);
+    server.once('error', reject);
     // Every held call keeps a connection open; a deep backlog absorbs bursts of agents connecting at once.
-    const server = app.listen(port, host, LISTEN_BACKLOG, (err?: Error) =>
-      err ? reject(err) : resolve(server),
-    );
-    server.on('error', reject);
+    server.listen(port, host, LISTEN_BACKLOG, () => resolve(server));
   });
 }

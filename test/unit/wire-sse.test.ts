@@ -138,6 +138,23 @@ describe('SseWriter on a real node:http server', () => {
     assert.equal(writer!.send({ late: true }), false);
   });
 
+  it('makes its signal on first use, already aborted when the client had gone before', async () => {
+    let writer: SseWriter | undefined;
+    const closed = new Promise<void>((resolve) => {
+      handle = (_req, res) => {
+        writer = new SseWriter(res, { keepAliveMs: 0 });
+        writer.open();
+        res.once('close', () => resolve());
+      };
+    });
+    const { abort } = await open();
+    abort();
+    await closed;
+    assert.equal(writer!.closed, true);
+    assert.equal(writer!.signal.aborted, true);
+    assert.equal(writer!.send({ late: true }), false);
+  });
+
   it('does not abort when we end the stream ourselves', async () => {
     let writer: SseWriter | undefined;
     const finished = new Promise<void>((resolve) => {

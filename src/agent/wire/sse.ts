@@ -61,24 +61,40 @@ export function abortOnClientClose(res: ServerResponse): AbortSignal {
 
 /** One SSE stream on a ServerResponse; writes after the stream ended are dropped and reported false. */
 export class SseWriter {
-  /** Aborts when the client closes the stream before we end it. */
-  readonly signal: AbortSignal;
   private readonly keepAliveMs: number;
   private timer: NodeJS.Timeout | undefined;
   private ended = false;
+  /** The client closed the stream before we ended it. */
+  private gone = false;
+  private aborter: AbortController | undefined;
 
   constructor(
     private readonly res: ServerResponse,
     options: SseWriterOptions = {},
   ) {
     this.keepAliveMs = options.keepAliveMs ?? SSE_KEEP_ALIVE_MS;
-    this.signal = abortOnClientClose(res);
-    this.signal.addEventListener('abort', () => this.stop(), { once: true });
+    // One listener, no AbortSignal unless someone asks for it: a held call's stream stays open for
+    // minutes, and an AbortSignal with its listener maps costs more than the rest of the writer.
+    res.once('close', () => {
+      if (res.writableFinished) return;
+      this.gone = true;
+      this.stop();
+      this.aborter?.abort(new Error('the client closed the connection'));
+    });
+  }
+
+  /** Aborts when the client closes the stream before we end it; made on first use. */
+  get signal(): AbortSignal {
+    if (!this.aborter) {
+      this.aborter = new AbortController();
+      if (this.gone) this.aborter.abort(new Error('the client closed the connection'));
+    }
+    return this.aborter.signal;
   }
 
   /** True once the stream ended, by us or by the client. */
   get closed(): boolean {
-    return this.ended || this.signal.aborted || this.res.destroyed;
+    return this.ended || this.gone || this.res.destroyed;
   }
 
   /** Sends the status line and headers and starts the keep-alive. */
