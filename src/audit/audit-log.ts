@@ -93,9 +93,10 @@ export class AuditLog {
    * Queues one event; resolves once its line is written (and fsynced, unless disabled). Transient I/O
    * errors are retried, never surfaced. Rejects (with AirlockError 'INTERNAL') only for an event that can
    * never be written or after close(); the rejection is pre-handled, so fire-and-forget callers are safe.
+   * `atMs` is when the event happened (the line's `at`), when it was handed over earlier. @defaultValue now
    */
-  append(event: AuditEvent): Promise<void> {
-    return this.enqueue(event);
+  append(event: AuditEvent, atMs?: number): Promise<void> {
+    return this.enqueue(event, atMs);
   }
 
   /** Writes everything queued (retrying up to closeTimeoutMs), then releases the file. */
@@ -104,7 +105,7 @@ export class AuditLog {
     return this.closed;
   }
 
-  private enqueue(event: AuditLineEvent): Promise<void> {
+  private enqueue(event: AuditLineEvent, atMs?: number): Promise<void> {
     const { logger, maxStringBytes, replica, now } = this.options;
     if (this.closing) {
       logger.error({ audit: event }, 'audit event after close: not written');
@@ -113,7 +114,7 @@ export class AuditLog {
     }
     let prepared: PreparedEvent;
     try {
-      prepared = prepareEvent(event, { at: new Date(now()).toISOString(), replica, maxStringBytes });
+      prepared = prepareEvent(event, { at: new Date(atMs ?? now()).toISOString(), replica, maxStringBytes });
     } catch (err) {
       logger.error({ err, event: event.event }, 'audit event cannot be written');
       this.lostCount++;
