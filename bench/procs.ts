@@ -179,6 +179,8 @@ export interface AirlockProcessOptions {
   nodeArgs?: string[];
   /** Agent tokens of the config (`id` → token); none means the anonymous loopback agent. */
   agents?: Record<string, string>;
+  /** Another build's `dist` directory, to compare two builds in one run. @defaultValue this tree's `dist` */
+  dist?: string;
 }
 
 /** A running `airlock serve` child. */
@@ -216,7 +218,7 @@ export async function startAirlockProcess(o: AirlockProcessOptions): Promise<Air
   delete env.AIRLOCK_LOG_LEVEL;
   const child = spawn(
     process.execPath,
-    [...(o.nodeArgs ?? []), join(ROOT, 'dist', 'cli', 'main.js'), 'serve', '--config', file],
+    [...(o.nodeArgs ?? []), join(o.dist ?? join(ROOT, 'dist'), 'cli', 'main.js'), 'serve', '--config', file],
     { cwd: dir, env, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   child.stdout!.resume();

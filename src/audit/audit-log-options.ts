@@ -30,6 +30,12 @@ export interface AuditLogOptions {
   retryDelayMs?: number;
   /** close() keeps retrying queued lines this long, then logs and rejects them. @defaultValue 10_000 */
   closeTimeoutMs?: number;
+  /**
+   * Make a batch's file-system calls synchronously (fsync too) when the lock is free: only for a writer
+   * on a thread of its own, where blocking stalls nothing else. On the main thread those calls measured
+   * p99 3.5 ms and up to 39 ms under other processes' disk load. @defaultValue false
+   */
+  blocking?: boolean;
   /** Clock for `at`. @defaultValue Date.now */
   now?: () => number;
 }
@@ -44,6 +50,7 @@ export function auditLogOptionsWithDefaults(options: AuditLogOptions): AuditLogO
     fsync: true,
     maxStringBytes: 16_384,
     lingerMs: 0,
+    blocking: false,
     maxBatchLines: 1_000,
     maxBatchBytes: 4 * 1024 * 1024,
     staleLockMs: 10_000,

@@ -2,7 +2,8 @@
 // every write happens under a cross-process file lock, and "read the tail's hash, append lines"
 // is one critical section, so lines never interleave and the chain never forks. Within a process,
 // appends queue up and are written in batches: many lines per lock acquisition, one write call.
-import { mkdir, open, stat, type FileHandle } from 'node:fs/promises';
+import { statSync, writeSync } from 'node:fs';
+import { mkdir, open, type FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { AirlockError } from '../core/errors.js';
 import { encodeLine, prepareEvent, type PreparedEvent } from './audit-chain.js';
@@ -12,7 +13,7 @@ import {
   type AuditLogOptions,
   type AuditLogOptionsWithDefaults,
 } from './audit-log-options.js';
-import { acquireFileLock, type HeldLock } from '../host/file-lock.js';
+import { acquireFileLock, tryCreateFileLockSync, type HeldLock } from '../host/file-lock.js';
 import { readTailAnchor, type TailAnchor } from './tail-anchor.js';
 
 interface PendingLine {
@@ -92,9 +93,10 @@ export class AuditLog {
    * Queues one event; resolves once its line is written (and fsynced, unless disabled). Transient I/O
    * errors are retried, never surfaced. Rejects (with AirlockError 'INTERNAL') only for an event that can
    * never be written or after close(); the rejection is pre-handled, so fire-and-forget callers are safe.
+   * `atMs` is when the event happened (the line's `at`), when it was handed over earlier. @defaultValue now
    */
-  append(event: AuditEvent): Promise<void> {
-    return this.enqueue(event);
+  append(event: AuditEvent, atMs?: number): Promise<void> {
+    return this.enqueue(event, atMs);
   }
 
   /** Writes everything queued (retrying up to closeTimeoutMs), then releases the file. */
@@ -103,7 +105,7 @@ export class AuditLog {
     return this.closed;
   }
 
-  private enqueue(event: AuditLineEvent): Promise<void> {
+  private enqueue(event: AuditLineEvent, atMs?: number): Promise<void> {
     const { logger, maxStringBytes, replica, now } = this.options;
     if (this.closing) {
       logger.error({ audit: event }, 'audit event after close: not written');
@@ -112,7 +114,7 @@ export class AuditLog {
     }
     let prepared: PreparedEvent;
     try {
-      prepared = prepareEvent(event, { at: new Date(now()).toISOString(), replica, maxStringBytes });
+      prepared = prepareEvent(event, { at: new Date(atMs ?? now()).toISOString(), replica, maxStringBytes });
     } catch (err) {
       logger.error({ err, event: event.event }, 'audit event cannot be written');
       this.lostCount++;
@@ -183,7 +185,14 @@ export class AuditLog {
     return this.queue.slice(0, n);
   }
 
-  /** One critical section. Returns how many of `batch` are on disk, and the error if not all are. */
+  /**
+   * One critical section. Returns how many of `batch` are on disk, and the error if not all are. In the
+   * usual case (the lock is free, nobody else wrote) its file-system calls are synchronous but the
+   * fsync: each is a few microseconds in the kernel, while each hand-off to libuv's thread pool and back
+   * cost more CPU than that (1.2 → 0.5–0.6 ms of CPU per batch of one line, bench/audit-batch-cpu.ts), which at one call at a
+   * time was the largest part of the work an allowed call left behind. Waiting for a held lock, taking a
+   * stale one over, reading another writer's tail and the fsync stay asynchronous.
+   */
   private async writeBatch(batch: PendingLine[]): Promise<{ written: number; error?: unknown }> {
     const { staleLockMs, lockTimeoutMs, logger } = this.options;
     let lock: HeldLock | undefined;
@@ -191,7 +200,9 @@ export class AuditLog {
     try {
       // While closing, waiting for the lock must not outlast closeTimeoutMs.
       const timeoutMs = Math.min(lockTimeoutMs, Math.max(0, this.closeDeadline - Date.now()));
-      lock = await acquireFileLock(this.lockPath, { staleMs: staleLockMs, timeoutMs, logger });
+      lock =
+        tryCreateFileLockSync(this.lockPath) ??
+        (await acquireFileLock(this.lockPath, { staleMs: staleLockMs, timeoutMs, logger }));
       const { handle, size } = await this.openFile();
       const cache = this.cache && sameFile(this.cache, this.handleId) ? this.cache : undefined;
       this.cache = undefined;
@@ -243,14 +254,10 @@ export class AuditLog {
       const buffer = Buffer.concat(chunks, offset);
 
       // Only if our lock was judged stale and taken over while we read; writing now could fork the chain.
-      if (!(await lock.isHeld()))
-        throw new AirlockError('INTERNAL', `audit lock ${this.lockPath} was taken over`);
+      if (!lock.isHeldNow()) throw new AirlockError('INTERNAL', `audit lock ${this.lockPath} was taken over`);
       let done = 0;
       try {
-        while (done < buffer.length) {
-          const { bytesWritten } = await handle.write(buffer, done, buffer.length - done);
-          done += bytesWritten;
-        }
+        while (done < buffer.length) done += writeSync(handle.fd, buffer, done, buffer.length - done);
       } finally {
         // A short write followed by an error leaves whole lines on disk: they count, the rest is retried.
         written = ends.filter((end) => end <= done).length;
@@ -262,7 +269,11 @@ export class AuditLog {
     } catch (error) {
       return { written, error };
     } finally {
-      await lock?.release().catch((err: unknown) => logger.warn({ err }, 'could not release audit lock'));
+      try {
+        lock?.releaseNow();
+      } catch (err) {
+        logger.warn({ err }, 'could not release audit lock');
+      }
     }
   }
 
@@ -283,12 +294,8 @@ export class AuditLog {
   /** The open file and its size; the size comes from the path's stat, which also tells us if the file was replaced. */
   private async openFile(): Promise<{ handle: FileHandle; size: number }> {
     const { file, logger } = this.options;
-    let pathStat: { dev: number; ino: number; size: number } | undefined;
-    try {
-      pathStat = await stat(file);
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-    }
+    // Synchronous: one stat under the lock, cheaper than a thread-pool round trip (see writeBatch).
+    const pathStat = statSync(file, { throwIfNoEntry: false });
     if (this.handle && pathStat && sameFile(pathStat, this.handleId))
       return { handle: this.handle, size: pathStat.size };
     if (this.handle) {

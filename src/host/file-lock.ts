@@ -5,8 +5,12 @@
 // happens under a second O_EXCL file (`<path>.steal`) and re-checks staleness there, so two waiters
 // that both saw the same stale lock cannot both delete it (the second would otherwise delete the
 // first one's new lock). A holder keeps its lock file open until release, so checking that it still
-// holds the lock is one fstat of that handle (a taken-over file has no links left).
+// holds the lock is one fstat of that handle (a taken-over file has no links left). A caller that takes
+// the lock often and briefly (the audit log, once per batch) can try the free case first with plain
+// system calls (`tryCreateFileLockSync`): each of libuv's thread-pool hand-offs costs more CPU than the
+// call it carries, and a lock that exists is left to the asynchronous path, which waits and takes over.
 import { randomBytes } from 'node:crypto';
+import { closeSync, fstatSync, openSync, unlinkSync, writeSync } from 'node:fs';
 import { mkdir, open, readFile, stat, unlink, type FileHandle } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { dirname } from 'node:path';
@@ -45,8 +49,12 @@ export interface HeldLock {
   readonly acquiredAt: number;
   /** True while the file on disk is still the one this holder created (it was not taken over as stale). */
   isHeld(): Promise<boolean>;
+  /** isHeld, as one synchronous fstat. */
+  isHeldNow(): boolean;
   /** Removes the lock file if it is still ours. */
   release(): Promise<void>;
+  /** release, with synchronous system calls (fstat, unlink, close). */
+  releaseNow(): void;
 }
 
 /** Waits for and takes the lock file at `path`; AirlockError('INTERNAL') naming the holder after `timeoutMs`. */
@@ -107,13 +115,39 @@ interface LockState {
   owner?: LockOwner;
 }
 
-async function tryCreate(path: string): Promise<HeldLock | undefined> {
-  const owner: LockOwner = {
+/**
+ * Takes the lock at `path` with synchronous system calls if no lock file exists; undefined when one does
+ * (held, or stale) or its directory is missing, which `acquireFileLock` then handles.
+ */
+export function tryCreateFileLockSync(path: string): HeldLock | undefined {
+  let fd: number;
+  try {
+    fd = openSync(path, 'wx');
+  } catch (err) {
+    if (code(err) === 'EEXIST' || code(err) === 'ENOENT') return undefined;
+    throw err;
+  }
+  try {
+    writeSync(fd, JSON.stringify(newOwner()));
+  } catch (err) {
+    closeSync(fd);
+    unlinkQuietSync(path);
+    throw err;
+  }
+  return new FileHeldLock(path, fd, () => closeSync(fd));
+}
+
+function newOwner(): LockOwner {
+  return {
     pid: process.pid,
     host: hostname(),
     token: randomBytes(8).toString('hex'),
     at: new Date().toISOString(),
   };
+}
+
+async function tryCreate(path: string): Promise<HeldLock | undefined> {
+  const owner = newOwner();
   let handle: FileHandle;
   try {
     handle = await open(path, 'wx');
@@ -130,7 +164,7 @@ async function tryCreate(path: string): Promise<HeldLock | undefined> {
     await unlink(path).catch(() => {});
     throw err;
   }
-  return new FileHeldLock(path, handle);
+  return new FileHeldLock(path, handle.fd, () => handle.close());
 }
 
 class FileHeldLock implements HeldLock {
@@ -140,28 +174,49 @@ class FileHeldLock implements HeldLock {
     readonly path: string,
     // Kept open while held: its link count says whether the path still names our file, in one fstat
     // and with no inode-reuse doubt (an open inode is never reused), and the file is never reopened.
-    private readonly handle: FileHandle,
+    private readonly fd: number,
+    private readonly closeFile: () => Promise<void> | void,
   ) {}
 
-  async isHeld(): Promise<boolean> {
+  isHeld(): Promise<boolean> {
+    return Promise.resolve(this.isHeldNow());
+  }
+
+  isHeldNow(): boolean {
     if (this.released) return false;
     try {
       // A take-over unlinks the stale file before creating its own, which drops our link count to 0.
-      return (await this.handle.stat()).nlink > 0;
+      return fstatSync(this.fd).nlink > 0;
     } catch {
       return false;
     }
   }
 
   async release(): Promise<void> {
-    if (this.released) return;
+    await this.unlinkIfHeld()?.catch(() => {});
+  }
+
+  releaseNow(): void {
+    void this.unlinkIfHeld()?.catch(() => {});
+  }
+
+  /** Unlinks the file if it is still ours, then closes it; returns the close when that is asynchronous. */
+  private unlinkIfHeld(): Promise<void> | undefined {
+    if (this.released) return undefined;
+    const held = this.isHeldNow();
+    this.released = true;
+    let closing: Promise<void> | void = undefined;
     try {
       // Never delete a lock someone took over from us after deciding ours was stale.
-      if (await this.isHeld()) await unlinkQuiet(this.path);
+      if (held) unlinkQuietSync(this.path);
     } finally {
-      this.released = true;
-      await this.handle.close().catch(() => {});
+      try {
+        closing = this.closeFile();
+      } catch {
+        // Closing our own descriptor fails only if it is already gone; nothing is left to release.
+      }
     }
+    return closing ?? undefined;
   }
 }
 
@@ -223,6 +278,14 @@ async function takeOver(path: string, staleMs: number, logger: Logger): Promise<
 async function unlinkQuiet(path: string): Promise<void> {
   try {
     await unlink(path);
+  } catch (err) {
+    if (code(err) !== 'ENOENT') throw err;
+  }
+}
+
+function unlinkQuietSync(path: string): void {
+  try {
+    unlinkSync(path);
   } catch (err) {
     if (code(err) !== 'ENOENT') throw err;
   }

@@ -8,7 +8,12 @@ import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
 import { AirlockError } from '../../src/core/errors.js';
-import { acquireFileLock, readLockOwner, tryAcquireFileLock } from '../../src/host/file-lock.js';
+import {
+  acquireFileLock,
+  readLockOwner,
+  tryAcquireFileLock,
+  tryCreateFileLockSync,
+} from '../../src/host/file-lock.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 
@@ -170,5 +175,37 @@ test('a holder whose lock was taken over does not delete the new holder’s lock
   assert.equal(await first.isHeld(), false);
   await first.release();
   assert.equal(await second.isHeld(), true);
+  await second.release();
+});
+
+test('the synchronous try takes a free lock, excludes the asynchronous path, and leaves a held one alone', async () => {
+  const path = await tempLock();
+  const quick = tryCreateFileLockSync(path);
+  assert.ok(quick);
+  assert.equal((await readLockOwner(path))?.pid, process.pid);
+  assert.equal(quick.isHeldNow(), true);
+  assert.equal(await tryAcquireFileLock(path), undefined);
+  assert.equal(tryCreateFileLockSync(path), undefined);
+  quick.releaseNow();
+  assert.equal(quick.isHeldNow(), false);
+  assert.equal(await exists(path), false);
+  const slow = await acquireFileLock(path, { timeoutMs: 30 });
+  assert.equal(tryCreateFileLockSync(path), undefined, 'a lock taken the asynchronous way is respected');
+  slow.releaseNow();
+  assert.equal(await exists(path), false);
+  // A missing directory is left to the asynchronous path, which creates it.
+  assert.equal(tryCreateFileLockSync(join(path, 'sub', 'x.lock')), undefined);
+});
+
+test('a synchronous holder whose lock was taken over does not delete the new holder’s lock', async () => {
+  const path = await tempLock();
+  const first = tryCreateFileLockSync(path)!;
+  const past = new Date(Date.now() - 60_000);
+  await utimes(path, past, past);
+  const second = await acquireFileLock(path, { staleMs: 1_000, timeoutMs: 2_000 });
+  assert.equal(first.isHeldNow(), false);
+  first.releaseNow();
+  assert.equal(second.isHeldNow(), true);
+  assert.equal(await exists(path), true);
   await second.release();
 });
