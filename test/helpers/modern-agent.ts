@@ -101,3 +101,42 @@ function parseSse(text: string): any[] {
   }
   return out;
 }
+
+/**
+ * One enveloped POST written out by hand, as the tasks suites send them: the mirrored headers (`Mcp-Name`
+ * from the name, URI or task id), the given client capabilities, the optional bearer token; the answer as
+ * parsed JSON (undefined for an empty body).
+ */
+export async function postModern(
+  baseUrl: string,
+  method: string,
+  params: Record<string, unknown>,
+  o: { token?: string; capabilities: Record<string, unknown> },
+): Promise<{ status: number; body: any }> {
+  const name = params['name'] ?? params['uri'] ?? params['taskId'];
+  const res = await fetch(`${baseUrl}/mcp`, {
+    method: 'POST',
+    headers: {
+      'content-type': 'application/json',
+      accept: 'application/json, text/event-stream',
+      'mcp-protocol-version': MODERN_VERSION,
+      'mcp-method': method,
+      ...(typeof name === 'string' && { 'mcp-name': name }),
+      ...(o.token && { authorization: `Bearer ${o.token}` }),
+    },
+    body: JSON.stringify({
+      jsonrpc: '2.0',
+      id: 1,
+      method,
+      params: {
+        ...params,
+        _meta: {
+          [META_KEYS.protocolVersion]: MODERN_VERSION,
+          [META_KEYS.clientCapabilities]: o.capabilities,
+        },
+      },
+    }),
+  });
+  const text = await res.text();
+  return { status: res.status, body: text ? JSON.parse(text) : undefined };
+}

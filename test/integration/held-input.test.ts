@@ -14,14 +14,13 @@ import { ElicitRequestSchema } from '@modelcontextprotocol/sdk/types.js';
 import { startRedis, type TestRedis } from '../helpers/redis.js';
 import { ROOT, startTestAirlock, type TestAirlock } from '../helpers/airlock-harness.js';
 import { upstreamCommand } from '../helpers/conformance-upstream.js';
-import { META_KEYS } from '../../src/agent/wire/envelope.js';
 import { TASKS_EXTENSION } from '../../src/core/tasks/index.js';
 import { keyspace } from '../../src/redis/keyspace.js';
+import { postModern } from '../helpers/modern-agent.js';
 
 const AGENT = 'agent-token-0123456789abcdef';
 const OTHER = 'other-token-0123456789abcdef';
 const ALICE = 'alice-token-0123456789abcdef';
-const V = '2026-07-28';
 const TASKS = { extensions: { [TASKS_EXTENSION]: {} } };
 const ASKS = { ...TASKS, elicitation: {}, sampling: {} };
 
@@ -79,31 +78,10 @@ async function rpc(
   params: Record<string, unknown>,
   o: { at?: TestAirlock; token?: string; capabilities?: Record<string, unknown> } = {},
 ): Promise<{ status: number; body: any }> {
-  const name = (params['name'] ?? params['taskId']) as string | undefined;
-  const res = await fetch(`${(o.at ?? a).url}/mcp`, {
-    method: 'POST',
-    headers: {
-      'content-type': 'application/json',
-      accept: 'application/json, text/event-stream',
-      authorization: `Bearer ${o.token ?? AGENT}`,
-      'mcp-protocol-version': V,
-      'mcp-method': method,
-      ...(name !== undefined && { 'mcp-name': name }),
-    },
-    body: JSON.stringify({
-      jsonrpc: '2.0',
-      id: 1,
-      method,
-      params: {
-        ...params,
-        _meta: {
-          [META_KEYS.protocolVersion]: V,
-          [META_KEYS.clientCapabilities]: o.capabilities ?? ASKS,
-        },
-      },
-    }),
+  return postModern((o.at ?? a).url, method, params, {
+    token: o.token ?? AGENT,
+    capabilities: o.capabilities ?? ASKS,
   });
-  return { status: res.status, body: await res.json() };
 }
 
 async function getTask(taskId: string, at: TestAirlock): Promise<any> {

@@ -10,6 +10,7 @@ import { upstreamCommand } from '../helpers/conformance-upstream.js';
 import { META_KEYS } from '../../src/agent/wire/envelope.js';
 import { TASKS_EXTENSION } from '../../src/core/tasks/index.js';
 import { keyspace } from '../../src/redis/keyspace.js';
+import { postModern } from '../helpers/modern-agent.js';
 
 const V = '2026-07-28';
 let redis: TestRedis;
@@ -40,31 +41,10 @@ after(async () => {
   await redis?.stop();
 });
 
+const ASKS_WITH_TASKS = { elicitation: {}, extensions: { [TASKS_EXTENSION]: {} } };
+
 async function rpc(method: string, params: Record<string, unknown>): Promise<any> {
-  const name = (params['name'] ?? params['taskId']) as string | undefined;
-  const res = await fetch(`${gw.url}/mcp`, {
-    method: 'POST',
-    headers: {
-      'content-type': 'application/json',
-      accept: 'application/json, text/event-stream',
-      'mcp-protocol-version': V,
-      'mcp-method': method,
-      ...(name !== undefined && { 'mcp-name': name }),
-    },
-    body: JSON.stringify({
-      jsonrpc: '2.0',
-      id: 1,
-      method,
-      params: {
-        ...params,
-        _meta: {
-          [META_KEYS.protocolVersion]: V,
-          [META_KEYS.clientCapabilities]: { elicitation: {}, extensions: { [TASKS_EXTENSION]: {} } },
-        },
-      },
-    }),
-  });
-  const body = (await res.json()) as any;
+  const { body } = await postModern(gw.url, method, params, { capabilities: ASKS_WITH_TASKS });
   assert.equal(body.error, undefined, JSON.stringify(body.error));
   return body.result;
 }

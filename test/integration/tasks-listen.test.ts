@@ -8,14 +8,13 @@ import { startRedis, type TestRedis } from '../helpers/redis.js';
 import { ROOT, startTestAirlock, type TestAirlock } from '../helpers/airlock-harness.js';
 import { upstreamCommand } from '../helpers/conformance-upstream.js';
 import { openListen, type ListenClient } from '../helpers/listen-client.js';
-import { META_KEYS } from '../../src/agent/wire/envelope.js';
 import { SUBSCRIPTION_ID_META_KEY } from '../../src/agent/listen-stream.js';
 import { TASKS_EXTENSION, newTaskId } from '../../src/core/tasks/index.js';
+import { postModern } from '../helpers/modern-agent.js';
 
 const AGENT = 'agent-token-0123456789abcdef';
 const OTHER = 'other-token-0123456789abcdef';
 const ALICE = 'alice-token-0123456789abcdef';
-const V = '2026-07-28';
 const WITH_TASKS = { elicitation: {}, extensions: { [TASKS_EXTENSION]: {} } };
 
 let redis: TestRedis;
@@ -55,28 +54,7 @@ after(async () => {
 });
 
 async function rpc(at: TestAirlock, method: string, params: Record<string, unknown>, token = AGENT) {
-  const name = (params['name'] ?? params['taskId']) as string | undefined;
-  const res = await fetch(`${at.url}/mcp`, {
-    method: 'POST',
-    headers: {
-      'content-type': 'application/json',
-      accept: 'application/json, text/event-stream',
-      authorization: `Bearer ${token}`,
-      'mcp-protocol-version': V,
-      'mcp-method': method,
-      ...(name !== undefined && { 'mcp-name': name }),
-    },
-    body: JSON.stringify({
-      jsonrpc: '2.0',
-      id: 1,
-      method,
-      params: {
-        ...params,
-        _meta: { [META_KEYS.protocolVersion]: V, [META_KEYS.clientCapabilities]: WITH_TASKS },
-      },
-    }),
-  });
-  const body = (await res.json()) as any;
+  const { body } = await postModern(at.url, method, params, { token, capabilities: WITH_TASKS });
   assert.equal(body.error, undefined, JSON.stringify(body.error));
   return body.result;
 }

@@ -8,15 +8,14 @@ import { startRedis, type TestRedis } from '../helpers/redis.js';
 import { startTestAirlock, type TestAirlock } from '../helpers/airlock-harness.js';
 import { untilChanged } from '../helpers/changes.js';
 import { decisionOf } from '../../src/gateway/tool-error.js';
-import { META_KEYS } from '../../src/agent/wire/envelope.js';
 import { TASKS_EXTENSION, newTaskId } from '../../src/core/tasks/index.js';
 import { keyspace } from '../../src/redis/keyspace.js';
 import { TaskStore } from '../../src/tasks/task-store.js';
+import { postModern } from '../helpers/modern-agent.js';
 
 const AGENT = 'agent-token-0123456789abcdef';
 const OTHER = 'other-token-0123456789abcdef';
 const ALICE = 'alice-token-0123456789abcdef';
-const V = '2026-07-28';
 
 let redis: TestRedis;
 let gw: TestAirlock;
@@ -60,37 +59,16 @@ after(async () => {
 
 const WITH_TASKS = { extensions: { [TASKS_EXTENSION]: {} } };
 
-const envelope = (capabilities: Record<string, unknown> = WITH_TASKS) => ({
-  [META_KEYS.protocolVersion]: V,
-  [META_KEYS.clientCapabilities]: capabilities,
-});
-
 /** A modern POST with the mirrored headers; `Mcp-Name` follows name, uri or taskId. */
 async function rpc(
   method: string,
   params: Record<string, unknown>,
   o: { token?: string; at?: TestAirlock; capabilities?: Record<string, unknown> } = {},
 ): Promise<{ status: number; body: any }> {
-  const name = (params['name'] ?? params['uri'] ?? params['taskId']) as string | undefined;
-  const res = await fetch(`${(o.at ?? gw).url}/mcp`, {
-    method: 'POST',
-    headers: {
-      'content-type': 'application/json',
-      accept: 'application/json, text/event-stream',
-      authorization: `Bearer ${o.token ?? AGENT}`,
-      'mcp-protocol-version': V,
-      'mcp-method': method,
-      ...(name !== undefined && { 'mcp-name': name }),
-    },
-    body: JSON.stringify({
-      jsonrpc: '2.0',
-      id: 1,
-      method,
-      params: { ...params, _meta: envelope(o.capabilities) },
-    }),
+  return postModern((o.at ?? gw).url, method, params, {
+    token: o.token ?? AGENT,
+    capabilities: o.capabilities ?? WITH_TASKS,
   });
-  const text = await res.text();
-  return { status: res.status, body: text ? JSON.parse(text) : undefined };
 }
 
 const call = (tool: string, args: Record<string, unknown>, o: Parameters<typeof rpc>[2] = {}) =>
