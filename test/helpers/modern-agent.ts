@@ -55,14 +55,7 @@ export class ModernAgent {
     const target = params['name'] ?? params['uri'];
     const res = await fetch(`${this.baseUrl}/mcp`, {
       method: 'POST',
-      headers: {
-        'content-type': 'application/json',
-        accept: 'application/json, text/event-stream',
-        'mcp-protocol-version': MODERN_VERSION,
-        'mcp-method': method,
-        ...(typeof target === 'string' && { 'mcp-name': target }),
-        ...(this.token && { authorization: `Bearer ${this.token}` }),
-      },
+      headers: modernHeaders(method, target, this.token),
       body: JSON.stringify(body),
     });
     const backend = res.headers.get(BACKEND_HEADER) ?? undefined;
@@ -116,14 +109,7 @@ export async function postModern(
   const name = params['name'] ?? params['uri'] ?? params['taskId'];
   const res = await fetch(`${baseUrl}/mcp`, {
     method: 'POST',
-    headers: {
-      'content-type': 'application/json',
-      accept: 'application/json, text/event-stream',
-      'mcp-protocol-version': MODERN_VERSION,
-      'mcp-method': method,
-      ...(typeof name === 'string' && { 'mcp-name': name }),
-      ...(o.token && { authorization: `Bearer ${o.token}` }),
-    },
+    headers: modernHeaders(method, name, o.token),
     body: JSON.stringify({
       jsonrpc: '2.0',
       id: 1,
@@ -139,4 +125,16 @@ export async function postModern(
   });
   const text = await res.text();
   return { status: res.status, body: text ? JSON.parse(text) : undefined };
+}
+
+/** The headers a 2026-07-28 POST mirrors from its body; `Mcp-Name` only for a string target. */
+function modernHeaders(method: string, target: unknown, token: string | undefined): Record<string, string> {
+  return {
+    'content-type': 'application/json',
+    accept: 'application/json, text/event-stream',
+    'mcp-protocol-version': MODERN_VERSION,
+    'mcp-method': method,
+    ...(typeof target === 'string' && { 'mcp-name': target }),
+    ...(token && { authorization: `Bearer ${token}` }),
+  };
 }
