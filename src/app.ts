@@ -37,7 +37,7 @@ import { GrantService } from './grants/grant-service.js';
 import { startHistory } from './history/start-history.js';
 import { EventEmitter } from 'node:events';
 import { hostname } from 'node:os';
-import { AuditLog } from './audit/index.js';
+import { startAuditWriter } from './audit/index.js';
 import { subscribeAudit } from './observe/audit-subscriber.js';
 import { createMetrics } from './observe/metrics.js';
 import type { CallOutcome } from './gateway/gateway.js';
@@ -98,15 +98,14 @@ export async function startAirlock(config: AirlockConfig, options: StartOptions)
     cleanups.push(() => void redis.disconnect());
     await checkRedis(redis, logger);
 
-    const audit = new AuditLog({
+    // Its file-system work runs on a thread of its own (src/audit/audit-thread.ts).
+    const audit = await startAuditWriter({
       file: config.audit.file!,
       replica: `${hostname()}:${process.pid}`,
       logger,
       lingerMs: AUDIT_LINGER_MS,
     });
-    void audit
-      .append({ event: 'airlock.started', version: AIRLOCK_VERSION, pid: process.pid })
-      .catch(() => {});
+    audit.record({ event: 'airlock.started', version: AIRLOCK_VERSION, pid: process.pid });
     cleanups.push(async () => {
       await audit
         .append({ event: 'airlock.stopped', version: AIRLOCK_VERSION, pid: process.pid })
@@ -248,9 +247,7 @@ export async function startAirlock(config: AirlockConfig, options: StartOptions)
           logger,
           riskHints: (r) => catalogTool(r.server, r.tool)?.annotations,
           onPosted: (r, ref) =>
-            void audit
-              .append({ event: 'request.notified', requestId: r.id, channel: ref.channel, ts: ref.ts })
-              .catch(() => {}),
+            audit.record({ event: 'request.notified', requestId: r.id, channel: ref.channel, ts: ref.ts }),
         })
       : undefined;
     await approvals.start();

@@ -2,8 +2,8 @@
 // every write happens under a cross-process file lock, and "read the tail's hash, append lines"
 // is one critical section, so lines never interleave and the chain never forks. Within a process,
 // appends queue up and are written in batches: many lines per lock acquisition, one write call.
-import { statSync, writeSync } from 'node:fs';
-import { mkdir, open, type FileHandle } from 'node:fs/promises';
+import { fsyncSync, statSync, writeSync } from 'node:fs';
+import { mkdir, open, stat, type FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { AirlockError } from '../core/errors.js';
 import { encodeLine, prepareEvent, type PreparedEvent } from './audit-chain.js';
@@ -99,6 +99,11 @@ export class AuditLog {
     return this.enqueue(event, atMs);
   }
 
+  /** append() for callers that do not wait: failures are logged and counted, as for append(). */
+  record(event: AuditEvent, atMs?: number): void {
+    void this.enqueue(event, atMs);
+  }
+
   /** Writes everything queued (retrying up to closeTimeoutMs), then releases the file. */
   close(): Promise<void> {
     this.closed ??= this.shutdown();
@@ -147,11 +152,12 @@ export class AuditLog {
       const batch = this.nextBatch();
       const { written, error } = await this.writeBatch(batch);
       for (const line of this.queue.splice(0, written)) line.resolve();
+      if (error !== undefined) this.failureCount++;
+      this.options.onAttempt();
       if (error === undefined) {
         retryMs = retryDelayMs;
         continue;
       }
-      this.failureCount++;
       if (this.closing && Date.now() >= this.closeDeadline) {
         logger.error({ err: error, file: this.options.file }, 'audit append failed while closing; giving up');
         this.giveUp();
@@ -186,22 +192,22 @@ export class AuditLog {
   }
 
   /**
-   * One critical section. Returns how many of `batch` are on disk, and the error if not all are. In the
-   * usual case (the lock is free, nobody else wrote) its file-system calls are synchronous but the
-   * fsync: each is a few microseconds in the kernel, while each hand-off to libuv's thread pool and back
-   * cost more CPU than that (1.2 → 0.5–0.6 ms of CPU per batch of one line, bench/audit-batch-cpu.ts), which at one call at a
-   * time was the largest part of the work an allowed call left behind. Waiting for a held lock, taking a
-   * stale one over, reading another writer's tail and the fsync stay asynchronous.
+   * One critical section. Returns how many of `batch` are on disk, and the error if not all are. With
+   * `blocking`, the usual case (the lock is free, nobody else wrote) is all synchronous system calls, the
+   * fsync too: each is a few microseconds in the kernel, while each hand-off to libuv's thread pool and
+   * back cost more CPU than that (bench/audit-batch-cpu.ts). That is for a writer on a thread of its own
+   * (audit-thread.ts); on the main thread they would stall every request whenever the disk is slow.
+   * Waiting for a held lock, taking a stale one over and reading another writer's tail stay asynchronous.
    */
   private async writeBatch(batch: PendingLine[]): Promise<{ written: number; error?: unknown }> {
-    const { staleLockMs, lockTimeoutMs, logger } = this.options;
+    const { staleLockMs, lockTimeoutMs, logger, blocking } = this.options;
     let lock: HeldLock | undefined;
     let written = 0;
     try {
       // While closing, waiting for the lock must not outlast closeTimeoutMs.
       const timeoutMs = Math.min(lockTimeoutMs, Math.max(0, this.closeDeadline - Date.now()));
       lock =
-        tryCreateFileLockSync(this.lockPath) ??
+        (blocking ? tryCreateFileLockSync(this.lockPath) : undefined) ??
         (await acquireFileLock(this.lockPath, { staleMs: staleLockMs, timeoutMs, logger }));
       const { handle, size } = await this.openFile();
       const cache = this.cache && sameFile(this.cache, this.handleId) ? this.cache : undefined;
@@ -254,10 +260,15 @@ export class AuditLog {
       const buffer = Buffer.concat(chunks, offset);
 
       // Only if our lock was judged stale and taken over while we read; writing now could fork the chain.
-      if (!lock.isHeldNow()) throw new AirlockError('INTERNAL', `audit lock ${this.lockPath} was taken over`);
+      if (!(blocking ? lock.isHeldNow() : await lock.isHeld()))
+        throw new AirlockError('INTERNAL', `audit lock ${this.lockPath} was taken over`);
       let done = 0;
       try {
-        while (done < buffer.length) done += writeSync(handle.fd, buffer, done, buffer.length - done);
+        while (done < buffer.length) {
+          done += blocking
+            ? writeSync(handle.fd, buffer, done, buffer.length - done)
+            : (await handle.write(buffer, done, buffer.length - done)).bytesWritten;
+        }
       } finally {
         // A short write followed by an error leaves whole lines on disk: they count, the rest is retried.
         written = ends.filter((end) => end <= done).length;
@@ -270,7 +281,8 @@ export class AuditLog {
       return { written, error };
     } finally {
       try {
-        lock?.releaseNow();
+        if (blocking) lock?.releaseNow();
+        else await lock?.release();
       } catch (err) {
         logger.warn({ err }, 'could not release audit lock');
       }
@@ -280,7 +292,8 @@ export class AuditLog {
   private async sync(handle: FileHandle): Promise<void> {
     try {
       // fsync, not fdatasync: on ext4 here an append's fdatasync measured slower, not faster.
-      await handle.sync();
+      if (this.options.blocking) fsyncSync(handle.fd);
+      else await handle.sync();
     } catch (err) {
       // The lines are written; writing them again would duplicate them, so this is counted, not retried.
       this.failureCount++;
@@ -294,8 +307,9 @@ export class AuditLog {
   /** The open file and its size; the size comes from the path's stat, which also tells us if the file was replaced. */
   private async openFile(): Promise<{ handle: FileHandle; size: number }> {
     const { file, logger } = this.options;
-    // Synchronous: one stat under the lock, cheaper than a thread-pool round trip (see writeBatch).
-    const pathStat = statSync(file, { throwIfNoEntry: false });
+    const pathStat = this.options.blocking
+      ? statSync(file, { throwIfNoEntry: false })
+      : await statOrNone(file);
     if (this.handle && pathStat && sameFile(pathStat, this.handleId))
       return { handle: this.handle, size: pathStat.size };
     if (this.handle) {
@@ -344,11 +358,21 @@ export class AuditLog {
   }
 }
 
+async function statOrNone(file: string): Promise<(FileId & { size: number }) | undefined> {
+  try {
+    return await stat(file);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw err;
+  }
+}
+
 function sameFile(a: FileId, b: FileId | undefined): boolean {
   return b !== undefined && a.dev === b.dev && a.ino === b.ino;
 }
 
-function handled<T>(promise: Promise<T>): Promise<T> {
+/** Marks `promise`'s rejection handled; awaiting it still throws. */
+export function handled<T>(promise: Promise<T>): Promise<T> {
   // Marks the rejection handled so `void audit.append(...)` cannot crash the process; awaiting still throws.
   promise.catch(() => {});
   return promise;

@@ -1,5 +1,5 @@
 import type { EventEmitter } from 'node:events';
-import type { AuditLog } from '../audit/index.js';
+import type { AuditWriter } from '../audit/index.js';
 import type { ApprovalService } from '../approval/approval-service.js';
 import type { PolicyStore } from '../policy/policy-store.js';
 import type { CallOutcome } from '../gateway/gateway.js';
@@ -19,8 +19,8 @@ export interface AuditSources {
  * Turns what happens in the gateway into audit lines: direct decisions, every step of an approval,
  * policy reloads. `append` never throws into these emitters (the audit log retries and counts failures).
  */
-export function subscribeAudit(audit: AuditLog, s: AuditSources): void {
-  const log = (e: Parameters<AuditLog['append']>[0]) => void audit.append(e).catch(() => {});
+export function subscribeAudit(audit: AuditWriter, s: AuditSources): void {
+  const log = (e: Parameters<AuditWriter['record']>[0]) => audit.record(e);
 
   s.outcomes.on('outcome', (o) => {
     const base = { requestId: o.requestId, server: o.server, tool: o.tool, agent: o.agent, rule: o.rule };

@@ -1,11 +1,9 @@
-import { EventEmitter, once } from 'node:events';
 import { mkdtemp, readFile, rm, stat, truncate, unlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createHash } from 'node:crypto';
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { pino } from 'pino';
 import { AirlockError } from '../../src/core/errors.js';
 import { AuditLog } from '../../src/audit/audit-log.js';
 import { resolveAuditFile } from '../../src/audit/audit-log-options.js';
@@ -13,7 +11,7 @@ import { GENESIS_HASH } from '../../src/audit/audit-chain.js';
 import { canonicalJson } from '../../src/core/canonical-json.js';
 import { formatVerifyResult, verifyAuditFile } from '../../src/audit/verify.js';
 import type { AuditEvent } from '../../src/audit/audit-events.js';
-import type { Logger } from '../../src/log.js';
+import { capturingLogger, waitForLog } from '../helpers/capture-logger.js';
 
 const dirs: string[] = [];
 after(async () => {
@@ -46,29 +44,6 @@ async function writeLines(file: string, lines: string[]): Promise<void> {
 }
 
 /** A logger whose records arrive as 'record' events, so a test can wait for a specific log line. */
-function capturingLogger(): { logger: Logger; records: EventEmitter; all: Array<Record<string, unknown>> } {
-  const records = new EventEmitter();
-  const all: Array<Record<string, unknown>> = [];
-  const logger = pino(
-    { level: 'debug' },
-    {
-      write(text: string) {
-        const record = JSON.parse(text) as Record<string, unknown>;
-        all.push(record);
-        records.emit('record', record);
-      },
-    },
-  );
-  return { logger, records, all };
-}
-
-async function waitForLog(records: EventEmitter, msg: string): Promise<Record<string, unknown>> {
-  for (;;) {
-    const [record] = (await once(records, 'record')) as [Record<string, unknown>];
-    if (record.msg === msg) return record;
-  }
-}
-
 test('lines carry seq, at, event, replica, fields, prev and hash, chained from the genesis hash', async () => {
   const file = await tempFile();
   const log = new AuditLog({ file, replica: 'replica-a', now: () => Date.parse('2026-01-02T03:04:05.000Z') });
