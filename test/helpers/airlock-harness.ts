@@ -6,7 +6,8 @@ import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/
 import { parseConfig } from '../../src/config/load-config.js';
 import { startAirlock, type Airlock } from '../../src/app.js';
 import { createLogger } from '../../src/log.js';
-import { freshPrefix } from './redis.js';
+import { after, before } from 'node:test';
+import { freshPrefix, startRedis, type TestRedis } from './redis.js';
 
 /** Repository root, for paths to the demo lab and fixtures. */
 export const ROOT = resolve(import.meta.dirname, '..', '..');
@@ -87,4 +88,71 @@ export async function startTestAirlock(options: TestAirlockOptions): Promise<Tes
       await airlock.stop();
     },
   };
+}
+
+/** Two agents (ci-bot, ops-bot) and one reviewer (alice) with these tokens: the people most suites need. */
+export const AGENT_TOKEN = 'agent-token-0123456789abcdef';
+export const OTHER_AGENT_TOKEN = 'other-token-0123456789abcdef';
+export const ALICE_TOKEN = 'alice-token-0123456789abcdef';
+export const TWO_AGENTS_AND_ALICE = {
+  agents: [
+    { id: 'ci-bot', token: AGENT_TOKEN },
+    { id: 'ops-bot', token: OTHER_AGENT_TOKEN },
+  ],
+  reviewers: [{ id: 'alice', token: ALICE_TOKEN }],
+};
+
+/** Two replicas of one Airlock (same Redis, same prefix), started before a file's tests. */
+export interface AirlockPair {
+  readonly redis: TestRedis;
+  readonly a: TestAirlock;
+  readonly b: TestAirlock;
+}
+
+/**
+ * Registers the file's hooks: a Redis and two replicas on it with `config` and `policies` before the
+ * tests (then `onStarted`); after them `beforeStop` (close the file's own clients and streams), the replicas, the Redis.
+ */
+export function useAirlockPair(o: {
+  config: Record<string, unknown>;
+  policies: Record<string, unknown>;
+  /** Runs once both replicas are up (hook their events here). */
+  onStarted?: (pair: AirlockPair) => void;
+  beforeStop?: () => Promise<void> | void;
+}): AirlockPair {
+  let started: { redis: TestRedis; a?: TestAirlock; b?: TestAirlock } | undefined;
+  before(async () => {
+    const redis = await startRedis();
+    started = { redis };
+    started.a = await startTestAirlock({ redisUrl: redis.url, config: o.config, policies: o.policies });
+    started.b = await startTestAirlock({
+      redisUrl: redis.url,
+      prefix: started.a.prefix,
+      config: o.config,
+      policies: o.policies,
+    });
+    o.onStarted?.(pair);
+  });
+  after(async () => {
+    await o.beforeStop?.();
+    await Promise.all([started?.a?.stop().catch(() => {}), started?.b?.stop().catch(() => {})]);
+    await started?.redis.stop();
+  });
+  const get = <K extends keyof AirlockPair>(key: K): AirlockPair[K] => {
+    const value = started?.[key];
+    if (!value) throw new Error('the replicas of this file are not started yet');
+    return value as AirlockPair[K];
+  };
+  const pair: AirlockPair = {
+    get redis() {
+      return get('redis');
+    },
+    get a() {
+      return get('a');
+    },
+    get b() {
+      return get('b');
+    },
+  };
+  return pair;
 }

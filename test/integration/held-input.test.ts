@@ -4,23 +4,28 @@
 // the call — the task shows the question on tasks/get from either replica, tasks/update from either one
 // answers it, and the call completes, run once. Only the agent that made the call sees or answers its
 // questions, and only questions it declared it can answer are asked.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { Redis } from 'ioredis';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { ElicitRequestSchema } from '@modelcontextprotocol/sdk/types.js';
-import { startRedis, type TestRedis } from '../helpers/redis.js';
-import { ROOT, startTestAirlock, type TestAirlock } from '../helpers/airlock-harness.js';
+import type { TestRedis } from '../helpers/redis.js';
+import {
+  AGENT_TOKEN as AGENT,
+  ALICE_TOKEN as ALICE,
+  OTHER_AGENT_TOKEN as OTHER,
+  ROOT,
+  TWO_AGENTS_AND_ALICE,
+  useAirlockPair,
+  type TestAirlock,
+} from '../helpers/airlock-harness.js';
 import { upstreamCommand } from '../helpers/conformance-upstream.js';
 import { TASKS_EXTENSION } from '../../src/core/tasks/index.js';
 import { keyspace } from '../../src/redis/keyspace.js';
 import { postModern } from '../helpers/modern-agent.js';
 
-const AGENT = 'agent-token-0123456789abcdef';
-const OTHER = 'other-token-0123456789abcdef';
-const ALICE = 'alice-token-0123456789abcdef';
 const TASKS = { extensions: { [TASKS_EXTENSION]: {} } };
 const ASKS = { ...TASKS, elicitation: {}, sampling: {} };
 
@@ -43,34 +48,25 @@ const policy = {
   },
 };
 
-before(async () => {
-  redis = await startRedis();
-  const config = {
-    agents: [
-      { id: 'ci-bot', token: AGENT },
-      { id: 'ops-bot', token: OTHER },
-    ],
-    reviewers: [{ id: 'alice', token: ALICE }],
+useAirlockPair({
+  config: {
+    ...TWO_AGENTS_AND_ALICE,
     servers: {
       modern: { ...upstreamCommand(['--stdio', '--mode', 'modern']), cwd: ROOT, toolPrefix: 'm_' },
       legacy: { ...upstreamCommand(['--stdio', '--mode', 'legacy']), cwd: ROOT, toolPrefix: 'l_' },
     },
-  };
-  const policies = { modern: policy, legacy: policy };
-  a = await startTestAirlock({ redisUrl: redis.url, config, policies });
-  b = await startTestAirlock({ redisUrl: redis.url, prefix: a.prefix, config, policies });
-  for (const [name, gw] of [
-    ['a', a],
-    ['b', b],
-  ] as const) {
-    executing.set(name, []);
-    gw.airlock.approvals.on('executing', (r) => executing.get(name)!.push(r.id));
-  }
-});
-
-after(async () => {
-  await Promise.all([a?.stop().catch(() => {}), b?.stop().catch(() => {})]);
-  await redis?.stop();
+  },
+  policies: { modern: policy, legacy: policy },
+  onStarted: (pair) => {
+    ({ redis, a, b } = pair);
+    for (const [name, gw] of [
+      ['a', a],
+      ['b', b],
+    ] as const) {
+      executing.set(name, []);
+      gw.airlock.approvals.on('executing', (r) => executing.get(name)!.push(r.id));
+    }
+  },
 });
 
 async function rpc(

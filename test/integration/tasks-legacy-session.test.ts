@@ -2,22 +2,26 @@
 // declares the extension at initialize, through Airlock on a real Redis with the demo lab over stdio, and a
 // second Airlock on the same Redis that serves later requests of the same session. A client that does not
 // declare it keeps the long poll.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Redis } from 'ioredis';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { McpError, ResultSchema } from '@modelcontextprotocol/sdk/types.js';
-import { startRedis, type TestRedis } from '../helpers/redis.js';
-import { startTestAirlock, type TestAirlock } from '../helpers/airlock-harness.js';
+import type { TestRedis } from '../helpers/redis.js';
+import {
+  AGENT_TOKEN as AGENT,
+  ALICE_TOKEN as ALICE,
+  OTHER_AGENT_TOKEN as OTHER,
+  TWO_AGENTS_AND_ALICE,
+  useAirlockPair,
+  type TestAirlock,
+} from '../helpers/airlock-harness.js';
+import { TASK_LAB_POLICIES } from '../helpers/task-lab.js';
 import { untilChanged } from '../helpers/changes.js';
 import { decisionOf } from '../../src/gateway/tool-error.js';
 import { TASKS_EXTENSION, newTaskId } from '../../src/core/tasks/index.js';
 import { keyspace } from '../../src/redis/keyspace.js';
-
-const AGENT = 'agent-token-0123456789abcdef';
-const OTHER = 'other-token-0123456789abcdef';
-const ALICE = 'alice-token-0123456789abcdef';
 
 let redis: TestRedis;
 let gw: TestAirlock;
@@ -25,41 +29,16 @@ let second: TestAirlock;
 const executing: string[] = [];
 const clients: Client[] = [];
 
-const approval = { approvers: ['alice'], timeout: '1m', wait: '300ms' };
 const WITH_TASKS = { extensions: { [TASKS_EXTENSION]: {} } };
 
-before(async () => {
-  redis = await startRedis();
-  const config = {
-    agents: [
-      { id: 'ci-bot', token: AGENT },
-      { id: 'ops-bot', token: OTHER },
-    ],
-    reviewers: [{ id: 'alice', token: ALICE }],
-  };
-  const policies = {
-    lab: {
-      version: '1',
-      default: 'deny',
-      tools: {
-        list_vms: { task: 'required' },
-        health_checks: { task: 'optional' },
-        get_vm_console_ticket: {},
-        start_vm: { action: 'require_approval', approval },
-        stop_vm: { action: 'require_approval', approval },
-      },
-    },
-  };
-  gw = await startTestAirlock({ redisUrl: redis.url, config, policies });
-  second = await startTestAirlock({ redisUrl: redis.url, prefix: gw.prefix, config, policies });
-  for (const a of [gw, second]) a.airlock.approvals.on('executing', (r) => executing.push(r.id));
-});
-
-after(async () => {
-  await Promise.allSettled(clients.map((c) => c.close()));
-  await second?.stop();
-  await gw?.stop();
-  await redis?.stop();
+useAirlockPair({
+  config: TWO_AGENTS_AND_ALICE,
+  policies: TASK_LAB_POLICIES,
+  beforeStop: () => Promise.allSettled(clients.map((c) => c.close())).then(() => {}),
+  onStarted: (pair) => {
+    ({ redis, a: gw, b: second } = pair);
+    for (const a of [gw, second]) a.airlock.approvals.on('executing', (r) => executing.push(r.id));
+  },
 });
 
 /** A 2025 session client: initialize on `at`, or later requests of an existing session (`sessionId`). */

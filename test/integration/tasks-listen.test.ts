@@ -2,37 +2,35 @@
 // in front of the conformance upstream over stdio. A stream hears its agent's tasks change status whichever
 // replica changed them — a held call approved through the other Airlock, an allowed task answered through
 // it — and learns nothing of ids that are not its agent's tasks.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startRedis, type TestRedis } from '../helpers/redis.js';
-import { ROOT, startTestAirlock, type TestAirlock } from '../helpers/airlock-harness.js';
+import {
+  AGENT_TOKEN as AGENT,
+  ALICE_TOKEN as ALICE,
+  OTHER_AGENT_TOKEN as OTHER,
+  ROOT,
+  TWO_AGENTS_AND_ALICE,
+  useAirlockPair,
+  type TestAirlock,
+} from '../helpers/airlock-harness.js';
 import { upstreamCommand } from '../helpers/conformance-upstream.js';
 import { openListen, type ListenClient } from '../helpers/listen-client.js';
 import { SUBSCRIPTION_ID_META_KEY } from '../../src/agent/listen-stream.js';
 import { TASKS_EXTENSION, newTaskId } from '../../src/core/tasks/index.js';
 import { postModern } from '../helpers/modern-agent.js';
 
-const AGENT = 'agent-token-0123456789abcdef';
-const OTHER = 'other-token-0123456789abcdef';
-const ALICE = 'alice-token-0123456789abcdef';
 const WITH_TASKS = { elicitation: {}, extensions: { [TASKS_EXTENSION]: {} } };
 
-let redis: TestRedis;
 let a: TestAirlock;
 let b: TestAirlock;
 const streams: ListenClient[] = [];
 
-before(async () => {
-  redis = await startRedis();
-  const config = {
-    agents: [
-      { id: 'ci-bot', token: AGENT },
-      { id: 'ops-bot', token: OTHER },
-    ],
-    reviewers: [{ id: 'alice', token: ALICE }],
+useAirlockPair({
+  config: {
+    ...TWO_AGENTS_AND_ALICE,
     servers: { up: { ...upstreamCommand(['--stdio', '--mode', 'modern']), cwd: ROOT } },
-  };
-  const policies = {
+  },
+  policies: {
     up: {
       version: '1',
       default: 'allow',
@@ -41,16 +39,11 @@ before(async () => {
         confirm_delete: { task: 'optional' },
       },
     },
-  };
-  a = await startTestAirlock({ redisUrl: redis.url, config, policies });
-  b = await startTestAirlock({ redisUrl: redis.url, prefix: a.prefix, config, policies });
-});
-
-after(async () => {
-  for (const s of streams) s.abort();
-  await b?.stop();
-  await a?.stop();
-  await redis?.stop();
+  },
+  onStarted: (pair) => ({ a, b } = pair),
+  beforeStop: () => {
+    for (const s of streams) s.abort();
+  },
 });
 
 async function rpc(at: TestAirlock, method: string, params: Record<string, unknown>, token = AGENT) {

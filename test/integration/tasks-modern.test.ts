@@ -1,11 +1,19 @@
 // Held calls and task-policy tools as tasks (the extension io.modelcontextprotocol/tasks) on 2026-07-28
 // requests: real Redis, the demo lab over stdio, raw POSTs with the envelope and mirrored headers, and a
 // second Airlock on the same Redis that answers for tasks the first one created.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Redis } from 'ioredis';
-import { startRedis, type TestRedis } from '../helpers/redis.js';
-import { startTestAirlock, type TestAirlock } from '../helpers/airlock-harness.js';
+import type { TestRedis } from '../helpers/redis.js';
+import {
+  AGENT_TOKEN as AGENT,
+  ALICE_TOKEN as ALICE,
+  OTHER_AGENT_TOKEN as OTHER,
+  TWO_AGENTS_AND_ALICE,
+  useAirlockPair,
+  type TestAirlock,
+} from '../helpers/airlock-harness.js';
+import { TASK_LAB_POLICIES } from '../helpers/task-lab.js';
 import { untilChanged } from '../helpers/changes.js';
 import { decisionOf } from '../../src/gateway/tool-error.js';
 import { TASKS_EXTENSION, newTaskId } from '../../src/core/tasks/index.js';
@@ -13,48 +21,18 @@ import { keyspace } from '../../src/redis/keyspace.js';
 import { TaskStore } from '../../src/tasks/task-store.js';
 import { postModern } from '../helpers/modern-agent.js';
 
-const AGENT = 'agent-token-0123456789abcdef';
-const OTHER = 'other-token-0123456789abcdef';
-const ALICE = 'alice-token-0123456789abcdef';
-
 let redis: TestRedis;
 let gw: TestAirlock;
 let second: TestAirlock;
 const executing: string[] = [];
 
-const approval = { approvers: ['alice'], timeout: '1m', wait: '300ms' };
-
-before(async () => {
-  redis = await startRedis();
-  const config = {
-    agents: [
-      { id: 'ci-bot', token: AGENT },
-      { id: 'ops-bot', token: OTHER },
-    ],
-    reviewers: [{ id: 'alice', token: ALICE }],
-  };
-  const policies = {
-    lab: {
-      version: '1',
-      default: 'deny',
-      tools: {
-        list_vms: { task: 'required' },
-        health_checks: { task: 'optional' },
-        get_vm_console_ticket: {},
-        start_vm: { action: 'require_approval', approval },
-        stop_vm: { action: 'require_approval', approval },
-      },
-    },
-  };
-  gw = await startTestAirlock({ redisUrl: redis.url, config, policies });
-  second = await startTestAirlock({ redisUrl: redis.url, prefix: gw.prefix, config, policies });
-  for (const a of [gw, second]) a.airlock.approvals.on('executing', (r) => executing.push(r.id));
-});
-
-after(async () => {
-  await second?.stop();
-  await gw?.stop();
-  await redis?.stop();
+useAirlockPair({
+  config: TWO_AGENTS_AND_ALICE,
+  policies: TASK_LAB_POLICIES,
+  onStarted: (pair) => {
+    ({ redis, a: gw, b: second } = pair);
+    for (const a of [gw, second]) a.airlock.approvals.on('executing', (r) => executing.push(r.id));
+  },
 });
 
 const WITH_TASKS = { extensions: { [TASKS_EXTENSION]: {} } };
