@@ -98,7 +98,8 @@ export async function startAirlock(config: AirlockConfig, options: StartOptions)
     cleanups.push(() => void redis.disconnect());
     await checkRedis(redis, logger);
 
-    // Its file-system work runs on a thread of its own (src/audit/audit-thread.ts).
+    // Its file-system work runs on a thread of its own (src/audit/audit-thread.ts), which batches without a
+    // linger; the linger is for the main-thread writer it falls back to.
     const audit = await startAuditWriter({
       file: config.audit.file!,
       replica: `${hostname()}:${process.pid}`,

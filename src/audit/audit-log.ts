@@ -371,9 +371,8 @@ function sameFile(a: FileId, b: FileId | undefined): boolean {
   return b !== undefined && a.dev === b.dev && a.ino === b.ino;
 }
 
-/** Marks `promise`'s rejection handled; awaiting it still throws. */
+/** Marks `promise`'s rejection handled, so `void audit.append(...)` cannot crash the process; awaiting still throws. */
 export function handled<T>(promise: Promise<T>): Promise<T> {
-  // Marks the rejection handled so `void audit.append(...)` cannot crash the process; awaiting still throws.
   promise.catch(() => {});
   return promise;
 }

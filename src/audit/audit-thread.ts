@@ -65,7 +65,7 @@ export class AuditThread implements AuditWriter {
   /** The thread said it wrote everything and closed the file. */
   private threadClosed = false;
   private closed: Promise<void> | undefined;
-  private exited: Promise<void>;
+  private readonly exited: Promise<void>;
   /** After the thread died unexpectedly: the rest is written on this thread. */
   private fallback: AuditLog | undefined;
 
