@@ -18,6 +18,15 @@ export interface RateLimitContext {
 /** The outcome of one rate-limit check; when refused, nothing was counted. */
 export type RateLimitResult = { allowed: true } | { allowed: false; limit: LimitSpec; retryAfterSec: number };
 
+/** Calls a lease asks to count ahead; the script grants at most an eighth of the room left. */
+const LEASE_PERMITS = 64;
+/** How long a lease's calls may be spent: at most this, and at most a twentieth of the shortest window. */
+const LEASE_MAX_MS = 250;
+/** Limits whose shortest window gives a lease less than this are counted one call at a time. */
+const LEASE_MIN_MS = 10;
+
+const ALLOWED: RateLimitResult = { allowed: true };
+
 /**
  * Counts calls against policy limits in Redis, shared by every replica.
  *
@@ -25,10 +34,20 @@ export type RateLimitResult = { allowed: true } | { allowed: false; limit: Limit
  * Redis time in ms) per counted call. A check trims entries older than the window, counts the rest,
  * and adds the call only if every limit of the call has room, all in one Lua script
  * (`scripts/check-rate-limits.lua`), so concurrent calls on any replica can never overshoot and a
- * refused call consumes nothing. It is exact (no fixed-window bursts at boundaries, unlike counters;
- * no approximation, unlike GCRA) at a memory cost of O(max) entries per counter (~tens of bytes each),
+ * refused call consumes nothing. No fixed-window bursts at boundaries (unlike counters) and no
+ * approximation (unlike GCRA), at a memory cost of O(max) entries per counter (~tens of bytes each),
  * since an over-limit call is never recorded; a counter shared by a shorter and a longer window keeps
  * entries for the longer one. Keys expire after their retention of inactivity.
+ *
+ * Leases: where a limit has plenty of room, one script run counts up to 64 calls ahead for this replica
+ * (at most an eighth of the room the fullest limit has left), scored at the lease's end, and the calls
+ * that follow within the lease (at most 250 ms, and a twentieth of the shortest window) spend them here
+ * without a round trip. When the lease ends, the calls it did not spend are removed from the logs. So
+ * the window never admits more than its max, on any number of replicas; what leasing changes is only
+ * that a call may be counted up to the lease's length longer than its own time, and that calls leased
+ * but not yet spent by one replica count as used for the others until they are spent or given back.
+ * Near the max (less than 16 left) and for limits below 16, every call is one exact script run.
+ * Concurrent calls that find no lease wait for the one request under way rather than each sending one.
  *
  * Counter keys by scope: `grant` → agent + server + tool + counter; `agent` → agent + counter (shared
  * by every rule and tool naming the counter); `global` → counter. Shadow-mode calls count under
@@ -41,6 +60,10 @@ export type RateLimitResult = { allowed: true } | { allowed: false; limit: Limit
 export class RateLimiter {
   private readonly keys: RateKeys;
   private batch: PendingCheck[] = [];
+  /** Live leases by the limits they count (their keys, windows and maxes). */
+  private readonly leases = new Map<string, Lease>();
+  /** Lease requests under way, by the same key: concurrent calls wait for it. */
+  private readonly leasing = new Map<string, Promise<RateLimitResult>>();
 
   constructor(
     private readonly redis: RedisClient,
@@ -53,22 +76,90 @@ export class RateLimiter {
 
   /** Consumes one call from every limit, or from none when any is full; Redis failures throw REDIS_UNAVAILABLE. */
   async check(limits: readonly LimitSpec[], ctx: RateLimitContext): Promise<RateLimitResult> {
-    if (limits.length === 0) return { allowed: true };
+    if (limits.length === 0) return ALLOWED;
     const keys: string[] = [];
-    const args: string[] = [`${Date.now()}-${randomBytes(8).toString('hex')}`];
+    const limitArgs: string[] = [];
+    let shortest = Infinity;
     for (const limit of limits) {
       const parts = counterParts(limit, ctx);
+      const windowMs = Math.max(1, Math.round(limit.windowMs));
       keys.push(this.keys.log(...parts), this.keys.retention(...parts));
-      args.push(String(Math.max(1, Math.round(limit.windowMs))), String(limit.max));
+      limitArgs.push(String(windowMs), String(limit.max));
+      shortest = Math.min(shortest, windowMs);
     }
-    const [index, retryMs] = await this.run(keys, args);
-    if (index === 0) return { allowed: true };
+    const leaseMs = Math.min(LEASE_MAX_MS, Math.floor(shortest / 20));
+    if (leaseMs < LEASE_MIN_MS) return this.count(limits, keys, limitArgs, 1, 0);
+
+    const key = JSON.stringify([keys, limitArgs]);
+    if (this.leases.get(key)?.take()) return ALLOWED;
+    const underWay = this.leasing.get(key);
+    if (underWay) {
+      const outcome = await underWay;
+      if (!outcome.allowed) return outcome;
+      if (this.leases.get(key)?.take()) return ALLOWED;
+      return this.count(limits, keys, limitArgs, 1, 0);
+    }
+    const request = this.count(limits, keys, limitArgs, LEASE_PERMITS, leaseMs, key);
+    this.leasing.set(key, request);
+    try {
+      return await request;
+    } finally {
+      this.leasing.delete(key);
+    }
+  }
+
+  /**
+   * One script run: counts this call, and with `want` > 1 asks to count that many; a grant of more than
+   * one becomes the lease under `leaseKey`.
+   */
+  private async count(
+    limits: readonly LimitSpec[],
+    keys: string[],
+    limitArgs: string[],
+    want: number,
+    leaseMs: number,
+    leaseKey?: string,
+  ): Promise<RateLimitResult> {
+    const id = `${Date.now()}-${randomBytes(8).toString('hex')}`;
+    const sentAt = performance.now();
+    const [index, retryMs, granted] = await this.run(keys, [id, String(want), String(leaseMs), ...limitArgs]);
+    if (index === 0) {
+      if (granted > 1 && leaseKey !== undefined)
+        this.startLease(leaseKey, keys, id, granted, sentAt + leaseMs);
+      return ALLOWED;
+    }
     const limit = limits[index - 1];
     if (!limit) throw new AirlockError('INTERNAL', `Rate limit script returned unknown limit #${index}`);
     return { allowed: false, limit, retryAfterSec: Math.max(1, Math.ceil(retryMs / 1000)) };
   }
 
-  private async run(keys: string[], args: string[]): Promise<[number, number]> {
+  /** Keeps a granted lease (its first call is the one that asked) until it is spent or ends. */
+  private startLease(key: string, keys: string[], id: string, granted: number, endsAt: number): void {
+    const lease = new Lease(granted, endsAt);
+    this.leases.set(key, lease);
+    const timer = setTimeout(
+      () => {
+        if (this.leases.get(key) === lease) this.leases.delete(key);
+        const unspent = lease.close();
+        if (unspent.length) this.giveBack(keys, id, unspent);
+      },
+      Math.max(0, endsAt - performance.now()),
+    );
+    timer.unref();
+  }
+
+  /**
+   * Removes a lease's unspent calls from its logs. Best effort: if Redis cannot be reached they stay
+   * counted until they leave the window, which refuses early but never admits too many.
+   */
+  private giveBack(keys: string[], id: string, unspent: number[]): void {
+    const members = unspent.map((j) => `${id}:${j}`);
+    const pipe = this.redis.pipeline();
+    for (let i = 0; i < keys.length; i += 2) pipe.zrem(keys[i]!, ...members);
+    pipe.exec().catch(() => undefined);
+  }
+
+  private async run(keys: string[], args: string[]): Promise<[number, number, number]> {
     let reply: unknown;
     try {
       reply = await this.send(keys, args);
@@ -81,10 +172,10 @@ export class RateLimiter {
         { cause: err },
       );
     }
-    if (!Array.isArray(reply) || reply.length !== 2) {
+    if (!Array.isArray(reply) || reply.length !== 3) {
       throw new AirlockError('INTERNAL', `Rate limit script returned ${JSON.stringify(reply)}`);
     }
-    return [Number(reply[0]), Number(reply[1])];
+    return [Number(reply[0]), Number(reply[1]), Number(reply[2])];
   }
 
   /** Queues one script run for the batch of this event-loop turn; resolves with its reply. */
@@ -123,6 +214,32 @@ export class RateLimiter {
         for (const c of batch) c.reject(err);
       },
     );
+  }
+}
+
+/** Calls counted ahead for this replica: spent one at a time until all are, or its time is up. */
+class Lease {
+  private spent = 1;
+
+  constructor(
+    private readonly granted: number,
+    /** `performance.now()` by which the last call must be spent: never after the lease's end in Redis. */
+    private readonly endsAt: number,
+  ) {}
+
+  /** Spends one call of the lease; false when none is left or its time is up. */
+  take(): boolean {
+    if (this.spent >= this.granted || performance.now() >= this.endsAt) return false;
+    this.spent++;
+    return true;
+  }
+
+  /** Ends the lease; returns the indexes of the calls it did not spend. */
+  close(): number[] {
+    const unspent: number[] = [];
+    for (let j = this.spent; j < this.granted; j++) unspent.push(j);
+    this.spent = this.granted;
+    return unspent;
   }
 }
 

@@ -178,6 +178,84 @@ describe('RateLimiter', () => {
       second.disconnect();
     }
   });
+
+  /** Lua script runs the server has served so far (EVALSHA and its EVAL fallback). */
+  async function scriptRuns(): Promise<number> {
+    const stats = await redis.info('commandstats');
+    let runs = 0;
+    for (const m of stats.matchAll(/^cmdstat_(?:evalsha|eval):calls=(\d+)/gm)) runs += Number(m[1]);
+    return runs;
+  }
+
+  /** Entries in the one log under `prefix` (its retention key aside). */
+  async function logSize(prefix: string): Promise<number> {
+    const logs = (await redis.keys(`${prefix}:rate:*`)).filter((k) => !k.includes(':retention'));
+    assert.equal(logs.length, 1, `one log under ${prefix}: ${logs.join(', ')}`);
+    return redis.zcard(logs[0]!);
+  }
+
+  test('a roomy limit is leased: 500 calls take a few script runs, and the log ends with exactly 500', async () => {
+    const prefix = freshPrefix();
+    const limiter = new RateLimiter(redis, prefix);
+    const l = limit('roomy', 100_000, 60_000);
+    const before = await scriptRuns();
+    for (let i = 0; i < 500; i++) assert.equal((await limiter.check([l], ctx('a'))).allowed, true);
+    const runs = (await scriptRuns()) - before;
+    assert.ok(runs >= 8 && runs < 50, `500 calls in leases of up to 64: ${runs} script runs`);
+    assert.ok((await logSize(prefix)) >= 500, 'every call made is counted while its lease lasts');
+    await pollUntil(async () => (await logSize(prefix)) === 500, 5000);
+  });
+
+  test('a lease counts ahead, and what it did not spend is given back when it ends', async () => {
+    const prefix = freshPrefix();
+    const limiter = new RateLimiter(redis, prefix);
+    assert.equal((await limiter.check([limit('roomy', 1000, 60_000)], ctx('a'))).allowed, true);
+    assert.equal(await logSize(prefix), 64, 'one call leased 64 (an eighth of 1000 is more)');
+    await pollUntil(async () => (await logSize(prefix)) === 1, 5000);
+  });
+
+  test('near the max a limit is counted call by call: all 40 of max 40 pass, the 41st is refused', async () => {
+    const prefix = freshPrefix();
+    const limiter = new RateLimiter(redis, prefix);
+    const l = limit('forty', 40, 60_000);
+    const before = await scriptRuns();
+    for (let i = 0; i < 40; i++)
+      assert.equal((await limiter.check([l], ctx('a'))).allowed, true, `call ${i + 1}`);
+    const runs = (await scriptRuns()) - before;
+    assert.ok(runs > 10 && runs < 40, `leases shrink to one call as the room runs out: ${runs} runs`);
+    const denied = await limiter.check([l], ctx('a'));
+    assert.ok(!denied.allowed);
+    assert.ok(
+      denied.retryAfterSec >= 60 && denied.retryAfterSec <= 61,
+      `retry after ${denied.retryAfterSec} s`,
+    );
+    assert.equal(await logSize(prefix), 40);
+  });
+
+  test('a window too short for a lease is counted call by call', async () => {
+    const prefix = freshPrefix();
+    const limiter = new RateLimiter(redis, prefix);
+    assert.equal((await limiter.check([limit('short', 1000, 150)], ctx('a'))).allowed, true);
+    assert.equal(await logSize(prefix), 1);
+  });
+
+  test('leases on two replicas never pass the max: 600 concurrent checks with max 200, exactly 200 allowed', async () => {
+    const prefix = freshPrefix();
+    const second = createRedis({ url: server.url, cluster: false, logger: silentLogger });
+    try {
+      await checkRedis(second, silentLogger);
+      const replicas = [new RateLimiter(redis, prefix), new RateLimiter(second, prefix)];
+      const l = limit('leased', 200, 60_000, 'global');
+      const results = await Promise.all(
+        Array.from({ length: 600 }, (_, i) => replicas[i % 2]!.check([l], ctx(`agent-${i % 5}`))),
+      );
+      assert.equal(results.filter((r) => r.allowed).length, 200);
+      assert.equal(await logSize(prefix), 200);
+      for (const r of results) if (!r.allowed) assert.ok(r.retryAfterSec >= 60 && r.retryAfterSec <= 61);
+    } finally {
+      second.disconnect();
+    }
+  });
 });
 
 describe('RateLimiter with Redis down', () => {
