@@ -7,6 +7,7 @@ import { hashTagOf, keyspace } from '../../src/redis/keyspace.js';
 import { RateLimiter } from '../../src/redis/rate-limiter.js';
 import { freshPrefix } from '../helpers/redis.js';
 import { startRedisCluster, type TestRedisCluster } from '../helpers/redis-cluster.js';
+import { eventually } from '../helpers/slack-rig.js';
 
 const minute = (counter: string, max: number, scope: LimitSpec['scope']): LimitSpec => ({
   counter,
@@ -75,6 +76,23 @@ describe('RateLimiter on a Redis Cluster', () => {
     // The refused call consumed nothing: the grant counter still has one call left.
     assert.equal((await limiter.check([limits[0]!], ctx)).allowed, true);
     assert.equal((await limiter.check([limits[0]!], ctx)).allowed, false);
+  });
+
+  test('a lease on a cluster: counted ahead in the tag’s slot, what it did not spend given back', async () => {
+    const prefix = `{${freshPrefix('airlock')}}`;
+    const limiter = new RateLimiter(redis, prefix);
+    const limits = [minute('roomy', 10_000, 'grant'), minute('wide', 10_000, 'global')];
+    const ctx = { agent: 'ci-bot', server: 'lab', tool: 'health_checks' };
+    for (let i = 0; i < 3; i++) assert.equal((await limiter.check(limits, ctx)).allowed, true);
+    const logs = [
+      keyspace(prefix).rate.log('grant', 'ci-bot', 'lab', 'health_checks', 'roomy'),
+      keyspace(prefix).rate.log('global', 'wide'),
+    ];
+    for (const log of logs) assert.equal(await redis.zcard(log), 64, `${log} holds the lease`);
+    await eventually(
+      async () => (await redis.zcard(logs[0]!)) === 3 && (await redis.zcard(logs[1]!)) === 3,
+      5000,
+    );
   });
 
   test('a prefix without a hash tag is refused up front with a clear message', () => {
