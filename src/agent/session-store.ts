@@ -1,6 +1,7 @@
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { RedisClient } from '../redis/connection.js';
 import { keyspace, type Keyspace } from '../redis/keyspace.js';
+import { loadScripts, runScript } from '../redis/lua-scripts.js';
 import type { LogLevel } from './wire/envelope.js';
 
 /** What any replica needs to serve the next request of a 2025-era session. */
@@ -46,6 +47,7 @@ export class SessionStore {
     private readonly idleMs: number,
   ) {
     this.keys = keyspace(prefix).session;
+    loadScripts(redis);
   }
 
   /** Records a new session for `init.agent` and returns it with its signed id. */
@@ -83,19 +85,16 @@ export class SessionStore {
   async touch(id: string, agent: string): Promise<SessionRecord | undefined> {
     if (!(await this.signedFor(id, agent))) return undefined;
     const now = Date.now();
-    const key = this.keys.record(id);
-    const [[, fields]] = (await this.redis
-      .multi()
-      .hgetall(key)
-      .pexpire(key, this.idleMs)
-      .pexpire(this.keys.subscriptions(id), this.idleMs)
-      .hset(key, 'lastSeen', String(now))
-      .exec()) as [[unknown, Record<string, string>]];
-    if (!fields.agent || fields.agent !== agent) {
-      // HSET on a missing key made a stub; it must not outlive this request.
-      await this.redis.del(key);
-      return undefined;
-    }
+    const reply = await runScript(
+      this.redis,
+      'touch-session-2',
+      [this.keys.record(id), this.keys.subscriptions(id)],
+      [this.idleMs, now],
+    );
+    if (!Array.isArray(reply)) return undefined;
+    const fields: Record<string, string> = {};
+    for (let i = 0; i + 1 < reply.length; i += 2) fields[String(reply[i])] = String(reply[i + 1]);
+    if (fields.agent !== agent) return undefined;
     return {
       id,
       agent: fields.agent,

@@ -19,6 +19,7 @@ export const SCRIPT_NAMES = [
   'transition-task-1',
   'trim-index-2',
   'trim-records-2',
+  'touch-session-2',
   'use-grant-1',
   'write-decisions',
 ] as const;

@@ -47,7 +47,14 @@ test('a session record: any store instance reads it, the idle time restarts, DEL
 
   await two.setLogLevel(created.id, 'warning');
   await two.setSubscribed(created.id, 'test://a', true);
+  const subs = `${prefix}:sess:${encodeURIComponent(created.id)}:subs`;
+  await redis.pexpire(subs, 5000);
   assert.equal((await one.touch(created.id, 'ci-bot'))?.logLevel, 'warning');
+  const subsTtl = await redis.pttl(subs);
+  assert.ok(
+    subsTtl > 5000 && subsTtl <= 60_000,
+    `a request restarts its subscriptions' idle time too (pttl ${subsTtl})`,
+  );
   assert.equal(await one.isSubscribed(created.id, 'test://a'), true);
   await one.setSubscribed(created.id, 'test://a', false);
   assert.equal(await two.isSubscribed(created.id, 'test://a'), false);
