@@ -18,8 +18,12 @@ export interface RateLimitContext {
 /** The outcome of one rate-limit check; when refused, nothing was counted. */
 export type RateLimitResult = { allowed: true } | { allowed: false; limit: LimitSpec; retryAfterSec: number };
 
-/** Calls a lease asks to count ahead; the script grants at most an eighth of the room left. */
-const LEASE_PERMITS = 64;
+/**
+ * Calls a lease asks to count ahead: the first for a counter, and at most; in between, twice what the
+ * counter's last lease spent. The script grants at most an eighth of the room left.
+ */
+const LEASE_FIRST = 8;
+const LEASE_MOST = 64;
 /** How long a lease's calls may be spent: at most this, and at most a twentieth of the shortest window. */
 const LEASE_MAX_MS = 250;
 /** Limits whose shortest window gives a lease less than this are counted one call at a time. */
@@ -39,10 +43,10 @@ const ALLOWED: RateLimitResult = { allowed: true };
  * since an over-limit call is never recorded; a counter shared by a shorter and a longer window keeps
  * entries for the longer one. Keys expire after their retention of inactivity.
  *
- * Leases: where a limit has plenty of room, one script run counts up to 64 calls ahead for this replica
- * (at most an eighth of the room the fullest limit has left), scored at the lease's end, and the calls
- * that follow within the lease (at most 250 ms, and a twentieth of the shortest window) spend them here
- * without a round trip. When the lease ends, the calls it did not spend are removed from the logs. So
+ * Leases: where a limit has plenty of room, one script run counts calls ahead for this replica (8 at
+ * first, then twice what the counter's last lease spent, at most 64, and never more than an eighth of
+ * the room the fullest limit has left), scored at the lease's end, and the calls that follow within
+ * the lease (at most 250 ms, and a twentieth of the shortest window) spend them without a round trip. When the lease ends, the calls it did not spend are removed from the logs. So
  * the window never admits more than its max, on any number of replicas; what leasing changes is only
  * that a call may be counted up to the lease's length longer than its own time, and that calls leased
  * but not yet spent by one replica count as used for the others until they are spent or given back.
@@ -64,6 +68,8 @@ export class RateLimiter {
   private readonly leases = new Map<string, Lease>();
   /** Lease requests under way, by the same key: concurrent calls wait for it. */
   private readonly leasing = new Map<string, Promise<RateLimitResult>>();
+  /** What the next lease asks for, where its last lease ended on time and that is not LEASE_FIRST. */
+  private readonly demand = new Map<string, number>();
 
   constructor(
     private readonly redis: RedisClient,
@@ -99,7 +105,7 @@ export class RateLimiter {
       if (this.leases.get(key)?.take()) return ALLOWED;
       return this.count(limits, keys, limitArgs, 1, 0);
     }
-    const request = this.count(limits, keys, limitArgs, LEASE_PERMITS, leaseMs, key);
+    const request = this.count(limits, keys, limitArgs, this.nextWant(key), leaseMs, key);
     this.leasing.set(key, request);
     try {
       return await request;
@@ -133,13 +139,25 @@ export class RateLimiter {
     return { allowed: false, limit, retryAfterSec: Math.max(1, Math.ceil(retryMs / 1000)) };
   }
 
+  /** Twice what the counter's last lease spent: all of it when used up before its end, else what it did. */
+  private nextWant(key: string): number {
+    const last = this.leases.get(key);
+    if (last) return Math.min(LEASE_MOST, 2 * last.spentCalls);
+    return this.demand.get(key) ?? LEASE_FIRST;
+  }
+
   /** Keeps a granted lease (its first call is the one that asked) until it is spent or ends. */
   private startLease(key: string, keys: string[], id: string, granted: number, endsAt: number): void {
     const lease = new Lease(granted, endsAt);
     this.leases.set(key, lease);
     const timer = setTimeout(
       () => {
-        if (this.leases.get(key) === lease) this.leases.delete(key);
+        if (this.leases.get(key) === lease) {
+          this.leases.delete(key);
+          const want = Math.min(LEASE_MOST, Math.max(2, 2 * lease.spentCalls));
+          if (want === LEASE_FIRST) this.demand.delete(key);
+          else this.demand.set(key, want);
+        }
         const unspent = lease.close();
         if (unspent.length) this.giveBack(keys, id, unspent);
       },
@@ -222,7 +240,7 @@ class Lease {
   private spent = 1;
 
   constructor(
-    private readonly granted: number,
+    readonly granted: number,
     /** `performance.now()` by which the last call must be spent: never after the lease's end in Redis. */
     private readonly endsAt: number,
   ) {}
@@ -232,6 +250,10 @@ class Lease {
     if (this.spent >= this.granted || performance.now() >= this.endsAt) return false;
     this.spent++;
     return true;
+  }
+
+  get spentCalls(): number {
+    return this.spent;
   }
 
   /** Ends the lease; returns the indexes of the calls it did not spend. */

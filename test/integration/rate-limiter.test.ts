@@ -201,17 +201,24 @@ describe('RateLimiter', () => {
     const before = await scriptRuns();
     for (let i = 0; i < 500; i++) assert.equal((await limiter.check([l], ctx('a'))).allowed, true);
     const runs = (await scriptRuns()) - before;
-    assert.ok(runs >= 8 && runs < 50, `500 calls in leases of up to 64: ${runs} script runs`);
+    assert.ok(runs >= 10 && runs < 50, `500 calls in leases of 8, 16, 32, then 64: ${runs} script runs`);
     assert.ok((await logSize(prefix)) >= 500, 'every call made is counted while its lease lasts');
     await pollUntil(async () => (await logSize(prefix)) === 500, 5000);
   });
 
-  test('a lease counts ahead, and what it did not spend is given back when it ends', async () => {
+  test('a lease counts ahead, gives back what it did not spend, and the next asks for what was used', async () => {
     const prefix = freshPrefix();
     const limiter = new RateLimiter(redis, prefix);
-    assert.equal((await limiter.check([limit('roomy', 1000, 60_000)], ctx('a'))).allowed, true);
-    assert.equal(await logSize(prefix), 64, 'one call leased 64 (an eighth of 1000 is more)');
+    const l = limit('roomy', 1000, 60_000);
+    assert.equal((await limiter.check([l], ctx('a'))).allowed, true);
+    assert.equal(await logSize(prefix), 8, 'the first lease of a counter is 8 calls');
     await pollUntil(async () => (await logSize(prefix)) === 1, 5000);
+    assert.equal((await limiter.check([l], ctx('a'))).allowed, true);
+    assert.equal(await logSize(prefix), 3, 'one call was spent of the last lease: this one asks for 2');
+    await pollUntil(async () => (await logSize(prefix)) === 2, 5000);
+    for (let i = 0; i < 40; i++) assert.equal((await limiter.check([l], ctx('a'))).allowed, true);
+    assert.ok((await logSize(prefix)) >= 42, 'used up, leases double: 2, 4, 8, 16, 32 for 40 calls');
+    await pollUntil(async () => (await logSize(prefix)) === 42, 5000);
   });
 
   test('near the max a limit is counted call by call: all 40 of max 40 pass, the 41st is refused', async () => {
