@@ -46,12 +46,13 @@ const ALLOWED: RateLimitResult = { allowed: true };
  * Leases: where a limit has plenty of room, one script run counts calls ahead for this replica (8 at
  * first, then twice what the counter's last lease spent, at most 64, and never more than an eighth of
  * the room the fullest limit has left), scored at the lease's end, and the calls that follow within
- * the lease (at most 250 ms, and a twentieth of the shortest window) spend them without a round trip. When the lease ends, the calls it did not spend are removed from the logs. So
- * the window never admits more than its max, on any number of replicas; what leasing changes is only
- * that a call may be counted up to the lease's length longer than its own time, and that calls leased
- * but not yet spent by one replica count as used for the others until they are spent or given back.
- * Near the max (less than 16 left) and for limits below 16, every call is one exact script run.
- * Concurrent calls that find no lease wait for the one request under way rather than each sending one.
+ * the lease (at most 250 ms, and a twentieth of the shortest window) spend them without a round trip.
+ * When the lease ends, the calls it did not spend are removed from the logs. So the window never
+ * admits more than its max, on any number of replicas; what leasing changes is only that a call may be
+ * counted up to the lease's length longer than its own time, and that calls leased but not yet spent
+ * by one replica count as used for the others until they are spent or given back. Near the max (less
+ * than 16 left) and for limits below 16, every call is one exact script run. Concurrent calls that find
+ * no lease wait for the one request under way rather than each sending one.
  *
  * Counter keys by scope: `grant` → agent + server + tool + counter; `agent` → agent + counter (shared
  * by every rule and tool naming the counter); `global` → counter. Shadow-mode calls count under
@@ -240,7 +241,7 @@ class Lease {
   private spent = 1;
 
   constructor(
-    readonly granted: number,
+    private readonly granted: number,
     /** `performance.now()` by which the last call must be spent: never after the lease's end in Redis. */
     private readonly endsAt: number,
   ) {}
