@@ -5,7 +5,7 @@ import { AirlockError } from '../../src/core/errors.js';
 import type { LimitScope, LimitSpec } from '../../src/core/policy/types.js';
 import { silentLogger } from '../../src/log.js';
 import { checkRedis, createRedis, type RedisClient } from '../../src/redis/connection.js';
-import { RateLimiter, type RateLimitContext } from '../../src/redis/rate-limiter.js';
+import { RateLimiter, type RateLimitContext, type RateLimitResult } from '../../src/redis/rate-limiter.js';
 import { freshPrefix, startRedis, type TestRedis } from '../helpers/redis.js';
 
 function limit(counter: string, max: number, windowMs: number, scope: LimitScope = 'grant'): LimitSpec {
@@ -163,20 +163,23 @@ describe('RateLimiter', () => {
     }
   });
 
-  test('50 concurrent checks from two replicas with max 10: exactly 10 allowed', async () => {
-    const prefix = freshPrefix();
+  /** `n` checks of one global limit at once, alternating between two replicas (two connections). */
+  async function burstOnTwoReplicas(prefix: string, l: LimitSpec, n: number): Promise<RateLimitResult[]> {
     const second = createRedis({ url: server.url, cluster: false, logger: silentLogger });
     try {
       await checkRedis(second, silentLogger);
       const replicas = [new RateLimiter(redis, prefix), new RateLimiter(second, prefix)];
-      const l = limit('burst', 10, 60_000, 'global');
-      const results = await Promise.all(
-        Array.from({ length: 50 }, (_, i) => replicas[i % 2]!.check([l], ctx(`agent-${i % 5}`))),
+      return await Promise.all(
+        Array.from({ length: n }, (_, i) => replicas[i % 2]!.check([l], ctx(`agent-${i % 5}`))),
       );
-      assert.equal(results.filter((r) => r.allowed).length, 10);
     } finally {
       second.disconnect();
     }
+  }
+
+  test('50 concurrent checks from two replicas with max 10: exactly 10 allowed', async () => {
+    const results = await burstOnTwoReplicas(freshPrefix(), limit('burst', 10, 60_000, 'global'), 50);
+    assert.equal(results.filter((r) => r.allowed).length, 10);
   });
 
   /** Lua script runs the server has served so far (EVALSHA and its EVAL fallback). */
@@ -248,20 +251,10 @@ describe('RateLimiter', () => {
 
   test('leases on two replicas never pass the max: 600 concurrent checks with max 200, exactly 200 allowed', async () => {
     const prefix = freshPrefix();
-    const second = createRedis({ url: server.url, cluster: false, logger: silentLogger });
-    try {
-      await checkRedis(second, silentLogger);
-      const replicas = [new RateLimiter(redis, prefix), new RateLimiter(second, prefix)];
-      const l = limit('leased', 200, 60_000, 'global');
-      const results = await Promise.all(
-        Array.from({ length: 600 }, (_, i) => replicas[i % 2]!.check([l], ctx(`agent-${i % 5}`))),
-      );
-      assert.equal(results.filter((r) => r.allowed).length, 200);
-      assert.equal(await logSize(prefix), 200);
-      for (const r of results) if (!r.allowed) assert.ok(r.retryAfterSec >= 60 && r.retryAfterSec <= 61);
-    } finally {
-      second.disconnect();
-    }
+    const results = await burstOnTwoReplicas(prefix, limit('leased', 200, 60_000, 'global'), 600);
+    assert.equal(results.filter((r) => r.allowed).length, 200);
+    assert.equal(await logSize(prefix), 200);
+    for (const r of results) if (!r.allowed) assert.ok(r.retryAfterSec >= 60 && r.retryAfterSec <= 61);
   });
 });
 
